@@ -1,0 +1,56 @@
+"""`tracklift` command line: a table of subcommands, each configured by its own module.
+
+Only the chosen subcommand's module is imported, so `tracklift --help` and light commands
+start fast and never import torch or transformers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+# name -> (module that defines `configure(parser)`, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "info": ("tracklift.data.cli", "describe an RGB-D scene folder: layout, frames, intrinsics, bad frames"),
+    "synth": ("tracklift.synth.cli", "generate a procedural room with exact ground truth (ScanNet layout)"),
+    "synth-masks": ("tracklift.synth.masks_cli", "write corrupted 2D masks from a synthetic scene's ground truth"),
+    "eval": ("tracklift.eval.cli", "ScanNet-protocol 3D instance AP of predictions against ground truth"),
+    "segment": ("tracklift.pipeline_cli", "segment a scene into 3D instances (OpenTrack3D pipeline)"),
+    "superpoints": ("tracklift.refine.cli", "mesh superpoints (ScanNet segmentator) to a .segs.json file"),
+    "query": ("tracklift.classify.cli", "rank the instances of a segmented scene for a text query"),
+    "splat": ("tracklift.splat.cli", "Gaussian splatting with instance tracing (Trace3D)"),
+}
+
+
+def build_parser(command: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tracklift", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name == command:
+            importlib.import_module(module).configure(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(command if command in COMMANDS else None)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except (FileNotFoundError, ValueError) as err:
+        # Bad input is reported as one clear line, not a traceback.
+        print(f"tracklift {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

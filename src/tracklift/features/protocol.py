@@ -1,0 +1,19 @@
+"""What every mask-feature extractor provides: one descriptor per mask, comparable by cosine."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from tracklift.data.frame import Frame
+from tracklift.segment2d.masks import FrameMasks
+
+
+@runtime_checkable
+class FeatureExtractor(Protocol):
+    """(frame, masks) -> [N, D] float32, each row L2-normalised (cosine similarity = dot product)."""
+
+    dim: int
+
+    def __call__(self, frame: Frame, masks: FrameMasks) -> np.ndarray: ...
