@@ -1,5 +1,6 @@
 """Class vocabularies: ids, names and evaluation splits (ScanNet200, ScanNet20, Replica, user files)."""
 
-from tracklift.vocab.vocabulary import Vocabulary, load_vocabulary
+from tracklift.vocab.classfile import read_class_file
+from tracklift.vocab.vocabulary import PACKAGED, Vocabulary, load_vocabulary
 
-__all__ = ["Vocabulary", "load_vocabulary"]
+__all__ = ["PACKAGED", "Vocabulary", "load_vocabulary", "read_class_file"]

@@ -1,0 +1,139 @@
+"""Run a benchmark suite and record it: `python -m benchmarks.run [--quick]` (what `make bench` calls).
+
+For every method × mask preset × scene a worker process runs the method (warm-up, timed repeats, one
+tracemalloc run) and writes benchmark-format predictions; they are evaluated here, pooled over the
+suite's scenes, class-agnostic and semantic. Writes `benchmarks/results/<suite>.json` and BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from benchmarks.markdown import render
+from benchmarks.methods import METHODS
+from benchmarks.scenes import ensure_masks, ensure_scene
+from benchmarks.suite import FULL, PRESETS, QUICK, Suite
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=f"the small suite ({QUICK.name!r}) instead of {FULL.name!r}")
+    parser.add_argument("--methods", help=f"comma-separated subset of: {', '.join(METHODS)}")
+    parser.add_argument("--presets", help=f"comma-separated subset of: {', '.join(PRESETS)}")
+    parser.add_argument("--repeats", type=int, help="timed runs per method and scene (after a warm-up)")
+    parser.add_argument("--cache", default=str(HERE / ".cache"), help="generated scenes, masks and predictions")
+    parser.add_argument("--results", default=str(HERE / "results"), help="folder of <suite>.json results")
+    parser.add_argument("--markdown", default=str(ROOT / "BENCHMARKS.md"), help="page regenerated from all results")
+    return parser.parse_args(argv)
+
+
+def choose_suite(args: argparse.Namespace) -> Suite:
+    suite = QUICK if args.quick else FULL
+    changes: dict = {}
+    if args.methods:
+        changes["methods"] = tuple(m.strip() for m in args.methods.split(","))
+        unknown = set(changes["methods"]) - set(METHODS)
+        if unknown:
+            raise SystemExit(f"unknown method(s) {sorted(unknown)}; known: {', '.join(METHODS)}")
+    if args.presets:
+        changes["presets"] = tuple(p.strip() for p in args.presets.split(","))
+        unknown = set(changes["presets"]) - set(PRESETS)
+        if unknown:
+            raise SystemExit(f"unknown preset(s) {sorted(unknown)}; known: {', '.join(PRESETS)}")
+    if args.repeats is not None:
+        changes["repeats"] = args.repeats
+    return dataclasses.replace(suite, **changes)
+
+
+def run_worker(method: str, scene: Path, masks: Path, out: Path, stats: Path, repeats: int) -> dict:
+    """One method on one scene in a fresh process (its own peak memory); returns its stats."""
+    cmd = [sys.executable, "-m", "benchmarks.worker", "--method", method, "--scene", str(scene), "--masks", str(masks),
+           "--out", str(out), "--stats", str(stats), "--repeats", str(repeats)]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{method} on {scene.name} failed:\n{done.stderr[-3000:]}")
+    return json.loads(stats.read_text())
+
+
+def evaluate_run(pred_dir: Path, scenes: list[Path]) -> dict:
+    """Agnostic and semantic AP of one method × preset, pooled over the scenes."""
+    from tracklift.data.scene import open_scene
+    from tracklift.eval import evaluate, read_predictions
+    from tracklift.eval.gt import read_gt_file
+    from tracklift.vocab import load_vocabulary
+
+    vocab = load_vocabulary("scannet200")
+    gts = {}
+    for path in scenes:
+        scene = open_scene(path)
+        if scene.gt_path is None:
+            raise FileNotFoundError(f"synthetic scene {path} has no gt/{scene.name}.txt")
+        gts[scene.name] = read_gt_file(scene.gt_path)
+    preds = read_predictions(pred_dir, vocab, {s: len(g) for s, g in gts.items()})
+    return {"agnostic": evaluate(preds, gts, vocab, agnostic=True)["all"], "semantic": evaluate(preds, gts, vocab)["all"]}
+
+
+def machine() -> dict:
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
+            "platform": platform.platform()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    suite = choose_suite(args)
+    methods = list(suite.methods or METHODS)
+    cache = Path(args.cache)
+    started = time.time()
+
+    scenes = [ensure_scene(cache, seed, suite) for seed in tqdm(suite.seeds, desc="scenes", unit="scene")]
+    masks = {(p, s): ensure_masks(cache, s, p, suite.mask_seed) for p in suite.presets for s in scenes}
+
+    results: dict = {}
+    jobs = [(m, p) for m in methods for p in suite.presets]
+    for method, preset in tqdm(jobs, desc="methods × presets", unit="run"):
+        pred_dir = cache / "predictions" / suite.name / method / preset
+        stats = []
+        for scene in scenes:
+            stats_file = cache / "stats" / suite.name / method / preset / f"{scene.name}.json"
+            stats.append(run_worker(method, scene, masks[(preset, scene)], pred_dir, stats_file, suite.repeats))
+        seconds = sum(s["median_s"] for s in stats)
+        results.setdefault(method, {})[preset] = {
+            **evaluate_run(pred_dir, scenes),
+            "fps": sum(s["frames"] for s in stats) / seconds if seconds > 0 else None,
+            "seconds_per_scene": [s["median_s"] for s in stats],
+            "tracemalloc_peak_mb": max(s["tracemalloc_peak_mb"] for s in stats),
+            "max_rss_mb": max(s["max_rss_mb"] for s in stats),
+            "instances_per_scene": float(np.mean([s["instances"] for s in stats])),
+        }
+        r = results[method][preset]
+        tqdm.write(f"{method:>10} {preset:>7}: agnostic AP {r['agnostic']['ap']:.3f}  semantic AP "
+                   f"{r['semantic']['ap']:.3f}  {r['fps']:.1f} fps")
+
+    from tracklift.eval.report import result_to_json
+    from tracklift.io.atomic import atomic_write_text
+
+    doc = {"suite": suite.describe(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
+           "wall_seconds": round(time.time() - started, 1), "machine": machine(), "methods": results}
+    results_dir = Path(args.results)
+    atomic_write_text(results_dir / f"{suite.name}.json", result_to_json(doc) + "\n")
+    atomic_write_text(args.markdown, render(results_dir))
+    print(f"wrote {results_dir / (suite.name + '.json')} and {args.markdown} in {time.time() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

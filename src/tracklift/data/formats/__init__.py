@@ -1,0 +1,1 @@
+"""Dataset layouts: each module lists a layout's frame records; `tracklift.data.scene` picks the layout."""

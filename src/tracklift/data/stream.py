@@ -1,0 +1,150 @@
+"""A lazy RGB-D stream over per-frame file records: one frame in memory at a time.
+
+Every dataset layout reduces to a list of `FrameRecord`s (where a frame's files are) plus one
+`SensorSpec` (how to decode them); `RGBDStream` turns them into `Frame`s in the project's conventions:
+colour registered (resized with cv2.INTER_AREA) to the depth resolution, depth in metres, `K` of the
+depth image, camera-to-world pose.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Literal, Sequence
+
+import cv2
+import numpy as np
+
+from tracklift.data.camera import pose_problem, read_matrix_txt, scale_intrinsics
+from tracklift.data.frame import BadFrameError, Frame
+from tracklift.data.images import read_color, read_depth
+
+log = logging.getLogger(__name__)
+
+# Colour and depth must show the same field of view; ScanNet's 1296×968 vs 640×480 differ by 0.4 %.
+ASPECT_TOLERANCE = 0.02
+
+
+@dataclass(frozen=True, eq=False)
+class FrameRecord:
+    """Where one frame lives on disk.
+
+    name:  the frame's name in its layout (ScanNet "0"; others the file stem).
+    color, depth: image files (they may be missing: loading then fails for this frame only).
+    pose:  [4, 4] float64 camera-to-world, or a text file holding it.
+    K:     [3, 3] float64 intrinsics of the image named by `SensorSpec.K_of`.
+    problem: a defect found while listing (e.g. "no pose within 0.02 s"); loading raises it.
+    """
+
+    name: str
+    color: Path
+    depth: Path
+    pose: np.ndarray | Path
+    K: np.ndarray
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class SensorSpec:
+    """How a layout's files are decoded.
+
+    depth_scale: raw depth units per metre (1000 for mm PNGs, 5000 TUM, 6553.5 Replica).
+    depth_invalid: a raw depth value meaning "no measurement" besides 0 (7-Scenes: 65535).
+    K_of: which image the records' `K` describes; "color" intrinsics are rescaled to the depth image.
+    depth_size: expected (width, height) of every depth image, or None to take it from the first frame read.
+    """
+
+    depth_scale: float = 1000.0
+    depth_invalid: int | None = None
+    K_of: Literal["depth", "color"] = "depth"
+    depth_size: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.depth_scale > 0:
+            raise ValueError(f"depth_scale must be positive, got {self.depth_scale}")
+        if self.K_of not in ("depth", "color"):
+            raise ValueError(f"K_of must be 'depth' or 'color', got {self.K_of!r}")
+
+
+class RGBDStream:
+    """Frames of one sequence, read from disk only when asked for.
+
+    `stream[i]` loads frame i or raises BadFrameError naming the file and problem. Iterating yields the
+    good frames in order and skips bad ones; each skip is logged and recorded in `skipped` as
+    (frame name, reason) (reset at the start of every pass). `stride` keeps every stride-th record,
+    `max_frames` caps how many are kept; `len()` counts kept records, good or bad.
+    """
+
+    def __init__(
+        self,
+        records: Sequence[FrameRecord],
+        spec: SensorSpec = SensorSpec(),
+        stride: int = 1,
+        max_frames: int | None = None,
+    ) -> None:
+        if stride < 1:
+            raise ValueError(f"stride must be >= 1, got {stride}")
+        if max_frames is not None and max_frames < 0:
+            raise ValueError(f"max_frames must be >= 0 or None, got {max_frames}")
+        self.records: list[FrameRecord] = list(records)[::stride][:max_frames]
+        self.spec = spec
+        self.stride = stride
+        self.max_frames = max_frames
+        self.skipped: list[tuple[str, str]] = []
+        self._depth_size = spec.depth_size
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    @property
+    def names(self) -> list[str]:
+        return [r.name for r in self.records]
+
+    def __getitem__(self, index: int) -> Frame:
+        n = len(self.records)
+        if not -n <= index < n:
+            raise IndexError(f"frame index {index} out of range for a stream of {n} frames")
+        index %= n
+        return self._load(self.records[index], index)
+
+    def __iter__(self) -> Iterator[Frame]:
+        self.skipped = []
+        for index, record in enumerate(self.records):
+            try:
+                frame = self._load(record, index)
+            except BadFrameError as err:
+                log.warning("skipping frame %s: %s", record.name, err)
+                self.skipped.append((record.name, str(err)))
+                continue
+            yield frame
+
+    def _load(self, record: FrameRecord, index: int) -> Frame:
+        if record.problem is not None:
+            raise BadFrameError(f"frame {record.name}: {record.problem}")
+        pose = read_matrix_txt(record.pose, (4, 4)) if isinstance(record.pose, Path) else record.pose
+        problem = pose_problem(pose)
+        if problem is not None:
+            where = record.pose if isinstance(record.pose, Path) else f"frame {record.name}"
+            raise BadFrameError(f"{where}: {problem}")
+        depth = read_depth(record.depth, self.spec.depth_scale, self.spec.depth_invalid)
+        if not depth.any():
+            raise BadFrameError(f"{record.depth}: no valid depth (every pixel is 0 or invalid)")
+        color = read_color(record.color)
+        size = (depth.shape[1], depth.shape[0])
+        # the first frame read fixes the resolution when the layout does not state it
+        if self._depth_size is None:
+            self._depth_size = size
+        if size != self._depth_size:
+            w, h = self._depth_size
+            raise BadFrameError(f"{record.depth}: depth is {size[0]}×{size[1]}, the stream's depth is {w}×{h}")
+        color_size = (color.shape[1], color.shape[0])
+        if abs(color_size[0] * size[1] / (color_size[1] * size[0]) - 1.0) > ASPECT_TOLERANCE:
+            raise BadFrameError(
+                f"{record.color}: colour is {color_size[0]}×{color_size[1]}, depth {record.depth.name} is "
+                f"{size[0]}×{size[1]}: aspect ratios differ"
+            )
+        if color_size != size:
+            color = cv2.resize(color, size, interpolation=cv2.INTER_AREA)
+        K = scale_intrinsics(record.K, color_size, size) if self.spec.K_of == "color" else record.K.astype(np.float64)
+        return Frame(color=color, depth=depth, K=K, pose=pose.astype(np.float64), name=record.name, index=index)

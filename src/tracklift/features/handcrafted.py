@@ -1,0 +1,143 @@
+"""A weight-free mask descriptor: soft CIE Lab colour histogram plus gradient texture statistics.
+
+Per mask, three blocks, each an L1-normalised soft histogram taken to its square root (Hellinger, so a
+block has unit L2 norm and the dot product of two blocks is the Bhattacharyya coefficient):
+* colour: joint L×a×b histogram (trilinear soft binning),
+* orientation: unsigned gradient orientation of L, weighted by gradient magnitude (circular soft binning),
+* magnitude: log(1 + gradient magnitude of L) (soft binning).
+The texture blocks are scaled by `texture_weight`, the whole vector L2-normalised. Per-pixel bin
+indices and weights are computed once per frame for the pixels inside any mask; a numba kernel
+(`mask_histograms`, reference `mask_histograms_reference`) then sums them per mask.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numba
+import numpy as np
+
+from tracklift.data.frame import Frame
+from tracklift.features.soft_hist import soft_bins
+from tracklift.segment2d.masks import FrameMasks
+
+# OpenCV float Lab: L in [0, 100]; a, b rarely leave [-80, 80] for real surfaces.
+LAB_RANGES = ((0.0, 100.0), (-80.0, 80.0), (-80.0, 80.0))
+# Sobel of L (0..100) on 3×3: strong edges give a few hundred; log(1 + 300) ~ 5.7.
+LOG_MAGNITUDE_MAX = 6.0
+
+
+@dataclass
+class HandcraftedConfig:
+    """color_bins: (L, a, b) bins of the joint colour histogram.  orientation_bins, magnitude_bins: texture bins.
+    texture_weight: scale of each texture block relative to the colour block."""
+
+    color_bins: tuple[int, int, int] = (4, 8, 8)
+    orientation_bins: int = 8
+    magnitude_bins: int = 6
+    texture_weight: float = 0.5
+
+
+def _joint_bins(lab: np.ndarray, bins: tuple[int, int, int]):
+    """lab: [P, 3] -> flat joint index [P, 8] int32 and weight [P, 8] float32 (trilinear corners)."""
+    (il, wl), (ia, wa), (ib, wb) = (soft_bins(lab[:, c], *LAB_RANGES[c], bins[c]) for c in range(3))
+    index = (il[:, :, None, None] * bins[1] + ia[:, None, :, None]) * bins[2] + ib[:, None, None, :]
+    weight = wl[:, :, None, None] * wa[:, None, :, None] * wb[:, None, None, :]
+    return index.reshape(-1, 8), weight.reshape(-1, 8)
+
+
+def pixel_bins(color: np.ndarray, cfg: HandcraftedConfig, pixels: np.ndarray | None = None):
+    """Histogram contributions of pixels of an RGB image [H, W, 3] uint8.
+
+    pixels: [P] flat pixel ids to describe (default: all H·W).
+    Returns colour (index [P, 8], weight [P, 8]), orientation (index [P, 2], weight [P, 2] already
+    multiplied by the gradient magnitude) and magnitude (index [P, 2], weight [P, 2]).
+    """
+    if color.ndim != 3 or color.shape[2] != 3 or color.dtype != np.uint8:
+        raise ValueError(f"color must be [H, W, 3] uint8, got {color.shape} {color.dtype}")
+    lab = cv2.cvtColor(color.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    gx = cv2.Sobel(lab[..., 0], cv2.CV_32F, 1, 0, ksize=3).ravel()
+    gy = cv2.Sobel(lab[..., 0], cv2.CV_32F, 0, 1, ksize=3).ravel()
+    lab = lab.reshape(-1, 3)
+    if pixels is not None:
+        lab, gx, gy = lab[pixels], gx[pixels], gy[pixels]
+    magnitude = np.hypot(gx, gy)
+    orient_idx, orient_w = soft_bins(np.mod(np.arctan2(gy, gx), np.pi), 0.0, np.pi, cfg.orientation_bins, circular=True)
+    mag_idx, mag_w = soft_bins(np.log1p(magnitude), 0.0, LOG_MAGNITUDE_MAX, cfg.magnitude_bins)
+    return (
+        _joint_bins(lab, cfg.color_bins),
+        (orient_idx, orient_w * magnitude[:, None]),
+        (mag_idx, mag_w),
+    )
+
+
+@numba.njit(cache=True)
+def _mask_histograms_kernel(flat_masks, row_of, index, weight, size):
+    out = np.zeros((flat_masks.shape[0], size), np.float64)
+    for n in range(flat_masks.shape[0]):
+        for p in range(flat_masks.shape[1]):
+            if flat_masks[n, p]:
+                r = row_of[p]
+                for k in range(index.shape[1]):
+                    out[n, index[r, k]] += weight[r, k]
+    return out
+
+
+def mask_histograms(flat_masks: np.ndarray, row_of: np.ndarray, index: np.ndarray, weight: np.ndarray, size: int) -> np.ndarray:
+    """Per-mask sums of per-pixel histogram contributions (numba).
+
+    flat_masks: [N, P] bool over image pixels.  row_of: [P] int64, row in `index`/`weight` of each pixel
+    (read only where some mask is set).  index: [R, K] int32 bins < size.  weight: [R, K] float32.
+    Returns [N, size] float64.
+    """
+    if index.shape != weight.shape or flat_masks.shape[1] != row_of.shape[0]:
+        raise ValueError(f"index {index.shape} / weight {weight.shape} / masks {flat_masks.shape} / row_of {row_of.shape} disagree")
+    return _mask_histograms_kernel(flat_masks, row_of, index, weight, int(size))
+
+
+def mask_histograms_reference(flat_masks, row_of, index, weight, size) -> np.ndarray:
+    """`mask_histograms` with one `np.bincount` per mask (for tests)."""
+    rows = [row_of[np.flatnonzero(m)] for m in flat_masks]
+    return np.stack([np.bincount(index[r].ravel(), weights=weight[r].ravel(), minlength=size) for r in rows])
+
+
+def _hellinger(hist: np.ndarray) -> np.ndarray:
+    """[N, B] non-negative -> square roots of the L1-normalised rows (zero rows stay zero)."""
+    total = hist.sum(axis=1, keepdims=True)
+    return np.sqrt(hist / np.where(total > 0, total, 1))
+
+
+class HandcraftedFeatures:
+    """`FeatureExtractor` without weights: (frame, masks) -> [N, dim] float32, rows L2-normalised.
+
+    An empty mask gets a zero row (it matches nothing).
+    """
+
+    def __init__(self, config: HandcraftedConfig | None = None):
+        self.config = config or HandcraftedConfig()
+        c = self.config
+        self.sizes = (int(np.prod(c.color_bins)), c.orientation_bins, c.magnitude_bins)
+        self.dim = sum(self.sizes)
+
+    def __call__(self, frame: Frame, masks: FrameMasks) -> np.ndarray:
+        if masks.shape != (frame.height, frame.width):
+            raise ValueError(f"masks are {masks.shape}, frame {frame.name!r} is {(frame.height, frame.width)}")
+        if len(masks) == 0:
+            return np.zeros((0, self.dim), np.float32)
+        flat = masks.masks.reshape(len(masks), -1)
+        described = np.flatnonzero(flat.any(axis=0))
+        blocks = pixel_bins(frame.color, self.config, described)
+        # Row of each image pixel in `blocks` (only pixels inside some mask are ever looked up).
+        row_of = np.zeros(flat.shape[1], np.int64)
+        row_of[described] = np.arange(described.size)
+        # All three blocks in one pass over the masks: block b's bins are offset by the sizes before it.
+        offsets = np.cumsum((0,) + self.sizes[:-1])
+        index = np.concatenate([idx + off for (idx, _), off in zip(blocks, offsets)], axis=1).astype(np.int32)
+        weight = np.concatenate([w for _, w in blocks], axis=1)
+        hist = mask_histograms(flat, row_of, index, weight, self.dim)
+        scales = (1.0, self.config.texture_weight, self.config.texture_weight)
+        parts = [s * _hellinger(hist[:, off : off + n]) for off, n, s in zip(offsets, self.sizes, scales)]
+        vectors = np.concatenate(parts, axis=1)
+        norm = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return (vectors / np.where(norm > 0, norm, 1)).astype(np.float32)

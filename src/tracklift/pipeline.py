@@ -1,0 +1,179 @@
+"""The OpenTrack3D pipeline: RGB-D stream → 2D masks → lifted segments → features → tracker → instances.
+
+`Mapper` is the streaming API: `add_frame(frame, masks)` per frame and `instances()` at any time. It keeps
+only voxel maps, per-track summaries and the voxel-level tracing table — never a frame's point cloud — so
+memory grows with the mapped surface and the number of (voxel, frame) observations, not with pixels.
+`segment_scene` runs a whole scene; `make_segmenter` / `make_features` resolve CLI names to backends,
+importing them only when chosen.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from tqdm import tqdm
+
+from tracklift.data.frame import BadFrameError, Frame
+from tracklift.features.protocol import FeatureExtractor
+from tracklift.lift.lifter import LiftConfig, lift_masks
+from tracklift.segment2d.masks import FrameMasks
+from tracklift.trace.consistency import ConsistencyConfig
+from tracklift.track.config import TrackerConfig
+from tracklift.track.instance import Instance3D
+from tracklift.track.output import build_instances
+from tracklift.track.tracker import Tracker
+
+log = logging.getLogger(__name__)
+
+# Names instances in place: (scene, instances) -> None, setting Instance3D.label / label_score.
+Classifier = Callable[[object, list[Instance3D]], None]
+
+
+@dataclass
+class PipelineConfig:
+    """lift: masks -> voxel segments; tracker: association and track life; refine: consistency refinement
+    from the tracing table (None = off)."""
+
+    lift: LiftConfig = field(default_factory=LiftConfig)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    refine: ConsistencyConfig | None = field(default_factory=ConsistencyConfig)
+
+
+@dataclass
+class MapperStats:
+    frames: int = 0
+    frames_without_masks: int = 0
+    masks: int = 0
+    masks_dropped: int = 0  # no reliable depth, too small after denoising
+    segments: int = 0
+    frames_skipped: int = 0  # the segmenter could not make masks for them
+
+
+class Mapper:
+    """Online mapping of one scan. features: a FeatureExtractor, or None for spatial association only."""
+
+    def __init__(self, config: PipelineConfig | None = None, features: FeatureExtractor | None = None) -> None:
+        self.config = config or PipelineConfig()
+        if self.config.tracker.mode != "spatial" and features is None:
+            if self.config.tracker.mode == "visual":
+                raise ValueError("tracker mode 'visual' needs a feature extractor")
+            log.info("no feature extractor: fused tracking falls back to spatial association")
+        self.features = features
+        self.tracker = Tracker(self.config.tracker, self.config.lift.voxel, trace=True)
+        self.stats = MapperStats()
+
+    def add_frame(self, frame: Frame, masks: FrameMasks) -> list[int]:
+        """Lift and track one frame's masks; returns the track id of each kept mask's segment."""
+        self.stats.frames += 1
+        self.stats.masks += len(masks)
+        if len(masks) == 0:
+            self.stats.frames_without_masks += 1
+        lifted = lift_masks(frame, masks, self.config.lift)
+        self.stats.masks_dropped += lifted.dropped
+        segments = lifted.segments
+        self.stats.segments += len(segments)
+        feats = None
+        if self.features is not None and segments and self.config.tracker.mode != "spatial":
+            idx = [s.mask_index for s in segments]
+            kept = FrameMasks(masks.masks[idx], [masks.labels[i] for i in idx], masks.scores[idx])
+            feats = np.asarray(self.features(frame, kept), np.float32)
+            if feats.shape != (len(idx), self.features.dim):
+                raise ValueError(f"feature extractor returned {feats.shape}, expected ({len(idx)}, {self.features.dim})")
+        return self.tracker.step(frame.index, frame.depth, frame.K, frame.pose, segments, feats)
+
+    def instances(self) -> list[Instance3D]:
+        """The objects mapped so far (merges pending tracks first; safe to call at any time)."""
+        self.tracker.merge()
+        return build_instances(self.tracker, self.config.refine)
+
+
+def map_scene(scene, segmenter: Callable[[Frame], FrameMasks], features: FeatureExtractor | None = None,
+              config: PipelineConfig | None = None, progress: bool = True) -> Mapper:
+    """Run every frame of `scene.stream` through a Mapper; frames whose masks cannot be made are skipped
+    and counted in `mapper.stats` (the stream itself skips unreadable frames and counts `stream.skipped`)."""
+    mapper = Mapper(config, features)
+    for frame in tqdm(scene.stream, desc=f"segment {scene.name}", unit="frame", disable=not progress):
+        try:
+            masks = segmenter(frame)
+        except (BadFrameError, FileNotFoundError) as err:
+            log.warning("skipping frame %s: %s", frame.name, err)
+            mapper.stats.frames_skipped += 1
+            continue
+        mapper.add_frame(frame, masks)
+    return mapper
+
+
+def segment_scene(scene, segmenter: Callable[[Frame], FrameMasks], features: FeatureExtractor | None = None,
+                  config: PipelineConfig | None = None, classifier: Classifier | None = None,
+                  progress: bool = False) -> list[Instance3D]:
+    """All 3D instances of a scene (see `map_scene`).
+
+    classifier: optional hook `classifier(scene, instances)` that names the instances in place (sets
+    `label` / `label_score`); without it an instance's label is the majority of its 2D label votes.
+    """
+    instances = map_scene(scene, segmenter, features, config, progress).instances()
+    if classifier is not None:
+        classifier(scene, instances)
+    return instances
+
+
+def make_segmenter(name: str, masks_dir: str | Path | None = None) -> Callable[[Frame], FrameMasks]:
+    """'precomputed' (needs masks_dir), 'rgbd' (weight-free) or 'hf:<model>' (transformers backends)."""
+    if name == "precomputed":
+        if masks_dir is None:
+            raise ValueError("segmenter 'precomputed' needs --masks DIR")
+        return importlib.import_module("tracklift.segment2d.precomputed").PrecomputedSegmenter(masks_dir)
+    if name == "rgbd":
+        return importlib.import_module("tracklift.segment2d.rgbd").RGBDSegmenter()
+    if name.startswith("hf:"):
+        return importlib.import_module("tracklift.segment2d.hf").make_segmenter(name[3:])
+    raise ValueError(f"unknown segmenter {name!r}: use precomputed, rgbd or hf:<model>")
+
+
+def make_features(name: str | None) -> FeatureExtractor | None:
+    """'none', 'handcrafted' (weight-free) or 'dinov2:<model>' (transformers)."""
+    if name in (None, "", "none"):
+        return None
+    if name == "handcrafted":
+        return importlib.import_module("tracklift.features.handcrafted").HandcraftedFeatures()
+    if name.startswith("dinov2:"):
+        return importlib.import_module("tracklift.features.dinov2").DinoV2Features(name[len("dinov2:"):])
+    raise ValueError(f"unknown features {name!r}: use none, handcrafted or dinov2:<model>")
+
+
+def reference_points(scene, mesh_path: str | Path | None, instances: list[Instance3D], voxel: float):
+    """The points predictions are written over: the mesh's vertices when a mesh is given or found beside the
+    scene (checked to be in the poses' frame), else the fused instance points.
+
+    Returns (points [P, 3] float32, faces [F, 3] int64 or None, "mesh" | "fused").
+    """
+    from tracklift.io.ply import read_ply
+    from tracklift.track.transfer import check_alignment, fused_points
+
+    path = mesh_path if mesh_path is not None else getattr(scene, "mesh_path", None)
+    if path is None:
+        return fused_points(instances), None, "fused"
+    mesh = read_ply(path)
+    mapped = fused_points(instances)
+    check_alignment(mapped, mesh.vertices, voxel, where=str(path))
+    return mesh.vertices, mesh.faces, "mesh"
+
+
+def predictions(instances: list[Instance3D], points: np.ndarray, voxel: float, vocab=None, radius_voxels: float = 1.0):
+    """Instances as `PredictedInstance`s over `points` ([P, 3] metres): a point joins an instance when its
+    nearest instance point, within radius_voxels · voxel, belongs to it. Labels via `instance_label_id`
+    when `vocab` is given (else None: class-agnostic)."""
+    from tracklift.eval import PredictedInstance
+    from tracklift.io.instances_out import instance_label_id
+    from tracklift.track.transfer import transfer_to_points
+
+    masks = transfer_to_points(instances, points, radius_voxels * voxel)
+    return [
+        PredictedInstance(m, None if vocab is None else instance_label_id(i, vocab), i.score)
+        for m, i in zip(masks, instances)
+    ]

@@ -1,0 +1,91 @@
+"""`tracklift segment SCENE --out OUT`: segment an RGB-D scene into 3D instances (OpenTrack3D pipeline)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scene", help="scene folder (any supported layout)")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--masks", help="precomputed 2D masks folder (<frame>.png/.json or <frame>.npz)")
+    parser.add_argument("--segmenter", help="precomputed | rgbd | hf:<model> (default: precomputed with --masks, else rgbd)")
+    parser.add_argument("--features", default="handcrafted", help="handcrafted | dinov2:<model> | none (default handcrafted)")
+    parser.add_argument("--mode", default="fused", choices=("fused", "spatial", "visual"), help="tracker association")
+    parser.add_argument("--no-refine", action="store_true", help="skip consistency refinement from the tracing table")
+    parser.add_argument("--mesh", help="mesh PLY to write predictions over (default: the scene's mesh, if any)")
+    parser.add_argument("--no-mesh", action="store_true", help="write over the fused point map even if a mesh exists")
+    parser.add_argument("--stride", type=int, default=1, help="use every N-th frame")
+    parser.add_argument("--max-frames", type=int, help="stop after this many frames")
+    parser.add_argument("--voxel", type=float, default=0.03, help="voxel size in metres (default 0.03)")
+    parser.add_argument("--vocab", default="scannet200", help="vocabulary for label ids (default scannet200)")
+    parser.add_argument("--pictures", type=int, default=3, help="frames drawn in the PNG overview (0 = no pictures)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from tracklift.data.scene import open_scene
+    from tracklift.io.instances_out import write_scene
+    from tracklift.lift.lifter import LiftConfig
+    from tracklift.pipeline import PipelineConfig, make_features, make_segmenter, map_scene, reference_points
+    from tracklift.track.config import TrackerConfig
+    from tracklift.track.transfer import transfer_to_points
+    from tracklift.vocab import load_vocabulary
+
+    if args.stride < 1:
+        raise ValueError(f"--stride must be ≥ 1, got {args.stride}")
+    if args.voxel <= 0:
+        raise ValueError(f"--voxel must be positive, got {args.voxel}")
+    if args.masks is not None and not Path(args.masks).is_dir():
+        raise FileNotFoundError(f"{args.masks}: no such masks folder")
+    if args.mesh is not None and not Path(args.mesh).is_file():
+        raise FileNotFoundError(f"{args.mesh}: no such mesh file")
+    vocab = load_vocabulary(args.vocab)
+    scene = open_scene(args.scene, stride=args.stride, max_frames=args.max_frames)
+    segmenter = make_segmenter(args.segmenter or ("precomputed" if args.masks else "rgbd"), args.masks)
+    features = make_features("none" if args.mode == "spatial" else args.features)
+    config = PipelineConfig(lift=LiftConfig(voxel=args.voxel), tracker=TrackerConfig(mode=args.mode))
+    if args.no_refine:
+        config.refine = None
+    mapper = map_scene(scene, segmenter, features, config, progress=True)
+    instances = mapper.instances()
+    mesh_path = None if args.no_mesh else args.mesh
+    if args.no_mesh:
+        from tracklift.track.transfer import fused_points
+
+        points, faces, reference = fused_points(instances), None, "fused"
+    else:
+        points, faces, reference = reference_points(scene, mesh_path, instances, args.voxel)
+    masks = transfer_to_points(instances, points, args.voxel)
+    stats = {**asdict(mapper.stats), "frames_unreadable": len(getattr(scene.stream, "skipped", [])),
+             "instances": len(instances)}
+    paths = write_scene(args.out, scene.name, instances, masks, points, vocab, scene_dir=scene.root,
+                        reference=reference, faces=faces, extra={"run": stats})
+    if args.pictures > 0:
+        _pictures(args.out, scene, instances, args.pictures, args.voxel)
+    print(json.dumps({"scene": scene.name, **stats, "outputs": {k: str(v) for k, v in paths.items()}}, indent=1))
+    return 0
+
+
+def _pictures(out: str, scene, instances, count: int, voxel: float) -> None:
+    from tracklift.data.frame import BadFrameError
+    from tracklift.io.pictures import frames_picture, top_down_picture, write_png
+
+    n = len(scene.stream)
+    frames = []
+    for k in sorted({int(round(x)) for x in [(n - 1) * (j + 0.5) / count for j in range(count)]}):
+        try:
+            frames.append(scene.stream[k])
+        except (BadFrameError, FileNotFoundError, ValueError) as err:
+            log.warning("picture: skipping frame %d: %s", k, err)
+    if frames:
+        write_png(Path(out) / f"{scene.name}_frames.png", frames_picture(frames, instances, voxel))
+    names = [i.label or (max(i.label_votes, key=i.label_votes.get) if i.label_votes else str(i.id)) for i in instances]
+    write_png(Path(out) / f"{scene.name}_topdown.png", top_down_picture(instances, names=names))

@@ -1,0 +1,190 @@
+"""A weight-free RGB-D segmenter: the default when no learned model is available.
+
+1. Normals from depth (`normals.depth_normals`), lightly smoothed.
+2. Dominant planes (floor, walls, table tops) by RANSAC (`planes.find_planes`): removed, kept as their
+   own segments (one per connected piece), or left to the graph (`planes="keep"`).
+3. A 4-connected pixel graph over the remaining pixels; an edge's weight adds
+   * the depth discontinuity relative to the nearer depth (an edge above `max_depth_jump` is cut outright),
+   * the normal angle (1 - cos); both shape terms are damped on convex creases so box edges do not
+     split an object, while concave creases (object meets object or support) separate,
+   * the CIE Lab colour difference.
+4. Felzenszwalb–Huttenlocher segmentation of that graph (`graph_kernel`), tiny pieces merged,
+   segments below `min_area` dropped.
+Masks are at depth resolution, labels None, scores from compactness (area / bounding box) and size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from scipy import ndimage
+
+from tracklift.data.frame import Frame
+from tracklift.segment2d.graph_kernel import felzenszwalb_numba
+from tracklift.segment2d.masks import FrameMasks
+from tracklift.segment2d.normals import backproject, depth_normals, smooth_normals
+from tracklift.segment2d.planes import PlaneConfig, find_planes
+
+PLANE_MODES = ("remove", "segment", "keep")
+
+
+@dataclass
+class RGBDConfig:
+    """Options of the RGB-D segmenter; the defaults suit 640×480 indoor frames (ScanNet, Replica).
+
+    planes: "remove" (dominant planes are not objects), "segment" (each connected piece of a plane is a
+        segment) or "keep" (no plane detection).
+    depth_smooth, depth_sigma: diameter (pixels, 0 = off) and relative range of the bilateral depth filter.
+    normal_step: neighbour distance in pixels for normals.  normal_smooth: box size for normal smoothing.
+    max_depth_jump: an edge whose depth differs by more than this fraction of the nearer depth is cut.
+    depth_weight, normal_weight, color_weight: weights of the relative off-tangent-plane distance, of (1 - cos angle) and
+        of the Lab distance / 100 in an edge's weight.  convex_factor: multiplies both shape terms on convex creases.
+    tolerance: edge weights below this count as equal (0); the rest are shifted down by it.
+    k: FH scale (larger -> larger segments).  min_size: pieces below this share of the image merge into a neighbour.
+    min_area: segments below this share of the image are dropped.  max_segments: keep the largest this many.
+    score_area: a segment of this share of the image (or more) gets the full size part of its score.
+    seed: RANSAC seed.
+    """
+
+    planes: str = "remove"
+    plane: PlaneConfig = field(default_factory=PlaneConfig)
+    depth_smooth: int = 5
+    depth_sigma: float = 0.02
+    normal_step: int = 3
+    normal_smooth: int = 5
+    max_depth_jump: float = 0.05
+    depth_weight: float = 10.0
+    normal_weight: float = 1.0
+    convex_factor: float = 0.1
+    color_weight: float = 0.5
+    tolerance: float = 0.01
+    k: float = 2.0
+    min_size: float = 2e-4
+    min_area: float = 2e-3
+    max_segments: int = 64
+    score_area: float = 0.02
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.planes not in PLANE_MODES:
+            raise ValueError(f"planes must be one of {PLANE_MODES}, got {self.planes!r}")
+
+
+def pixel_graph(
+    color: np.ndarray, depth: np.ndarray, points: np.ndarray, normals: np.ndarray, nodes: np.ndarray, cfg: RGBDConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """4-connected edges between `nodes` pixels, sorted by weight (stable, so ties keep raster order).
+
+    color: [H, W, 3] uint8 RGB.  depth: [H, W] float32 metres.  points, normals: [H, W, 3] float32, camera frame.
+    nodes: [H, W] bool, pixels that take part.
+    Returns src, dst: [E] int64 flat pixel ids; weight: [E] float32 ascending.
+    """
+    h, w = depth.shape
+    lab = cv2.cvtColor(color.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab).reshape(-1, 3) / 100.0
+    ids = np.arange(h * w).reshape(h, w)
+    pairs = [(ids[:, :-1], ids[:, 1:]), (ids[:-1, :], ids[1:, :])]
+    src = np.concatenate([a.ravel() for a, _ in pairs])
+    dst = np.concatenate([b.ravel() for _, b in pairs])
+    flat_nodes = nodes.ravel()
+    both = flat_nodes[src] & flat_nodes[dst]
+    src, dst = src[both], dst[both]
+    z = depth.ravel()
+    nearer = np.minimum(z[src], z[dst])
+    keep = np.abs(z[src] - z[dst]) <= cfg.max_depth_jump * nearer
+    src, dst, nearer = src[keep], dst[keep], nearer[keep]
+    p, n = points.reshape(-1, 3), normals.reshape(-1, 3)
+    # Distance of each point from the other's tangent plane: zero along a slanted surface, large across a step.
+    step = p[dst] - p[src]
+    off_plane = np.maximum(np.abs(np.sum(n[src] * step, axis=1)), np.abs(np.sum(n[dst] * step, axis=1))) / nearer
+    angle = 1.0 - np.sum(n[src] * n[dst], axis=1)
+    shape = cfg.depth_weight * off_plane + cfg.normal_weight * angle
+    # Normals diverge across a convex crease (box edge) and converge across a concave one (object on support).
+    convex = np.sum((n[src] - n[dst]) * (p[src] - p[dst]), axis=1) > 0
+    shape = np.where(convex, cfg.convex_factor * shape, shape)
+    colour = np.linalg.norm(lab[src] - lab[dst], axis=1)
+    # Differences below the tolerance are sensor noise: they always merge, even inside noise-free regions
+    # whose FH internal difference is zero.
+    weight = np.maximum(shape + cfg.color_weight * colour - cfg.tolerance, 0).astype(np.float32)
+    order = np.argsort(weight, kind="stable")
+    return src[order].astype(np.int64), dst[order].astype(np.int64), weight[order]
+
+
+def smooth_depth(depth: np.ndarray, diameter: int, sigma: float) -> np.ndarray:
+    """Edge-preserving smoothing: a bilateral filter on log depth, so `sigma` is a relative depth difference.
+
+    depth: [H, W] float32 metres, 0 invalid -> [H, W] float32, still 0 where invalid. diameter 0 = no smoothing.
+    """
+    if diameter <= 0:
+        return depth
+    valid = depth > 0
+    # Invalid pixels sit far below any valid log depth, so they never weigh in a valid pixel's average.
+    log_depth = np.where(valid, np.log(np.where(valid, depth, 1.0)), -100.0).astype(np.float32)
+    smoothed = cv2.bilateralFilter(log_depth, diameter, sigma, diameter / 2.0)
+    return np.where(valid, np.exp(smoothed), 0).astype(np.float32)
+
+
+def _plane_pieces(plane_ids: np.ndarray, n_planes: int, min_pixels: int) -> list[np.ndarray]:
+    """Connected pieces of each plane with at least `min_pixels` pixels: list of [H, W] bool."""
+    pieces = []
+    for index in range(n_planes):
+        count, labels = cv2.connectedComponents((plane_ids == index).astype(np.uint8), connectivity=4)
+        sizes = np.bincount(labels.ravel(), minlength=count)
+        pieces += [labels == c for c in range(1, count) if sizes[c] >= min_pixels]
+    return pieces
+
+
+def _scores(label_image: np.ndarray, n: int, image_pixels: int, score_area: float) -> np.ndarray:
+    """Per segment 1..n of label_image: sqrt(area / bbox area * min(1, area / (score_area * image))) in [0, 1]."""
+    areas = np.bincount(label_image.ravel(), minlength=n + 1)[1:].astype(np.float64)
+    boxes = ndimage.find_objects(label_image, max_label=n)
+    box_areas = np.array([(s[0].stop - s[0].start) * (s[1].stop - s[1].start) for s in boxes], np.float64)
+    size = np.minimum(1.0, areas / (score_area * image_pixels))
+    return np.sqrt(areas / box_areas * size).astype(np.float32)
+
+
+def segment_rgbd(frame: Frame, cfg: RGBDConfig | None = None, kernel=felzenszwalb_numba) -> FrameMasks:
+    """Segment one frame into object-like pieces. Returns FrameMasks [N, H, W] at depth resolution, labels None.
+
+    kernel: the FH implementation (`graph_kernel.felzenszwalb_numba` or `felzenszwalb_reference`).
+    """
+    cfg = cfg or RGBDConfig()
+    h, w = frame.height, frame.width
+    image_pixels = h * w
+    depth = smooth_depth(frame.depth, cfg.depth_smooth, cfg.depth_sigma)
+    normals, valid = depth_normals(depth, frame.K, cfg.normal_step, cfg.max_depth_jump * cfg.normal_step)
+    normals = smooth_normals(normals, valid, cfg.normal_smooth)
+    points = backproject(depth, frame.K)
+    segments: list[np.ndarray] = []
+    nodes = valid
+    if cfg.planes != "keep":
+        plane_ids, planes = find_planes(points, normals, valid, cfg.plane, cfg.seed)
+        nodes = valid & (plane_ids < 0)
+        if cfg.planes == "segment":
+            segments += _plane_pieces(plane_ids, len(planes), int(np.ceil(cfg.min_area * image_pixels)))
+    src, dst, weight = pixel_graph(frame.color, depth, points, normals, nodes, cfg)
+    labels = kernel(src, dst, weight, image_pixels, cfg.k, int(np.ceil(cfg.min_size * image_pixels)))
+    labels = np.where(nodes.ravel(), labels, -1)
+    sizes = np.bincount(labels[labels >= 0])
+    big = np.flatnonzero(sizes >= cfg.min_area * image_pixels)
+    segments += [(labels == c).reshape(h, w) for c in big]
+    segments.sort(key=lambda m: -int(m.sum()))
+    segments = segments[: cfg.max_segments]
+    if not segments:
+        return FrameMasks.empty(h, w)
+    masks = np.stack(segments)
+    label_image = np.zeros((h, w), np.int32)
+    for i, m in enumerate(masks):
+        label_image[m] = i + 1
+    return FrameMasks(masks, scores=_scores(label_image, len(masks), image_pixels, cfg.score_area))
+
+
+class RGBDSegmenter:
+    """`Segmenter` over `segment_rgbd` with a fixed config: frame -> FrameMasks (labels None)."""
+
+    def __init__(self, config: RGBDConfig | None = None):
+        self.config = config or RGBDConfig()
+
+    def __call__(self, frame: Frame) -> FrameMasks:
+        return segment_rgbd(frame, self.config)

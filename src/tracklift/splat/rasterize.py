@@ -1,0 +1,335 @@
+"""Differentiable tile-based Gaussian splatting on the CPU (vectorised PyTorch; autograd gives gradients).
+
+The image model is the one of 3D Gaussian Splatting (Kerbl et al. 2023):
+
+* project each mean with the pinhole camera; 2D covariance J W Σ Wᵀ Jᵀ (EWA) plus 0.3 px² low-pass;
+* a Gaussian touches the pixels inside the square of half-side 3σ (σ² = largest eigenvalue) around its mean;
+* per pixel, front-to-back by camera depth: α = min(0.99, opacity · exp(-½ dᵀ Σ⁻¹ d)), skipped when
+  α < 1/255; the pixel stops before the Gaussian that would bring transmittance T below 1e-4;
+* colour = Σ αᵢ Tᵢ cᵢ + T_final · background, with cᵢ = max(0, SH(view direction) + 0.5).
+
+Pixels are grouped in tiles; each tile gathers the depth-sorted Gaussians whose square overlaps it, and
+tiles with similar Gaussian counts are evaluated together as dense [tiles, pixels, Gaussians] tensors.
+`_reference.py` holds a per-pixel loop version of the same model that the tests compare against.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+
+from tracklift.splat.camera import Camera
+from tracklift.splat.gaussians import Gaussians, eval_sh, quat_to_rotmat
+
+LOWPASS = 0.3  # px², added to the 2D covariance (anti-aliasing dilation of 3DGS)
+ALPHA_MIN = 1.0 / 255.0
+ALPHA_MAX = 0.99
+T_MIN = 1e-4
+# Elements of one [tiles, pixels, Gaussians] batch; bounds peak memory (~20 live tensors of this size).
+BATCH_ELEMENTS = 1 << 21
+
+
+@dataclass
+class RenderOutput:
+    """A rendered view.
+
+    color:   [H, W, C], composited features (C = 3 for RGB) over the background.
+    alpha:   [H, W], accumulated opacity 1 - T_final.
+    depth:   [H, W], metres, expected camera depth Σ wᵢ zᵢ / alpha (0 where nothing is rendered).
+    means2d: [N, 2], pixel coordinates of the projected means (retains .grad after backward when the
+             Gaussians require grad: the screen-space gradient used by densification).
+    radii:   [N] int64, screen radius in pixels (0 = culled: behind `near`, degenerate or off-image).
+    """
+
+    color: torch.Tensor
+    alpha: torch.Tensor
+    depth: torch.Tensor
+    means2d: torch.Tensor
+    radii: torch.Tensor
+
+
+@dataclass
+class Projection:
+    """Per-Gaussian screen-space quantities ([N, ...]; rows with radii == 0 are unused)."""
+
+    means2d: torch.Tensor  # [N, 2] px
+    conics: torch.Tensor  # [N, 3] (a, b, c) of the inverse 2D covariance [[a, b], [b, c]]
+    depths: torch.Tensor  # [N] camera z, metres
+    radii: torch.Tensor  # [N] int64 px
+    opacity: torch.Tensor  # [N]
+    features: torch.Tensor  # [N, C]
+
+
+def project(
+    g: Gaussians,
+    cam: Camera,
+    *,
+    near: float = 0.01,
+    sh_degree: int | None = None,
+    colors: torch.Tensor | None = None,
+) -> Projection:
+    """Project Gaussians into `cam`: screen means, conics, depths, radii, opacities, per-view colours."""
+    K, R, t = cam.tensors(g.means.dtype)
+    fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
+    p = g.means @ R.T + t
+    z_raw = p[:, 2]
+    in_front = z_raw > near
+    z = torch.where(in_front, z_raw, torch.ones_like(z_raw))  # keeps culled rows finite
+    # Clamp the Jacobian's x/z like 3DGS so Gaussians far outside the view do not blow up.
+    lim_x = (cam.width * 1.15 - cx) / fx, (cx + cam.width * 0.15) / fx
+    lim_y = (cam.height * 1.15 - cy) / fy, (cy + cam.height * 0.15) / fy
+    tx = (p[:, 0] / z).clamp(-lim_x[1], lim_x[0]) * z
+    ty = (p[:, 1] / z).clamp(-lim_y[1], lim_y[0]) * z
+    zero = torch.zeros_like(z)
+    J = torch.stack(
+        [fx / z, zero, -fx * tx / (z * z), zero, fy / z, -fy * ty / (z * z)], dim=-1
+    ).reshape(-1, 2, 3)
+    M = quat_to_rotmat(g.quats) * torch.exp(g.log_scales)[:, None, :]
+    JW = J @ R
+    JWM = JW @ M
+    cov2d = JWM @ JWM.transpose(1, 2)
+    a = cov2d[:, 0, 0] + LOWPASS
+    b = cov2d[:, 0, 1]
+    c = cov2d[:, 1, 1] + LOWPASS
+    det = a * c - b * b
+    det_ok = det > 0
+    inv_det = 1.0 / torch.where(det_ok, det, torch.ones_like(det))
+    conics = torch.stack([c * inv_det, -b * inv_det, a * inv_det], dim=-1)
+    means2d = torch.stack([fx * p[:, 0] / z + cx, fy * p[:, 1] / z + cy], dim=-1)
+
+    with torch.no_grad():
+        mid = 0.5 * (a + c)
+        lam = mid + torch.sqrt((mid * mid - det).clamp_min(0.1))
+        radii = torch.ceil(3.0 * torch.sqrt(lam)).to(torch.int64)
+        on_image = (
+            (means2d[:, 0] + radii >= 0)
+            & (means2d[:, 0] - radii <= cam.width - 1)
+            & (means2d[:, 1] + radii >= 0)
+            & (means2d[:, 1] - radii <= cam.height - 1)
+        )
+        radii = torch.where(in_front & det_ok & on_image, radii, torch.zeros_like(radii))
+
+    if colors is None:
+        degree = g.sh_degree if sh_degree is None else sh_degree
+        if degree > g.sh_degree:
+            raise ValueError(f"sh_degree {degree} exceeds the Gaussians' SH degree {g.sh_degree}")
+        center = torch.as_tensor(cam.center, dtype=g.means.dtype)
+        dirs = g.means - center
+        dirs = dirs / dirs.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        features = (eval_sh(g.sh, dirs, degree) + 0.5).clamp_min(0.0)
+    else:
+        if colors.ndim != 2 or colors.shape[0] != g.n:
+            raise ValueError(f"colors must be [{g.n}, C], got {list(colors.shape)}")
+        features = colors.to(g.means.dtype)
+    return Projection(means2d, conics, z_raw, radii, torch.sigmoid(g.opacity_logits), features)
+
+
+@dataclass
+class _TileBatch:
+    pixels: torch.Tensor  # [B, P] int64 flat index into the padded image (rows Hp, columns Wp)
+    xy: torch.Tensor  # [B, P, 2] pixel coordinates (float)
+    gids: torch.Tensor  # [B, M] int64 Gaussian index (0 where padded)
+    valid: torch.Tensor  # [B, M] bool
+
+
+@torch.no_grad()
+def _tile_batches(proj: Projection, width: int, height: int, tile: int) -> list[_TileBatch]:
+    """Bin Gaussians into tiles by their 3σ squares; batches of tiles with depth-sorted Gaussians."""
+    tiles_x, tiles_y = -(-width // tile), -(-height // tile)
+    wp = tiles_x * tile
+    vis = torch.nonzero(proj.radii > 0).squeeze(1)
+    vis = vis[torch.argsort(proj.depths[vis], stable=True)]
+    m = proj.means2d[vis].detach()
+    r = proj.radii[vis].to(m.dtype)
+    # One pixel of slack so float rounding can never drop a tile that the per-pixel test accepts.
+    x0 = torch.ceil(m[:, 0] - r - 1).clamp(0, width - 1).to(torch.int64) // tile
+    x1 = torch.floor(m[:, 0] + r + 1).clamp(0, width - 1).to(torch.int64) // tile
+    y0 = torch.ceil(m[:, 1] - r - 1).clamp(0, height - 1).to(torch.int64) // tile
+    y1 = torch.floor(m[:, 1] + r + 1).clamp(0, height - 1).to(torch.int64) // tile
+    nx, ny = x1 - x0 + 1, y1 - y0 + 1
+    per = nx * ny
+    owner = torch.repeat_interleave(torch.arange(len(vis)), per)
+    local = torch.arange(int(per.sum())) - torch.repeat_interleave(torch.cumsum(per, 0) - per, per)
+    tile_id = (y0[owner] + local // nx[owner]) * tiles_x + x0[owner] + local % nx[owner]
+    order = torch.argsort(tile_id, stable=True)  # stable: keeps depth order inside a tile
+    pair_gid = vis[owner[order]]
+    counts = torch.bincount(tile_id, minlength=tiles_x * tiles_y)
+    starts = torch.cumsum(counts, 0) - counts
+
+    local_pix = torch.arange(tile * tile)
+    ly, lx = local_pix // tile, local_pix % tile
+    busy = torch.nonzero(counts).squeeze(1)
+    busy = busy[torch.argsort(counts[busy], descending=True, stable=True)]
+    batches = []
+    i = 0
+    while i < len(busy):
+        m_max = int(counts[busy[i]])
+        n_tiles = max(1, BATCH_ELEMENTS // (tile * tile * m_max))
+        ids = busy[i : i + n_tiles]
+        i += len(ids)
+        py = (ids // tiles_x)[:, None] * tile + ly[None]
+        px = (ids % tiles_x)[:, None] * tile + lx[None]
+        slot = torch.arange(m_max)
+        valid = slot[None] < counts[ids][:, None]
+        idx = torch.where(valid, starts[ids][:, None] + slot[None], torch.zeros_like(valid, dtype=torch.int64))
+        batches.append(
+            _TileBatch(
+                pixels=py * wp + px,
+                xy=torch.stack([px, py], dim=-1).to(proj.means2d.dtype),
+                gids=torch.where(valid, pair_gid[idx], torch.zeros_like(idx)),
+                valid=valid,
+            )
+        )
+    return batches
+
+
+def _blend_weights(proj: Projection, batch: _TileBatch) -> tuple[torch.Tensor, torch.Tensor]:
+    """Compositing weights w = α·T [B, P, M] and final transmittance [B, P] of one tile batch."""
+    gids = batch.gids
+    mean = proj.means2d[gids]  # [B, M, 2]
+    conic = proj.conics[gids]  # [B, M, 3]
+    dx = batch.xy[:, :, None, 0] - mean[:, None, :, 0]  # [B, P, M]
+    dy = batch.xy[:, :, None, 1] - mean[:, None, :, 1]
+    power = -0.5 * (conic[:, None, :, 0] * dx * dx + conic[:, None, :, 2] * dy * dy) - conic[:, None, :, 1] * dx * dy
+    alpha = (proj.opacity[gids][:, None, :] * torch.exp(power)).clamp_max(ALPHA_MAX)
+    with torch.no_grad():
+        r = proj.radii[gids].to(dx.dtype)[:, None, :]
+        use = batch.valid[:, None, :] & (power <= 0) & (alpha >= ALPHA_MIN) & (dx.abs() <= r) & (dy.abs() <= r)
+    alpha = torch.where(use, alpha, torch.zeros_like(alpha))
+    log_t = torch.log1p(-alpha)
+    cum = torch.cumsum(log_t, dim=-1)  # log of the inclusive transmittance product
+    with torch.no_grad():
+        keep = cum >= math.log(T_MIN)  # a prefix per pixel: compositing stops at the first failure
+    log_t = torch.where(keep, log_t, torch.zeros_like(log_t))
+    weights = torch.where(keep, alpha * torch.exp(cum - log_t), torch.zeros_like(alpha))
+    t_final = torch.exp(log_t.sum(dim=-1))
+    return weights, t_final
+
+
+def _check_inputs(g: Gaussians, cam: Camera, tile: int) -> None:
+    if tile < 1:
+        raise ValueError(f"tile must be >= 1, got {tile}")
+    if not isinstance(cam, Camera):
+        raise TypeError(f"cam must be a Camera, got {type(cam).__name__}")
+    if not torch.isfinite(g.means).all():
+        raise ValueError("Gaussians.means has NaN or inf entries")
+
+
+def rasterize(
+    g: Gaussians,
+    cam: Camera,
+    *,
+    sh_degree: int | None = None,
+    background: Sequence[float] | torch.Tensor | None = (0.0, 0.0, 0.0),
+    colors: torch.Tensor | None = None,
+    near: float = 0.01,
+    tile: int = 16,
+    backend: str = "auto",
+) -> RenderOutput:
+    """Render Gaussians into `cam`, differentiably w.r.t. every Gaussian parameter and `colors`.
+
+    g:          N Gaussians (float32 or float64; outputs follow its dtype).
+    cam:        the view, W x H pixels.
+    sh_degree:  SH bands to use (default: all of `g.sh`).
+    background: [C] colour behind the Gaussians; None = zeros. With `colors` of width C != 3 pass None
+                or a length-C value.
+    colors:     [N, C] optional per-Gaussian features rendered instead of the SH colour (no offset or clamp).
+    near:       metres; Gaussians with camera depth <= near are culled.
+    tile:       tile side in pixels (a speed knob: results do not depend on it).
+    backend:    "auto" (gsplat when CUDA and gsplat are available, else "cpu"), "cpu" or "gsplat".
+    Returns RenderOutput with color [H, W, C], alpha [H, W], depth [H, W].
+    """
+    from tracklift.splat.gsplat_backend import choose_backend
+
+    _check_inputs(g, cam, tile)
+    if choose_backend(backend) == "gsplat":
+        from tracklift.splat.gsplat_backend import rasterize_gsplat
+
+        return rasterize_gsplat(g, cam, sh_degree=sh_degree, background=background, colors=colors, near=near)
+
+    proj = project(g, cam, near=near, sh_degree=sh_degree, colors=colors)
+    if proj.means2d.requires_grad:
+        proj.means2d.retain_grad()
+    n_ch = proj.features.shape[1]
+    bg = _background(background, n_ch, proj.features.dtype)
+    tiles_x, tiles_y = -(-cam.width // tile), -(-cam.height // tile)
+    hp, wp = tiles_y * tile, tiles_x * tile
+
+    pixels, feats, depths, alphas = [], [], [], []
+    for batch in _tile_batches(proj, cam.width, cam.height, tile):
+        w, t_final = _blend_weights(proj, batch)
+        pixels.append(batch.pixels.reshape(-1))
+        feats.append(torch.bmm(w, proj.features[batch.gids]).reshape(-1, n_ch))
+        depths.append(torch.bmm(w, proj.depths[batch.gids][:, :, None]).reshape(-1))
+        alphas.append((1.0 - t_final).reshape(-1))
+    dtype = proj.features.dtype
+    acc_feat = torch.zeros(hp * wp, n_ch, dtype=dtype)
+    acc_depth = torch.zeros(hp * wp, dtype=dtype)
+    acc_alpha = torch.zeros(hp * wp, dtype=dtype)
+    if pixels:
+        idx = torch.cat(pixels)
+        acc_feat = acc_feat.index_copy(0, idx, torch.cat(feats))
+        acc_depth = acc_depth.index_copy(0, idx, torch.cat(depths))
+        acc_alpha = acc_alpha.index_copy(0, idx, torch.cat(alphas))
+    acc_feat = acc_feat.reshape(hp, wp, n_ch)[: cam.height, : cam.width]
+    alpha = acc_alpha.reshape(hp, wp)[: cam.height, : cam.width]
+    depth = acc_depth.reshape(hp, wp)[: cam.height, : cam.width] / alpha.clamp_min(1e-10)
+    color = acc_feat + (1.0 - alpha)[..., None] * bg
+    return RenderOutput(color=color, alpha=alpha, depth=depth, means2d=proj.means2d, radii=proj.radii)
+
+
+def _background(background: Sequence[float] | torch.Tensor | None, n_ch: int, dtype: torch.dtype) -> torch.Tensor:
+    if background is None:
+        return torch.zeros(n_ch, dtype=dtype)
+    bg = torch.as_tensor(background, dtype=dtype).reshape(-1)
+    if bg.numel() != n_ch:
+        raise ValueError(f"background must have {n_ch} values (one per colour channel), got {bg.numel()}")
+    return bg
+
+
+def trace_weights(
+    g: Gaussians,
+    cam: Camera,
+    labels: torch.Tensor,
+    num_labels: int,
+    mode: str = "alpha",
+    *,
+    near: float = 0.01,
+    tile: int = 16,
+    count_threshold: float = ALPHA_MIN,
+) -> torch.Tensor:
+    """Per Gaussian, how much it contributes to each 2D label of one view (the instance weight matrix row).
+
+    labels:     [H, W] int64 label per pixel of `cam`, -1 = ignore, else in [0, num_labels).
+    mode:       "alpha": sum over the label's pixels of the Gaussian's blend weight α·T;
+                "count": number of the label's pixels where α·T > count_threshold.
+    Returns [N, num_labels] float32. Forward only (no gradients).
+    """
+    if mode not in ("alpha", "count"):
+        raise ValueError(f"mode must be 'alpha' or 'count', got {mode!r}")
+    labels = torch.as_tensor(labels)
+    if tuple(labels.shape) != (cam.height, cam.width):
+        raise ValueError(f"labels must be [{cam.height}, {cam.width}] to match camera {cam.name!r}, got {list(labels.shape)}")
+    if labels.dtype.is_floating_point or labels.dtype == torch.bool:
+        raise ValueError(f"labels must be an integer tensor, got {labels.dtype}")
+    labels = labels.to(torch.int64)
+    if num_labels < 1 or int(labels.max()) >= num_labels or int(labels.min()) < -1:
+        raise ValueError(f"labels must lie in [-1, {num_labels}), found [{int(labels.min())}, {int(labels.max())}]")
+    _check_inputs(g, cam, tile)
+    out = torch.zeros(g.n * num_labels, dtype=torch.float64)
+    with torch.no_grad():
+        proj = project(g.detach(), cam, near=near, colors=g.means.new_zeros(g.n, 0))
+        tiles_x, tiles_y = -(-cam.width // tile), -(-cam.height // tile)
+        padded = torch.full((tiles_y * tile, tiles_x * tile), -1, dtype=torch.int64)
+        padded[: cam.height, : cam.width] = labels
+        padded = padded.reshape(-1)
+        for batch in _tile_batches(proj, cam.width, cam.height, tile):
+            w, _ = _blend_weights(proj, batch)
+            lab = padded[batch.pixels][:, :, None]  # [B, P, 1]
+            hit = (w > (count_threshold if mode == "count" else 0.0)) & (lab >= 0)
+            key = (batch.gids[:, None, :] * num_labels + lab).expand_as(w)[hit]
+            out.index_add_(0, key, w[hit].double() if mode == "alpha" else torch.ones(len(key), dtype=torch.float64))
+    return out.reshape(g.n, num_labels).float()

@@ -1,0 +1,292 @@
+"""Fit Gaussians to posed images (3DGS training on the CPU rasterizer), with exact resume from checkpoints.
+
+Per step: one training view in a seeded per-epoch random order, loss (1 - λ)·L1 + λ·(1 - SSIM)
+(+ optional depth L1 for RGB-D), Adam with per-tensor learning rates (means decay exponentially),
+densification on a schedule, optional opacity reset, SH degree raised every `sh_every` steps.
+Every `holdout_every`-th view is held out and scored by PSNR at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from tracklift.io.atomic import atomic_open, atomic_write_text
+from tracklift.splat.camera import Camera
+from tracklift.splat.densify import DensifyConfig, GradientStats, densify_and_prune, reset_opacity
+from tracklift.splat.gaussians import Gaussians
+from tracklift.splat.init import InitConfig, gaussians_from_points, init_from_rgbd, init_random
+from tracklift.splat.losses import photometric_loss, psnr
+from tracklift.splat.optim import GaussianOptimizer
+from tracklift.splat.ply import write_gaussians_ply
+from tracklift.splat.rasterize import rasterize
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass
+class TrainConfig:
+    """Learning rates are the 3DGS defaults (lr_means is multiplied by the scene extent); the schedule is
+    compressed for the few thousand CPU iterations a small scene needs.
+
+    iterations: total optimisation steps. sh_degree: final SH degree, reached one band per `sh_every` steps.
+    ssim_lambda: weight λ of the SSIM term. depth_lambda: weight of the L1 depth loss (RGB-D input only).
+    densify_from/until/every: steps of adaptive density control. opacity_reset_every: 0 = never.
+    holdout_every: every n-th view is held out for PSNR (0 = none). tile: rasterizer tile size.
+    checkpoint_every: steps between checkpoints (0 = only at the end). random_init_points: Gaussians
+    when no initial points are given.
+    """
+
+    iterations: int = 2000
+    sh_degree: int = 3
+    sh_every: int = 500
+    lr_means: float = 1.6e-4
+    lr_means_final: float = 1.6e-6
+    lr_log_scales: float = 5e-3
+    lr_quats: float = 1e-3
+    lr_opacity: float = 5e-2
+    lr_sh_dc: float = 2.5e-3
+    lr_sh_rest: float = 2.5e-3 / 20
+    ssim_lambda: float = 0.2
+    depth_lambda: float = 0.0
+    densify_from: int = 100
+    densify_until: int = 1500
+    densify_every: int = 100
+    opacity_reset_every: int = 0
+    densify: DensifyConfig = field(default_factory=DensifyConfig)
+    init: InitConfig = field(default_factory=InitConfig)
+    random_init_points: int = 20_000
+    holdout_every: int = 8
+    background: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    tile: int = 8
+    checkpoint_every: int = 500
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.densify, dict):
+            self.densify = DensifyConfig(**self.densify)
+        if isinstance(self.init, dict):
+            self.init = InitConfig(**self.init)
+        self.background = tuple(self.background)
+        if self.iterations < 0 or self.sh_every < 1 or self.densify_every < 1 or not 0 <= self.sh_degree <= 3:
+            raise ValueError(f"invalid TrainConfig: {self}")
+
+
+def _learning_rates(config: TrainConfig, extent: float) -> dict[str, float]:
+    return {
+        "means": config.lr_means * extent,
+        "log_scales": config.lr_log_scales,
+        "quats": config.lr_quats,
+        "opacity_logits": config.lr_opacity,
+        "sh_dc": config.lr_sh_dc,
+        "sh_rest": config.lr_sh_rest,
+    }
+
+
+def scene_extent(cameras: Sequence[Camera]) -> float:
+    """3DGS' scene scale in metres: 1.1 × the largest distance of a camera centre from their mean, at least
+    1 so that a nearly static camera still gets sensible learning rates and size thresholds."""
+    centers = np.stack([c.center for c in cameras])
+    return max(1.1 * float(np.linalg.norm(centers - centers.mean(0), axis=1).max()), 1.0)
+
+
+def split_views(n: int, holdout_every: int) -> tuple[list[int], list[int]]:
+    """(train, held-out) view indices: every holdout_every-th view (0, n, 2n, ...) is held out."""
+    if holdout_every <= 0 or n < 2:
+        return list(range(n)), []
+    held = [i for i in range(n) if i % holdout_every == 0]
+    return [i for i in range(n) if i % holdout_every != 0], held
+
+
+def _view_at(step: int, n_train: int, seed: int) -> int:
+    """Position in the training views used at `step`: a fresh seeded permutation each epoch, so a
+    resumed run visits the same views without saving any RNG state."""
+    epoch, pos = divmod(step, n_train)
+    perm = torch.randperm(n_train, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+    return int(perm[pos])
+
+
+def _to_image_tensor(image: np.ndarray | torch.Tensor, cam: Camera, i: int) -> torch.Tensor:
+    t = torch.as_tensor(np.asarray(image))
+    if tuple(t.shape) != (cam.height, cam.width, 3):
+        raise ValueError(f"images[{i}] must be [{cam.height}, {cam.width}, 3] to match camera {cam.name!r}, got {list(t.shape)}")
+    return t.float() / 255.0 if t.dtype == torch.uint8 else t.float()
+
+
+def _save_checkpoint(path: Path, opt: GaussianOptimizer, stats: GradientStats, step: int, extent: float, config: TrainConfig) -> None:
+    state = {
+        "optimizer": opt.state_dict(),
+        "stats": stats.state_dict(),
+        "step": step,
+        "extent": extent,
+        "config": asdict(config),
+    }
+    with atomic_open(path, "wb") as f:
+        torch.save(state, f)
+
+
+def load_checkpoint_gaussians(path: str | Path) -> Gaussians:
+    """The Gaussians stored in a training checkpoint."""
+    state = torch.load(Path(path), weights_only=False)
+    return GaussianOptimizer.from_state_dict(state["optimizer"], _learning_rates(TrainConfig(), 1.0)).gaussians().detach()
+
+
+def evaluate_psnr(g: Gaussians, cameras: Sequence[Camera], images: Sequence[torch.Tensor], config: TrainConfig) -> float:
+    """Mean PSNR (dB) of renders of `g` against `images`."""
+    with torch.no_grad():
+        scores = [psnr(rasterize(g, c, background=config.background, tile=config.tile).color, im) for c, im in zip(cameras, images)]
+    return float(np.mean(scores)) if scores else math.nan
+
+
+def train_gaussians(
+    cameras: Sequence[Camera],
+    images: Sequence[np.ndarray | torch.Tensor],
+    config: TrainConfig,
+    out_dir: str | Path,
+    init: Gaussians | None = None,
+    depths: Sequence[np.ndarray | None] | None = None,
+    *,
+    resume: bool = False,
+    stop_at: int | None = None,
+    progress: bool = True,
+) -> tuple[Gaussians, dict]:
+    """Optimise Gaussians so that they render `images` from `cameras`.
+
+    cameras: V views; images: V × [H, W, 3] uint8 (or float in [0, 1]) matching each camera.
+    init: starting Gaussians (default: random points in the view frusta). depths: optional V × [H, W]
+    float32 metres (0 = invalid) for the depth loss. resume: continue from `out_dir/checkpoint.pt` when it
+    exists. stop_at: stop after this step (checkpointed; resume later). Writes `out_dir/point_cloud.ply`,
+    `metrics.json` and `checkpoint.pt`. Returns (Gaussians, metrics).
+    """
+    if len(cameras) != len(images) or not cameras:
+        raise ValueError(f"need one image per camera and at least one, got {len(cameras)} cameras and {len(images)} images")
+    if depths is not None and len(depths) != len(cameras):
+        raise ValueError(f"depths must have one entry per camera ({len(cameras)}), got {len(depths)}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    targets = [_to_image_tensor(im, c, i) for i, (im, c) in enumerate(zip(images, cameras))]
+    depth_targets = [None if d is None else torch.as_tensor(np.asarray(d, np.float32)) for d in (depths or [None] * len(cameras))]
+    train_idx, held_idx = split_views(len(cameras), config.holdout_every)
+    torch.manual_seed(config.seed)
+    ckpt = out_dir / CHECKPOINT
+    started = time.perf_counter()
+    if resume and ckpt.is_file():
+        state = torch.load(ckpt, weights_only=False)
+        extent, step = state["extent"], state["step"]
+        opt = GaussianOptimizer.from_state_dict(state["optimizer"], _learning_rates(config, extent))
+        stats = GradientStats.from_state_dict(state["stats"])
+        log.info("resuming from %s at step %d", ckpt, step)
+    else:
+        extent, step = scene_extent(cameras), 0
+        if init is None:
+            init = init_random(list(cameras), config.random_init_points, config.sh_degree, config.seed)
+        opt = GaussianOptimizer(init.with_sh_degree(config.sh_degree), _learning_rates(config, extent))
+        stats = GradientStats(opt.n)
+
+    end = config.iterations if stop_at is None else min(stop_at, config.iterations)
+    bar = tqdm(total=end, initial=step, desc="splat train", disable=not progress, unit="it")
+    while step < end:
+        t = step / max(1, config.iterations - 1)
+        opt.set_lr("means", extent * math.exp((1 - t) * math.log(config.lr_means) + t * math.log(config.lr_means_final)))
+        view = train_idx[_view_at(step, len(train_idx), config.seed)]
+        cam, target = cameras[view], targets[view]
+        g = opt.gaussians()
+        out = rasterize(g, cam, sh_degree=min(step // config.sh_every, config.sh_degree), background=config.background, tile=config.tile)
+        loss = photometric_loss(out.color, target, config.ssim_lambda)
+        depth = depth_targets[view]
+        if config.depth_lambda > 0 and depth is not None:
+            valid = (depth > 0) & (out.alpha.detach() > 0.5)
+            if bool(valid.any()):
+                loss = loss + config.depth_lambda * (out.depth[valid] - depth[valid]).abs().mean()
+        loss.backward()
+        step += 1
+        if step <= config.densify_until and out.means2d.grad is not None:
+            stats.update(out.means2d.grad, out.radii, cam.width, cam.height)
+        opt.step()
+        if config.densify_from <= step <= config.densify_until and step % config.densify_every == 0:
+            densify_and_prune(opt, stats, extent, config.densify, seed=config.seed * 1_000_003 + step)
+            stats = GradientStats(opt.n)
+        if config.opacity_reset_every > 0 and step % config.opacity_reset_every == 0 and step <= config.densify_until:
+            reset_opacity(opt)
+        if config.checkpoint_every > 0 and step % config.checkpoint_every == 0:
+            _save_checkpoint(ckpt, opt, stats, step, extent, config)
+        bar.update(1)
+        bar.set_postfix(loss=f"{float(loss):.4f}", gaussians=opt.n)
+    bar.close()
+    _save_checkpoint(ckpt, opt, stats, step, extent, config)
+    seconds = time.perf_counter() - started
+
+    g = opt.gaussians().detach()
+    write_gaussians_ply(out_dir / "point_cloud.ply", g)
+    metrics = {
+        "iterations": step,
+        "seconds": seconds,
+        "gaussians": g.n,
+        "train_views": len(train_idx),
+        "holdout_views": len(held_idx),
+        "psnr_holdout": evaluate_psnr(g, [cameras[i] for i in held_idx], [targets[i] for i in held_idx], config),
+        "psnr_train": evaluate_psnr(g, [cameras[i] for i in train_idx], [targets[i] for i in train_idx], config),
+    }
+    atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2, allow_nan=True) + "\n")
+    return g, metrics
+
+
+def train_from_scene(
+    scene_dir: str | Path,
+    out_dir: str | Path,
+    config: TrainConfig = TrainConfig(),
+    *,
+    stride: int = 1,
+    max_frames: int | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> tuple[Gaussians, dict]:
+    """Train on an RGB-D scene folder (any layout `tracklift.data.scene.open_scene` reads), initialised
+    from its fused depth points. Bad frames are skipped and counted in the metrics."""
+    from tracklift.data.scene import open_scene
+
+    scene = open_scene(scene_dir, stride=stride, max_frames=max_frames)
+    frames = list(scene.stream)
+    if len(frames) < 2:
+        raise ValueError(f"{scene_dir}: need at least 2 usable frames to train, found {len(frames)}")
+    init = init_from_rgbd(frames, config.init, config.sh_degree, config.seed)
+    g, metrics = train_gaussians(
+        [Camera.from_frame(f) for f in frames],
+        [f.color for f in frames],
+        config,
+        out_dir,
+        init=init,
+        depths=[f.depth for f in frames],
+        resume=resume,
+        progress=progress,
+    )
+    metrics["skipped_frames"] = len(scene.stream.skipped)
+    atomic_write_text(Path(out_dir) / "metrics.json", json.dumps(metrics, indent=2, allow_nan=True) + "\n")
+    return g, metrics
+
+
+def train_from_dataset(
+    source: str | Path, out_dir: str | Path, config: TrainConfig = TrainConfig(), *, resume: bool = False, progress: bool = True
+) -> tuple[Gaussians, dict]:
+    """Train on a COLMAP folder or a transforms.json (see `cameras_io.read_posed_images`), initialised
+    from the COLMAP sparse points when present, else at random."""
+    from tracklift.splat.cameras_io import load_image, read_posed_images
+
+    posed, points = read_posed_images(source)
+    images = [load_image(p) for p in posed]
+    cameras = [p.camera for p in posed]
+    init = None
+    if points is not None and len(points[0]) >= 2:
+        init = gaussians_from_points(points[0], points[1], config.sh_degree, config.init.opacity)
+    return train_gaussians(cameras, images, config, out_dir, init=init, resume=resume, progress=progress)

@@ -1,0 +1,127 @@
+"""Consistency refinement from the tracing table: split, merge and re-assign by cross-view agreement.
+
+Read with labels = tracks (the table's segment labels mapped to the track each segment joined). A voxel
+*carries* a track when at least `min_views` views gave it that track; another track U *claims* a voxel of
+T when U labelled it in at least `claim_ratio` × as many views as T did. Then:
+
+* split: a track whose voxels are mostly claimed (≥ split_cover) by two or more better-observed tracks
+  (each claiming ≥ part_cover) was built from masks that fused several objects: it is dissolved and its
+  voxels go to those tracks;
+* merge: a track whose voxels are mostly claimed (≥ merge_cover) by one other track with at least as many
+  views is the same object (or a part of it): it joins that track;
+* assign: every voxel goes to the surviving track that labelled it in the most views (ties: more weight),
+  so ambiguous voxels end with their best-supported instance and a mask that bled over a neighbour is cut
+  back at voxel level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import coo_matrix
+
+from tracklift.trace.table import LabelPairs, TraceTable, top_labels
+
+
+@dataclass
+class ConsistencyConfig:
+    min_views: int = 1
+    claim_ratio: float = 0.5
+    split_cover: float = 0.7
+    part_cover: float = 0.2
+    merge_cover: float = 0.6
+
+
+@dataclass
+class Refinement:
+    """track_map: [T] int64, each track's surviving track (itself, another, or -1 when dissolved).
+    primitive, owner, share: [Q] per voxel, its surviving owner track and that track's share of its views.
+    consistency: [T] float32, share of each track's carried voxels that it owns in the end (0 if dissolved).
+    """
+
+    track_map: np.ndarray
+    primitive: np.ndarray
+    owner: np.ndarray
+    share: np.ndarray
+    consistency: np.ndarray
+
+
+def claim_matrix(pairs: LabelPairs, n_tracks: int, min_views: int, claim_ratio: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Claims between tracks.
+
+    Returns claims [T, T] int64 (claims[t, u] = voxels carried by t that u claims), carried [T] int64
+    (voxels each track carries) and claimed_any [T] int64 (voxels of t claimed by at least one other track).
+    """
+    keep = pairs.views >= min_views
+    prim, label, views = pairs.primitive[keep], pairs.label[keep], pairs.views[keep].astype(np.float64)
+    carried = np.bincount(label, minlength=n_tracks)
+    rows, cols, owner_rows = [], [], []
+    n = len(prim)
+    d = 1
+    # Rows are sorted by primitive: pairs of tracks on one primitive are rows d apart within the group.
+    while d < n:
+        same = prim[d:] == prim[:-d]
+        if not same.any():
+            break
+        i = np.flatnonzero(same)
+        j = i + d
+        for t, u in ((i, j), (j, i)):
+            ok = views[u] >= claim_ratio * views[t]
+            rows.append(label[t[ok]])
+            cols.append(label[u[ok]])
+            owner_rows.append(t[ok])
+        d += 1
+    if rows:
+        r, c, o = np.concatenate(rows), np.concatenate(cols), np.concatenate(owner_rows)
+    else:
+        r = c = o = np.zeros(0, np.int64)
+    claims = coo_matrix((np.ones(len(r), np.int64), (r, c)), shape=(n_tracks, n_tracks)).toarray()
+    claimed_rows = np.unique(o)
+    claimed_any = np.bincount(label[claimed_rows], minlength=n_tracks)
+    return claims, carried, claimed_any
+
+
+def refine_tracks(table: TraceTable, segment_track: np.ndarray, views: np.ndarray,
+                  config: ConsistencyConfig | None = None) -> Refinement:
+    """Split, merge and re-assign tracks from the tracing table.
+
+    table: primitive × view → segment id; segment_track: [G] int64, the track index in [0, T) of each
+    segment (-1 = ignore); views: [T] int, frames per track.
+    """
+    cfg = config or ConsistencyConfig()
+    views = np.asarray(views, np.int64)
+    n = len(views)
+    segment_track = np.asarray(segment_track, np.int64)
+    pairs = table.aggregate(segment_track)
+    claims, carried, claimed_any = claim_matrix(pairs, n, cfg.min_views, cfg.claim_ratio)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cover = np.where(carried[:, None] > 0, claims / np.maximum(carried[:, None], 1), 0.0)
+        any_cover = np.where(carried > 0, claimed_any / np.maximum(carried, 1), 0.0)
+    track_map = np.arange(n)
+    for t in range(n):
+        parts = np.flatnonzero((cover[t] >= cfg.part_cover) & (views >= views[t]))
+        parts = parts[parts != t]
+        if len(parts) >= 2 and any_cover[t] >= cfg.split_cover:
+            track_map[t] = -1
+    # Merge small into large. Targets must still be their own root when chosen, so the map stays acyclic
+    # and chains (t -> u -> w) can simply be followed afterwards.
+    for t in np.argsort(views, kind="stable"):
+        if track_map[t] != t:
+            continue
+        ok = (cover[t] >= cfg.merge_cover) & (views >= views[t]) & (track_map == np.arange(n))
+        ok[t] = False
+        if ok.any():
+            track_map[t] = int(np.flatnonzero(ok)[np.argmax(cover[t][ok])])
+    for t in range(n):
+        u = track_map[t]
+        while u >= 0 and track_map[u] != u:
+            u = track_map[u]
+        track_map[t] = u
+    final_of_segment = np.where(segment_track >= 0, track_map[np.maximum(segment_track, 0)], -1)
+    merged = table.aggregate(final_of_segment)
+    prim, owner, share = top_labels(merged, by="views")
+    carried_final = np.bincount(merged.label, minlength=n)
+    owned = np.bincount(owner, minlength=n)
+    consistency = np.where(carried_final > 0, owned / np.maximum(carried_final, 1), 0.0).astype(np.float32)
+    return Refinement(track_map, prim, owner, share, consistency)

@@ -1,0 +1,205 @@
+"""The tracing table: a sparse primitive × view → label table with weights (design.md, "tracing").
+
+A primitive is anything that lives in 3D and is seen by several views: a voxel of a map (key from
+lift/voxels.py) or a Gaussian (its index). Each view appends, for the primitives it sees, which 2D label
+they fell into and with which weight (pixel count, alpha·transmittance, ...). The tracker records voxel ×
+frame → segment; consistency refinement and Trace3D's split/prune read the same table.
+
+Storage is columnar (four growing arrays, amortised doubling), so appends cost O(entries) and every query
+is one vectorised pass over the table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import csr_matrix
+
+
+@dataclass
+class LabelPairs:
+    """The table aggregated over views: one row per (primitive, label) pair, sorted by primitive then label.
+
+    primitive: [P] int64; label: [P] int64; weight: [P] float32, summed weights; views: [P] int32, number of
+    distinct views that gave this primitive this label.
+    """
+
+    primitive: np.ndarray
+    label: np.ndarray
+    weight: np.ndarray
+    views: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.primitive)
+
+
+class TraceTable:
+    """Sparse primitive × view → label (weight) table, filled one view at a time."""
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self._n = 0
+        self._cols = {
+            "primitive": np.empty(capacity, np.int64),
+            "view": np.empty(capacity, np.int64),
+            "label": np.empty(capacity, np.int64),
+            "weight": np.empty(capacity, np.float32),
+        }
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def primitive(self) -> np.ndarray:
+        """[E] int64 primitive id of each entry (a view of the storage; do not modify)."""
+        return self._cols["primitive"][: self._n]
+
+    @property
+    def view(self) -> np.ndarray:
+        """[E] int64 view id of each entry."""
+        return self._cols["view"][: self._n]
+
+    @property
+    def label(self) -> np.ndarray:
+        """[E] int64 label id of each entry."""
+        return self._cols["label"][: self._n]
+
+    @property
+    def weight(self) -> np.ndarray:
+        """[E] float32 weight of each entry."""
+        return self._cols["weight"][: self._n]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(c.nbytes for c in self._cols.values())
+
+    def append(self, view: int, primitives: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None) -> None:
+        """Record that in `view`, primitives[i] fell into labels[i] with weights[i] (default 1).
+
+        primitives: [N] int64; labels: [N] int64 (or a scalar for all); weights: [N] float32 (or None).
+        """
+        primitives = np.asarray(primitives, np.int64).ravel()
+        n = len(primitives)
+        labels = np.broadcast_to(np.asarray(labels, np.int64), (n,)) if np.ndim(labels) == 0 else np.asarray(labels)
+        if labels.shape != (n,):
+            raise ValueError(f"labels must be [{n}] like primitives, got {labels.shape}")
+        if weights is None:
+            weights = np.ones(n, np.float32)
+        weights = np.asarray(weights, np.float32)
+        if weights.shape != (n,):
+            raise ValueError(f"weights must be [{n}] like primitives, got {weights.shape}")
+        end = self._n + n
+        capacity = len(self._cols["primitive"])
+        if end > capacity:
+            new_capacity = max(end, 2 * capacity)
+            for name, col in self._cols.items():
+                grown = np.empty(new_capacity, col.dtype)
+                grown[: self._n] = col[: self._n]
+                self._cols[name] = grown
+        self._cols["primitive"][self._n : end] = primitives
+        self._cols["view"][self._n : end] = view
+        self._cols["label"][self._n : end] = labels
+        self._cols["weight"][self._n : end] = weights
+        self._n = end
+
+    def aggregate(self, label_map: np.ndarray | None = None) -> LabelPairs:
+        """Sum over views per (primitive, label) pair.
+
+        label_map: optional [L] int64 mapping each label id to a new one (e.g. segment -> track); entries
+        mapped to a negative id are dropped. Several labels of one view mapped to the same new label count
+        as one view.
+        """
+        prim, view, label, weight = self.primitive, self.view, self.label, self.weight
+        if label_map is not None:
+            label_map = np.asarray(label_map, np.int64)
+            if len(label) and label.max() >= len(label_map):
+                raise ValueError(f"label_map has {len(label_map)} entries, table uses label {label.max()}")
+            label = label_map[label]
+            keep = label >= 0
+            prim, view, label, weight = prim[keep], view[keep], label[keep], weight[keep]
+        if len(prim) == 0:
+            z = np.zeros(0, np.int64)
+            return LabelPairs(z, z, np.zeros(0, np.float32), np.zeros(0, np.int32))
+        order = np.lexsort((view, label, prim))
+        p, l, v, w = prim[order], label[order], view[order], weight[order]
+        pair_start = np.ones(len(p), bool)
+        pair_start[1:] = (p[1:] != p[:-1]) | (l[1:] != l[:-1])
+        view_start = pair_start.copy()
+        view_start[1:] |= v[1:] != v[:-1]
+        pair_id = np.cumsum(pair_start) - 1
+        starts = np.flatnonzero(pair_start)
+        weights = np.bincount(pair_id, weights=w).astype(np.float32)
+        views = np.bincount(pair_id, weights=view_start).astype(np.int32)
+        return LabelPairs(p[starts], l[starts], weights, views)
+
+
+def top_labels(pairs: LabelPairs, by: str = "weight") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per primitive: its best label and that label's share of the primitive's total.
+
+    by: "weight" (summed weights) or "views" (view counts, ties broken by weight). Remaining ties go to the
+    smaller label id.
+    Returns primitives [Q] int64 (sorted), label [Q] int64, share [Q] float32 in (0, 1].
+    """
+    if by not in ("weight", "views"):
+        raise ValueError(f"by must be 'weight' or 'views', got {by!r}")
+    mass = (pairs.weight if by == "weight" else pairs.views).astype(np.float64)
+    prim = pairs.primitive
+    if len(prim) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
+    first = np.ones(len(prim), bool)
+    first[1:] = prim[1:] != prim[:-1]
+    group = np.cumsum(first) - 1
+    total = np.bincount(group, weights=mass)
+    tiebreak = -pairs.weight.astype(np.float64) if by == "views" else np.zeros(len(prim))
+    order = np.lexsort((pairs.label, tiebreak, -mass, group))
+    best = order[np.flatnonzero(np.r_[True, group[order][1:] != group[order][:-1]])]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(total > 0, mass[best] / total, 0.0)
+    return prim[best], pairs.label[best], share.astype(np.float32)
+
+
+def cooccurrence(pairs: LabelPairs, n_labels: int, min_views: int = 1) -> csr_matrix:
+    """[n_labels, n_labels] sparse int64: C[a, b] = number of primitives carrying both labels a and b.
+
+    A primitive carries a label when at least `min_views` views gave it that label. The diagonal C[a, a]
+    is the number of primitives carrying a, so C[a, b] / C[a, a] is the share of a's primitives that b
+    also claims.
+    """
+    keep = pairs.views >= min_views
+    prim, label = pairs.primitive[keep], pairs.label[keep]
+    if len(label) and label.max() >= n_labels:
+        raise ValueError(f"n_labels={n_labels} but the table uses label {label.max()}")
+    _, row = np.unique(prim, return_inverse=True)
+    incidence = csr_matrix((np.ones(len(row), np.int64), (row, label)), shape=(int(row.max(initial=-1)) + 1, n_labels))
+    return (incidence.T @ incidence).tocsr()
+
+
+def ambiguous_view_fraction(table: TraceTable, min_share: float = 0.8) -> tuple[np.ndarray, np.ndarray]:
+    """Per primitive, the fraction of the views seeing it in which its top label has < min_share of its weight.
+
+    This is Trace3D's test for a Gaussian straddling two objects (ambiguous in > 40 % of its views).
+    Returns primitives [Q] int64 (sorted) and fraction [Q] float32.
+    """
+    prim, view, label, weight = table.primitive, table.view, table.label, table.weight
+    if len(prim) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
+    order = np.lexsort((label, view, prim))
+    p, v, l, w = prim[order], view[order], label[order], weight[order].astype(np.float64)
+    # Per (primitive, view, label): summed weight; then per (primitive, view): max and total.
+    pvl_start = np.r_[True, (p[1:] != p[:-1]) | (v[1:] != v[:-1]) | (l[1:] != l[:-1])]
+    pvl = np.cumsum(pvl_start) - 1
+    pvl_w = np.bincount(pvl, weights=w)
+    s = np.flatnonzero(pvl_start)
+    pp, vv = p[s], v[s]
+    pv_start = np.r_[True, (pp[1:] != pp[:-1]) | (vv[1:] != vv[:-1])]
+    pv = np.cumsum(pv_start) - 1
+    pv_total = np.bincount(pv, weights=pvl_w)
+    pv_max = np.zeros(len(pv_total))
+    np.maximum.at(pv_max, pv, pvl_w)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ambiguous = np.where(pv_total > 0, pv_max / pv_total, 1.0) < min_share
+    ppv = pp[pv_start]
+    p_start = np.r_[True, ppv[1:] != ppv[:-1]]
+    pid = np.cumsum(p_start) - 1
+    frac = np.bincount(pid, weights=ambiguous) / np.bincount(pid)
+    return ppv[p_start], frac.astype(np.float32)

@@ -1,0 +1,114 @@
+"""From the tracker's state to `Instance3D`s: drop weak tracks, refine by consistency, score, de-duplicate.
+
+Reading never changes the tracker, so instances can be asked for at any time during a scan.
+
+Score (in [0, 1], comparable across scenes because every factor is a scene-independent rate):
+    score = (1 − exp(−views / 3)) · mean mask score · (0.5 + 0.5 · consistency) · (0.5 + 0.5 · detection)
+views: frames that assigned a mask to the instance; consistency: share of its voxels for which it is the
+best-supported instance in the tracing table; detection: views / frames in which it was in view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tracklift.lift.voxels import key_centres
+from tracklift.trace.consistency import ConsistencyConfig, refine_tracks
+from tracklift.trace.table import top_labels
+from tracklift.track.costs import overlap_matrix
+from tracklift.track.instance import Instance3D
+from tracklift.track.tracker import Tracker
+
+
+@dataclass
+class _Draft:
+    keys: np.ndarray
+    members: list[int]  # indices into the kept tracks
+    consistency: float
+
+
+def instance_score(views: int, mean_mask_score: float, consistency: float, detection: float) -> float:
+    """The documented proposal score (module docstring)."""
+    return float(
+        (1.0 - np.exp(-views / 3.0)) * mean_mask_score * (0.5 + 0.5 * consistency) * (0.5 + 0.5 * min(detection, 1.0))
+    )
+
+
+def build_instances(tracker: Tracker, refine: ConsistencyConfig | None = None) -> list[Instance3D]:
+    """Instances of the tracker's current tracks; `refine` runs consistency refinement (needs the table)."""
+    cfg = tracker.config
+    tracks = [
+        t for t in tracker.tracks.values()
+        if t.views >= cfg.min_views and t.views >= cfg.min_detection_ratio * max(t.visible_frames, 1)
+    ]
+    if not tracks:
+        return []
+    index_of = {t.id: k for k, t in enumerate(tracks)}
+    drafts = _drafts(tracker, tracks, index_of, refine)
+    instances = []
+    for d in drafts:
+        members = [tracks[m] for m in d.members]
+        frames = sorted({f for t in members for f in t.frames})
+        votes: dict[str, float] = {}
+        for t in members:
+            for label, v in t.label_votes.items():
+                votes[label] = votes.get(label, 0.0) + v
+        n_segments = sum(len(t.segments) for t in members)
+        mean_mask = sum(t.score_sum for t in members) / max(n_segments, 1)
+        detection = len(frames) / max(max(t.visible_frames for t in members), 1)
+        score = instance_score(len(frames), mean_mask, d.consistency, detection)
+        instances.append((score, d.keys, votes, frames, members[0].id))
+    instances.sort(key=lambda x: -x[0])
+    keep = _suppress([x[1] for x in instances], cfg.suppress_containment)
+    return [
+        Instance3D(id=tid, points=key_centres(keys, tracker.voxel), label_votes=votes, frames=frames, score=score)
+        for (score, keys, votes, frames, tid), k in zip(instances, keep) if k
+    ]
+
+
+def _drafts(tracker: Tracker, tracks, index_of: dict[int, int], refine: ConsistencyConfig | None) -> list[_Draft]:
+    n = len(tracks)
+    if tracker.table is None or len(tracker.table) == 0:
+        return [_Draft(t.voxels.keys, [k], 1.0) for k, t in enumerate(tracks)]
+    lookup = np.full(max(tracker.tracks) + 1, -1, np.int64)
+    for tid, k in index_of.items():
+        lookup[tid] = k
+    segment_index = lookup[tracker.segment_track]
+    views = np.array([t.views for t in tracks])
+    if refine is None:
+        pairs = tracker.table.aggregate(segment_index)
+        _, owner, _ = top_labels(pairs, by="views")
+        owned = np.bincount(owner, minlength=n)
+        carried = np.bincount(pairs.label, minlength=n)
+        return [_Draft(t.voxels.keys, [k], float(owned[k] / max(carried[k], 1))) for k, t in enumerate(tracks)]
+    r = refine_tracks(tracker.table, segment_index, views, refine)
+    order = np.argsort(r.owner, kind="stable")
+    owner_sorted = r.owner[order]
+    bounds = np.searchsorted(owner_sorted, np.arange(n + 1))
+    drafts = []
+    for k in range(n):
+        if r.track_map[k] != k:
+            continue
+        keys = np.sort(r.primitive[order[bounds[k] : bounds[k + 1]]])
+        if len(keys) == 0:
+            continue
+        members = [m for m in range(n) if r.track_map[m] == k]
+        drafts.append(_Draft(keys, members, float(r.consistency[k])))
+    return drafts
+
+
+def _suppress(keys: list[np.ndarray], containment: float) -> list[bool]:
+    """Greedy in the given (score) order: drop an instance lying ≥ `containment` inside a kept one."""
+    if not keys:
+        return []
+    shared = overlap_matrix(keys, keys)
+    size = np.diag(shared).astype(np.float64)
+    keep = [True] * len(keys)
+    for i in range(len(keys)):
+        for j in range(i):
+            if keep[j] and shared[i, j] >= containment * size[i]:
+                keep[i] = False
+                break
+    return keep

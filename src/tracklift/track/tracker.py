@@ -1,0 +1,197 @@
+"""The online visual-spatial tracker (OpenTrack3D): associate each frame's 3D segments with object tracks.
+
+Per frame: find which tracks are in view (their coarse voxels projected with a depth test), score every
+(segment, track) pair by 3D overlap and feature similarity (TrackerConfig.mode), match one-to-one with the
+Hungarian algorithm, grow matched tracks, start new tracks from unmatched segments, and every few frames
+merge tracks that turned out to be one object. Tracks out of view simply wait (dormant) and are matched
+again by overlap when they re-enter the view. Every segment is also recorded in a tracing table
+(voxel × frame → segment id) that consistency refinement reads later.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from tracklift.lift.lifter import Segment
+from tracklift.lift.voxels import key_centres, unpack_keys
+from tracklift.trace.table import TraceTable
+from tracklift.track.config import TrackerConfig
+from tracklift.track.costs import assign, box_gate, overlap_matrix, spatial_scores, visible_counts, visual_scores
+from tracklift.track.state import FeatureMemory, Track
+from tracklift.track.voxelmap import VoxelMap, coarsen_keys
+
+log = logging.getLogger(__name__)
+
+
+def segment_box(keys: np.ndarray, voxel: float) -> tuple[np.ndarray, np.ndarray]:
+    """Axis-aligned box ([3] lo, [3] hi, metres) of the voxels `keys`."""
+    c = unpack_keys(keys)
+    return (c.min(0) * voxel).astype(np.float32), ((c.max(0) + 1) * voxel).astype(np.float32)
+
+
+class Tracker:
+    """Online tracker. `step` once per frame; `tracks` holds the live tracks by id.
+
+    voxel: the voxel size (metres) of the segments' keys. trace: record the tracing table.
+    """
+
+    def __init__(self, config: TrackerConfig, voxel: float, trace: bool = True) -> None:
+        self.config = config
+        self.voxel = voxel
+        self.tracks: dict[int, Track] = {}
+        self.table = TraceTable() if trace else None
+        self._segment_track = np.zeros(1024, np.int64)  # global segment id -> track id (followed through merges)
+        self._n_segments = 0
+        self._next_id = 0
+        self.frames_seen = 0
+
+    @property
+    def segment_track(self) -> np.ndarray:
+        """[G] int64: the track each recorded segment belongs to now."""
+        return self._segment_track[: self._n_segments]
+
+    # -- association -------------------------------------------------------------------------------
+
+    def _visible(self, ids: list[int], depth: np.ndarray, K: np.ndarray, pose: np.ndarray) -> np.ndarray:
+        if not ids:
+            return np.zeros(0, np.int64)
+        coarse = [self.tracks[i].voxels.coarse for i in ids]
+        centres = key_centres(np.concatenate(coarse), self.voxel * self.config.coarsen)
+        owner = np.repeat(np.arange(len(ids)), [len(c) for c in coarse])
+        return visible_counts(centres, owner, len(ids), depth, K, pose, self.config.depth_tolerance)
+
+    def _scores(self, segs: list[Segment], coarse: list[np.ndarray], boxes, features, ids: list[int],
+                visible: np.ndarray) -> tuple[np.ndarray, float]:
+        """[S, T] association score and the threshold a match needs."""
+        cfg = self.config
+        n_s, n_t = len(segs), len(ids)
+        if cfg.mode == "visual":
+            return visual_scores(features, [self.tracks[i].features.bank() for i in ids]), cfg.visual_threshold
+        in_view = visible >= cfg.min_visible
+        seg_lo = np.stack([b[0] for b in boxes])
+        seg_hi = np.stack([b[1] for b in boxes])
+        trk_lo = np.stack([self.tracks[i].lo for i in ids])
+        trk_hi = np.stack([self.tracks[i].hi for i in ids])
+        gate = box_gate(seg_lo, seg_hi, trk_lo, trk_hi, cfg.gate_margin) & in_view[None, :]
+        cand = np.flatnonzero(gate.any(axis=0))
+        spatial = np.zeros((n_s, n_t))
+        if len(cand):
+            overlap = overlap_matrix(coarse, [self.tracks[ids[j]].voxels.coarse for j in cand])
+            spatial[:, cand] = spatial_scores(overlap, np.array([len(c) for c in coarse]), visible[cand], cfg.min_visible)
+        spatial = np.where(gate, spatial, 0.0)
+        if cfg.mode == "spatial" or features is None:
+            return spatial, cfg.match_threshold
+        banks = [self.tracks[ids[j]].features.bank() if gate[:, j].any() else None for j in range(n_t)]
+        visual = visual_scores(features, banks)
+        has_bank = np.array([b is not None for b in banks])[None, :]
+        fused = np.where(has_bank, cfg.spatial_weight * spatial + (1 - cfg.spatial_weight) * visual, spatial)
+        return np.where(spatial >= cfg.min_overlap, fused, 0.0), cfg.match_threshold
+
+    def step(self, frame_index: int, depth: np.ndarray, K: np.ndarray, pose: np.ndarray, segments: list[Segment],
+             features: np.ndarray | None = None) -> list[int]:
+        """Associate one frame's segments; returns the track id given to each segment.
+
+        depth: [H, W] float32 metres; K: [3, 3]; pose: [4, 4] c2w (for visibility).
+        features: [S, D] float32 unit rows, one per segment, or None (spatial association only).
+        """
+        cfg = self.config
+        if features is not None:
+            features = np.asarray(features, np.float32)
+            if features.ndim != 2 or len(features) != len(segments):
+                raise ValueError(f"features must be [{len(segments)}, D], got {features.shape}")
+        if cfg.mode == "visual" and features is None and segments:
+            raise ValueError("TrackerConfig.mode='visual' needs a feature extractor")
+        use_features = features if cfg.mode != "spatial" else None
+        self.frames_seen += 1
+        ids = list(self.tracks)
+        # Visibility also counts frames a track was in view but unmatched (detection ratio), in every mode.
+        visible = self._visible(ids, depth, K, pose)
+        for j in np.flatnonzero(visible >= cfg.min_visible):
+            self.tracks[ids[j]].visible_frames += 1
+        coarse = [coarsen_keys(s.keys, cfg.coarsen) for s in segments]
+        boxes = [segment_box(s.keys, self.voxel) for s in segments]
+        matches: list[tuple[int, int]] = []
+        if segments and ids:
+            score, threshold = self._scores(segments, coarse, boxes, use_features, ids, visible)
+            matches = assign(score, threshold)
+        assigned = [-1] * len(segments)
+        for i, j in matches:
+            assigned[i] = ids[j]
+        for i, seg in enumerate(segments):
+            if assigned[i] < 0:
+                track = Track(self._next_id, VoxelMap(cfg.coarsen), FeatureMemory(cfg.exemplars, cfg.exemplar_novelty))
+                # A new track was in view in the frame that created it.
+                track.visible_frames = 1
+                self.tracks[track.id] = track
+                self._next_id += 1
+                assigned[i] = track.id
+            sid = self._record(frame_index, seg, assigned[i])
+            f = use_features[i] if use_features is not None else None
+            self.tracks[assigned[i]].observe(frame_index, sid, seg.keys, seg.weights, coarse[i], *boxes[i], seg.label, seg.score, f)
+        if cfg.merge_every and self.frames_seen % cfg.merge_every == 0:
+            self.merge()
+        return assigned
+
+    def _record(self, frame_index: int, seg: Segment, track_id: int) -> int:
+        sid = self._n_segments
+        if sid >= len(self._segment_track):
+            self._segment_track = np.concatenate([self._segment_track, np.zeros_like(self._segment_track)])
+        self._segment_track[sid] = track_id
+        self._n_segments += 1
+        if self.table is not None:
+            self.table.append(frame_index, seg.keys, sid, seg.weights)
+        return sid
+
+    # -- track management --------------------------------------------------------------------------
+
+    def absorb(self, keep: int, gone: int) -> None:
+        """Merge track `gone` into track `keep`."""
+        other = self.tracks.pop(gone)
+        self.tracks[keep].absorb(other)
+        self._segment_track[np.asarray(other.segments, np.int64)] = keep
+
+    def merge(self) -> int:
+        """Merge tracks of one object: shared coarse voxels ≥ merge_overlap of the smaller track and similar
+        features, or ≥ merge_containment regardless. Returns the number of merges."""
+        cfg = self.config
+        ids = list(self.tracks)
+        if len(ids) < 2:
+            return 0
+        coarse = [self.tracks[i].voxels.coarse for i in ids]
+        shared = overlap_matrix(coarse, coarse).astype(np.float64)
+        size = np.diag(shared).copy()
+        share = shared / np.maximum(np.minimum(size[:, None], size[None, :]), 1)
+        np.fill_diagonal(share, 0.0)
+        a, b = np.nonzero(np.triu(share >= cfg.merge_overlap, k=1))
+        if len(a) == 0:
+            return 0
+        use_features = cfg.mode != "spatial"
+        parent = list(range(len(ids)))
+
+        def root(x: int) -> int:
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        merges = 0
+        for k in np.argsort(-share[a, b], kind="stable"):
+            i, j = int(a[k]), int(b[k])
+            ri, rj = root(i), root(j)
+            if ri == rj:
+                continue
+            ok = share[i, j] >= cfg.merge_containment
+            if not ok:
+                fi, fj = self.tracks[ids[ri]].features.mean, self.tracks[ids[rj]].features.mean
+                ok = not use_features or fi is None or fj is None or float(fi @ fj) >= cfg.merge_feature
+            if ok:
+                # The track with more views survives, so ids stay stable for well-observed objects.
+                keep, gone = (ri, rj) if self.tracks[ids[ri]].views >= self.tracks[ids[rj]].views else (rj, ri)
+                parent[gone] = keep
+                self.absorb(ids[keep], ids[gone])
+                merges += 1
+        if merges:
+            log.debug("merged %d track pairs, %d tracks left", merges, len(self.tracks))
+        return merges

@@ -1,0 +1,77 @@
+"""Transfer instances (voxel-centre points) onto reference points: the scene mesh's vertices or the fused map."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.spatial import cKDTree
+
+from tracklift.track.instance import Instance3D
+
+log = logging.getLogger(__name__)
+
+
+def transfer_to_points(instances: list[Instance3D], vertices: np.ndarray, radius: float) -> np.ndarray:
+    """[I, V] bool: vertex v belongs to instance i when its nearest instance point (over all instances)
+    lies within `radius` metres and is a point of i. Overlapping instances share such vertices.
+
+    vertices: [V, 3] float, metres, world frame.
+    """
+    vertices = np.asarray(vertices, np.float32)
+    if vertices.ndim != 2 or vertices.shape[1] != 3:
+        raise ValueError(f"vertices must be [V, 3], got {vertices.shape}")
+    n_i, n_v = len(instances), len(vertices)
+    if n_i == 0 or n_v == 0:
+        return np.zeros((n_i, n_v), bool)
+    points = np.concatenate([i.points for i in instances])
+    owner = np.repeat(np.arange(n_i), [len(i.points) for i in instances])
+    # Instances share voxel centres where they overlap: one tree node per distinct centre, with a sparse
+    # centre x instance membership table.
+    uniq, inverse = np.unique(points, axis=0, return_inverse=True)
+    membership = csr_matrix((np.ones(len(owner), bool), (inverse.ravel(), owner)), shape=(len(uniq), n_i))
+    dist, nearest = cKDTree(uniq).query(vertices, distance_upper_bound=radius)
+    hit = np.isfinite(dist)
+    out = np.zeros((n_i, n_v), bool)
+    rows = membership[nearest[hit]].tocoo()
+    out[rows.col, np.flatnonzero(hit)[rows.row]] = True
+    return out
+
+
+def transfer_to_points_reference(instances: list[Instance3D], vertices: np.ndarray, radius: float) -> np.ndarray:
+    """Plain per-vertex version of `transfer_to_points` (the tests compare the two)."""
+    out = np.zeros((len(instances), len(vertices)), bool)
+    points = [np.asarray(i.points, np.float64) for i in instances]
+    for v, x in enumerate(np.asarray(vertices, np.float64)):
+        d = [np.linalg.norm(p - x, axis=1).min() if len(p) else np.inf for p in points]
+        best = min(d) if d else np.inf
+        if best <= radius:
+            for i, di in enumerate(d):
+                out[i, v] = di == best
+    return out
+
+
+def fused_points(instances: list[Instance3D]) -> np.ndarray:
+    """[P, 3] float32: the distinct instance points, the reference points when there is no mesh."""
+    if not instances:
+        return np.zeros((0, 3), np.float32)
+    return np.unique(np.concatenate([i.points for i in instances]), axis=0)
+
+
+def check_alignment(points: np.ndarray, vertices: np.ndarray, voxel: float, factor: float = 4.0,
+                    floor: float = 0.1, where: str = "mesh") -> float:
+    """Median distance (metres) from the mapped points to the nearest mesh vertex; ValueError when it exceeds
+    max(factor · voxel, floor): the mesh is in another coordinate frame (or another scene)."""
+    if len(points) == 0 or len(vertices) == 0:
+        return 0.0
+    sample = points[:: max(1, len(points) // 20000)]
+    dist, _ = cKDTree(np.asarray(vertices, np.float32)).query(sample)
+    median = float(np.median(dist))
+    limit = max(factor * voxel, floor)
+    if median > limit:
+        raise ValueError(
+            f"{where}: mapped points lie a median {median:.3f} m from the mesh (limit {limit:.3f} m); the mesh is"
+            " probably in another coordinate frame than the camera poses"
+        )
+    return median

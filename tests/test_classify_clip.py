@@ -1,0 +1,132 @@
+"""CLIP / SigLIP classifier on tiny randomly initialised models built offline and loaded back from disk."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+transformers = pytest.importorskip("transformers")
+pytestmark = pytest.mark.models
+
+from tracklift.classify.backends import make_classifier  # noqa: E402
+from tracklift.classify.clip import ClipClassifier, ClipConfig  # noqa: E402
+from tracklift.classify.crops import CropConfig, crop_views  # noqa: E402
+from tracklift.classify.protocol import Classifier  # noqa: E402
+from tracklift.classify.views import View  # noqa: E402
+from tracklift.track.instance import Instance3D  # noqa: E402
+
+VOCAB = ["chair", "table", "bed", "lamp"]
+SMALL = ClipConfig(crop=CropConfig(scales=(1.0, 2.0), size=32), batch_size=4)
+
+
+def tiny_tokenizer():
+    from tokenizers import pre_tokenizers
+
+    chars = sorted(pre_tokenizers.ByteLevel.alphabet())
+    vocab = {c: i for i, c in enumerate(chars)}
+    vocab.update({c + "</w>": len(chars) + i for i, c in enumerate(chars)})
+    for s in ("<|startoftext|>", "<|endoftext|>"):
+        vocab[s] = len(vocab)
+    return transformers.CLIPTokenizer(vocab=vocab, merges=[]), vocab
+
+
+@pytest.fixture(scope="module")
+def clip_dir(tmp_path_factory):
+    import torch
+
+    torch.manual_seed(0)
+    tok, vocab = tiny_tokenizer()
+    text = dict(vocab_size=len(vocab), hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+                max_position_embeddings=77, bos_token_id=vocab["<|startoftext|>"], eos_token_id=vocab["<|endoftext|>"],
+                pad_token_id=vocab["<|endoftext|>"])
+    vision = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, image_size=32, patch_size=16)
+    path = tmp_path_factory.mktemp("tiny_clip")
+    transformers.CLIPModel(transformers.CLIPConfig(text_config=text, vision_config=vision, projection_dim=8)).save_pretrained(path)
+    image_processor = transformers.CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    transformers.CLIPProcessor(image_processor=image_processor, tokenizer=tok).save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def siglip_dir(tmp_path_factory):
+    import torch
+
+    torch.manual_seed(1)
+    tok, vocab = tiny_tokenizer()
+    text = dict(vocab_size=len(vocab), hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+                max_position_embeddings=16, pad_token_id=vocab["<|endoftext|>"], bos_token_id=vocab["<|startoftext|>"],
+                eos_token_id=vocab["<|endoftext|>"])
+    vision = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, image_size=32, patch_size=16)
+    path = tmp_path_factory.mktemp("tiny_siglip")
+    transformers.SiglipModel(transformers.SiglipConfig(text_config=text, vision_config=vision)).save_pretrained(path)
+    image_processor = transformers.SiglipImageProcessor(size={"height": 32, "width": 32})
+    transformers.SiglipProcessor(image_processor=image_processor, tokenizer=tok).save_pretrained(path)
+    return path
+
+
+def make_views(n: int = 2, seed: int = 0) -> list[View]:
+    rng = np.random.default_rng(seed)
+    views = []
+    for i in range(n):
+        mask = np.zeros((40, 40), bool)
+        mask[10:30, 12:28] = True
+        views.append(View(frame=i, visible_fraction=0.9 - 0.2 * i, area_fraction=0.2, quality=0.5 - 0.1 * i,
+                          bbox=(12, 10, 28, 30), patch=rng.integers(0, 255, (40, 40, 3), dtype=np.uint8),
+                          patch_origin=(0, 0), mask=mask))
+    return views
+
+
+@pytest.mark.parametrize("which", ["clip", "siglip"])
+def test_classify_shapes_and_determinism(which, clip_dir, siglip_dir):
+    path = clip_dir if which == "clip" else siglip_dir
+    clf = ClipClassifier(path, SMALL)
+    assert clf.kind == which and isinstance(clf, Classifier)
+    inst = Instance3D(id=0, points=np.zeros((2, 3)))
+    probs = clf.classify(inst, make_views(), VOCAB)
+    assert probs.shape == (4,) and probs.sum() == pytest.approx(1.0) and (probs > 0).all()
+    np.testing.assert_allclose(probs, clf.classify(inst, make_views(), VOCAB))
+    score = clf.score_query(inst, make_views(), "something to sit on")
+    assert 0.0 <= score <= 1.0
+    np.testing.assert_allclose(clf.classify(inst, [], VOCAB), [0.25] * 4)
+    assert clf.score_query(inst, [], "chair") == 0.0
+
+
+def test_text_embeddings_are_unit_rows_and_cached_on_disk(clip_dir, tmp_path, monkeypatch):
+    config = ClipConfig(crop=SMALL.crop, cache_dir=str(tmp_path))
+    first = ClipClassifier(clip_dir, config)
+    table = first.text_embeddings(VOCAB)
+    assert table.shape == (4, 8)
+    np.testing.assert_allclose(np.linalg.norm(table, axis=1), 1.0, atol=1e-5)
+    assert len(list(tmp_path.glob("clip_text_*.npy"))) == 1
+    second = ClipClassifier(clip_dir, config)
+
+    def fail(*args):
+        raise AssertionError("text embeddings were recomputed despite the disk cache")
+
+    monkeypatch.setattr(second, "_ensemble", fail)
+    np.testing.assert_array_equal(second.text_embeddings(VOCAB), table)
+    # A different vocabulary is a different cache entry.
+    monkeypatch.undo()
+    assert second.text_embeddings(VOCAB[:2]).shape == (2, 8)
+    assert len(list(tmp_path.glob("clip_text_*.npy"))) == 2
+
+
+def test_image_embedding_is_the_quality_weighted_mean(clip_dir):
+    clf = ClipClassifier(clip_dir, SMALL)
+    views = make_views(3)
+    crops, weights = crop_views(views, SMALL.crop)
+    feats = clf._encode_images(crops)
+    expected = (weights[:, None] * feats).sum(0)
+    np.testing.assert_allclose(clf.image_embedding(views), expected / np.linalg.norm(expected), atol=1e-5)
+    assert clf.image_embedding([]) is None
+
+
+def test_make_classifier_specs(clip_dir, siglip_dir):
+    assert make_classifier(f"clip:{clip_dir}").kind == "clip"
+    assert make_classifier(f"siglip:{siglip_dir}").kind == "siglip"
+    with pytest.raises(ValueError, match="holds a clip model"):
+        make_classifier(f"siglip:{clip_dir}")
+    with pytest.raises(ValueError, match="give a model folder"):
+        make_classifier("clip")
+    with pytest.raises(ValueError, match="unknown classifier"):
+        make_classifier("resnet:/x")

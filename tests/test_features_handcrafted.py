@@ -1,0 +1,138 @@
+"""The weight-free mask descriptor and its soft binning; the feature factory."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from tracklift.data.frame import Frame
+from tracklift.features.factory import make_features
+from tracklift.features.handcrafted import (
+    HandcraftedConfig,
+    HandcraftedFeatures,
+    mask_histograms,
+    mask_histograms_reference,
+    pixel_bins,
+)
+from tracklift.features.protocol import FeatureExtractor
+from tracklift.features.soft_hist import soft_bins, soft_bins_reference
+from tracklift.segment2d.masks import FrameMasks
+
+
+def frame_with(color):
+    h, w = color.shape[:2]
+    return Frame(color, np.ones((h, w), np.float32), np.array([[50.0, 0, w / 2], [0, 50.0, h / 2], [0, 0, 1]]), np.eye(4), "f", 0)
+
+
+def two_colour_frame():
+    """48×64: left half red with a checkerboard, right half blue and flat."""
+    color = np.zeros((48, 64, 3), np.uint8)
+    color[:, :32] = (200, 30, 30)
+    color[:, 32:] = (30, 40, 190)
+    checker = (np.add.outer(np.arange(48) // 4, np.arange(32) // 4) % 2).astype(bool)
+    color[:, :32][checker] = (150, 20, 20)
+    return frame_with(color)
+
+
+def box(y0, y1, x0, x1):
+    m = np.zeros((48, 64), bool)
+    m[y0:y1, x0:x1] = True
+    return m
+
+
+def test_handcrafted_is_a_feature_extractor_via_factory():
+    extractor = make_features("handcrafted")
+    assert isinstance(extractor, FeatureExtractor) and isinstance(extractor, HandcraftedFeatures)
+    assert extractor.dim == 4 * 8 * 8 + 8 + 6
+
+
+def test_shapes_norms_and_identical_masks():
+    extractor = HandcraftedFeatures()
+    masks = FrameMasks(np.stack([box(4, 20, 4, 28), box(4, 20, 4, 28), box(24, 44, 36, 60)]))
+    out = extractor(two_colour_frame(), masks)
+    assert out.shape == (3, extractor.dim) and out.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1, rtol=1e-6)
+    np.testing.assert_allclose(out[0] @ out[1], 1, rtol=1e-6)
+
+
+def test_same_surface_elsewhere_matches_and_other_colour_does_not():
+    out = HandcraftedFeatures()(
+        two_colour_frame(),
+        FrameMasks(np.stack([box(0, 16, 0, 16), box(24, 40, 8, 24), box(8, 24, 40, 56), box(30, 46, 44, 60)])),
+    )
+    red_a, red_b, blue_a, blue_b = out
+    # Both red windows cover whole 4-pixel checker cells; both blue windows lie in flat blue.
+    assert red_a @ red_b > 0.99 and blue_a @ blue_b > 0.99
+    assert red_a @ blue_a < 0.5
+
+
+def test_texture_separates_same_colour_with_and_without_pattern():
+    color = np.full((48, 64, 3), (200, 30, 30), np.uint8)
+    color[:, :32][(np.add.outer(np.arange(48) // 2, np.arange(32) // 2) % 2).astype(bool)] = (180, 30, 30)
+    out = HandcraftedFeatures(HandcraftedConfig(texture_weight=1.0))(
+        frame_with(color), FrameMasks(np.stack([box(8, 40, 4, 28), box(8, 40, 36, 60)]))
+    )
+    assert out[0] @ out[1] < 0.9
+
+
+def test_empty_mask_gives_zero_row_and_no_masks_give_no_rows():
+    extractor = HandcraftedFeatures()
+    out = extractor(two_colour_frame(), FrameMasks(np.stack([box(0, 0, 0, 0), box(0, 8, 0, 8)])))
+    assert not out[0].any() and np.isclose(np.linalg.norm(out[1]), 1)
+    assert extractor(two_colour_frame(), FrameMasks.empty(48, 64)).shape == (0, extractor.dim)
+
+
+def test_mask_shape_mismatch_names_the_frame():
+    with pytest.raises(ValueError, match="frame 'f'"):
+        HandcraftedFeatures()(two_colour_frame(), FrameMasks.empty(24, 32))
+
+
+@pytest.mark.parametrize("spec", ["dinov3:x", "handcrafted:extra", "dinov2", ""])
+def test_factory_rejects_unknown_specs(spec):
+    with pytest.raises(ValueError, match="unknown feature spec"):
+        make_features(spec)
+
+
+def test_pixel_contributions_each_sum_to_one():
+    (cidx, cw), (oidx, ow), (midx, mw) = pixel_bins(two_colour_frame().color, HandcraftedConfig())
+    np.testing.assert_allclose(cw.sum(1), 1, rtol=1e-5)
+    np.testing.assert_allclose(mw.sum(1), 1, rtol=1e-5)
+    assert cidx.max() < 4 * 8 * 8 and oidx.max() < 8 and midx.max() < 6
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.floats(-2.0, 5.0), min_size=1, max_size=20),
+    bins=st.integers(2, 9),
+    circular=st.booleans(),
+)
+def test_soft_bins_match_the_triangular_kernel_reference(values, bins, circular):
+    index, weight = soft_bins(np.array(values), 0.0, 3.0, bins, circular)
+    dense = np.zeros((len(values), bins))
+    np.add.at(dense, (np.repeat(np.arange(len(values)), 2), index.ravel()), weight.ravel())
+    expected = np.stack([soft_bins_reference(v, 0.0, 3.0, bins, circular) for v in values])
+    np.testing.assert_allclose(dense, expected, atol=1e-6)
+
+
+def test_soft_bins_hand_computed():
+    # 4 bins over [0, 4]: centres 0.5, 1.5, 2.5, 3.5.
+    index, weight = soft_bins(np.array([1.5, 2.0, 0.0, 4.0]), 0.0, 4.0, 4)
+    dense = np.zeros((4, 4))
+    np.add.at(dense, (np.repeat(np.arange(4), 2), index.ravel()), weight.ravel())
+    np.testing.assert_allclose(dense, [[0, 1, 0, 0], [0, 0.5, 0.5, 0], [1, 0, 0, 0], [0, 0, 0, 1]])
+    index, weight = soft_bins(np.array([0.0]), 0.0, 4.0, 4, circular=True)  # wraps between the last and first bin
+    assert sorted(zip(index[0].tolist(), weight[0].tolist())) == [(0, 0.5), (3, 0.5)]
+
+
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(1, 4), p=st.integers(1, 40), k=st.integers(1, 3), size=st.integers(1, 6), seed=st.integers(0, 2**16))
+def test_mask_histogram_kernel_matches_bincount_reference(n, p, k, size, seed):
+    rng = np.random.default_rng(seed)
+    flat = rng.random((n, p)) < 0.5
+    row_of = rng.integers(0, 7, p)
+    index = rng.integers(0, size, (7, k)).astype(np.int32)
+    weight = rng.random((7, k)).astype(np.float32)
+    np.testing.assert_allclose(
+        mask_histograms(flat, row_of, index, weight, size),
+        mask_histograms_reference(flat, row_of, index, weight, size),
+        rtol=1e-12,
+    )

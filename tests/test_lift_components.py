@@ -1,0 +1,49 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tracklift.lift.components import largest_component, voxel_components, voxel_components_reference
+
+
+def same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    pairs = set(zip(a.tolist(), b.tolist()))
+    return len(pairs) == len(set(a.tolist())) == len(set(b.tolist()))
+
+
+@given(st.integers(0, 10_000), st.integers(1, 60), st.integers(1, 2))
+@settings(max_examples=40, deadline=None)
+def test_components_match_reference(seed, n, radius):
+    rng = np.random.default_rng(seed)
+    coords = rng.integers(-4, 4, (n, 3))
+    groups = rng.integers(0, 3, n)
+    _, first = np.unique(np.c_[groups, coords], axis=0, return_index=True)
+    coords, groups = coords[first], groups[first]
+    fast = voxel_components(coords, groups, radius)
+    assert same_partition(fast, voxel_components_reference(coords, groups, radius))
+    assert fast.min() == 0 and fast.max() == len(np.unique(fast)) - 1
+
+
+def test_two_blobs_and_groups_never_connect():
+    coords = np.array([[0, 0, 0], [1, 1, 1], [5, 5, 5], [0, 0, 0], [1, 1, 1]])
+    groups = np.array([0, 0, 0, 1, 1])
+    lab = voxel_components(coords, groups)
+    assert lab[0] == lab[1] and lab[2] != lab[0] and lab[3] == lab[4] and lab[3] != lab[0]
+    # radius 4 bridges the gap (4 voxels) inside group 0
+    lab4 = voxel_components(coords, groups, radius=4)
+    assert lab4[0] == lab4[2]
+
+
+def test_largest_component_by_weight_and_count():
+    groups = np.array([0, 0, 0, 1, 1])
+    labels = np.array([0, 0, 1, 2, 3])
+    np.testing.assert_array_equal(largest_component(groups, labels), [1, 1, 0, 1, 0])
+    np.testing.assert_array_equal(largest_component(groups, labels, np.array([1, 1, 5, 1, 1])), [0, 0, 1, 1, 0])
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="unique"):
+        voxel_components(np.zeros((2, 3)), np.zeros(2))
+    with pytest.raises(ValueError, match="groups must be"):
+        voxel_components(np.zeros((2, 3)), np.zeros(3))
+    assert len(voxel_components(np.zeros((0, 3)), np.zeros(0))) == 0

@@ -1,0 +1,61 @@
+import numpy as np
+
+from tracklift.trace.consistency import ConsistencyConfig, claim_matrix, refine_tracks
+from tracklift.trace.table import TraceTable
+
+
+def build(observations: list[tuple[int, int, list[int]]]) -> tuple[TraceTable, np.ndarray, np.ndarray]:
+    """observations: (view, track, primitives) -> table with one segment per observation."""
+    table = TraceTable()
+    seg_track = []
+    for view, track, prims in observations:
+        table.append(view, prims, len(seg_track))
+        seg_track.append(track)
+    seg_track = np.array(seg_track)
+    views = np.array([len({v for v, t, _ in observations if t == k}) for k in range(seg_track.max() + 1)])
+    return table, seg_track, views
+
+
+A, B = list(range(10)), list(range(10, 20))
+
+
+def test_track_fusing_two_objects_is_split():
+    obs = [(v, 0, A) for v in range(4)] + [(v, 1, B) for v in range(4)] + [(v, 2, A + B) for v in (4, 5)]
+    r = refine_tracks(*build(obs))
+    np.testing.assert_array_equal(r.track_map, [0, 1, -1])
+    np.testing.assert_array_equal(r.primitive, np.arange(20))
+    np.testing.assert_array_equal(r.owner, [0] * 10 + [1] * 10)
+    np.testing.assert_allclose(r.consistency, [1, 1, 0])
+
+
+def test_duplicate_and_part_tracks_merge_into_the_better_observed_one():
+    obs = [(v, 0, A) for v in range(5)] + [(v, 1, A[:4]) for v in (5, 6)] + [(v, 2, B) for v in range(3)]
+    r = refine_tracks(*build(obs))
+    np.testing.assert_array_equal(r.track_map, [0, 0, 2])
+    np.testing.assert_array_equal(r.owner, [0] * 10 + [2] * 10)
+
+
+def test_neighbours_sharing_a_boundary_stay_apart_and_boundary_goes_to_the_best_supported():
+    # voxel 9 is seen as A in 4 views and as B in 2 views: it stays with A
+    obs = [(v, 0, A) for v in range(4)] + [(v, 1, B + ([9] if v < 2 else [])) for v in range(4)]
+    r = refine_tracks(*build(obs))
+    np.testing.assert_array_equal(r.track_map, [0, 1])
+    assert r.owner[9] == 0 and r.share[9] == np.float32(4 / 6)
+    np.testing.assert_allclose(r.consistency, [1.0, 10 / 11])
+
+
+def test_claim_matrix_exact():
+    table, seg_track, _ = build([(0, 0, [1, 2, 3]), (1, 1, [3, 4]), (2, 1, [3, 4]), (3, 0, [3])])
+    claims, carried, claimed_any = claim_matrix(table.aggregate(seg_track), 2, min_views=1, claim_ratio=0.5)
+    # voxel 3: track 0 two views, track 1 two views -> each claims the other's
+    np.testing.assert_array_equal(claims, [[0, 1], [1, 0]])
+    np.testing.assert_array_equal(carried, [3, 2])
+    np.testing.assert_array_equal(claimed_any, [1, 1])
+    strict = claim_matrix(table.aggregate(seg_track), 2, min_views=2, claim_ratio=0.5)[0]
+    np.testing.assert_array_equal(strict, [[0, 1], [1, 0]])
+
+
+def test_config_thresholds_matter():
+    obs = [(v, 0, A) for v in range(5)] + [(v, 1, A[:4]) for v in (5, 6)]
+    r = refine_tracks(*build(obs), ConsistencyConfig(merge_cover=1.01))
+    np.testing.assert_array_equal(r.track_map, [0, 1])

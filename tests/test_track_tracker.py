@@ -1,0 +1,116 @@
+import numpy as np
+import pytest
+
+from tracklift.lift.lifter import Segment
+from tracklift.lift.voxels import pack_keys
+from tracklift.track.config import TrackerConfig
+from tracklift.track.output import build_instances, instance_score
+from tracklift.track.tracker import Tracker
+
+VOXEL = 0.1
+K = np.array([[50.0, 0, 50], [0, 50.0, 50], [0, 0, 1]])
+DEPTH = np.full((101, 101), 50.0, np.float32)  # far wall: every voxel in the frustum is visible
+LOOK_AWAY = np.diag([-1.0, 1.0, -1.0, 1.0])  # camera turned around: nothing in front
+
+
+def block(x0: int, x1: int, y0: int = 0, y1: int = 4, z: int = 30, label: str | None = "chair") -> Segment:
+    """A segment covering voxels [x0, x1) × [y0, y1) × {z} (world = camera frame at identity pose)."""
+    g = np.stack(np.meshgrid(np.arange(x0, x1), np.arange(y0, y1), [z], indexing="ij"), -1).reshape(-1, 3)
+    keys = np.sort(pack_keys(g))
+    return Segment(keys, np.ones(len(keys), np.float32), 0, label, 0.9)
+
+
+def feats(*vectors) -> np.ndarray:
+    f = np.array(vectors, np.float32)
+    return f / np.linalg.norm(f, axis=1, keepdims=True)
+
+
+def tracker(**kw) -> Tracker:
+    return Tracker(TrackerConfig(**{"coarsen": 1, "merge_every": 0, **kw}), VOXEL)
+
+
+def test_partial_views_join_one_track_and_distinct_objects_do_not():
+    t = tracker(mode="spatial")
+    a = t.step(0, DEPTH, K, np.eye(4), [block(0, 6), block(-12, -8)])
+    b = t.step(1, DEPTH, K, np.eye(4), [block(0, 3), block(-12, -8)])  # a partial view of the first
+    assert a == b and a[0] != a[1]
+    assert t.tracks[a[0]].views == 2 and t.tracks[a[0]].visible_frames == 2
+
+
+def test_track_out_of_view_is_dormant_then_reidentified():
+    t = tracker(mode="fused")
+    first = t.step(0, DEPTH, K, np.eye(4), [block(0, 6)], feats([1, 0]))[0]
+    for k in (1, 2):
+        t.step(k, DEPTH, K, LOOK_AWAY, [], None)
+    assert t.tracks[first].visible_frames == 1  # not counted while out of view
+    again = t.step(3, DEPTH, K, np.eye(4), [block(1, 6)], feats([0.9, 0.1]))[0]
+    assert again == first and t.tracks[first].frames == [0, 3]
+
+
+def test_fused_mode_rejects_a_lookalike_elsewhere_and_visual_mode_accepts_it():
+    for mode, same in (("fused", False), ("visual", True)):
+        t = tracker(mode=mode)
+        a = t.step(0, DEPTH, K, np.eye(4), [block(0, 6)], feats([1, 0]))[0]
+        b = t.step(1, DEPTH, K, np.eye(4), [block(20, 26)], feats([1, 0]))[0]
+        assert (a == b) is same
+
+
+def test_fused_mode_separates_overlapping_objects_by_features():
+    t = tracker(mode="fused", spatial_weight=0.5, match_threshold=0.7)
+    a = t.step(0, DEPTH, K, np.eye(4), [block(0, 6)], feats([1, 0]))[0]
+    b = t.step(1, DEPTH, K, np.eye(4), [block(3, 9)], feats([0, 1]))[0]  # half overlap, other appearance
+    c = t.step(2, DEPTH, K, np.eye(4), [block(0, 6)], feats([1, 0.1]))[0]
+    assert a != b and c == a
+
+
+def test_two_tracks_of_one_object_are_merged():
+    t = tracker(mode="fused", merge_overlap=0.5, merge_feature=0.8)
+    ids = t.step(0, DEPTH, K, np.eye(4), [block(0, 6), block(3, 9)], feats([1, 0], [1, 0.1]))
+    assert ids[0] != ids[1] and len(t.tracks) == 2
+    assert t.merge() == 1
+    (track,) = t.tracks.values()
+    assert len(track.voxels) == 9 * 4 and len(track.segments) == 2
+    np.testing.assert_array_equal(t.segment_track, [track.id, track.id])
+
+
+def test_no_merge_when_features_disagree_unless_contained():
+    t = tracker(mode="fused", merge_overlap=0.5, merge_feature=0.8, merge_containment=0.9)
+    t.step(0, DEPTH, K, np.eye(4), [block(0, 6), block(3, 9)], feats([1, 0], [0, 1]))
+    assert t.merge() == 0
+    t2 = tracker(mode="fused", merge_overlap=0.5, merge_feature=0.8, merge_containment=0.9)
+    t2.step(0, DEPTH, K, np.eye(4), [block(0, 9), block(3, 6)], feats([1, 0], [0, 1]))
+    assert t2.merge() == 1
+
+
+def test_output_drops_rare_tracks_and_scores():
+    t = tracker(mode="spatial", min_views=2)
+    for k in range(3):
+        segs = [block(0, 6)] + ([block(-12, -8, label="lamp")] if k == 0 else [])
+        t.step(k, DEPTH, K, np.eye(4), segs)
+    (inst,) = build_instances(t)
+    assert inst.views == 3 and inst.label_votes == {"chair": pytest.approx(2.7)}
+    assert len(inst.points) == 24
+    assert inst.score == pytest.approx(instance_score(3, 0.9, 1.0, 1.0))
+    assert instance_score(3, 0.9, 1.0, 1.0) > instance_score(3, 0.9, 0.5, 1.0) > instance_score(1, 0.9, 0.5, 1.0)
+
+
+def test_duplicate_instances_are_suppressed():
+    t = tracker(mode="spatial", min_views=1, suppress_containment=0.8)
+    t.step(0, DEPTH, K, np.eye(4), [block(0, 6), block(0, 5, z=31)])
+    t.step(1, DEPTH, K, np.eye(4), [block(0, 6)])
+    # the two tracks never overlap: both stay
+    assert len(build_instances(t)) == 2
+    t2 = tracker(mode="spatial", min_views=1, suppress_containment=0.8, merge_containment=2.0, merge_overlap=2.0)
+    t2.step(0, DEPTH, K, np.eye(4), [block(0, 6), block(0, 5)])
+    assert len(build_instances(t2)) == 1
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="mode"):
+        TrackerConfig(mode="magic")
+    t = tracker(mode="fused")
+    with pytest.raises(ValueError, match="features must be"):
+        t.step(0, DEPTH, K, np.eye(4), [block(0, 6)], feats([1, 0], [0, 1]))
+    with pytest.raises(ValueError, match="needs a feature extractor"):
+        tracker(mode="visual").step(0, DEPTH, K, np.eye(4), [block(0, 6)])
+    assert tracker().step(0, DEPTH, K, np.eye(4), []) == []
