@@ -20,14 +20,12 @@ SMALL = ClipConfig(crop=CropConfig(scales=(1.0, 2.0), size=32), batch_size=4)
 
 
 def tiny_tokenizer():
-    from tokenizers import pre_tokenizers
+    """The shared tiny CLIP BPE tokenizer, and its special token ids."""
+    from .tiny_models import clip_tokenizer
 
-    chars = sorted(pre_tokenizers.ByteLevel.alphabet())
-    vocab = {c: i for i, c in enumerate(chars)}
-    vocab.update({c + "</w>": len(chars) + i for i, c in enumerate(chars)})
-    for s in ("<|startoftext|>", "<|endoftext|>"):
-        vocab[s] = len(vocab)
-    return transformers.CLIPTokenizer(vocab=vocab, merges=[]), vocab
+    tok = clip_tokenizer(max_length=16)
+    ids = dict(vocab_size=len(tok), bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    return tok, ids
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +33,8 @@ def clip_dir(tmp_path_factory):
     import torch
 
     torch.manual_seed(0)
-    tok, vocab = tiny_tokenizer()
-    text = dict(vocab_size=len(vocab), hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
-                max_position_embeddings=77, bos_token_id=vocab["<|startoftext|>"], eos_token_id=vocab["<|endoftext|>"],
-                pad_token_id=vocab["<|endoftext|>"])
+    tok, ids = tiny_tokenizer()
+    text = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, max_position_embeddings=16, **ids)
     vision = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, image_size=32, patch_size=16)
     path = tmp_path_factory.mktemp("tiny_clip")
     transformers.CLIPModel(transformers.CLIPConfig(text_config=text, vision_config=vision, projection_dim=8)).save_pretrained(path)
@@ -52,10 +48,8 @@ def siglip_dir(tmp_path_factory):
     import torch
 
     torch.manual_seed(1)
-    tok, vocab = tiny_tokenizer()
-    text = dict(vocab_size=len(vocab), hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
-                max_position_embeddings=16, pad_token_id=vocab["<|endoftext|>"], bos_token_id=vocab["<|startoftext|>"],
-                eos_token_id=vocab["<|endoftext|>"])
+    tok, ids = tiny_tokenizer()
+    text = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, max_position_embeddings=16, **ids)
     vision = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, image_size=32, patch_size=16)
     path = tmp_path_factory.mktemp("tiny_siglip")
     transformers.SiglipModel(transformers.SiglipConfig(text_config=text, vision_config=vision)).save_pretrained(path)
@@ -130,3 +124,30 @@ def test_make_classifier_specs(clip_dir, siglip_dir):
         make_classifier("clip")
     with pytest.raises(ValueError, match="unknown classifier"):
         make_classifier("resnet:/x")
+
+
+def test_query_cli_with_clip_reads_views_from_the_scene(clip_dir, tmp_path, capsys):
+    import json
+
+    from tracklift.cli import main
+
+    from .fixtures_rgbd import make_scannet
+    from .test_query import obj, write_predictions
+
+    scene = make_scannet(tmp_path / "scans", n=4).root
+    out = tmp_path / "out"
+    out.mkdir()
+    # Cameras sit at z = 1.5 looking up (+z): put the objects in front of them.
+    write_predictions(out, "scene0000_00", [obj(0, "chair", [0.1, 0.2, 2.5], [0.4, 0.4, 0.2]),
+                                            obj(1, "table", [0.3, 0.2, 3.0], [0.6, 0.6, 0.2])])
+    doc = json.loads((out / "scene0000_00.json").read_text())
+    doc["scene_dir"] = str(scene)
+    (out / "scene0000_00.json").write_text(json.dumps(doc))
+    assert main(["query", str(out), "the chair left of the table", "--classifier", f"clip:{clip_dir}", "--stride", "1"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 4 and {ln.split()[2] for ln in lines[2:]} == {"chair", "table"}
+    assert list((out / ".cache").glob("clip_text_*.npy"))
+    doc["scene_dir"] = str(tmp_path / "gone")
+    (out / "scene0000_00.json").write_text(json.dumps(doc))
+    assert main(["query", str(out), "chair", "--classifier", f"clip:{clip_dir}"]) == 2
+    assert "scene_dir" in capsys.readouterr().err

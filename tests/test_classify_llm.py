@@ -7,10 +7,13 @@ import base64
 import json
 import threading
 import time
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tracklift.classify.answers import parse_label_answer, parse_query_answer
 from tracklift.classify.backends import make_classifier
@@ -19,6 +22,7 @@ from tracklift.classify.llm import NEUTRAL_SCORE, LLMClassifier, LLMConfig
 from tracklift.classify.crops import CropConfig
 from tracklift.classify.openai_chat import OpenAIChat, OpenAIChatConfig, completions_url
 from tracklift.classify.protocol import Classifier
+from tracklift.classify.text import TextEmbedder
 from tracklift.classify.views import View
 from tracklift.track.instance import Instance3D
 from tracklift.vocab import load_vocabulary
@@ -67,6 +71,27 @@ def test_parse_label_answer_garbage_is_no_label(answer):
     assert parse_label_answer(answer, VOCAB) == (-1, 0.0)
 
 
+class HashModel:
+    """Cheap deterministic sentence "embeddings" (the property below is about parsing, not MiniLM)."""
+
+    def encode(self, texts, **kwargs):
+        out = np.stack([np.random.default_rng(zlib.crc32(t.encode())).normal(size=8) for t in texts]).astype(np.float32)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    def get_sentence_embedding_dimension(self):
+        return 8
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.text(max_size=60))
+def test_parsers_never_raise_on_arbitrary_text(text):
+    index, conf = parse_label_answer(text, VOCAB, TextEmbedder(HashModel(), name="hash"), floor=0.3)
+    assert -1 <= index < len(VOCAB) and 0.0 <= conf <= 1.0
+    assert (index == -1) == (conf == 0.0)
+    score = parse_query_answer(text)
+    assert score is None or 0.0 <= score <= 1.0
+
+
 @pytest.mark.parametrize(
     "answer, score",
     [
@@ -93,7 +118,7 @@ def test_parse_query_answer(answer, score):
 
 class FakeServer:
     """Answers POST /v1/chat/completions from a script of behaviours, one per request:
-    ("ok", text) | ("slow", seconds, text) | ("malformed",) | ("status", code)."""
+    ("ok", text) | ("slow", seconds, text) | ("malformed",) | ("truncated",) | ("status", code)."""
 
     def __init__(self):
         self.script: list[tuple] = []
@@ -117,11 +142,12 @@ class FakeServer:
                     if action[0] == "slow":
                         time.sleep(action[1])
                         action = ("ok", action[2])
-                    payload = b'{"choices": [{"message": ' if action[0] == "malformed" else json.dumps(
+                    payload = b'{"choices": [{"message": ' if action[0] in ("malformed", "truncated") else json.dumps(
                         {"choices": [{"message": {"role": "assistant", "content": action[1]}}]}).encode()
                     self.send_response(200)
                     self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
+                    # "truncated" promises more bytes than it sends, then closes the connection
+                    self.send_header("Content-Length", str(len(payload) + 50 * (action[0] == "truncated")))
                     self.end_headers()
                     self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):
@@ -130,7 +156,7 @@ class FakeServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
     def close(self):
@@ -170,11 +196,11 @@ def test_http_request_format_and_wrong_case_synonym_answer(server):
     assert "couch" in parts[-1]["text"] and parts[-1]["type"] == "text"
 
 
-def test_http_malformed_body_is_retried(server):
-    server.script = [("malformed",), ("ok", '{"label": "lamp", "confidence": 0.6}')]
+def test_http_malformed_and_truncated_bodies_are_retried(server):
+    server.script = [("malformed",), ("truncated",), ("ok", '{"label": "lamp", "confidence": 0.6}')]
     chat = client(server)
     assert chat.chat("q", []) == '{"label": "lamp", "confidence": 0.6}'
-    assert chat.requests == 2
+    assert chat.requests == 3
 
 
 def test_http_500_is_retried_then_succeeds(server):
@@ -322,3 +348,21 @@ def test_local_vlm_random_text_gives_valid_low_confidence_result(llava_dir, tmp_
 def test_make_classifier_local_llm(llava_dir, tmp_path):
     clf = make_classifier(f"llm:{llava_dir}", cache_dir=tmp_path)
     assert clf.name == f"llm:local:{llava_dir}" and clf.needs_views
+
+
+def test_prior_shortlist_and_mixing(server):
+    from tracklift.classify.vote import VoteClassifier
+
+    vote = VoteClassifier(smoothing=0.0)
+    inst = Instance3D(id=1, points=np.zeros((2, 3)), label_votes={"sofa": 3.0, "chair": 1.0})
+    server.script = [("ok", '{"label": "chair", "confidence": 0.5}'), ("ok", "blorp")]
+    clf = LLMClassifier(client(server), LLMConfig(n_views=1, crop=CropConfig(size=16), shortlist=2), prior=vote)
+    probs = clf.classify(inst, make_views(), VOCAB)
+    # 0.5 * onehot(chair) + 0.5 * prior(couch 0.75, chair 0.25)
+    np.testing.assert_allclose(probs, [0.625, 0.375, 0, 0, 0, 0])
+    offered = server.requests[0]["messages"][0]["content"][-1]["text"]
+    assert "couch, chair" in offered and "lamp" not in offered
+    np.testing.assert_allclose(clf.classify(inst, make_views(), VOCAB), [0.25, 0.75, 0, 0, 0, 0])  # garbage: prior
+    # Without votes the prior is flat: the whole vocabulary is offered.
+    clf.classify(Instance3D(id=2, points=np.zeros((2, 3))), make_views(), VOCAB)
+    assert "lamp" in server.requests[-1]["messages"][0]["content"][-1]["text"]

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracklift.classify.label import classify_instances
+from tracklift.classify.label import classify_instances, labeller
 from tracklift.classify.protocol import Classifier, check_distribution, peaked
 from tracklift.classify.scores import instance_confidence, label_confidence
 from tracklift.classify.text import (
@@ -192,3 +192,13 @@ def test_classify_instances_sets_labels_and_fallback():
 def test_classify_instances_needs_frames_for_view_classifiers():
     with pytest.raises(ValueError, match="needs views"):
         classify_instances([Instance3D(id=0, points=np.zeros((1, 3)))], VoteClassifier(needs_views=True), ["a"])
+
+
+def test_labeller_hook_names_and_rescores():
+    class Scene:  # the hook reads only `stream`, and only for classifiers that need views
+        stream = []
+
+    inst = Instance3D(id=1, points=np.zeros((1, 3)), label_votes={"fridge": 1.0}, score=0.64)
+    labeller(VoteClassifier(smoothing=0.0), load_vocabulary("scannet200"))(Scene(), [inst])
+    assert inst.label == "refrigerator" and inst.label_score == pytest.approx(1.0)
+    assert inst.score == pytest.approx(0.8)  # sqrt(0.64 * 1.0)

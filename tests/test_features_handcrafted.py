@@ -9,6 +9,8 @@ from tracklift.features.factory import make_features
 from tracklift.features.handcrafted import (
     HandcraftedConfig,
     HandcraftedFeatures,
+    LAB_RANGES,
+    joint_bins,
     mask_histograms,
     mask_histograms_reference,
     pixel_bins,
@@ -20,7 +22,8 @@ from tracklift.segment2d.masks import FrameMasks
 
 def frame_with(color):
     h, w = color.shape[:2]
-    return Frame(color, np.ones((h, w), np.float32), np.array([[50.0, 0, w / 2], [0, 50.0, h / 2], [0, 0, 1]]), np.eye(4), "f", 0)
+    K = np.array([[50.0, 0, w / 2], [0, 50.0, h / 2], [0, 0, 1]])
+    return Frame(color, np.ones((h, w), np.float32), K, np.eye(4), "f", 0)
 
 
 def two_colour_frame():
@@ -136,3 +139,15 @@ def test_mask_histogram_kernel_matches_bincount_reference(n, p, k, size, seed):
         mask_histograms_reference(flat, row_of, index, weight, size),
         rtol=1e-12,
     )
+
+
+@settings(max_examples=20, deadline=None)
+@given(lab=st.lists(st.tuples(st.floats(-5, 105), st.floats(-90, 90), st.floats(-90, 90)), min_size=1, max_size=6))
+def test_joint_colour_bins_are_the_outer_product_of_per_axis_kernels(lab):
+    bins = (3, 4, 5)
+    index, weight = joint_bins(np.array(lab, np.float32), bins)
+    dense = np.zeros((len(lab), int(np.prod(bins))))
+    np.add.at(dense, (np.repeat(np.arange(len(lab)), 8), index.ravel()), weight.ravel())
+    for row, value in zip(dense, lab):
+        axes = [soft_bins_reference(v, *LAB_RANGES[c], bins[c]) for c, v in enumerate(value)]
+        np.testing.assert_allclose(row, np.einsum("i,j,k->ijk", *axes).ravel(), atol=1e-5)

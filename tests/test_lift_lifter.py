@@ -16,7 +16,7 @@ def frame(depth: np.ndarray, pose: np.ndarray | None = None) -> Frame:
 
 
 def config(**kw) -> LiftConfig:
-    base = dict(voxel=0.02, stride=1, erode_px=0, min_voxels=1, edge_ratio=0.05)
+    base = dict(voxel=0.02, stride=1, erode_px=0, min_voxels=1)
     return LiftConfig(**{**base, **kw})
 
 

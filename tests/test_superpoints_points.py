@@ -106,14 +106,28 @@ def test_duplicate_points():
 
 
 @pytest.mark.parametrize(
-    ("points", "colors", "config", "match"),
+    ("points", "colors", "match"),
     [
-        (np.zeros((10, 2)), None, None, "points must be"),
-        (np.full((10, 3), np.inf), None, None, "NaN or infinite"),
-        (np.zeros((10, 3)), np.zeros((9, 3)), None, "colors must be"),
-        (np.zeros((10, 3)), None, PointSuperpointConfig(knn=0), "knn"),
+        (np.zeros((10, 2)), None, "points must be"),
+        (np.full((10, 3), np.inf), None, "NaN or infinite"),
+        (np.zeros((10, 3)), np.zeros((9, 3)), "colors must be"),
     ],
 )
-def test_bad_input_raises(points, colors, config, match):
+def test_bad_input_raises(points, colors, match):
     with pytest.raises(ValueError, match=match):
-        segment_points(points, colors, config)
+        segment_points(points, colors)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"knn": 0}, "knn"),
+        ({"k_thresh": 0.0}, "k_thresh"),
+        ({"min_points": -1}, "min_points"),
+        ({"max_edge_length": 0.0}, "max_edge_length"),
+        ({"color_weight": -1.0}, "color_weight"),
+    ],
+)
+def test_bad_config_raises(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        PointSuperpointConfig(**kwargs)

@@ -59,3 +59,12 @@ def test_config_thresholds_matter():
     obs = [(v, 0, A) for v in range(5)] + [(v, 1, A[:4]) for v in (5, 6)]
     r = refine_tracks(*build(obs), ConsistencyConfig(merge_cover=1.01))
     np.testing.assert_array_equal(r.track_map, [0, 1])
+
+
+def test_background_competes_for_voxels_but_never_merges():
+    table, seg_track, views = build([(v, 0, A) for v in range(3)] + [(v, 1, A[:5]) for v in (3, 4, 5, 6)])
+    # relabel track 1 as background (index 1 == number of tracks)
+    r = refine_tracks(table, seg_track, views[:1])
+    np.testing.assert_array_equal(r.track_map, [0])
+    np.testing.assert_array_equal(r.owner, [1] * 5 + [0] * 5)
+    np.testing.assert_allclose(r.consistency, [0.5])

@@ -70,7 +70,7 @@ def test_two_tracks_of_one_object_are_merged():
     assert t.merge() == 1
     (track,) = t.tracks.values()
     assert len(track.voxels) == 9 * 4 and len(track.segments) == 2
-    np.testing.assert_array_equal(t.segment_track, [track.id, track.id])
+    np.testing.assert_array_equal(t.segment_track, [-1, track.id, track.id])  # slot 0: background
 
 
 def test_no_merge_when_features_disagree_unless_contained():
@@ -114,3 +114,16 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="needs a feature extractor"):
         tracker(mode="visual").step(0, DEPTH, K, np.eye(4), [block(0, 6)])
     assert tracker().step(0, DEPTH, K, np.eye(4), []) == []
+
+
+def test_background_evidence_cuts_bleeding_voxels_in_refinement():
+    from tracklift.trace.consistency import ConsistencyConfig
+
+    t = tracker(mode="spatial", min_views=1)
+    bleed = block(6, 8)  # two columns of "floor" under the object, in the object's mask once
+    for k in range(4):
+        seg = block(0, 8) if k == 0 else block(0, 6)
+        t.step(k, DEPTH, K, np.eye(4), [seg], background=(bleed.keys, bleed.weights) if k else None)
+    (raw,) = build_instances(t)
+    (refined,) = build_instances(t, ConsistencyConfig())
+    assert len(raw.points) == 32 and len(refined.points) == 24

@@ -134,7 +134,7 @@ def test_rasterise_mask_closes_gaps():
     uv = np.array([[10, 10], [14, 10], [10, 14], [14, 14]])
     mask = rasterise_mask(uv, (H, W), radius=3)
     assert mask[12, 12] and mask[10, 10] and not mask[30, 30]
-    assert rasterise_mask(uv, (H, W), radius=0).sum() == 4 * 9  # 3x3 dilation of isolated pixels
+    assert rasterise_mask(uv, (H, W), radius=0).sum() == 4 * 5  # isolated pixels grown by a 3x3 ellipse (a plus sign)
 
 
 def test_point_spacing_on_a_grid():

@@ -14,17 +14,15 @@ import torch
 WORDS = ["chair", "table", "lamp", "sofa", "bed", "door", "window", "a", "photo", "of"]
 
 
-def _seeded(seed: int) -> None:
-    torch.manual_seed(seed)
-
-
 def clip_tokenizer(max_length: int = 16):
     """A CLIP BPE tokenizer whose vocabulary is the 256 byte symbols (plain and word-final) plus whole WORDS."""
     from tokenizers.pre_tokenizers import ByteLevel
     from transformers import CLIPTokenizer
 
     symbols = sorted(ByteLevel.alphabet())
-    tokens = ["<|startoftext|>", "<|endoftext|>", "!", *symbols, *(s + "</w>" for s in symbols)]
+    # As in CLIP's vocabulary, "!" (the padding OWL uses) is id 0 and the special tokens come last:
+    # OWLv2 treats a query whose first id is 0 as padding.
+    tokens = ["!", *symbols, *(s + "</w>" for s in symbols)]
     merges = []
     for word in WORDS:  # merge each word left to right so that it becomes one token
         token = word[0]
@@ -33,6 +31,7 @@ def clip_tokenizer(max_length: int = 16):
             merges.append((token, nxt))
             token += nxt
             tokens.append(token)
+    tokens += ["<|startoftext|>", "<|endoftext|>"]
     vocab = {tok: i for i, tok in enumerate(dict.fromkeys(tokens))}
     return CLIPTokenizer(vocab=vocab, merges=list(dict.fromkeys(merges)), pad_token="!", model_max_length=max_length)
 
@@ -47,18 +46,24 @@ def bert_tokenizer():
 
 
 def save_owlv2(folder: Path, seed: int = 0) -> Path:
-    """Tiny OWLv2 (64 px input, 16 px patches -> 16 boxes) with its processor."""
+    """Tiny OWLv2 (64 px input, 16 px patches -> 16 boxes) with its processor.
+
+    A small initializer keeps the random class logits and box regressions out of sigmoid saturation.
+    """
     from transformers import Owlv2Config, Owlv2ForObjectDetection, Owlv2ImageProcessorPil, Owlv2Processor
 
-    _seeded(seed)
+    torch.manual_seed(seed)
     tokenizer = clip_tokenizer()
     text = dict(
         vocab_size=len(tokenizer), hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=2,
         max_position_embeddings=16, eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.bos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )
-    vision = dict(hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=2, image_size=64, patch_size=16)
-    model = Owlv2ForObjectDetection(Owlv2Config(text_config=text, vision_config=vision, projection_dim=16)).eval()
+    vision = dict(
+        hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=2, image_size=64, patch_size=16
+    )
+    config = Owlv2Config(text_config=text, vision_config=vision, projection_dim=32, initializer_factor=0.02)
+    model = Owlv2ForObjectDetection(config).eval()
     processor = Owlv2Processor(Owlv2ImageProcessorPil(size={"height": 64, "width": 64}), tokenizer)
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
@@ -74,7 +79,7 @@ def save_grounding_dino(folder: Path, seed: int = 0) -> Path:
         GroundingDinoProcessor,
     )
 
-    _seeded(seed)
+    torch.manual_seed(seed)
     tokenizer = bert_tokenizer()
     backbone = dict(
         model_type="swin", image_size=64, patch_size=4, embed_dim=8, depths=[1, 1], num_heads=[1, 1], window_size=4,
@@ -102,10 +107,10 @@ def save_sam(folder: Path, seed: int = 0) -> Path:
     """Tiny SAM (64 px input, 16 px patches, 4×4 embedding, 16×16 low-res masks) with its processor."""
     from transformers import SamConfig, SamImageProcessorPil, SamModel, SamProcessor
 
-    _seeded(seed)
+    torch.manual_seed(seed)
     vision = dict(
         hidden_size=32, output_channels=16, num_hidden_layers=2, num_attention_heads=2, image_size=64, patch_size=16,
-        mlp_dim=64, global_attn_indexes=[1], window_size=2,
+        mlp_dim=64, global_attn_indexes=[1], window_size=2, num_pos_feats=8,
     )
     prompt = dict(hidden_size=16, image_size=64, patch_size=16, mask_input_channels=4)
     decoder = dict(hidden_size=16, num_hidden_layers=2, num_attention_heads=2, mlp_dim=32, iou_head_hidden_dim=16)
@@ -122,7 +127,7 @@ def save_dinov2(folder: Path, patch_size: int = 14, seed: int = 0) -> Path:
     """Tiny DINOv2 (hidden 32, 2 layers) with a BitImageProcessor (the processor DINOv2 checkpoints ship)."""
     from transformers import BitImageProcessorPil, Dinov2Config, Dinov2Model
 
-    _seeded(seed)
+    torch.manual_seed(seed)
     config = Dinov2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
                           patch_size=patch_size, image_size=patch_size * 4)
     model = Dinov2Model(config).eval()

@@ -84,7 +84,7 @@ class Mapper:
             feats = np.asarray(self.features(frame, kept), np.float32)
             if feats.shape != (len(idx), self.features.dim):
                 raise ValueError(f"feature extractor returned {feats.shape}, expected ({len(idx)}, {self.features.dim})")
-        return self.tracker.step(frame.index, frame.depth, frame.K, frame.pose, segments, feats)
+        return self.tracker.step(frame.index, frame.depth, frame.K, frame.pose, segments, feats, lifted.background)
 
     def instances(self) -> list[Instance3D]:
         """The objects mapped so far (merges pending tracks first; safe to call at any time)."""
@@ -100,7 +100,9 @@ def map_scene(scene, segmenter: Callable[[Frame], FrameMasks], features: Feature
     for frame in tqdm(scene.stream, desc=f"segment {scene.name}", unit="frame", disable=not progress):
         try:
             masks = segmenter(frame)
-        except (BadFrameError, FileNotFoundError) as err:
+            if masks.shape != (frame.height, frame.width):
+                raise BadFrameError(f"masks are {masks.shape[1]}×{masks.shape[0]}, depth is {frame.width}×{frame.height}")
+        except (ValueError, FileNotFoundError) as err:  # BadFrameError is a ValueError
             log.warning("skipping frame %s: %s", frame.name, err)
             mapper.stats.frames_skipped += 1
             continue
@@ -122,28 +124,23 @@ def segment_scene(scene, segmenter: Callable[[Frame], FrameMasks], features: Fea
     return instances
 
 
-def make_segmenter(name: str, masks_dir: str | Path | None = None) -> Callable[[Frame], FrameMasks]:
-    """'precomputed' (needs masks_dir), 'rgbd' (weight-free) or 'hf:<model>' (transformers backends)."""
+def make_segmenter(name: str, masks_dir: str | Path | None = None, vocabulary: list[str] | None = None):
+    """A Segmenter from a spec of `tracklift.segment2d.factory.make_segmenter` ('precomputed:<dir>',
+    'rgbd[:options]', 'hf:...'); a bare 'precomputed' takes its folder from `masks_dir`. `vocabulary` (class
+    names) prompts the open-vocabulary 'hf:' segmenters."""
     if name == "precomputed":
         if masks_dir is None:
-            raise ValueError("segmenter 'precomputed' needs --masks DIR")
-        return importlib.import_module("tracklift.segment2d.precomputed").PrecomputedSegmenter(masks_dir)
-    if name == "rgbd":
-        return importlib.import_module("tracklift.segment2d.rgbd").RGBDSegmenter()
-    if name.startswith("hf:"):
-        return importlib.import_module("tracklift.segment2d.hf").make_segmenter(name[3:])
-    raise ValueError(f"unknown segmenter {name!r}: use precomputed, rgbd or hf:<model>")
+            raise ValueError("segmenter 'precomputed' needs a masks folder (--masks DIR)")
+        name = f"precomputed:{masks_dir}"
+    return importlib.import_module("tracklift.segment2d.factory").make_segmenter(name, vocabulary)
 
 
 def make_features(name: str | None) -> FeatureExtractor | None:
-    """'none', 'handcrafted' (weight-free) or 'dinov2:<model>' (transformers)."""
+    """'none' (no features: spatial association), or a spec of `tracklift.features.factory.make_features`:
+    'handcrafted' (weight-free) or 'dinov2:<model>' (transformers)."""
     if name in (None, "", "none"):
         return None
-    if name == "handcrafted":
-        return importlib.import_module("tracklift.features.handcrafted").HandcraftedFeatures()
-    if name.startswith("dinov2:"):
-        return importlib.import_module("tracklift.features.dinov2").DinoV2Features(name[len("dinov2:"):])
-    raise ValueError(f"unknown features {name!r}: use none, handcrafted or dinov2:<model>")
+    return importlib.import_module("tracklift.features.factory").make_features(name)
 
 
 def reference_points(scene, mesh_path: str | Path | None, instances: list[Instance3D], voxel: float):

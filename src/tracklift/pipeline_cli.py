@@ -14,7 +14,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scene", help="scene folder (any supported layout)")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--masks", help="precomputed 2D masks folder (<frame>.png/.json or <frame>.npz)")
-    parser.add_argument("--segmenter", help="precomputed | rgbd | hf:<model> (default: precomputed with --masks, else rgbd)")
+    parser.add_argument("--segmenter", help="precomputed | rgbd[:options] | hf:<detector>=<model>,sam=<model>[,...] "
+                        "(default: precomputed with --masks, else rgbd)")
     parser.add_argument("--features", default="handcrafted", help="handcrafted | dinov2:<model> | none (default handcrafted)")
     parser.add_argument("--mode", default="fused", choices=("fused", "spatial", "visual"), help="tracker association")
     parser.add_argument("--no-refine", action="store_true", help="skip consistency refinement from the tracing table")
@@ -49,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"{args.mesh}: no such mesh file")
     vocab = load_vocabulary(args.vocab)
     scene = open_scene(args.scene, stride=args.stride, max_frames=args.max_frames)
-    segmenter = make_segmenter(args.segmenter or ("precomputed" if args.masks else "rgbd"), args.masks)
+    segmenter = make_segmenter(args.segmenter or ("precomputed" if args.masks else "rgbd"), args.masks,
+                               [vocab.name_of(i) for i in vocab.evaluated])
     features = make_features("none" if args.mode == "spatial" else args.features)
     config = PipelineConfig(lift=LiftConfig(voxel=args.voxel), tracker=TrackerConfig(mode=args.mode))
     if args.no_refine:

@@ -1,0 +1,17 @@
+"""Name 3D instances and answer text queries about them (open-vocabulary understanding).
+
+views      best views of each instance (projection + depth test), with 2D masks
+crops      highlighted multi-scale crops of a view
+protocol   the Classifier protocol: label distribution over a vocabulary, query score
+vote       weight-free classifier: 2D label votes mapped onto the vocabulary (text)
+text       MiniLM text embeddings, label -> vocabulary mapping
+clip       CLIP / SigLIP through transformers
+llm        multimodal LLM classifier over a chat backend: openai_chat (HTTP), local_vlm (transformers)
+answers    parsing of free-form LLM answers;  chat / cache: backends and content-hash caches
+label      classify_instances and the pipeline hook;  scores: final instance confidence
+query      rank_instances for class, synonym, functional, spatial and superlative queries
+           (affordances, spatial);  benchmark: query retrieval on GT-generated queries
+predictions / cli   read a segmented scene back; `tracklift query`
+
+Importing this package loads no model and no heavy library.
+"""

@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any, Sequence
 
-from tracklift.classify.text import DEFAULT_FLOOR, TextEmbedder, map_to_vocabulary, name_index, normalise_label, singular_forms
+from tracklift.classify.text import DEFAULT_FLOOR, TextEmbedder, exact_match, map_to_vocabulary, name_index, normalise_label
 
 # Confidence given to an answer that names a class but states no confidence of its own.
 DEFAULT_CONFIDENCE = 0.7
@@ -111,16 +111,16 @@ def _as_probability(value: Any) -> float | None:
 
 
 def _name_in_text(text: str, vocabulary: Sequence[str]) -> int:
-    """Index of the longest vocabulary name appearing as whole words in the text (plurals allowed), or -1."""
+    """Index of the vocabulary name in the longest run of words that names one (plurals, aliases), or -1."""
     index = name_index(vocabulary)
     words = normalise_label(text).split()
     best, best_len = -1, 0
     for n in range(min(len(words), 6), 0, -1):
         for i in range(len(words) - n + 1):
-            phrase = " ".join(words[i : i + n]).strip(".,:;!?\"'`()[]{}")
-            for candidate in (phrase, *singular_forms(phrase)):
-                if candidate in index and len(candidate) > best_len:
-                    best, best_len = index[candidate], len(candidate)
+            phrase = " ".join(words[i : i + n])
+            found = exact_match(phrase, index)
+            if found >= 0 and len(phrase) > best_len:
+                best, best_len = found, len(phrase)
         if best >= 0:
             return best
     return best

@@ -7,7 +7,8 @@
     llm:<path-or-id>      local multimodal LLM through transformers
     llm                   endpoint from TRACKLIFT_LLM_URL
 
-With `cache_dir`, LLM answers and CLIP text embeddings are cached there.
+With `cache_dir`, LLM answers and CLIP text embeddings are cached there. An LLM classifier gets the label
+vote as its prior (it picks among the vote's shortlist when the instance has votes).
 """
 
 from __future__ import annotations
@@ -46,5 +47,8 @@ def make_classifier(spec: str, cache_dir: str | Path | None = None) -> Classifie
             from tracklift.classify.local_vlm import LocalVLMChat
 
             backend = LocalVLMChat(target)
-        return LLMClassifier(CachedChat(backend, cache_dir) if cache_dir is not None else backend)
+        from tracklift.classify.vote import VoteClassifier
+
+        chat = CachedChat(backend, cache_dir) if cache_dir is not None else backend
+        return LLMClassifier(chat, prior=VoteClassifier())
     raise ValueError(f"unknown classifier {spec!r}: expected vote, clip:<path>, siglip:<path> or llm[:<url-or-path>]")

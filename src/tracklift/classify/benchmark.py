@@ -89,8 +89,10 @@ def query_benchmark(
         hits = [hit_of[inst.id] if hit_of[inst.id] in wanted else -1 for inst, _ in ranked]
         per_query.append({"kind": kind, "query": query, "relevant": len(wanted), **_metrics(hits, len(wanted))})
     summary = {"queries": len(per_query), **_means(per_query)}
-    summary["by_kind"] = {k: {"queries": sum(q["kind"] == k for q in per_query), **_means([q for q in per_query if q["kind"] == k])}
-                          for k in ("class", "synonym", "functional")}
+    summary["by_kind"] = {}
+    for kind in ("class", "synonym", "functional"):
+        rows = [q for q in per_query if q["kind"] == kind]
+        summary["by_kind"][kind] = {"queries": len(rows), **_means(rows)}
     summary["per_query"] = per_query
     return summary
 
@@ -139,5 +141,7 @@ def _gt_box(obj: dict[str, Any], k: int) -> np.ndarray:
         box = np.concatenate([(lo + hi) / 2, hi - lo])
     box = np.asarray(box, np.float64) if box is not None else None
     if box is None or box.shape != (6,):
-        raise ValueError(f"gt object {k} ({obj.get('label')!r}): box must be [6] centre + size or {{min, max}}, got {obj.get('box')!r}")
+        raise ValueError(
+            f"gt object {k} ({obj.get('label')!r}): box must be [6] centre + size or {{min, max}}, got {obj.get('box')!r}"
+        )
     return box

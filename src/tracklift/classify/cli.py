@@ -18,6 +18,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="vote (default, no weights) | clip:<path> | siglip:<path> | llm[:<url-or-path>]")
     parser.add_argument("--cache-dir", help="cache for LLM answers and text embeddings (default OUT/.cache)")
     parser.add_argument("--stride", type=int, default=5, help="frame stride when reading views for a classifier")
+    parser.add_argument("--view-frame", type=int, help="judge left/right from this frame's camera "
+                        "(default: the mean camera, or the first frame when the cameras face all ways)")
     parser.set_defaults(func=run)
 
 
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         if scene is not None:
             frames = scene.stream
             if needs_viewpoint:
-                viewpoint = _mean_viewpoint(scene.stream)
+                viewpoint = _viewpoint(scene.stream, args.view_frame)
     ranked = rank_instances(loaded.instances, args.query, classifier, args.top, frames=frames, viewpoint=viewpoint)
     print(f"scene {loaded.name}: {len(loaded.instances)} instances, query {args.query!r}")
     print(f"{'rank':>4} {'id':>5} {'label':<22} {'score':>6}  box (cx cy cz / dx dy dz, m)")
@@ -72,26 +74,35 @@ def _open(scene_dir, stride: int, required: bool):
 
     if scene_dir is None or not scene_dir.is_dir():
         if required:
-            raise FileNotFoundError(f"the classifier needs the scene's frames, but the recorded scene_dir {scene_dir} is missing")
+            raise FileNotFoundError(
+                f"the classifier needs the scene's frames, but the recorded scene_dir {scene_dir} is missing"
+            )
         log.warning("scene folder %s not found: judging left/right from the world x axis", scene_dir)
         return None
     return open_scene(scene_dir, stride=stride)
 
 
-def _mean_viewpoint(stream, samples: int = 16):
+def _viewpoint(stream, frame: int | None, samples: int = 16):
+    """A given frame's camera; else the mean of up to `samples` cameras; else the first readable one."""
     import numpy as np
 
-    from tracklift.classify.spatial import DEFAULT_VIEWPOINT, Viewpoint
+    from tracklift.classify.spatial import Viewpoint
     from tracklift.data.frame import BadFrameError
 
+    if frame is not None:
+        if not 0 <= frame < len(stream):
+            raise ValueError(f"--view-frame {frame} is outside the stream's {len(stream)} frames")
+        return Viewpoint.from_poses(stream[frame].pose)
     poses = []
     for i in np.unique(np.linspace(0, len(stream) - 1, min(samples, len(stream))).astype(int)):
         try:
             poses.append(stream[int(i)].pose)
         except BadFrameError:
             continue
+    if not poses:
+        raise ValueError("no readable frame to judge left/right from")
     try:
         return Viewpoint.from_poses(np.array(poses))
     except ValueError as err:
-        log.warning("no usable mean camera (%s): judging left/right from the world x axis", err)
-        return DEFAULT_VIEWPOINT
+        log.info("%s; judging left/right from the first readable frame", err)
+        return Viewpoint.from_poses(poses[0])

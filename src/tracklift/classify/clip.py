@@ -78,9 +78,8 @@ class ClipClassifier:
         if not views:
             return None
         crops, weights = crop_views(list(views), self.config.crop)
-        feats = np.concatenate(
-            [self._encode_images(crops[i : i + self.config.batch_size]) for i in range(0, len(crops), self.config.batch_size)]
-        )
+        step = self.config.batch_size
+        feats = np.concatenate([self._encode_images(crops[i : i + step]) for i in range(0, len(crops), step)])
         weights = weights if weights.sum() > 0 else np.ones_like(weights)
         return _normalise((weights[:, None] * feats).sum(0))
 
@@ -114,9 +113,8 @@ class ClipClassifier:
 
     def _ensemble(self, names: Sequence[str]) -> np.ndarray:
         prompts = [p.format(n) for n in names for p in self.config.prompts]
-        feats = np.concatenate(
-            [self._encode_texts(prompts[i : i + self.config.batch_size]) for i in range(0, len(prompts), self.config.batch_size)]
-        )
+        step = self.config.batch_size
+        feats = np.concatenate([self._encode_texts(prompts[i : i + step]) for i in range(0, len(prompts), step)])
         feats = feats.reshape(len(names), len(self.config.prompts), -1).mean(1)
         return _normalise(feats)
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 from tqdm import tqdm
 
 from tracklift.classify.protocol import Classifier, check_distribution
-from tracklift.classify.scores import label_confidence
+from tracklift.classify.scores import instance_confidence, label_confidence
 from tracklift.classify.views import View, ViewConfig, select_views
 from tracklift.data.frame import Frame
 from tracklift.track.instance import Instance3D
@@ -51,3 +51,27 @@ def classify_instances(
         inst.label, inst.label_score = names[index], conf
         out[inst.id] = probs
     return out
+
+
+def labeller(
+    classifier: Classifier,
+    vocabulary: Vocabulary | Sequence[str],
+    view_config: ViewConfig = ViewConfig(),
+    rescore: bool = True,
+    progress: bool = False,
+) -> Callable[[Any, list[Instance3D]], None]:
+    """The pipeline's naming hook `(scene, instances) -> None` (see `tracklift.pipeline.segment_scene`).
+
+    Views come from one pass over `scene.stream` when the classifier needs them. With `rescore`, each
+    instance's `score` becomes the final confidence `instance_confidence(proposal score, label_score)`
+    (see `classify.scores`), which is what the written predictions should rank by.
+    """
+
+    def name_instances(scene: Any, instances: list[Instance3D]) -> None:
+        frames = scene.stream if classifier.needs_views else None
+        classify_instances(instances, classifier, vocabulary, frames=frames, view_config=view_config, progress=progress)
+        if rescore:
+            for inst in instances:
+                inst.score = instance_confidence(inst.score, inst.label_score)
+
+    return name_instances

@@ -3,6 +3,11 @@
 The views are shown as highlighted crops (background dimmed, outline drawn), best view first. A failed
 request (`LLMError` after the backend's retries) is logged and counted, and gives no information: a
 uniform distribution, or a neutral 0.5 query score, so one bad call never stops a long run.
+
+With a `prior` classifier (e.g. the label vote), the model chooses among the prior's `shortlist` most
+likely classes instead of the whole vocabulary (200 names are a long prompt and an easy mistake), and
+its answer is mixed with the prior: p = c * onehot(answer) + (1 - c) * prior, c = the answer's
+confidence; an unusable answer leaves the prior as it is.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import numpy as np
 from tracklift.classify.answers import parse_label_answer, parse_query_answer
 from tracklift.classify.chat import ChatBackend, LLMError
 from tracklift.classify.crops import CropConfig, crop_view
-from tracklift.classify.protocol import peaked
+from tracklift.classify.protocol import Classifier, check_distribution, peaked
 from tracklift.classify.text import TextEmbedder
 from tracklift.classify.views import View
 from tracklift.track.instance import Instance3D
@@ -41,15 +46,18 @@ class LLMConfig:
     n_views: int = 3  # views shown per question
     scale: float = 1.5  # crop context scale (x the bbox side)
     crop: CropConfig = field(default_factory=lambda: CropConfig(size=336))
+    shortlist: int = 10  # classes offered to the model when a prior classifier is given
 
 
 class LLMClassifier:
     needs_views = True
 
-    def __init__(self, backend: ChatBackend, config: LLMConfig = LLMConfig(), embedder: TextEmbedder | None = None) -> None:
+    def __init__(self, backend: ChatBackend, config: LLMConfig = LLMConfig(), embedder: TextEmbedder | None = None,
+                 prior: Classifier | None = None) -> None:
         self.backend = backend
         self.config = config
         self.embedder = embedder
+        self.prior = prior
         self.name = f"llm:{backend.model_id}"
         self.failures = 0  # requests that failed after all retries
         self.unparsed = 0  # answers that named nothing usable
@@ -59,15 +67,26 @@ class LLMClassifier:
         return [crop_view(v, self.config.scale, self.config.crop) for v in list(views)[: self.config.n_views]]
 
     def classify(self, instance: Instance3D, views: Sequence[View], vocabulary: Sequence[str]) -> np.ndarray:
+        prior = None if self.prior is None else check_distribution(
+            self.prior.classify(instance, views, vocabulary), vocabulary, self.prior.name)
+        fallback = np.full(len(vocabulary), 1.0 / len(vocabulary)) if prior is None else prior
         images = self.images(views)
         if not images:
-            return np.full(len(vocabulary), 1.0 / len(vocabulary))
-        answer = self._ask(LABEL_PROMPT.format(n=len(images), names=", ".join(vocabulary)), images, instance)
+            return fallback
+        offered = list(vocabulary)
+        if prior is not None and np.ptp(prior) > 1e-12:  # a flat prior has no shortlist to offer
+            offered = [vocabulary[i] for i in np.argsort(-prior, kind="stable")[: self.config.shortlist]]
+        answer = self._ask(LABEL_PROMPT.format(n=len(images), names=", ".join(offered)), images, instance)
         index, confidence = parse_label_answer(answer or "", vocabulary, self.embedder)
         if index < 0:
             self.unparsed += answer is not None
             log.debug("instance %d: no vocabulary label in answer %r", instance.id, answer)
-        return peaked(index, confidence, len(vocabulary))
+            return fallback
+        if prior is None:
+            return peaked(index, confidence, len(vocabulary))
+        mixed = (1.0 - confidence) * prior
+        mixed[index] += confidence
+        return mixed
 
     def score_query(self, instance: Instance3D, views: Sequence[View], query: str) -> float:
         images = self.images(views)

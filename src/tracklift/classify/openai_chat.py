@@ -8,6 +8,7 @@ Only the standard library is used (urllib).
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import logging
 import os
@@ -96,11 +97,12 @@ class OpenAIChat:
                 if err.code != 429 and err.code < 500:
                     raise LLMError(f"{self.endpoint}: HTTP {err.code} {err.reason}") from err
                 last = f"HTTP {err.code} {err.reason}"
-            except (urllib.error.URLError, TimeoutError, socket.timeout, ConnectionError) as err:
+            except (urllib.error.URLError, http.client.HTTPException, TimeoutError, socket.timeout, ConnectionError) as err:
                 last = f"{type(err).__name__}: {getattr(err, 'reason', err)}"
             except _BadResponse as err:
                 last = str(err)
-            log.warning("LLM request to %s failed (attempt %d/%d): %s", self.endpoint, attempt + 1, self.config.retries + 1, last)
+            log.warning("LLM request to %s failed (attempt %d/%d): %s",
+                        self.endpoint, attempt + 1, self.config.retries + 1, last)
         raise LLMError(f"{self.endpoint}: no answer after {self.config.retries + 1} attempts; last error: {last}")
 
     def _post(self, body: bytes, headers: dict[str, str]) -> str:

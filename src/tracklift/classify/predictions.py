@@ -39,7 +39,9 @@ def load_instances(out_dir: str | os.PathLike, scene: str | None = None) -> Scen
     if scene is None:
         if len(names) != 1:
             found = ", ".join(names) if names else "none"
-            raise ValueError(f"{out_dir}: expected one scene (<scene>.json + <scene>_instances.npz), found {found}; pass a scene name")
+            raise ValueError(
+                f"{out_dir}: expected one scene (<scene>.json + <scene>_instances.npz), found {found}; pass a scene name"
+            )
         scene = names[0]
     elif scene not in names:
         raise FileNotFoundError(f"{out_dir}: no {scene}.json with {scene}_instances.npz (scenes: {', '.join(names) or 'none'})")
@@ -56,7 +58,9 @@ def load_instances(out_dir: str | os.PathLike, scene: str | None = None) -> Scen
     if points.ndim != 2 or points.shape[1] != 3 or owner.shape != (len(points),):
         raise ValueError(f"{npz_path}: points must be [P, 3] and instance_of_point [P], got {points.shape} and {owner.shape}")
     if owner.size and owner.max() >= len(entries):
-        raise ValueError(f"{npz_path}: instance_of_point refers to instance {owner.max()} but {json_path.name} has {len(entries)}")
+        raise ValueError(
+            f"{npz_path}: instance_of_point refers to instance {owner.max()} but {json_path.name} has {len(entries)}"
+        )
     order = np.argsort(owner, kind="stable")
     bounds = np.searchsorted(owner[order], np.arange(len(entries) + 1))
     instances = []

@@ -9,10 +9,13 @@ A target phrase is scored per instance as the best of
     instance label's membership in the affordance's classes (scored like a class match);
     (skipped when the phrase is itself a ScanNet200 class name: "chair" asks for chairs, not seats);
   * generic targets ("something", "object") match everything.
-A relation scores target(i) * max over anchors j != i of anchor(j) * relation(box i, box j) (see `spatial`).
+A relation scores target(i) * max over anchors j != i of anchor(j) * relation(box i, box j) (see `spatial`);
+when no instance scores at least 0.2 as the anchor, the relation cannot be judged and the score is 0.5 * target.
 A superlative keeps the target score of the best candidate and halves it for the worst, linearly in the key
 (volume for largest/smallest, box top for highest, box bottom for lowest).
-The rule score is finally weighted by instance confidence: score * (0.8 + 0.2 * confidence).
+The rule score is finally weighted by instance confidence: score * (0.8 + 0.2 * confidence), with
+confidence = `scores.instance_confidence(score, label_score)` (label_score taken as 1 for an unlabelled
+instance, whose match already rests on its votes).
 With a classifier, the top `candidates` by rule score are also asked (score_query on their views) and get
 0.6 * classifier + 0.4 * rule; the others keep 0.4 * rule, so answered candidates rank first.
 """
@@ -43,6 +46,7 @@ _RELATIONS = (
     (r"\b(?:on top of|on|upon)\b", "on"),
     (r"\b(?:above|over)\b", "above"),
     (r"\b(?:under(?:neath)?|below|beneath)\b", "under"),
+    (r"\b(?:in|inside|within)\b", "in"),
 )
 _SUPERLATIVES = {
     "largest": "largest", "biggest": "largest", "smallest": "smallest", "tiniest": "smallest",
@@ -51,12 +55,13 @@ _SUPERLATIVES = {
 _DETERMINERS = r"^(?:the|a|an|some|any|this|that|my|one)\s+"
 GENERIC = {"something", "anything", "object", "objects", "thing", "things", "item", "one", "stuff", ""}
 RAMP_LOW, RAMP_HIGH = 0.45, 0.85
+ANCHOR_MIN = 0.2  # best anchor score below which the relation is dropped
 
 
 @dataclass(frozen=True)
 class ParsedQuery:
     target: str
-    relation: str | None = None  # near, on, above, under, left, right
+    relation: str | None = None  # near, on, above, under, left, right, in
     anchor: str | None = None
     superlative: str | None = None  # largest, smallest, highest, lowest
 
@@ -69,7 +74,8 @@ def parse_query(query: str) -> ParsedQuery:
     sup = re.match(r"^(?:the\s+)?(" + "|".join(_SUPERLATIVES) + r")\s+(.+)$", text)
     if sup:
         return ParsedQuery(target=sup.group(2), superlative=_SUPERLATIVES[sup.group(1)])
-    matches = sorted(((m, rel) for pattern, rel in _RELATIONS for m in re.finditer(pattern, text)), key=lambda t: t[0].start())
+    matches = [(m, rel) for pattern, rel in _RELATIONS for m in re.finditer(pattern, text)]
+    matches.sort(key=lambda t: t[0].start())
     for m, rel in matches:
         target, anchor = text[: m.start()].strip(), text[m.end() :].strip()
         if not target or not anchor or any(re.search(p, anchor) for p, _ in _RELATIONS):
@@ -88,7 +94,10 @@ def instance_text(instance: Instance3D) -> str:
 
 
 def relevance(
-    instances: Sequence[Instance3D], query: str, embedder: TextEmbedder | None = None, viewpoint: Viewpoint = DEFAULT_VIEWPOINT
+    instances: Sequence[Instance3D],
+    query: str,
+    embedder: TextEmbedder | None = None,
+    viewpoint: Viewpoint = DEFAULT_VIEWPOINT,
 ) -> np.ndarray:
     """[N] float64 rule-based scores in [0, 1] of the instances for a query (no confidence weighting)."""
     embedder = embedder or default_text_embedder()
@@ -99,6 +108,9 @@ def relevance(
     if parsed.relation is None:
         return target
     anchor = relevance(instances, parsed.anchor, embedder, viewpoint)
+    if anchor.max(initial=0.0) < ANCHOR_MIN:
+        # Nothing in the scene is the anchor ("... in the kitchen"): it cannot constrain, keep the target.
+        return 0.5 * target
     boxes = [inst.box for inst in instances]
     out = np.zeros(len(instances))
     for i in np.flatnonzero(target > 0):
@@ -131,7 +143,7 @@ def rank_instances(
     if not instances:
         return []
     rule = relevance(instances, query, embedder, viewpoint)
-    conf = np.array([instance_confidence(i.score, i.label_score) if i.label else float(np.clip(i.score, 0, 1)) for i in instances])
+    conf = np.array([instance_confidence(i.score, i.label_score if i.label else 1.0) for i in instances])
     score = rule * (0.8 + 0.2 * conf)
     if classifier is not None:
         asked = np.argsort(-score, kind="stable")[:candidates]

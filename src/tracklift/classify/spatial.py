@@ -7,6 +7,7 @@ Each relation says how well box `a` (the target) stands in that relation to box 
     on     footprint overlap share of a x exp(-|a.bottom - b.top| / 0.15 m)      ("on", "on top of")
     above  footprint overlap share of a x [a.bottom >= b.top - 0.1 m]
     under  footprint overlap share of a x [a.top <= b.bottom + 0.1 m]            ("under", "below")
+    in     share of a's volume inside b                                          ("in", "inside")
     left / right   sigmoid of the anchor-to-target offset along the viewpoint's right axis (0.1 m scale),
                    times exp(-gap / 2 m) so "left of the bed" prefers things near the bed
 """
@@ -60,6 +61,15 @@ def footprint_overlap(a: np.ndarray, b: np.ndarray) -> float:
     return min(inter / area, 1.0)
 
 
+def volume_inside(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of a's volume inside b, in [0, 1]."""
+    a, b = _box(a, "a"), _box(b, "b")
+    lo = np.maximum(a[:3] - a[3:] / 2, b[:3] - b[3:] / 2)
+    hi = np.minimum(a[:3] + a[3:] / 2, b[:3] + b[3:] / 2)
+    inter = float(np.prod(np.maximum(hi - lo, 0.0)))
+    return min(inter / float(np.prod(np.maximum(a[3:], 1e-6))), 1.0)
+
+
 def relation_score(relation: str, a: np.ndarray, b: np.ndarray, viewpoint: Viewpoint = DEFAULT_VIEWPOINT) -> float:
     """How well box a stands in `relation` to box b, in [0, 1]."""
     a, b = _box(a, "a"), _box(b, "b")
@@ -73,6 +83,8 @@ def relation_score(relation: str, a: np.ndarray, b: np.ndarray, viewpoint: Viewp
         return footprint_overlap(a, b) * float(a_bottom >= b_top - TOLERANCE)
     if relation == "under":
         return footprint_overlap(a, b) * float(a_top <= b_bottom + TOLERANCE)
+    if relation == "in":
+        return volume_inside(a, b)
     if relation in ("left", "right"):
         offset = float((a[:3] - b[:3]) @ viewpoint.right) * (1 if relation == "right" else -1)
         return float(1 / (1 + np.exp(-offset / SIDE_SCALE))) * float(np.exp(-box_gap(a, b) / SIDE_RANGE))

@@ -47,16 +47,14 @@ class TextEmbedder:
     """Sentence embeddings with an in-memory cache (and an on-disk one for whole lists, if cache_dir is set).
 
     model: a sentence-transformers model, or None for the bundled all-MiniLM-L6-v2 (loaded on first use).
+    name:  identifies the model in disk-cache keys (give one per distinct custom model).
     """
 
-    def __init__(self, model: Any = None, cache_dir: str | Path | None = None) -> None:
+    def __init__(self, model: Any = None, cache_dir: str | Path | None = None, name: str | None = None) -> None:
         self._model = model
         self.cache_dir = cache_dir
+        self.name = name or ("all-MiniLM-L6-v2" if model is None else type(model).__name__)
         self._memory: dict[str, np.ndarray] = {}
-
-    @property
-    def name(self) -> str:
-        return "all-MiniLM-L6-v2" if self._model is None else type(self._model).__name__
 
     @property
     def model(self) -> Any:

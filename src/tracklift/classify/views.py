@@ -115,6 +115,7 @@ def select_views(
     counts = np.array([len(p) for p in sampled], np.float64)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     heaps: list[list[tuple[float, int, View]]] = [[] for _ in instances]
+    spacing: dict[int, float] = {}  # per instance, computed when it first enters a heap
     for frame in frames:
         uv, visible = project_visible(all_points, frame, config)
         n_visible = np.bincount(owner[visible], minlength=len(instances))
@@ -129,7 +130,9 @@ def select_views(
             heap = heaps[i]
             if len(heap) == config.top_k and quality <= heap[0][0]:
                 continue
-            view = _make_view(instances[i].points, frame, config, fraction, area, quality)
+            if i not in spacing:
+                spacing[i] = point_spacing(instances[i].points, config.seed)
+            view = _make_view(instances[i].points, spacing[i], frame, config, fraction, area, quality)
             item = (quality, frame.index, view)
             if len(heap) < config.top_k:
                 heapq.heappush(heap, item)
@@ -139,7 +142,8 @@ def select_views(
 
 
 def rasterise_mask(uv: np.ndarray, shape: tuple[int, int], radius: int) -> np.ndarray:
-    """Solid mask from projected points: mark their pixels, close gaps of up to ~2*radius, dilate by 1.
+    """Solid mask from projected points: mark their pixels, close gaps of up to ~2*radius, then dilate by
+    radius // 2 + 1 (points are voxel centres, inset about half a spacing from the surface's outline).
 
     uv: [N, 2] int pixel (column, row), inside `shape` = (H, W). radius: int >= 0 pixels.
     Returns [H, W] bool.
@@ -149,7 +153,8 @@ def rasterise_mask(uv: np.ndarray, shape: tuple[int, int], radius: int) -> np.nd
     if radius > 0:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel)
-    mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
+    grow = 2 * (radius // 2 + 1) + 1
+    mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
     return mask.astype(bool)
 
 
@@ -166,14 +171,16 @@ def point_spacing(points: np.ndarray, seed: int = 0, sample: int = 2000) -> floa
     return float(np.median(dist[:, 1]))
 
 
-def _make_view(points: np.ndarray, frame: Frame, config: ViewConfig, fraction: float, area: float, quality: float) -> View:
+def _make_view(
+    points: np.ndarray, spacing: float, frame: Frame, config: ViewConfig, fraction: float, area: float, quality: float
+) -> View:
     uv, visible = project_visible(points, frame, config)
     vis_uv = uv[visible]
     x0, y0 = (int(c) for c in vis_uv.min(0))
     x1, y1 = (int(c) + 1 for c in vis_uv.max(0))
     # Closing radius: the pixel gap between neighbouring points at the instance's median depth.
     depth = np.median(frame.depth[vis_uv[:, 1], vis_uv[:, 0]])
-    gap = frame.K[0, 0] * point_spacing(points, config.seed) / max(float(depth), 1e-3)
+    gap = frame.K[0, 0] * spacing / max(float(depth), 1e-3)
     radius = int(np.clip(np.ceil(gap), 1, 15))
     side = config.context_scale * max(x1 - x0, y1 - y0)
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2

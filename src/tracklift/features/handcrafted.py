@@ -39,7 +39,7 @@ class HandcraftedConfig:
     texture_weight: float = 0.5
 
 
-def _joint_bins(lab: np.ndarray, bins: tuple[int, int, int]):
+def joint_bins(lab: np.ndarray, bins: tuple[int, int, int]):
     """lab: [P, 3] -> flat joint index [P, 8] int32 and weight [P, 8] float32 (trilinear corners)."""
     (il, wl), (ia, wa), (ib, wb) = (soft_bins(lab[:, c], *LAB_RANGES[c], bins[c]) for c in range(3))
     index = (il[:, :, None, None] * bins[1] + ia[:, None, :, None]) * bins[2] + ib[:, None, None, :]
@@ -66,7 +66,7 @@ def pixel_bins(color: np.ndarray, cfg: HandcraftedConfig, pixels: np.ndarray | N
     orient_idx, orient_w = soft_bins(np.mod(np.arctan2(gy, gx), np.pi), 0.0, np.pi, cfg.orientation_bins, circular=True)
     mag_idx, mag_w = soft_bins(np.log1p(magnitude), 0.0, LOG_MAGNITUDE_MAX, cfg.magnitude_bins)
     return (
-        _joint_bins(lab, cfg.color_bins),
+        joint_bins(lab, cfg.color_bins),
         (orient_idx, orient_w * magnitude[:, None]),
         (mag_idx, mag_w),
     )
@@ -84,7 +84,9 @@ def _mask_histograms_kernel(flat_masks, row_of, index, weight, size):
     return out
 
 
-def mask_histograms(flat_masks: np.ndarray, row_of: np.ndarray, index: np.ndarray, weight: np.ndarray, size: int) -> np.ndarray:
+def mask_histograms(
+    flat_masks: np.ndarray, row_of: np.ndarray, index: np.ndarray, weight: np.ndarray, size: int
+) -> np.ndarray:
     """Per-mask sums of per-pixel histogram contributions (numba).
 
     flat_masks: [N, P] bool over image pixels.  row_of: [P] int64, row in `index`/`weight` of each pixel
@@ -92,7 +94,9 @@ def mask_histograms(flat_masks: np.ndarray, row_of: np.ndarray, index: np.ndarra
     Returns [N, size] float64.
     """
     if index.shape != weight.shape or flat_masks.shape[1] != row_of.shape[0]:
-        raise ValueError(f"index {index.shape} / weight {weight.shape} / masks {flat_masks.shape} / row_of {row_of.shape} disagree")
+        raise ValueError(
+            f"index {index.shape}, weight {weight.shape}, masks {flat_masks.shape}, row_of {row_of.shape} disagree"
+        )
     return _mask_histograms_kernel(flat_masks, row_of, index, weight, int(size))
 
 

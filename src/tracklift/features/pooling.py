@@ -5,7 +5,7 @@ pixels [i·H/gh, (i+1)·H/gh) × [j·W/gw, (j+1)·W/gw), fractional pixels inclu
 cell's area under the mask divided by the cell's area: a mask smaller than a patch still weighs on
 the patch(es) it touches (a mask inside one cell gets exactly that cell's feature), which nearest-
 neighbour downsampling would lose. `patch_coverage` uses OpenCV's area resampling, which computes
-exactly this; `patch_coverage_reference` builds the interval overlaps explicitly.
+exactly this when shrinking; `patch_coverage_reference` builds the interval overlaps explicitly.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ def patch_coverage(masks: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
     if masks.ndim != 3:
         raise ValueError(f"masks must be [N, H, W], got shape {masks.shape}")
     gh, gw = grid
+    if gh > masks.shape[1] or gw > masks.shape[2]:
+        # OpenCV's area resampling interpolates when enlarging; cells smaller than a pixel need the overlaps.
+        return patch_coverage_reference(masks, grid).astype(np.float32)
     out = np.zeros((masks.shape[0], gh * gw), np.float32)
     for n, mask in enumerate(masks):
         out[n] = cv2.resize(mask.astype(np.float32), (gw, gh), interpolation=cv2.INTER_AREA).ravel()

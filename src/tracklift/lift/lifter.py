@@ -9,7 +9,7 @@ becomes one compact segment.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -17,7 +17,7 @@ import numpy as np
 from tracklift.data.frame import Frame
 from tracklift.lift.backproject import backproject, reliable_pixels
 from tracklift.lift.components import largest_component, voxel_components
-from tracklift.lift.voxels import key_centres, pack_keys, voxel_coords
+from tracklift.lift.voxels import count_keys, key_centres, pack_keys, voxel_coords
 from tracklift.segment2d.masks import FrameMasks
 
 
@@ -28,22 +28,28 @@ class LiftConfig:
     voxel:       voxel edge, metres (the resolution of every voxel map and of the output points).
     stride:      pixel sampling step; 2 keeps one pixel in 4, ample for voxels ≥ 2 cm at ≤ 6 m.
     min_depth, max_depth: usable depth range, metres.
-    edge_ratio:  a grid pixel whose 3×3 depth range (on the sampling grid) exceeds edge_ratio × its depth
-                 is a depth edge.
+    edge_slope:  a grid pixel is a depth edge when the depth range of its 3×3 grid neighbourhood exceeds
+                 what a surface with slope `edge_slope` (tan of its tilt from facing the camera; 5.7 = 80°)
+                 would show: range > edge_slope · 2 · stride / f · depth. Scaling by the pixel footprint
+                 keeps the test the same at any resolution.
     erode_px:    mask borders eroded by this many pixels (segmenters bleed over object borders); applied on
                  the sampling grid, rounded up to whole grid steps.
-    connect_radius: voxels within this Chebyshev distance (in voxels) are connected.
+    connect_radius: voxels within this Chebyshev distance (in voxels) are connected; raised per frame when
+                 the pixel footprint at the frame's depth exceeds a voxel (see `connect_radius`).
     min_voxels:  segments with fewer voxels after denoising are dropped.
+    background_px: reliable pixels within this many pixels of a mask but in no mask are returned as
+                 background evidence (voxels seen as "no object" next to objects); 0 turns it off.
     """
 
     voxel: float = 0.03
     stride: int = 2
     min_depth: float = 0.1
     max_depth: float = 8.0
-    edge_ratio: float = 0.04
+    edge_slope: float = 5.7
     erode_px: int = 2
     connect_radius: int = 1
     min_voxels: int = 8
+    background_px: int = 8
 
     def __post_init__(self) -> None:
         if self.voxel <= 0 or self.stride < 1 or self.connect_radius < 1 or self.erode_px < 0:
@@ -76,6 +82,9 @@ class LiftedFrame:
 
     segments: list[Segment]
     dropped: int  # masks that lost all their points (no valid depth, too small, ...)
+    background: tuple[np.ndarray, np.ndarray] = field(
+        default_factory=lambda: (np.zeros(0, np.int64), np.zeros(0, np.float32))
+    )  # sorted unique voxel keys [B] int64 and pixel weights [B] float32 seen next to masks but in none
 
 
 def _erode(masks: np.ndarray, px: int) -> np.ndarray:
@@ -83,6 +92,17 @@ def _erode(masks: np.ndarray, px: int) -> np.ndarray:
         return masks
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * px + 1, 2 * px + 1))
     return np.stack([cv2.erode(m.view(np.uint8), kernel).view(bool) for m in masks])
+
+
+def connect_radius(z: np.ndarray, stride: int, K: np.ndarray, cfg: LiftConfig) -> int:
+    """The voxel connectivity radius for a frame: at least cfg.connect_radius, and wide enough that
+    neighbouring grid samples at the frame's far (90th-percentile) depth fall in connected voxels —
+    coarse frames (low resolution, large stride) would otherwise shatter into single voxels."""
+    if len(z) == 0:
+        return cfg.connect_radius
+    far = float(np.partition(z, int(0.9 * (len(z) - 1)))[int(0.9 * (len(z) - 1))])
+    footprint = stride * far / min(K[0, 0], K[1, 1])
+    return max(cfg.connect_radius, int(np.ceil(footprint / cfg.voxel - 1e-6)))
 
 
 def lift_masks(frame: Frame, masks: FrameMasks, config: LiftConfig | None = None) -> LiftedFrame:
@@ -98,17 +118,20 @@ def lift_masks(frame: Frame, masks: FrameMasks, config: LiftConfig | None = None
     s = cfg.stride
     depth = frame.depth[::s, ::s]
     h, w = depth.shape
-    good = reliable_pixels(depth, cfg.min_depth, cfg.max_depth, cfg.edge_ratio)
+    edge_ratio = cfg.edge_slope * 2 * s / min(frame.K[0, 0], frame.K[1, 1])
+    good = reliable_pixels(depth, cfg.min_depth, cfg.max_depth, edge_ratio)
     # Sample the grid first and erode there (radius in grid steps): a stride² cheaper approximation of
     # eroding the full-resolution mask by erode_px pixels.
     grid = np.ascontiguousarray(masks.masks[:, ::s, ::s])
     inside = _erode(grid, -(-cfg.erode_px // s)) & good
+    background = _background(grid, good, frame, s, cfg)
     flat = np.flatnonzero(inside)
     if len(flat) == 0:
-        return LiftedFrame([], n)
+        return LiftedFrame([], n, background)
     mask_id, pix = np.divmod(flat, h * w)
     rows, cols = np.divmod(pix, w)
-    points = backproject(cols * s, rows * s, depth[rows, cols], frame.K, frame.pose)
+    z = depth[rows, cols]
+    points = backproject(cols * s, rows * s, z, frame.K, frame.pose)
     coords = voxel_coords(points, cfg.voxel)
     keys = pack_keys(coords)
     # Unique (mask, voxel) pairs with their pixel counts, sorted by mask then key.
@@ -119,7 +142,7 @@ def lift_masks(frame: Frame, masks: FrameMasks, config: LiftConfig | None = None
     starts = np.flatnonzero(new)
     counts = np.diff(np.append(starts, len(kk))).astype(np.float32) * (s * s)
     u_mask, u_key, u_coord = km[starts], kk[starts], coords[pair_order][starts]
-    labels = voxel_components(u_coord, u_mask, cfg.connect_radius)
+    labels = voxel_components(u_coord, u_mask, connect_radius(z, s, frame.K, cfg))
     keep = largest_component(u_mask, labels, counts)
     u_mask, u_key, counts = u_mask[keep], u_key[keep], counts[keep]
     bounds = np.searchsorted(u_mask, np.arange(n + 1))
@@ -129,7 +152,21 @@ def lift_masks(frame: Frame, masks: FrameMasks, config: LiftConfig | None = None
         if b - a < cfg.min_voxels:
             continue
         segments.append(Segment(u_key[a:b], counts[a:b], m, masks.labels[m], float(masks.scores[m])))
-    return LiftedFrame(segments, n - len(segments))
+    return LiftedFrame(segments, n - len(segments), background)
+
+
+def _background(grid: np.ndarray, good: np.ndarray, frame: Frame, s: int, cfg: LiftConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Voxels (keys, pixel weights) of reliable grid pixels in a ring of background_px around the masks."""
+    if cfg.background_px == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
+    union = grid.any(axis=0)
+    r = -(-cfg.background_px // s)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    ring = cv2.dilate(union.view(np.uint8), kernel).view(bool) & ~union & good
+    rows, cols = np.nonzero(ring)
+    points = backproject(cols * s, rows * s, frame.depth[::s, ::s][rows, cols], frame.K, frame.pose)
+    keys, counts = count_keys(pack_keys(voxel_coords(points, cfg.voxel)))
+    return keys, counts * (s * s)
 
 
 def segment_points(segment: Segment, voxel: float) -> np.ndarray:

@@ -35,6 +35,18 @@ class PointSuperpointConfig:
     color_weight: float = 0.0
     viewpoint: tuple[float, float, float] | None = None
 
+    def __post_init__(self) -> None:
+        if self.knn < 1:
+            raise ValueError(f"knn must be >= 1, got {self.knn}")
+        if not self.k_thresh > 0:
+            raise ValueError(f"k_thresh must be > 0, got {self.k_thresh}")
+        if self.min_points < 0:
+            raise ValueError(f"min_points must be >= 0, got {self.min_points}")
+        if self.max_edge_length is not None and not self.max_edge_length > 0:
+            raise ValueError(f"max_edge_length must be > 0 or None, got {self.max_edge_length}")
+        if not self.color_weight >= 0:
+            raise ValueError(f"color_weight must be >= 0, got {self.color_weight}")
+
 
 def segment_points(
     points: np.ndarray, colors: np.ndarray | None = None, config: PointSuperpointConfig | None = None
@@ -51,8 +63,6 @@ def segment_points(
         colors = np.asarray(colors)
         if colors.shape != (n, 3):
             raise ValueError(f"colors must be [{n}, 3] like points, got {colors.shape}")
-    if config.knn < 1:
-        raise ValueError(f"knn must be >= 1, got {config.knn}")
     if n < 2:
         return np.arange(n, dtype=np.int64)
     dist, idx = _neighbours(points, config.knn)

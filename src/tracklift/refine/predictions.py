@@ -19,7 +19,7 @@ def refine_predictions(
     """Snap each prediction's mask to superpoints; label and score are kept, collapsed predictions dropped.
 
     preds: predictions with `mask: [V] bool` over the scene's reference vertices.
-    superpoints: [V] int superpoint id per vertex (e.g. `read_segs(...)` or `segment_mesh(...)`).
+    superpoints: [V] int superpoint id per vertex (`tracklift.io.segs.read_segs` or `segment_mesh`).
     Returns new predictions (the inputs are not modified), in input order.
     """
     superpoints = np.asarray(superpoints)

@@ -23,9 +23,12 @@ import numpy as np
 def check_edges(src: np.ndarray, dst: np.ndarray, weight: np.ndarray, n_nodes: int) -> None:
     """Raise ValueError when the edge arrays disagree in shape or point outside [0, n_nodes)."""
     if not (src.shape == dst.shape == weight.shape) or src.ndim != 1:
-        raise ValueError(f"src, dst, weight must be [E] arrays of one length, got {src.shape}, {dst.shape}, {weight.shape}")
+        raise ValueError(
+            f"src, dst, weight must be [E] arrays of one length, got {src.shape}, {dst.shape}, {weight.shape}"
+        )
     if src.size and (min(src.min(), dst.min()) < 0 or max(src.max(), dst.max()) >= n_nodes):
-        raise ValueError(f"edge node ids must lie in [0, {n_nodes}), got [{min(src.min(), dst.min())}, {max(src.max(), dst.max())}]")
+        found = (min(src.min(), dst.min()), max(src.max(), dst.max()))
+        raise ValueError(f"edge node ids must lie in [0, {n_nodes}), got [{found[0]}, {found[1]}]")
     if src.size > 1 and np.any(np.diff(weight) < 0):
         raise ValueError("weight must be sorted ascending")
 

@@ -1,11 +1,12 @@
 """Dominant planes (floor, walls, table tops) of one depth image by sequential RANSAC.
 
 Each round draws 3-point hypotheses from a random subsample of the remaining pixels, scores them
-on that subsample, refits the winner by least squares on its inliers and takes its inliers over
-the whole image; a plane is kept when one connected piece of its inliers is large, and then consists of
-its pieces that are not tiny. A pixel is an inlier when it is near the plane (a tolerance that grows with depth
-beyond 1 m, as depth noise does) and its normal agrees with the plane's; at the end each plane also takes
-the nearby pixels on it whose normals a crease blurred.
+on that subsample, refits the winner by least squares on its inliers, takes its inliers over the whole
+image, refits to their largest connected piece and takes the inliers again; a plane is kept when one
+connected piece of its inliers is large, and then consists of its pieces that are not tiny. A pixel is
+an inlier when it is near the plane (a tolerance that grows with depth beyond 1 m, as depth noise does)
+and its normal agrees with the plane's; at the end each plane also takes the pixels connected to it
+that are near it, whatever their normals (noise, creases).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ class PlaneConfig:
     min_fraction: a plane's largest connected piece must hold this share of the valid pixels.
     min_piece: its other pieces count when they hold this share (a floor split by a sofa).
     distance: inlier distance in metres at 1 m depth (scaled by depth beyond).  angle_deg: normal tolerance.
-    grow_px: pixels this close to a plane join it on distance alone (creases, where normals blend).
     iterations: hypotheses per plane.  sample_size: pixels scored per hypothesis."""
 
     max_planes: int = 4
@@ -31,35 +31,50 @@ class PlaneConfig:
     min_piece: float = 0.01
     distance: float = 0.02
     angle_deg: float = 20.0
-    grow_px: int = 4
     iterations: int = 200
     sample_size: int = 4000
 
 
 def _inliers(points: np.ndarray, normals: np.ndarray, planes: np.ndarray, cfg: PlaneConfig) -> np.ndarray:
-    """points, normals: [M, 3]; planes: [P, 4] (unit n, d with n·x + d = 0) -> [M, P] bool."""
+    """points, normals: [M, 3] float32; planes: [P, 4] (unit n, d with n·x + d = 0) -> [M, P] bool."""
+    planes = planes.astype(np.float32)
     dist = np.abs(points @ planes[:, :3].T + planes[:, 3])
-    tol = cfg.distance * np.maximum(points[:, 2:3], 1.0)
-    agree = np.abs(normals @ planes[:, :3].T) >= np.cos(np.radians(cfg.angle_deg))
+    tol = np.float32(cfg.distance) * np.maximum(points[:, 2:3], np.float32(1.0))
+    agree = np.abs(normals @ planes[:, :3].T) >= np.float32(np.cos(np.radians(cfg.angle_deg)))
     return (dist <= tol) & agree
 
 
-def _large_pieces(inside: np.ndarray, min_piece: float, needed: float) -> np.ndarray | None:
-    """The 8-connected pieces of `inside` [H, W] bool with >= min_piece pixels, or None when the largest
-    piece has fewer than `needed` pixels: coplanar scraps (tops of equal-height boxes) are no support surface."""
+def _pieces(inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """8-connected pieces of `inside` [H, W] bool: labels [H, W] int32 (0 = outside) and sizes [count] (sizes[0] = 0)."""
     count, labels = cv2.connectedComponents(inside.astype(np.uint8), connectivity=8)
     sizes = np.bincount(labels.ravel(), minlength=count)
     sizes[0] = 0
-    if sizes.max() < needed:
-        return None
-    return np.isin(labels, np.flatnonzero(sizes >= min_piece))
+    return labels, sizes
 
 
 def _fit_plane(points: np.ndarray) -> np.ndarray:
-    """Least-squares plane through points [M, 3] -> [4] (unit normal, offset)."""
+    """Least-squares plane through points [M, 3] -> [4] float64 (unit normal, offset)."""
+    points = points.astype(np.float64)
     centre = points.mean(axis=0)
     normal = np.linalg.svd(points - centre, full_matrices=False)[2][-1]
     return np.append(normal, -normal @ centre)
+
+
+def _hypothesis(points: np.ndarray, normals: np.ndarray, rng: np.random.Generator, cfg: PlaneConfig):
+    """Best 3-point plane over a sample (points, normals: [M, 3]), refit to its inliers; with its inlier count."""
+    tri = rng.integers(0, len(points), (cfg.iterations, 3))
+    normal = np.cross(points[tri[:, 1]] - points[tri[:, 0]], points[tri[:, 2]] - points[tri[:, 0]])
+    norm = np.linalg.norm(normal, axis=1)
+    keep = norm > 1e-12
+    if not keep.any():
+        return None, 0
+    normal = normal[keep] / norm[keep, None]
+    hyp = np.concatenate([normal, -np.sum(normal * points[tri[keep, 0]], axis=1, keepdims=True)], axis=1)
+    support = _inliers(points, normals, hyp, cfg)
+    best = int(np.argmax(support.sum(axis=0)))
+    inliers = support[:, best]
+    plane = _fit_plane(points[inliers]) if inliers.sum() >= 3 else hyp[best]
+    return plane, int(inliers.sum())
 
 
 def find_planes(
@@ -81,48 +96,50 @@ def find_planes(
     remaining = valid.reshape(-1).copy()
     needed = cfg.min_fraction * valid.sum()
     planes: list[np.ndarray] = []
+
+    def on_plane(plane: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        inside = np.zeros_like(remaining)
+        inside[candidates] = _inliers(flat_p[candidates], flat_n[candidates], plane[None], cfg)[:, 0]
+        return inside
+
     for _ in range(cfg.rounds):
-        if len(planes) == cfg.max_planes:
-            break
         candidates = np.flatnonzero(remaining)
-        if candidates.size < max(needed, 3):
+        if len(planes) == cfg.max_planes or candidates.size < max(needed, 3):
             break
         sample = rng.choice(candidates, min(cfg.sample_size, candidates.size), replace=False)
-        sp, sn = flat_p[sample], flat_n[sample]
-        tri = rng.integers(0, sample.size, (cfg.iterations, 3))
-        normal = np.cross(sp[tri[:, 1]] - sp[tri[:, 0]], sp[tri[:, 2]] - sp[tri[:, 0]])
-        norm = np.linalg.norm(normal, axis=1)
-        keep = norm > 1e-12
-        if not keep.any():
-            break
-        normal = normal[keep] / norm[keep, None]
-        hyp = np.concatenate([normal, -np.sum(normal * sp[tri[keep, 0]], axis=1, keepdims=True)], axis=1)
-        support = _inliers(sp, sn, hyp, cfg).sum(axis=0)
-        if support.max() * candidates.size / sample.size < needed:
+        plane, support = _hypothesis(flat_p[sample], flat_n[sample], rng, cfg)
+        if plane is None or support * candidates.size / sample.size < needed:
             break  # not even the best hypothesis is likely to hold a large enough plane
-        best = hyp[np.argmax(support)]
-        support = _inliers(sp, sn, best[None], cfg)[:, 0]
-        if support.sum() >= 3:
-            best = _fit_plane(sp[support].astype(np.float64))
-        inside = np.zeros_like(remaining)
-        inside[candidates] = _inliers(flat_p[candidates], flat_n[candidates], best[None], cfg)[:, 0]
+        inside = on_plane(plane, candidates)
+        # Refit to the largest connected piece alone: a plane through scraps of several surfaces
+        # (the tops of two boxes of different heights) then falls back onto one real surface.
+        labels, sizes = _pieces(inside.reshape(h, w))
+        if sizes.max() >= 3:
+            largest = np.flatnonzero(labels.ravel() == np.argmax(sizes))
+            plane = _fit_plane(flat_p[rng.choice(largest, min(cfg.sample_size, largest.size), replace=False)])
+            inside = on_plane(plane, candidates)
         remaining &= ~inside
-        inside = _large_pieces(inside.reshape(h, w), cfg.min_piece * valid.sum(), needed)
-        if inside is not None:
-            plane_ids[inside.ravel()] = len(planes)
-            planes.append(best)
+        # Coplanar scraps without one large piece are no support surface.
+        labels, sizes = _pieces(inside.reshape(h, w))
+        if sizes.max() >= needed:
+            plane_ids[np.isin(labels.ravel(), np.flatnonzero(sizes >= cfg.min_piece * valid.sum()))] = len(planes)
+            planes.append(plane)
     plane_ids = plane_ids.reshape(h, w)
     _grow(plane_ids, planes, flat_p, valid, cfg)
     return plane_ids, np.array(planes, np.float64).reshape(-1, 4)
 
 
 def _grow(plane_ids: np.ndarray, planes: list[np.ndarray], flat_p: np.ndarray, valid: np.ndarray, cfg: PlaneConfig) -> None:
-    """Give each plane the unassigned pixels within `grow_px` of it that lie on it by distance alone:
-    at a crease (floor meets wall) normals blend both surfaces and fail the normal test."""
-    kernel = np.ones((2 * cfg.grow_px + 1,) * 2, np.uint8)
+    """Give each plane the unassigned pixels that lie on it by distance alone and connect to it through such
+    pixels: where noise or a crease (floor meets wall) spoils the normals, the distance test still holds."""
     tol = cfg.distance * np.maximum(flat_p[:, 2], 1.0)
     for index, plane in enumerate(planes):
-        near = cv2.dilate((plane_ids == index).astype(np.uint8), kernel).astype(bool).ravel()
-        free = near & valid.ravel() & (plane_ids.ravel() < 0)
-        on_plane = np.abs(flat_p[free] @ plane[:3] + plane[3]) <= tol[free]
-        plane_ids.reshape(-1)[np.flatnonzero(free)[on_plane]] = index
+        mine = plane_ids.ravel() == index
+        free = valid.ravel() & (plane_ids.ravel() < 0)
+        near = np.zeros_like(free)
+        near[free] = np.abs(flat_p[free] @ plane[:3] + plane[3]) <= tol[free]
+        count, labels = cv2.connectedComponents((near | mine).reshape(plane_ids.shape).astype(np.uint8), connectivity=8)
+        touching = np.zeros(count, bool)
+        touching[labels.ravel()[mine]] = True
+        touching[0] = False
+        plane_ids.reshape(-1)[near & touching[labels.ravel()]] = index

@@ -1,16 +1,19 @@
 """A weight-free RGB-D segmenter: the default when no learned model is available.
 
-1. Normals from depth (`normals.depth_normals`), lightly smoothed.
+1. Depth smoothed edge-preservingly (bilateral on log depth), normals from it (`normals.depth_normals`).
 2. Dominant planes (floor, walls, table tops) by RANSAC (`planes.find_planes`): removed, kept as their
    own segments (one per connected piece), or left to the graph (`planes="keep"`).
 3. A 4-connected pixel graph over the remaining pixels; an edge's weight adds
-   * the depth discontinuity relative to the nearer depth (an edge above `max_depth_jump` is cut outright),
+   * the depth discontinuity: each point's distance from the other's tangent plane, relative to the
+     nearer depth (zero along slanted surfaces); an edge whose raw depth jump exceeds `max_depth_jump`
+     of the nearer depth is cut outright,
    * the normal angle (1 - cos); both shape terms are damped on convex creases so box edges do not
      split an object, while concave creases (object meets object or support) separate,
-   * the CIE Lab colour difference.
+   * the CIE Lab colour difference (weak by default: textured objects would shatter).
 4. Felzenszwalb–Huttenlocher segmentation of that graph (`graph_kernel`), tiny pieces merged,
    segments below `min_area` dropped.
 Masks are at depth resolution, labels None, scores from compactness (area / bounding box) and size.
+Known limit: objects made of parts meeting at concave creases (chair seat and back) come out as parts.
 """
 
 from __future__ import annotations
@@ -39,8 +42,9 @@ class RGBDConfig:
     depth_smooth, depth_sigma: diameter (pixels, 0 = off) and relative range of the bilateral depth filter.
     normal_step: neighbour distance in pixels for normals.  normal_smooth: box size for normal smoothing.
     max_depth_jump: an edge whose depth differs by more than this fraction of the nearer depth is cut.
-    depth_weight, normal_weight, color_weight: weights of the relative off-tangent-plane distance, of (1 - cos angle) and
-        of the Lab distance / 100 in an edge's weight.  convex_factor: multiplies both shape terms on convex creases.
+    depth_weight, normal_weight, color_weight: weights, in an edge's weight, of the relative off-tangent-plane
+        distance, of (1 - cos angle) and of the Lab distance / 100.
+    convex_factor: multiplies both shape terms on convex creases.
     tolerance: edge weights below this count as equal (0); the rest are shifted down by it.
     k: FH scale (larger -> larger segments).  min_size: pieces below this share of the image merge into a neighbour.
     min_area: segments below this share of the image are dropped.  max_segments: keep the largest this many.
@@ -58,9 +62,9 @@ class RGBDConfig:
     depth_weight: float = 10.0
     normal_weight: float = 1.0
     convex_factor: float = 0.1
-    color_weight: float = 0.5
+    color_weight: float = 0.05
     tolerance: float = 0.01
-    k: float = 2.0
+    k: float = 3.0
     min_size: float = 2e-4
     min_area: float = 2e-3
     max_segments: int = 64

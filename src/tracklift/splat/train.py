@@ -222,7 +222,7 @@ def train_gaussians(
         if config.checkpoint_every > 0 and step % config.checkpoint_every == 0:
             _save_checkpoint(ckpt, opt, stats, step, extent, config)
         bar.update(1)
-        bar.set_postfix(loss=f"{float(loss):.4f}", gaussians=opt.n)
+        bar.set_postfix(loss=f"{float(loss.detach()):.4f}", gaussians=opt.n)
     bar.close()
     _save_checkpoint(ckpt, opt, stats, step, extent, config)
     seconds = time.perf_counter() - started

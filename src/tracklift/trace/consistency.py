@@ -11,7 +11,8 @@ T when U labelled it in at least `claim_ratio` × as many views as T did. Then:
   views is the same object (or a part of it): it joins that track;
 * assign: every voxel goes to the surviving track that labelled it in the most views (ties: more weight),
   so ambiguous voxels end with their best-supported instance and a mask that bled over a neighbour is cut
-  back at voxel level.
+  back at voxel level; background evidence (the voxel seen in no mask) competes too, which cuts masks
+  that bled onto unsegmented surroundings.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ class ConsistencyConfig:
 @dataclass
 class Refinement:
     """track_map: [T] int64, each track's surviving track (itself, another, or -1 when dissolved).
-    primitive, owner, share: [Q] per voxel, its surviving owner track and that track's share of its views.
+    primitive, owner, share: [Q] per voxel, its surviving owner track (T = background) and that owner's
+    share of the voxel's views.
     consistency: [T] float32, share of each track's carried voxels that it owns in the end (0 if dissolved).
     """
 
@@ -87,13 +89,19 @@ def refine_tracks(table: TraceTable, segment_track: np.ndarray, views: np.ndarra
     """Split, merge and re-assign tracks from the tracing table.
 
     table: primitive × view → segment id; segment_track: [G] int64, the track index in [0, T) of each
-    segment (-1 = ignore); views: [T] int, frames per track.
+    segment, T for background evidence (voxels seen in no mask), -1 = ignore; views: [T] int, frames per
+    track. Background never splits or merges but competes for voxels: a voxel it wins has owner T.
     """
     cfg = config or ConsistencyConfig()
     views = np.asarray(views, np.int64)
     n = len(views)
     segment_track = np.asarray(segment_track, np.int64)
+    if len(segment_track) and segment_track.max() > n:
+        raise ValueError(f"segment_track names track {segment_track.max()} but only {n} tracks (+ background {n})")
     pairs = table.aggregate(segment_track)
+    tracks_only = pairs.label < n
+    pairs = LabelPairs(pairs.primitive[tracks_only], pairs.label[tracks_only], pairs.weight[tracks_only],
+                       pairs.views[tracks_only])
     claims, carried, claimed_any = claim_matrix(pairs, n, cfg.min_views, cfg.claim_ratio)
     with np.errstate(invalid="ignore", divide="ignore"):
         cover = np.where(carried[:, None] > 0, claims / np.maximum(carried[:, None], 1), 0.0)
@@ -118,10 +126,11 @@ def refine_tracks(table: TraceTable, segment_track: np.ndarray, views: np.ndarra
         while u >= 0 and track_map[u] != u:
             u = track_map[u]
         track_map[t] = u
-    final_of_segment = np.where(segment_track >= 0, track_map[np.maximum(segment_track, 0)], -1)
+    full_map = np.append(track_map, n)
+    final_of_segment = np.where(segment_track >= 0, full_map[np.maximum(segment_track, 0)], -1)
     merged = table.aggregate(final_of_segment)
     prim, owner, share = top_labels(merged, by="views")
-    carried_final = np.bincount(merged.label, minlength=n)
-    owned = np.bincount(owner, minlength=n)
+    carried_final = np.bincount(merged.label, minlength=n + 1)[:n]
+    owned = np.bincount(owner, minlength=n + 1)[:n]
     consistency = np.where(carried_final > 0, owned / np.maximum(carried_final, 1), 0.0).astype(np.float32)
     return Refinement(track_map, prim, owner, share, consistency)

@@ -41,8 +41,8 @@ class TraceTable:
         self._n = 0
         self._cols = {
             "primitive": np.empty(capacity, np.int64),
-            "view": np.empty(capacity, np.int64),
-            "label": np.empty(capacity, np.int64),
+            "view": np.empty(capacity, np.int32),
+            "label": np.empty(capacity, np.int32),
             "weight": np.empty(capacity, np.float32),
         }
 
@@ -56,12 +56,12 @@ class TraceTable:
 
     @property
     def view(self) -> np.ndarray:
-        """[E] int64 view id of each entry."""
+        """[E] int32 view id of each entry."""
         return self._cols["view"][: self._n]
 
     @property
     def label(self) -> np.ndarray:
-        """[E] int64 label id of each entry."""
+        """[E] int32 label id of each entry (int32 keeps the table at 20 bytes per entry)."""
         return self._cols["label"][: self._n]
 
     @property
@@ -76,13 +76,16 @@ class TraceTable:
     def append(self, view: int, primitives: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None) -> None:
         """Record that in `view`, primitives[i] fell into labels[i] with weights[i] (default 1).
 
-        primitives: [N] int64; labels: [N] int64 (or a scalar for all); weights: [N] float32 (or None).
+        primitives: [N] int64; labels: [N] int (or a scalar for all), in [0, 2**31); weights: [N] float32
+        (or None).
         """
         primitives = np.asarray(primitives, np.int64).ravel()
         n = len(primitives)
         labels = np.broadcast_to(np.asarray(labels, np.int64), (n,)) if np.ndim(labels) == 0 else np.asarray(labels)
         if labels.shape != (n,):
             raise ValueError(f"labels must be [{n}] like primitives, got {labels.shape}")
+        if n and (labels.min() < 0 or labels.max() >= 2**31):
+            raise ValueError(f"labels must lie in [0, 2**31), got [{labels.min()}, {labels.max()}]")
         if weights is None:
             weights = np.ones(n, np.float32)
         weights = np.asarray(weights, np.float32)
@@ -109,7 +112,7 @@ class TraceTable:
         mapped to a negative id are dropped. Several labels of one view mapped to the same new label count
         as one view.
         """
-        prim, view, label, weight = self.primitive, self.view, self.label, self.weight
+        prim, view, label, weight = self.primitive, self.view, self.label.astype(np.int64), self.weight
         if label_map is not None:
             label_map = np.asarray(label_map, np.int64)
             if len(label) and label.max() >= len(label_map):

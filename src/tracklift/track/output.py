@@ -19,7 +19,7 @@ from tracklift.trace.consistency import ConsistencyConfig, refine_tracks
 from tracklift.trace.table import top_labels
 from tracklift.track.costs import overlap_matrix
 from tracklift.track.instance import Instance3D
-from tracklift.track.tracker import Tracker
+from tracklift.track.tracker import BACKGROUND, Tracker
 
 
 @dataclass
@@ -75,18 +75,20 @@ def _drafts(tracker: Tracker, tracks, index_of: dict[int, int], refine: Consiste
     lookup = np.full(max(tracker.tracks) + 1, -1, np.int64)
     for tid, k in index_of.items():
         lookup[tid] = k
-    segment_index = lookup[tracker.segment_track]
+    st = tracker.segment_track
+    segment_index = np.where(st >= 0, lookup[np.maximum(st, 0)], -1)
+    segment_index[BACKGROUND] = n
     views = np.array([t.views for t in tracks])
     if refine is None:
         pairs = tracker.table.aggregate(segment_index)
         _, owner, _ = top_labels(pairs, by="views")
-        owned = np.bincount(owner, minlength=n)
-        carried = np.bincount(pairs.label, minlength=n)
+        owned = np.bincount(owner, minlength=n + 1)
+        carried = np.bincount(pairs.label, minlength=n + 1)
         return [_Draft(t.voxels.keys, [k], float(owned[k] / max(carried[k], 1))) for k, t in enumerate(tracks)]
     r = refine_tracks(tracker.table, segment_index, views, refine)
     order = np.argsort(r.owner, kind="stable")
     owner_sorted = r.owner[order]
-    bounds = np.searchsorted(owner_sorted, np.arange(n + 1))
+    bounds = np.searchsorted(owner_sorted, np.arange(n + 1))  # owner n (background) is never drawn
     drafts = []
     for k in range(n):
         if r.track_map[k] != k:

@@ -24,6 +24,10 @@ from tracklift.track.voxelmap import VoxelMap, coarsen_keys
 
 log = logging.getLogger(__name__)
 
+# Segment id 0 of the tracing table is reserved for background evidence (voxels seen next to masks but in
+# none); it belongs to no track.
+BACKGROUND = 0
+
 
 def segment_box(keys: np.ndarray, voxel: float) -> tuple[np.ndarray, np.ndarray]:
     """Axis-aligned box ([3] lo, [3] hi, metres) of the voxels `keys`."""
@@ -42,8 +46,9 @@ class Tracker:
         self.voxel = voxel
         self.tracks: dict[int, Track] = {}
         self.table = TraceTable() if trace else None
-        self._segment_track = np.zeros(1024, np.int64)  # global segment id -> track id (followed through merges)
-        self._n_segments = 0
+        # global segment id -> track id (followed through merges); -1 for BACKGROUND
+        self._segment_track = np.full(1024, -1, np.int64)
+        self._n_segments = BACKGROUND + 1
         self._next_id = 0
         self.frames_seen = 0
 
@@ -90,11 +95,13 @@ class Tracker:
         return np.where(spatial >= cfg.min_overlap, fused, 0.0), cfg.match_threshold
 
     def step(self, frame_index: int, depth: np.ndarray, K: np.ndarray, pose: np.ndarray, segments: list[Segment],
-             features: np.ndarray | None = None) -> list[int]:
+             features: np.ndarray | None = None, background: tuple[np.ndarray, np.ndarray] | None = None) -> list[int]:
         """Associate one frame's segments; returns the track id given to each segment.
 
         depth: [H, W] float32 metres; K: [3, 3]; pose: [4, 4] c2w (for visibility).
         features: [S, D] float32 unit rows, one per segment, or None (spatial association only).
+        background: (keys [B] int64, weights [B]) voxels seen in no mask next to masks, recorded in the
+        tracing table as BACKGROUND for consistency refinement.
         """
         cfg = self.config
         if features is not None:
@@ -130,6 +137,8 @@ class Tracker:
             sid = self._record(frame_index, seg, assigned[i])
             f = use_features[i] if use_features is not None else None
             self.tracks[assigned[i]].observe(frame_index, sid, seg.keys, seg.weights, coarse[i], *boxes[i], seg.label, seg.score, f)
+        if background is not None and self._tracing(frame_index) and len(background[0]):
+            self.table.append(frame_index, background[0], BACKGROUND, background[1])
         if cfg.merge_every and self.frames_seen % cfg.merge_every == 0:
             self.merge()
         return assigned
@@ -137,12 +146,15 @@ class Tracker:
     def _record(self, frame_index: int, seg: Segment, track_id: int) -> int:
         sid = self._n_segments
         if sid >= len(self._segment_track):
-            self._segment_track = np.concatenate([self._segment_track, np.zeros_like(self._segment_track)])
+            self._segment_track = np.concatenate([self._segment_track, np.full_like(self._segment_track, -1)])
         self._segment_track[sid] = track_id
         self._n_segments += 1
-        if self.table is not None:
+        if self._tracing(frame_index):
             self.table.append(frame_index, seg.keys, sid, seg.weights)
         return sid
+
+    def _tracing(self, frame_index: int) -> bool:
+        return self.table is not None and frame_index % self.config.trace_every == 0
 
     # -- track management --------------------------------------------------------------------------
 

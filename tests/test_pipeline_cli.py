@@ -1,0 +1,85 @@
+"""`tracklift segment` end to end on a tiny ScanNet-layout scene written from the box world."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from tracklift.cli import main
+from tracklift.eval import evaluate, read_gt_dir, read_predictions
+from tracklift.io.ply import Mesh, write_ply
+from tracklift.vocab import load_vocabulary
+
+from .test_pipeline_mapper import K, scan, surface_points_and_gt
+
+pytest.importorskip("tracklift.segment2d.precomputed")
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory):
+    """scene folder (color/depth/pose/intrinsic + mesh + gt/), masks folder; frame 5 has a NaN pose."""
+    root = tmp_path_factory.mktemp("scenes") / "boxes"
+    masks_dir = root.parent / "masks"
+    for d in ("color", "depth", "pose", "intrinsic", "gt"):
+        (root / d).mkdir(parents=True)
+    masks_dir.mkdir()
+    frames = scan()
+    K4 = np.eye(4)
+    K4[:3, :3] = K
+    np.savetxt(root / "intrinsic" / "intrinsic_depth.txt", K4)
+    for frame, masks, _ in frames:
+        cv2.imwrite(str(root / "color" / f"{frame.name}.jpg"), cv2.cvtColor(frame.color, cv2.COLOR_RGB2BGR))
+        cv2.imwrite(str(root / "depth" / f"{frame.name}.png"), np.round(frame.depth * 1000).astype(np.uint16))
+        pose = np.full((4, 4), np.nan) if frame.name == "5" else frame.pose
+        np.savetxt(root / "pose" / f"{frame.name}.txt", pose)
+        ids = np.zeros(frame.depth.shape, np.uint16)
+        meta = {}
+        for k, (m, label) in enumerate(zip(masks.masks, masks.labels), 1):
+            ids[m] = k
+            meta[str(k)] = {"label": label, "score": 0.9}
+        cv2.imwrite(str(masks_dir / f"{frame.name}.png"), ids)
+        (masks_dir / f"{frame.name}.json").write_text(json.dumps(meta))
+    points, gt = surface_points_and_gt(frames)
+    write_ply(root / "boxes_vh_clean_2.ply", Mesh(points))
+    np.savetxt(root / "gt" / "boxes.txt", gt, fmt="%d")
+    return root, masks_dir
+
+
+def test_segment_cli_writes_everything_and_scores(scene, tmp_path, capsys):
+    root, masks_dir = scene
+    out = tmp_path / "out"
+    code = main(["segment", str(root), "--out", str(out), "--masks", str(masks_dir), "--voxel", "0.05",
+                 "--features", "handcrafted", "--pictures", "2"])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["frames_unreadable"] == 1 and summary["frames"] == 11 and summary["instances"] >= 3
+    for name in ("boxes.txt", "boxes.json", "boxes_instances.npz", "boxes_instances.ply", "boxes_frames.png",
+                 "boxes_topdown.png"):
+        assert (out / name).is_file(), name
+    doc = json.loads((out / "boxes.json").read_text())
+    assert doc["reference"] == "mesh" and doc["scene_dir"] == str(root.resolve())
+    vocab = load_vocabulary("scannet200")
+    result = evaluate(read_predictions(out, vocab), read_gt_dir(root / "gt"), vocab, agnostic=True)
+    assert result["all"]["ap50"] >= 0.9
+
+
+def test_segment_cli_rejects_a_mesh_in_another_frame(scene, tmp_path, capsys):
+    root, masks_dir = scene
+    from tracklift.io.ply import read_ply
+
+    mesh = read_ply(root / "boxes_vh_clean_2.ply")
+    moved = tmp_path / "moved.ply"
+    write_ply(moved, Mesh(mesh.vertices + np.array([5.0, 0.0, 0.0], np.float32)))
+    code = main(["segment", str(root), "--out", str(tmp_path / "o"), "--masks", str(masks_dir), "--voxel", "0.05",
+                 "--mesh", str(moved), "--pictures", "0", "--features", "none", "--mode", "spatial"])
+    assert code == 2
+    assert "another coordinate frame" in capsys.readouterr().err
+
+
+def test_segment_cli_bad_arguments(scene, tmp_path, capsys):
+    root, masks_dir = scene
+    assert main(["segment", str(root), "--out", str(tmp_path), "--masks", str(tmp_path / "nope")]) == 2
+    assert "no such masks folder" in capsys.readouterr().err
+    assert main(["segment", str(root), "--out", str(tmp_path), "--stride", "0"]) == 2
+    assert main(["segment", str(tmp_path / "missing"), "--out", str(tmp_path), "--masks", str(masks_dir)]) == 2

@@ -1,0 +1,97 @@
+import json
+
+import numpy as np
+import pytest
+
+from tracklift.io.instances_out import instance_label_id, instance_of_point, write_scene
+from tracklift.io.pictures import frames_picture, instance_colors, render_instances, top_down_picture
+from tracklift.io.ply import read_ply
+from tracklift.data.frame import Frame
+from tracklift.track.instance import Instance3D
+from tracklift.track.transfer import check_alignment, fused_points, transfer_to_points, transfer_to_points_reference
+from tracklift.vocab import load_vocabulary
+
+
+def two_instances() -> list[Instance3D]:
+    a = np.array([[0, 0, 0], [0.1, 0, 0], [0.2, 0, 0]], np.float32)
+    b = np.array([[1, 0, 0], [1.1, 0, 0], [0.2, 0, 0]], np.float32)  # shares (0.2, 0, 0) with a
+    return [Instance3D(0, a, {"chair": 2.0, "table": 1.0}, [0, 1], 0.9),
+            Instance3D(1, b, {"not a class": 5.0}, [1], 0.4)]
+
+
+def test_transfer_matches_reference_and_hand_case():
+    inst = two_instances()
+    verts = np.array([[0.01, 0, 0], [0.2, 0.02, 0], [1.05, 0.0, 0.0], [3, 3, 3]], np.float32)
+    out = transfer_to_points(inst, verts, radius=0.06)
+    np.testing.assert_array_equal(out, [[1, 1, 0, 0], [0, 1, 1, 0]])
+    np.testing.assert_array_equal(out, transfer_to_points_reference(inst, verts, 0.06))
+    rng = np.random.default_rng(0)
+    many = [Instance3D(k, rng.random((20, 3))) for k in range(3)]
+    verts = rng.random((200, 3)) * 1.2
+    np.testing.assert_array_equal(transfer_to_points(many, verts, 0.1), transfer_to_points_reference(many, verts, 0.1))
+    assert transfer_to_points([], verts, 0.1).shape == (0, 200)
+    with pytest.raises(ValueError, match="vertices must be"):
+        transfer_to_points(many, np.zeros((3, 2)), 0.1)
+
+
+def test_fused_points_and_alignment():
+    inst = two_instances()
+    assert len(fused_points(inst)) == 5
+    assert check_alignment(fused_points(inst), fused_points(inst), 0.05) == 0.0
+    with pytest.raises(ValueError, match="coordinate frame"):
+        check_alignment(fused_points(inst), fused_points(inst) + 1.0, 0.05)
+
+
+def test_labels_from_votes_and_classifier():
+    vocab = load_vocabulary("scannet200")
+    a, b = two_instances()
+    assert instance_label_id(a, vocab) == vocab.id_of("chair")
+    assert instance_label_id(b, vocab) is None
+    b.label = "Table "
+    assert instance_label_id(b, vocab) == vocab.id_of("table")
+
+
+def test_instance_of_point_prefers_higher_score():
+    masks = np.array([[1, 1, 0, 0], [0, 1, 1, 0]], bool)
+    np.testing.assert_array_equal(instance_of_point(masks, np.array([0.9, 0.4])), [0, 0, 1, -1])
+
+
+def test_write_scene_round_trip(tmp_path):
+    from tracklift.eval import read_predictions
+
+    vocab = load_vocabulary("scannet200")
+    inst = two_instances()
+    points = np.array([[0, 0, 0], [0.2, 0, 0], [1, 0, 0], [5, 5, 5]], np.float32)
+    masks = transfer_to_points(inst, points, 0.05)
+    paths = write_scene(tmp_path, "scene0", inst, masks, points, vocab, scene_dir=tmp_path, extra={"run": {"frames": 2}})
+    doc = json.loads(paths["json"].read_text())
+    assert doc["scene_dir"] == str(tmp_path.resolve()) and doc["run"] == {"frames": 2}
+    assert [i["views"] for i in doc["instances"]] == [2, 1] and doc["instances"][0]["label"] == "chair"
+    npz = np.load(paths["npz"])
+    np.testing.assert_array_equal(npz["points"], points)
+    np.testing.assert_array_equal(npz["instance_of_point"], [0, 0, 1, -1])
+    ply = read_ply(paths["ply"])
+    np.testing.assert_array_equal(ply.vertex_data["instance"], [0, 0, 1, -1])
+    preds = read_predictions(tmp_path, vocab)["scene0"]
+    np.testing.assert_array_equal(preds[0].mask, masks[0])
+    assert preds[0].label_id == vocab.id_of("chair") and preds[1].label_id is None
+    with pytest.raises(ValueError, match="masks must be"):
+        write_scene(tmp_path, "scene0", inst, masks[:, :2], points, vocab)
+
+
+def test_pictures_shapes_and_paint():
+    colors = instance_colors(5)
+    assert colors.shape == (5, 3) and len({tuple(c) for c in colors}) == 5
+    K = np.array([[20.0, 0, 15.5], [0, 20.0, 11.5], [0, 0, 1]])
+    depth = np.full((24, 32), 2.0, np.float32)
+    frame = Frame(np.full((24, 32, 3), 200, np.uint8), depth, K, np.eye(4), "0", 0)
+    wall = Instance3D(0, np.array([[x, y, 2.0] for x in np.linspace(-0.4, 0.4, 9) for y in np.linspace(-0.3, 0.3, 7)]))
+    hidden = Instance3D(1, np.array([[0.0, 0.0, 3.0]]))  # behind the wall
+    img = render_instances(frame, [wall, hidden], colors[:2], voxel=0.1)
+    centre = img[12, 16].astype(int)
+    expected = (0.3 * 200 + 0.7 * colors[0]).astype(int)
+    assert np.abs(centre - expected).max() <= 1
+    assert frames_picture([frame, frame], [wall], 0.1).shape == (48, 64, 3)
+    top = top_down_picture([wall, hidden], size=64, names=["wall", "x"])
+    assert top.shape == (64, 64, 3) and top.max() > 24
+    assert top_down_picture([], size=16).shape == (16, 16, 3)
