@@ -92,3 +92,62 @@ def test_objects_to_instances_votes_labels_and_scores_support():
     assert instances[0].label_id == 2 and instances[0].mask.tolist() == [True, True, False, False, False]
     assert instances[0].score == pytest.approx(0.7 * 3 / 4)  # "sofa bed" is no vocabulary name: no vote
     assert instances[1].label_id is None and instances[1].score == pytest.approx(0.3 / 2)
+
+
+def make_wall_scene(root, frames: int = 2):
+    """A ScanNet-layout scene: a wall 2.02 m in front of a fixed camera, left half a chair (2001), right
+    half a table (4001); mesh vertices on a 5 cm grid; 2D masks split the image at the same line."""
+    import cv2
+
+    from tracklift.io.ply import Mesh, write_ply
+
+    for d in ("color", "depth", "pose", "intrinsic", "gt"):
+        (root / d).mkdir(parents=True)
+    K4 = np.eye(4)
+    K4[:3, :3] = K
+    np.savetxt(root / "intrinsic" / "intrinsic_depth.txt", K4)
+    masks_dir = root.parent / "masks"
+    masks_dir.mkdir()
+    ids = np.zeros((H, W), np.uint16)
+    ids[:, :32] = 1  # x < 0 on the wall
+    ids[:, 32:] = 2
+    for f in range(frames):
+        cv2.imwrite(str(root / "color" / f"{f}.jpg"), np.zeros((H, W, 3), np.uint8))
+        cv2.imwrite(str(root / "depth" / f"{f}.png"), np.full((H, W), 2020, np.uint16))
+        np.savetxt(root / "pose" / f"{f}.txt", np.eye(4))
+        cv2.imwrite(str(masks_dir / f"{f}.png"), ids)
+        (masks_dir / f"{f}.json").write_text('{"1": {"label": "chair", "score": 0.9}, "2": {"label": "table", "score": 0.6}}')
+    x, y = np.meshgrid(np.arange(-1.2, 1.2, 0.05) + 0.025, np.arange(-0.9, 0.9, 0.05) + 0.025)
+    vertices = np.stack([x.ravel(), y.ravel(), np.full(x.size, 2.02)], 1).astype(np.float32)
+    write_ply(root / f"{root.name}_vh_clean_2.ply", Mesh(vertices))
+    gt = np.where(vertices[:, 0] < 0, 2001, 4001)
+    (root / "gt" / f"{root.name}.txt").write_text("".join(f"{i}\n" for i in gt))
+    return masks_dir, gt
+
+
+def test_naive_baseline_end_to_end_is_perfect_on_a_clean_scene(tmp_path):
+    pytest.importorskip("tracklift.segment2d.precomputed")
+    from tracklift.data.scene import open_scene
+    from tracklift.eval import evaluate
+    from tracklift.track.naive_baseline import naive_baseline
+    from tracklift.vocab import load_vocabulary
+
+    masks_dir, gt = make_wall_scene(tmp_path / "scene0000_00")
+    scene = open_scene(tmp_path / "scene0000_00")
+    instances = naive_baseline(scene, masks_dir)
+    assert sorted(p.label_id for p in instances) == [2, 4]
+    assert sorted(p.score for p in instances) == pytest.approx([0.6 * 2 / 3, 0.9 * 2 / 3])
+    vocab = load_vocabulary("scannet200")
+    for agnostic in (False, True):
+        result = evaluate({scene.name: instances}, {scene.name: gt}, vocab, agnostic=agnostic)
+        assert result["all"] == {"ap": 1.0, "ap50": 1.0, "ap25": 1.0}
+
+
+def test_naive_baseline_needs_a_mesh(tmp_path):
+    from tracklift.data.scene import open_scene
+    from tracklift.track.naive_baseline import naive_baseline
+
+    masks_dir, _ = make_wall_scene(tmp_path / "scene0000_00")
+    (tmp_path / "scene0000_00" / "scene0000_00_vh_clean_2.ply").unlink()
+    with pytest.raises(FileNotFoundError, match="has no mesh"):
+        naive_baseline(open_scene(tmp_path / "scene0000_00"), masks_dir)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from tests.splat_toy import render_ids, toy_cameras, toy_gaussians
 from tracklift.splat.git import (
     check_label_maps,
+    owned_weights,
     signatures,
     signatures_reference,
     trace_instances,
@@ -95,6 +96,20 @@ def test_signature_blocks_sum_to_one(scene):
     best = int(np.argmax(sig[trace.offsets[0] + lab0, trace.offsets[1] : trace.offsets[2]]))
     obj0 = np.bincount(obj[trace.view_matrix(0)[:, lab0] > 0]).argmax()
     assert obj_of_label1[best] == obj0
+
+
+def test_owned_weights_match_loop(scene):
+    g, _, cams, maps = scene
+    trace = trace_instances(g, cams[:2], maps[:2])
+    W = trace.matrix().toarray()
+    expected = np.zeros_like(W)
+    for v in range(2):
+        cols = slice(trace.offsets[v], trace.offsets[v + 1])
+        for gi in range(g.n):
+            total = W[gi, cols].sum()
+            if total > 0:
+                expected[gi, cols] = W[gi, cols] * W[gi, cols] / total
+    np.testing.assert_allclose(owned_weights(trace).toarray(), expected, rtol=1e-12)
 
 
 def test_visibility_in_unit_interval(scene):

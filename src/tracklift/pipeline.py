@@ -25,7 +25,7 @@ from tracklift.segment2d.masks import FrameMasks
 from tracklift.trace.consistency import ConsistencyConfig
 from tracklift.track.config import TrackerConfig
 from tracklift.track.instance import Instance3D
-from tracklift.track.output import build_instances
+from tracklift.track.output import background_points, build_instances
 from tracklift.track.tracker import Tracker
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,10 @@ class Mapper:
         """The objects mapped so far (merges pending tracks first; safe to call at any time)."""
         self.tracker.merge()
         return build_instances(self.tracker, self.config.refine)
+
+    def background_points(self) -> np.ndarray:
+        """[B, 3] float32 voxel centres seen more often as no object than as any track (metres, world)."""
+        return background_points(self.tracker)
 
 
 def map_scene(scene, segmenter: Callable[[Frame], FrameMasks], features: FeatureExtractor | None = None,
@@ -161,15 +165,17 @@ def reference_points(scene, mesh_path: str | Path | None, instances: list[Instan
     return mesh.vertices, mesh.faces, "mesh"
 
 
-def predictions(instances: list[Instance3D], points: np.ndarray, voxel: float, vocab=None, radius_voxels: float = 1.0):
+def predictions(instances: list[Instance3D], points: np.ndarray, voxel: float, vocab=None, radius_voxels: float = 2.0,
+                background: np.ndarray | None = None):
     """Instances as `PredictedInstance`s over `points` ([P, 3] metres): a point joins an instance when its
-    nearest instance point, within radius_voxels · voxel, belongs to it. Labels via `instance_label_id`
-    when `vocab` is given (else None: class-agnostic)."""
+    nearest instance or `background` point ([B, 3], e.g. `Mapper.background_points()`), within
+    radius_voxels · voxel, belongs to it. Labels via `instance_label_id` when `vocab` is given (else None:
+    class-agnostic)."""
     from tracklift.eval import PredictedInstance
     from tracklift.io.instances_out import instance_label_id
     from tracklift.track.transfer import transfer_to_points
 
-    masks = transfer_to_points(instances, points, radius_voxels * voxel)
+    masks = transfer_to_points(instances, points, radius_voxels * voxel, background)
     return [
         PredictedInstance(m, None if vocab is None else instance_label_id(i, vocab), i.score)
         for m, i in zip(masks, instances)

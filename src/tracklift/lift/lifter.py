@@ -34,8 +34,10 @@ class LiftConfig:
                  keeps the test the same at any resolution.
     erode_px:    mask borders eroded by this many pixels (segmenters bleed over object borders); applied on
                  the sampling grid, rounded up to whole grid steps.
-    connect_radius: voxels within this Chebyshev distance (in voxels) are connected; raised per frame when
-                 the pixel footprint at the frame's depth exceeds a voxel (see `connect_radius`).
+    connect_gap: metres; connectivity is computed on cells of this size (26-neighbourhood), so parts of one
+                 mask separated by less than about one cell (a table top seen edge-on between its legs) stay
+                 together while a jump across a depth discontinuity separates. Raised per frame to the pixel
+                 footprint at the frame's far depth (see `connect_cell`).
     min_voxels:  segments with fewer voxels after denoising are dropped.
     background_px: reliable pixels within this many pixels of a mask but in no mask are returned as
                  background evidence (voxels seen as "no object" next to objects); 0 turns it off.
@@ -47,12 +49,12 @@ class LiftConfig:
     max_depth: float = 8.0
     edge_slope: float = 5.7
     erode_px: int = 2
-    connect_radius: int = 1
+    connect_gap: float = 0.06
     min_voxels: int = 8
     background_px: int = 8
 
     def __post_init__(self) -> None:
-        if self.voxel <= 0 or self.stride < 1 or self.connect_radius < 1 or self.erode_px < 0:
+        if self.voxel <= 0 or self.stride < 1 or self.connect_gap < 0 or self.erode_px < 0:
             raise ValueError(f"invalid LiftConfig: {self}")
 
 
@@ -94,15 +96,29 @@ def _erode(masks: np.ndarray, px: int) -> np.ndarray:
     return np.stack([cv2.erode(m.view(np.uint8), kernel).view(bool) for m in masks])
 
 
-def connect_radius(z: np.ndarray, stride: int, K: np.ndarray, cfg: LiftConfig) -> int:
-    """The voxel connectivity radius for a frame: at least cfg.connect_radius, and wide enough that
-    neighbouring grid samples at the frame's far (90th-percentile) depth fall in connected voxels —
-    coarse frames (low resolution, large stride) would otherwise shatter into single voxels."""
+def connect_cell(z: np.ndarray, stride: int, K: np.ndarray, cfg: LiftConfig) -> int:
+    """The connectivity cell of a frame, in voxels: cfg.connect_gap, and at least the footprint of a grid
+    pixel at the frame's far (90th-percentile) depth — coarse frames (low resolution, large stride) would
+    otherwise shatter into single voxels."""
+    cell = max(1, int(round(cfg.connect_gap / cfg.voxel)))
     if len(z) == 0:
-        return cfg.connect_radius
+        return cell
     far = float(np.partition(z, int(0.9 * (len(z) - 1)))[int(0.9 * (len(z) - 1))])
     footprint = stride * far / min(K[0, 0], K[1, 1])
-    return max(cfg.connect_radius, int(np.ceil(footprint / cfg.voxel - 1e-6)))
+    return max(cell, int(np.ceil(footprint / cfg.voxel - 1e-6)))
+
+
+def cell_components(coords: np.ndarray, groups: np.ndarray, cell: int) -> np.ndarray:
+    """[N] component id per voxel (coords [N, 3] int64, groups [N]) when connectivity is measured between
+    cells of `cell`³ voxels (26-neighbourhood of cells)."""
+    cells = pack_keys(coords // cell)
+    order = np.lexsort((cells, groups))
+    c, g = cells[order], groups[order]
+    first = np.r_[True, (c[1:] != c[:-1]) | (g[1:] != g[:-1])]
+    cell_id = np.empty(len(c), np.int64)
+    cell_id[order] = np.cumsum(first) - 1
+    labels = voxel_components(coords[order][first] // cell, g[first], 1)
+    return labels[cell_id]
 
 
 def lift_masks(frame: Frame, masks: FrameMasks, config: LiftConfig | None = None) -> LiftedFrame:
@@ -142,7 +158,7 @@ def lift_masks(frame: Frame, masks: FrameMasks, config: LiftConfig | None = None
     starts = np.flatnonzero(new)
     counts = np.diff(np.append(starts, len(kk))).astype(np.float32) * (s * s)
     u_mask, u_key, u_coord = km[starts], kk[starts], coords[pair_order][starts]
-    labels = voxel_components(u_coord, u_mask, connect_radius(z, s, frame.K, cfg))
+    labels = cell_components(u_coord, u_mask, connect_cell(z, s, frame.K, cfg))
     keep = largest_component(u_mask, labels, counts)
     u_mask, u_key, counts = u_mask[keep], u_key[keep], counts[keep]
     bounds = np.searchsorted(u_mask, np.arange(n + 1))

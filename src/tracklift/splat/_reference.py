@@ -73,9 +73,7 @@ def _pixel_contributions(
         d = torch.stack([u - s["mean"][0], v - s["mean"][1]])
         if abs(float(d[0].detach())) > s["radius"] or abs(float(d[1].detach())) > s["radius"]:  # outside the 3σ square
             continue
-        power = -0.5 * (d @ s["conic"] @ d)
-        if power > 0:
-            continue
+        power = -0.5 * (d @ s["conic"] @ d)  # <= 0: the conic is positive definite
         alpha = torch.clamp(s["opacity"] * torch.exp(power), max=ALPHA_MAX)
         if alpha < ALPHA_MIN:
             continue

@@ -3,7 +3,7 @@ and a coarse/fine hierarchy from two mask granularities."""
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -12,6 +12,7 @@ from tracklift.segment2d.masks import FrameMasks
 from tracklift.splat.camera import Camera
 from tracklift.splat.gaussians import Gaussians, rgb_to_sh_dc
 from tracklift.splat.instances import Instances
+from tracklift.splat.lift import LiftConfig, lift_closed_form
 from tracklift.splat.rasterize import rasterize
 
 
@@ -109,6 +110,17 @@ def granularity_maps(fm: FrameMasks) -> tuple[np.ndarray, np.ndarray]:
             lab[fm.masks[i]] = i
         maps.append(lab)
     return maps[0], maps[1]
+
+
+def hierarchical_lift(
+    g: Gaussians, cameras: Sequence[Camera], masks: Sequence[FrameMasks], config: LiftConfig | None = None
+) -> tuple[Instances, Instances, np.ndarray]:
+    """Two-level segmentation from multi-granularity masks: (fine, coarse, parent [I_fine] of each fine
+    instance in coarse), each level lifted in closed form from its own painting of the masks."""
+    fine_maps, coarse_maps = zip(*(granularity_maps(fm) for fm in masks))
+    fine = lift_closed_form(g, cameras, list(fine_maps), config)
+    coarse = lift_closed_form(g, cameras, list(coarse_maps), config)
+    return fine, coarse, hierarchy(fine, coarse)
 
 
 def hierarchy(fine: Instances, coarse: Instances) -> np.ndarray:

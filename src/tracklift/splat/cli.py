@@ -30,6 +30,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--iters", type=int, default=2000, help="optimisation steps (default 2000)")
     p.add_argument("--sh-degree", type=int, default=3)
     p.add_argument("--holdout-every", type=int, default=8, help="every n-th view is held out for PSNR")
+    p.add_argument("--voxel", type=float, default=0.02, help="metres; RGB-D points are fused on this grid to seed Gaussians")
     p.add_argument("--stride", type=int, default=1, help="use every n-th frame of an RGB-D scene")
     p.add_argument("--max-frames", type=int)
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
@@ -67,7 +68,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _is_posed_image_dataset(path: Path) -> bool:
-    return path.suffix == ".json" or (path / "transforms.json").is_file() or (path / "sparse").is_dir() or (path / "cameras.txt").is_file()
+    from tracklift.splat.cameras_io import find_colmap_model
+
+    return path.suffix == ".json" or (path / "transforms.json").is_file() or find_colmap_model(path) is not None
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -79,6 +82,7 @@ def run_train(args: argparse.Namespace) -> int:
     if not source.exists():
         raise FileNotFoundError(f"{source}: no such scene folder or file")
     config = TrainConfig(iterations=args.iters, sh_degree=args.sh_degree, holdout_every=args.holdout_every, seed=args.seed)
+    config.init.voxel = args.voxel
     config.densify_until = min(config.densify_until, int(0.75 * args.iters))
     if _is_posed_image_dataset(source):
         from tracklift.splat.cameras_io import read_posed_images
@@ -121,12 +125,14 @@ def read_view_masks(masks_dir: Path, cameras: list) -> tuple[list, list]:
         raise FileNotFoundError(f"{masks_dir}: no such masks folder")
     used, masks = [], []
     for cam in cameras:
-        if not any((masks_dir / f"{cam.name}{ext}").is_file() for ext in (".png", ".npz")):
+        # RGB-D frames are named like their masks ("0"); posed-image views by their image path.
+        names = [n for n in (cam.name, Path(cam.name).stem) if any((masks_dir / f"{n}{e}").is_file() for e in (".png", ".npz"))]
+        if not names:
             log.warning("view %s: no masks in %s, skipped", cam.name, masks_dir)
             continue
-        fm = read_masks(masks_dir, cam.name, (cam.height, cam.width))
+        fm = read_masks(masks_dir, names[0], (cam.height, cam.width))
         if fm.shape != (cam.height, cam.width):
-            raise ValueError(f"{masks_dir}/{cam.name}: masks are {fm.shape[1]}x{fm.shape[0]}, view is {cam.width}x{cam.height}")
+            raise ValueError(f"{masks_dir}/{names[0]}: masks are {fm.shape[1]}x{fm.shape[0]}, view is {cam.width}x{cam.height}")
         used.append(cam)
         masks.append(fm)
     if len(used) < 2:
@@ -151,7 +157,7 @@ def run_lift(args: argparse.Namespace) -> int:
 
         masks, report["correction"] = correct_masks(g, cameras, masks, CorrectionConfig(threshold=args.threshold, mode=args.mode), progress=True)
         for cam, fm in zip(cameras, masks):
-            write_masks(model_dir / "corrected_masks", cam.name, fm)
+            write_masks(model_dir / "corrected_masks", Path(cam.name).stem if "/" in cam.name else cam.name, fm)
     pick = 1 if args.granularity == "coarse" else 0
     label_maps = [granularity_maps(fm)[pick] for fm in masks]
     if args.split_prune:

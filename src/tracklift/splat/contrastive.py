@@ -40,10 +40,10 @@ class ContrastiveConfig:
 
     dim: int = 8
     iterations: int = 300
-    lr: float = 0.05
+    lr: float = 0.1
     pixels: int = 1024
     temperature: float = 0.1
-    cluster_threshold: float = 0.85
+    cluster_threshold: float = 0.7
     min_gaussians: int = 3
     tile: int = 16
     seed: int = 0

@@ -7,9 +7,11 @@ masks). Each patch is traced into the Gaussians; for every other view its *signa
 that view's patches those Gaussians fall (`git.signatures`). Two touching patches *agree* in another view
 with probability Σ s_p[r] s_q[r'] over pairs of patches r, r' that one mask of that view covers together.
 Patches whose agreement, averaged over the views that see both well, reaches `threshold` are merged, the
-others are separated, so a mask that fused two objects which the other views keep apart is cut, and an
-object split in this view only is rejoined. Without enough other views, the view's own masks decide.
-The output masks do not overlap.
+others are separated: an object split in this view only is rejoined, and a coarse mask over two objects
+that the other views keep apart is dropped. A single mask that fused two objects is one patch; it is first
+cut into parts along the labels of the view that divides its Gaussians most (`split_conflicts`), and the
+parts are regrouped like any patches. Without enough other views, the view's own masks decide. The
+output masks do not overlap.
 """
 
 from __future__ import annotations
@@ -25,16 +27,18 @@ from tqdm import tqdm
 from tracklift.segment2d.masks import FrameMasks
 from tracklift.splat.camera import Camera
 from tracklift.splat.gaussians import Gaussians
-from tracklift.splat.git import InstanceTrace, signatures, trace_instances
+from tracklift.splat.git import InstanceTrace, owned_weights, signatures, trace_instances
 
 
 @dataclass
 class CorrectionConfig:
     """threshold: merge two touching patches when their mean agreement in other views is >= this;
-    min_views: other views needed to overrule the view's own masks; min_visible: a view counts for a pair
-    when it sees at least this share of each patch's Gaussian mass; mode: tracing weight, "alpha" or "count"."""
+    split_below: cut a patch whose own Gaussians agree less than this (0 = never, see `split_conflicts`);
+    min_views: other views needed to overrule the view's own masks; min_visible: a view counts for a
+    patch when it sees at least this share of its Gaussian mass; mode: tracing weight, "alpha" or "count"."""
 
     threshold: float = 0.5
+    split_below: float = 0.7
     min_views: int = 2
     min_visible: float = 0.2
     mode: str = "alpha"
@@ -109,33 +113,103 @@ def comembership(all_patches: Sequence[Patches], offsets: np.ndarray) -> csr_mat
     return csr_matrix((np.ones(len(r)), (r, c)), shape=(n, n))
 
 
-def pair_agreement(
-    trace: InstanceTrace, view: int, pairs: np.ndarray, together: csr_matrix, min_visible: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Agreement of patch pairs of one view, averaged over the other views that see both.
+@dataclass
+class PatchEvidence:
+    """What the other views say about one view's P patches.
 
-    pairs: [E, 2] local patch ids of `view`. together: `comembership` of all views.
-    Returns agreement [E] float64 in [0, 1] (0 where no view counts) and views [E] int64 (views counted).
+    sig:     [P, S] float64, `git.signatures` of the patches (owned weights).
+    grouped: [P, S] float64, sig summed over the patches each global patch shares a mask with.
+    visible: [P, V] bool, views (other than the patches' own) that see the patch well enough to count.
     """
+
+    sig: np.ndarray
+    grouped: np.ndarray
+    visible: np.ndarray
+
+
+def patch_evidence(trace: InstanceTrace, view: int, together: csr_matrix, min_visible: float) -> PatchEvidence:
     lo, hi = int(trace.offsets[view]), int(trace.offsets[view + 1])
-    W = trace.matrix()[:, lo:hi]
+    W = owned_weights(trace)[:, lo:hi]
     sig, mass = signatures(trace, W)  # [P, S], [P, V]
     total = np.asarray(W.sum(axis=0)).ravel()
     with np.errstate(invalid="ignore", divide="ignore"):
-        visible = np.where(total[:, None] > 0, mass / total[:, None], 0.0) >= min_visible  # [P, V]
+        visible = np.where(total[:, None] > 0, mass / total[:, None], 0.0) >= min_visible
     visible[:, view] = False
-    grouped = np.asarray((csr_matrix(sig) @ together).todense())  # [P, S]: mass in patches grouped with s
-    view_of = trace.view_of_label()
-    p, q = pairs[:, 0], pairs[:, 1]
-    per_view = np.zeros((len(pairs), trace.n_views))
-    for v in range(trace.n_views):
+    return PatchEvidence(sig, np.asarray((csr_matrix(sig) @ together).todense()), visible)
+
+
+def agreement_per_view(ev: PatchEvidence, view_of: np.ndarray, p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """[E, V] probability that view v puts the mass of patch p[e] and of patch q[e] under one mask."""
+    out = np.zeros((len(p), ev.visible.shape[1]))
+    for v in range(ev.visible.shape[1]):
         cols = view_of == v
-        per_view[:, v] = (sig[p][:, cols] * grouped[q][:, cols]).sum(axis=1)
-    counted = visible[p] & visible[q]
+        out[:, v] = (ev.sig[p][:, cols] * ev.grouped[q][:, cols]).sum(axis=1)
+    return out
+
+
+def pair_agreement(ev: PatchEvidence, view_of: np.ndarray, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Agreement of patch pairs [E, 2], averaged over the views that see both patches.
+
+    Returns agreement [E] float64 in [0, 1] (0 where no view counts) and views [E] int64 (views counted).
+    """
+    p, q = pairs[:, 0], pairs[:, 1]
+    per_view = agreement_per_view(ev, view_of, p, q)
+    counted = ev.visible[p] & ev.visible[q]
     n_views = counted.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         agreement = np.where(n_views > 0, (per_view * counted).sum(axis=1) / np.maximum(n_views, 1), 0.0)
     return agreement, n_views
+
+
+def split_conflicts(
+    g: Gaussians, camera: Camera, trace: InstanceTrace, view: int, patches: Patches, ev: PatchEvidence, cfg: CorrectionConfig
+) -> tuple[Patches, int]:
+    """Cut the patches of one view whose own Gaussians the other views keep apart (a mask fused two objects).
+
+    A patch is in conflict when its self-agreement (`pair_agreement` of the patch with itself) is below
+    `cfg.split_below`. It is cut along the labels of its *witness*, the view that divides it most: each
+    Gaussian's label distribution in the witness is rendered into this view and every pixel of the patch
+    takes the witness label that dominates it. Parts smaller than 5 % of the patch (or 4 pixels), and pixels
+    where the witness' labelled Gaussians cover less than half, join the largest part. Regrouping then
+    decides which parts belong together. Returns the refined patches and the number of patches cut.
+    """
+    import torch
+
+    from tracklift.splat.rasterize import rasterize
+
+    view_of = trace.view_of_label()
+    idx = np.arange(patches.n)
+    self_agreement, n_views = pair_agreement(ev, view_of, np.stack([idx, idx], axis=1))
+    per_view = agreement_per_view(ev, view_of, idx, idx)
+    conflict = np.flatnonzero((n_views >= cfg.min_views) & (self_agreement < cfg.split_below))
+    patch_map, membership = patches.patch_map.copy(), [patches.membership]
+    next_id, n_cut = patches.n, 0
+    W = trace.matrix()
+    rendered: dict[int, np.ndarray] = {}
+    for p in conflict:
+        witness = int(np.argmin(np.where(ev.visible[p], per_view[p], np.inf)))
+        if witness not in rendered:
+            block = W[:, int(trace.offsets[witness]) : int(trace.offsets[witness + 1])].toarray()
+            rows = block.sum(axis=1, keepdims=True)
+            dist = torch.as_tensor(np.where(rows > 0, block / np.maximum(rows, 1e-30), 0.0), dtype=g.means.dtype)
+            with torch.no_grad():
+                rendered[witness] = rasterize(g.detach(), camera, colors=dist, background=None).color.numpy()
+        inside = patch_map == p
+        feats = rendered[witness][inside]  # [K, L_witness]
+        part = np.where(feats.sum(axis=1) >= 0.5, feats.argmax(axis=1), -1)
+        labels, counts = np.unique(part[part >= 0], return_counts=True)
+        big = labels[counts >= max(4, 0.05 * len(part))]
+        if len(big) < 2:
+            continue
+        largest = labels[np.argmax(counts)]
+        lut = np.full(feats.shape[1] + 1, p, np.int64)  # last entry: part -1; small parts stay with p
+        others = big[big != largest]
+        lut[others] = next_id + np.arange(len(others))
+        patch_map[inside] = lut[part]
+        membership.append(np.repeat(patches.membership[p : p + 1], len(others), axis=0))
+        next_id += len(others)
+        n_cut += 1
+    return Patches(patch_map, np.concatenate(membership)), n_cut
 
 
 def regroup(patches: Patches, pairs: np.ndarray, merge: np.ndarray, masks: FrameMasks) -> FrameMasks:
@@ -159,6 +233,12 @@ def regroup(patches: Patches, pairs: np.ndarray, merge: np.ndarray, masks: Frame
     return FrameMasks(out, labels, scores)
 
 
+def _trace_patches(g, cameras, all_patches, cfg, progress) -> tuple[InstanceTrace, csr_matrix]:
+    maps, counts = [p.patch_map for p in all_patches], [p.n for p in all_patches]
+    trace = trace_instances(g, cameras, maps, mode=cfg.mode, num_labels=counts, progress=progress)
+    return trace, comembership(all_patches, trace.offsets)
+
+
 def correct_masks(
     g: Gaussians,
     cameras: Sequence[Camera],
@@ -179,17 +259,22 @@ def correct_masks(
         if fm.shape != (cam.height, cam.width):
             raise ValueError(f"masks of view {cam.name!r} are {fm.shape[1]}x{fm.shape[0]}, camera is {cam.width}x{cam.height}")
     all_patches = [build_patches(fm.masks) for fm in masks]
-    trace = trace_instances(
-        g, cameras, [p.patch_map for p in all_patches], mode=cfg.mode, num_labels=[p.n for p in all_patches], progress=progress
-    )
-    together = comembership(all_patches, trace.offsets)
-    report = {"patches": 0, "pairs": 0, "merged": 0, "overruled": 0}
+    report = {"patches": 0, "cut": 0, "pairs": 0, "merged": 0, "overruled": 0}
+    trace, together = _trace_patches(g, cameras, all_patches, cfg, progress)
+    if cfg.split_below > 0:
+        for v in tqdm(range(len(cameras)), desc="conflict splitting", disable=not progress, unit="view"):
+            ev = patch_evidence(trace, v, together, cfg.min_visible)
+            all_patches[v], cut = split_conflicts(g, cameras[v], trace, v, all_patches[v], ev, cfg)
+            report["cut"] += cut
+        if report["cut"]:
+            trace, together = _trace_patches(g, cameras, all_patches, cfg, progress)
+    view_of = trace.view_of_label()
     out = []
     for v in tqdm(range(len(cameras)), desc="mask correction", disable=not progress, unit="view"):
         patches = all_patches[v]
         pairs = candidate_pairs(patches)
         own = (patches.membership[pairs[:, 0]] & patches.membership[pairs[:, 1]]).any(axis=1)
-        agreement, n_views = pair_agreement(trace, v, pairs, together, cfg.min_visible)
+        agreement, n_views = pair_agreement(patch_evidence(trace, v, together, cfg.min_visible), view_of, pairs)
         decided = n_views >= cfg.min_views
         merge = np.where(decided, agreement >= cfg.threshold, own)
         out.append(regroup(patches, pairs, merge, masks[v]))

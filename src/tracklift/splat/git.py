@@ -143,6 +143,19 @@ def view_distributions(trace: InstanceTrace) -> tuple[csr_matrix, np.ndarray]:
     return D, visibility
 
 
+def owned_weights(trace: InstanceTrace) -> csr_matrix:
+    """[N, S] float64 sparse, W[g, s] times g's share of its weight in view(s) that goes to s.
+
+    How much a Gaussian speaks for a label: a blurry Gaussian of a neighbour that bleeds into a small
+    label has weight there but a small share, and must not decide where that label's region goes.
+    """
+    W = trace.matrix().tocoo()
+    view = trace.view_of_label()[W.col]
+    totals = np.zeros((trace.n_gaussians, trace.n_views))
+    np.add.at(totals, (W.row, view), W.data)
+    return csr_matrix((W.data * W.data / totals[W.row, view], (W.row, W.col)), shape=W.shape)
+
+
 def signatures(trace: InstanceTrace, weights: csr_matrix | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Where the Gaussians of K regions land in every view.
 

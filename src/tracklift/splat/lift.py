@@ -19,7 +19,7 @@ import numpy as np
 
 from tracklift.splat.camera import Camera
 from tracklift.splat.gaussians import Gaussians
-from tracklift.splat.git import InstanceTrace, check_label_maps, signatures, trace_instances
+from tracklift.splat.git import InstanceTrace, check_label_maps, owned_weights, signatures, trace_instances
 from tracklift.splat.instances import Instances
 
 
@@ -54,7 +54,7 @@ def with_background(label_maps: Sequence[np.ndarray]) -> tuple[list[np.ndarray],
 def segment_affinity(trace: InstanceTrace, background: np.ndarray, min_visible: float) -> np.ndarray:
     """[S, S] float64 mutual affinity between global labels, NaN where undefined (same view, a background
     label, or a view that does not see the other segment well enough)."""
-    W = trace.matrix()
+    W = owned_weights(trace)
     sig, mass = signatures(trace, W)  # [S, S], [S, V]
     total = np.asarray(W.sum(axis=0)).ravel()
     view = trace.view_of_label()

@@ -43,7 +43,6 @@ class GaussianOptimizer:
         self.adam = torch.optim.Adam(
             [{"params": [self.params[name]], "lr": lrs[name], "name": name} for name in PARAM_NAMES], eps=1e-15
         )
-        self._groups = {group["name"]: group for group in self.adam.param_groups}
 
     @property
     def n(self) -> int:
@@ -54,15 +53,19 @@ class GaussianOptimizer:
         sh = torch.cat([p["sh_dc"], p["sh_rest"]], dim=1)
         return Gaussians(p["means"], p["log_scales"], p["quats"], p["opacity_logits"], sh)
 
+    def _group(self, name: str) -> dict:
+        # Looked up each time: Adam.load_state_dict replaces the group dicts.
+        return next(group for group in self.adam.param_groups if group["name"] == name)
+
     def set_lr(self, name: str, lr: float) -> None:
-        self._groups[name]["lr"] = lr
+        self._group(name)["lr"] = lr
 
     def step(self) -> None:
         self.adam.step()
         self.adam.zero_grad(set_to_none=True)
 
     def _replace(self, name: str, values: torch.Tensor, moments: Callable[[torch.Tensor], torch.Tensor]) -> None:
-        group = self._groups[name]
+        group = self._group(name)
         old = group["params"][0]
         new = values.detach().contiguous().requires_grad_()
         state = self.adam.state.pop(old, None)

@@ -9,8 +9,11 @@ The image model is the one of 3D Gaussian Splatting (Kerbl et al. 2023):
 * colour = Σ αᵢ Tᵢ cᵢ + T_final · background, with cᵢ = max(0, SH(view direction) + 0.5).
 
 Pixels are grouped in tiles; each tile gathers the depth-sorted Gaussians whose square overlaps it, and
-tiles with similar Gaussian counts are evaluated together as dense [tiles, pixels, Gaussians] tensors.
-`_reference.py` holds a per-pixel loop version of the same model that the tests compare against.
+tiles with similar Gaussian counts are evaluated together as dense [tiles, pixels, Gaussians] tensors:
+log α as one matmul of pixel monomials with per-Gaussian quadratic coefficients, transmittance by a
+cumulative sum of log(1 - α), and a hand-written backward for the compositing step (autograd does the
+rest). `_reference.py` holds a per-pixel loop version of the same model that the tests compare against,
+values and gradients.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import torch
+import torch.nn.functional as F
 
 from tracklift.splat.camera import Camera
 from tracklift.splat.gaussians import Gaussians, eval_sh, quat_to_rotmat
@@ -59,7 +63,7 @@ class Projection:
     conics: torch.Tensor  # [N, 3] (a, b, c) of the inverse 2D covariance [[a, b], [b, c]]
     depths: torch.Tensor  # [N] camera z, metres
     radii: torch.Tensor  # [N] int64 px
-    opacity: torch.Tensor  # [N]
+    log_opacity: torch.Tensor  # [N] log(sigmoid(opacity_logits))
     features: torch.Tensor  # [N, C]
 
 
@@ -124,13 +128,13 @@ def project(
         if colors.ndim != 2 or colors.shape[0] != g.n:
             raise ValueError(f"colors must be [{g.n}, C], got {list(colors.shape)}")
         features = colors.to(g.means.dtype)
-    return Projection(means2d, conics, z_raw, radii, torch.sigmoid(g.opacity_logits), features)
+    return Projection(means2d, conics, z_raw, radii, F.logsigmoid(g.opacity_logits), features)
 
 
 @dataclass
 class _TileBatch:
     pixels: torch.Tensor  # [B, P] int64 flat index into the padded image (rows Hp, columns Wp)
-    xy: torch.Tensor  # [B, P, 2] pixel coordinates (float)
+    origin: torch.Tensor  # [B, 2] pixel coordinates (x, y) of each tile's first pixel (float)
     gids: torch.Tensor  # [B, M] int64 Gaussian index (0 where padded)
     valid: torch.Tensor  # [B, M] bool
 
@@ -169,6 +173,7 @@ def _tile_batches(proj: Projection, width: int, height: int, tile: int) -> list[
         m_max = int(counts[busy[i]])
         n_tiles = max(1, BATCH_ELEMENTS // (tile * tile * m_max))
         ids = busy[i : i + n_tiles]
+        ids = ids[counts[ids] * 2 >= m_max]  # a new batch once padding would exceed half the work
         i += len(ids)
         py = (ids // tiles_x)[:, None] * tile + ly[None]
         px = (ids % tiles_x)[:, None] * tile + lx[None]
@@ -178,7 +183,7 @@ def _tile_batches(proj: Projection, width: int, height: int, tile: int) -> list[
         batches.append(
             _TileBatch(
                 pixels=py * wp + px,
-                xy=torch.stack([px, py], dim=-1).to(proj.means2d.dtype),
+                origin=torch.stack([ids % tiles_x, ids // tiles_x], dim=-1).to(proj.means2d.dtype) * tile,
                 gids=torch.where(valid, pair_gid[idx], torch.zeros_like(idx)),
                 valid=valid,
             )
@@ -186,27 +191,71 @@ def _tile_batches(proj: Projection, width: int, height: int, tile: int) -> list[
     return batches
 
 
-def _blend_weights(proj: Projection, batch: _TileBatch) -> tuple[torch.Tensor, torch.Tensor]:
-    """Compositing weights w = α·T [B, P, M] and final transmittance [B, P] of one tile batch."""
+def _blend_weights(proj: Projection, batch: _TileBatch, tile: int) -> torch.Tensor:
+    """Compositing weights w = α·T [B, P, M] of one tile batch (pixels row-major inside each tile)."""
     gids = batch.gids
-    mean = proj.means2d[gids]  # [B, M, 2]
-    conic = proj.conics[gids]  # [B, M, 3]
-    dx = batch.xy[:, :, None, 0] - mean[:, None, :, 0]  # [B, P, M]
-    dy = batch.xy[:, :, None, 1] - mean[:, None, :, 1]
-    power = -0.5 * (conic[:, None, :, 0] * dx * dx + conic[:, None, :, 2] * dy * dy) - conic[:, None, :, 1] * dx * dy
-    alpha = (proj.opacity[gids][:, None, :] * torch.exp(power)).clamp_max(ALPHA_MAX)
+    mean = proj.means2d[gids] - batch.origin[:, None, :]  # [B, M, 2], tile-local pixel coordinates
+    mx, my = mean.unbind(-1)
+    a, b, c = proj.conics[gids].unbind(-1)
+    # log α = log(opacity) - ½ dᵀ Σ⁻¹ d is a quadratic in the pixel position (x, y): expand it in the
+    # monomials (x², y², xy, x, y, 1) so that all pixels × Gaussians of a tile come from one matmul.
+    # Tile-local coordinates keep the terms small, so float32 cancellation stays below 1e-5.
+    coeffs = torch.stack(
+        [
+            -0.5 * a,
+            -0.5 * c,
+            -b,
+            a * mx + b * my,
+            c * my + b * mx,
+            proj.log_opacity[gids] - 0.5 * (a * mx * mx + c * my * my) - b * mx * my,
+        ],
+        dim=1,
+    )  # [B, 6, M]
+    local = torch.arange(tile, dtype=mean.dtype)
+    y, x = torch.meshgrid(local, local, indexing="ij")
+    x, y = x.reshape(-1), y.reshape(-1)
+    monomials = torch.stack([x * x, y * y, x * y, x, y, torch.ones_like(x)], dim=-1)  # [P, 6]
+    log_alpha = torch.matmul(monomials, coeffs)  # [B, P, M]
     with torch.no_grad():
-        r = proj.radii[gids].to(dx.dtype)[:, None, :]
-        use = batch.valid[:, None, :] & (power <= 0) & (alpha >= ALPHA_MIN) & (dx.abs() <= r) & (dy.abs() <= r)
-    alpha = torch.where(use, alpha, torch.zeros_like(alpha))
+        # The 3σ square test is separable: columns against x, rows against y.
+        r = proj.radii[gids].to(mean.dtype)[:, None, :]
+        in_x = ((local[None, :, None] - mx[:, None, :]).abs() <= r) & batch.valid[:, None, :]  # [B, tile, M]
+        in_y = (local[None, :, None] - my[:, None, :]).abs() <= r
+        use = (in_y[:, :, None, :] & in_x[:, None, :, :]).reshape(log_alpha.shape)
+        use &= log_alpha >= math.log(ALPHA_MIN)
+    return _Composite.apply(log_alpha, use)
+
+
+def _composite_forward(log_alpha: torch.Tensor, use: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Front-to-back compositing along the last axis: (w, alpha, T, keep), all [B, P, M]."""
+    alpha = torch.where(use, torch.exp(log_alpha).clamp_max(ALPHA_MAX), 0.0)
     log_t = torch.log1p(-alpha)
     cum = torch.cumsum(log_t, dim=-1)  # log of the inclusive transmittance product
-    with torch.no_grad():
-        keep = cum >= math.log(T_MIN)  # a prefix per pixel: compositing stops at the first failure
-    log_t = torch.where(keep, log_t, torch.zeros_like(log_t))
-    weights = torch.where(keep, alpha * torch.exp(cum - log_t), torch.zeros_like(alpha))
-    t_final = torch.exp(log_t.sum(dim=-1))
-    return weights, t_final
+    keep = cum >= math.log(T_MIN)  # a prefix per pixel: compositing stops at the first failure
+    T = torch.exp(cum - log_t)  # exclusive transmittance
+    return torch.where(keep, alpha * T, 0.0), alpha, T, keep
+
+
+class _Composite(torch.autograd.Function):
+    """w = α·T from log α with a hand-written backward (a third of the memory passes of autograd's).
+
+    With G = dL/dw and S_k = Σ_{i>k} G_i w_i:  dL/dα_k = keep_k T_k G_k - S_k / (1 - α_k), and
+    dα/dlog α = α where the 0.99 clamp is inactive (the masks `use` and `keep` are held constant).
+    """
+
+    @staticmethod
+    def forward(ctx, log_alpha: torch.Tensor, use: torch.Tensor) -> torch.Tensor:
+        w, alpha, T, keep = _composite_forward(log_alpha, use)
+        ctx.save_for_backward(w, alpha, T, keep, use & (log_alpha < math.log(ALPHA_MAX)))
+        return w
+
+    @staticmethod
+    def backward(ctx, grad_w: torch.Tensor) -> tuple[torch.Tensor, None]:
+        w, alpha, T, keep, unclamped = ctx.saved_tensors
+        gw = grad_w * w
+        after = gw.sum(dim=-1, keepdim=True) - torch.cumsum(gw, dim=-1)  # S_k = Σ_{i>k} G_i w_i
+        grad_alpha = torch.where(keep, T * grad_w, 0.0) - after / (1.0 - alpha)
+        return torch.where(unclamped, grad_alpha * alpha, 0.0), None
 
 
 def _check_inputs(g: Gaussians, cam: Camera, tile: int) -> None:
@@ -258,26 +307,20 @@ def rasterize(
     tiles_x, tiles_y = -(-cam.width // tile), -(-cam.height // tile)
     hp, wp = tiles_y * tile, tiles_x * tile
 
-    pixels, feats, depths, alphas = [], [], [], []
+    # Features, depth and a constant 1 (whose blend is alpha = Σ w = 1 - T_final) in one matmul per batch.
+    channels = torch.cat([proj.features, proj.depths[:, None], torch.ones_like(proj.depths)[:, None]], dim=1)
+    pixels, blended = [], []
     for batch in _tile_batches(proj, cam.width, cam.height, tile):
-        w, t_final = _blend_weights(proj, batch)
+        w = _blend_weights(proj, batch, tile)
         pixels.append(batch.pixels.reshape(-1))
-        feats.append(torch.bmm(w, proj.features[batch.gids]).reshape(-1, n_ch))
-        depths.append(torch.bmm(w, proj.depths[batch.gids][:, :, None]).reshape(-1))
-        alphas.append((1.0 - t_final).reshape(-1))
-    dtype = proj.features.dtype
-    acc_feat = torch.zeros(hp * wp, n_ch, dtype=dtype)
-    acc_depth = torch.zeros(hp * wp, dtype=dtype)
-    acc_alpha = torch.zeros(hp * wp, dtype=dtype)
+        blended.append(torch.bmm(w, channels[batch.gids]).reshape(-1, n_ch + 2))
+    acc = torch.zeros(hp * wp, n_ch + 2, dtype=channels.dtype)
     if pixels:
-        idx = torch.cat(pixels)
-        acc_feat = acc_feat.index_copy(0, idx, torch.cat(feats))
-        acc_depth = acc_depth.index_copy(0, idx, torch.cat(depths))
-        acc_alpha = acc_alpha.index_copy(0, idx, torch.cat(alphas))
-    acc_feat = acc_feat.reshape(hp, wp, n_ch)[: cam.height, : cam.width]
-    alpha = acc_alpha.reshape(hp, wp)[: cam.height, : cam.width]
-    depth = acc_depth.reshape(hp, wp)[: cam.height, : cam.width] / alpha.clamp_min(1e-10)
-    color = acc_feat + (1.0 - alpha)[..., None] * bg
+        acc = acc.index_copy(0, torch.cat(pixels), torch.cat(blended))
+    acc = acc.reshape(hp, wp, n_ch + 2)[: cam.height, : cam.width]
+    alpha = acc[..., n_ch + 1]
+    depth = acc[..., n_ch] / alpha.clamp_min(1e-10)
+    color = acc[..., :n_ch] + (1.0 - alpha)[..., None] * bg
     return RenderOutput(color=color, alpha=alpha, depth=depth, means2d=proj.means2d, radii=proj.radii)
 
 
@@ -327,7 +370,7 @@ def trace_weights(
         padded[: cam.height, : cam.width] = labels
         padded = padded.reshape(-1)
         for batch in _tile_batches(proj, cam.width, cam.height, tile):
-            w, _ = _blend_weights(proj, batch)
+            w = _blend_weights(proj, batch, tile)
             lab = padded[batch.pixels][:, :, None]  # [B, P, 1]
             hit = (w > (count_threshold if mode == "count" else 0.0)) & (lab >= 0)
             key = (batch.gids[:, None, :] * num_labels + lab).expand_as(w)[hit]

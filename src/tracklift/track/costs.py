@@ -62,18 +62,63 @@ def overlap_matrix_reference(segment_keys: list[np.ndarray], track_keys: list[np
     return out
 
 
-def spatial_scores(overlap: np.ndarray, segment_sizes: np.ndarray, track_visible: np.ndarray, min_visible: int) -> np.ndarray:
-    """[S, T] float: max(|S∩T| / |S|, |S∩T| / |T visible|).
+def weighted_overlap(keys: list[np.ndarray], weights: list[np.ndarray]) -> np.ndarray:
+    """[T, T] float64: M[a, b] = Σ over keys held by both a and b of min(w_a, w_b); M[a, a] = Σ w_a.
+
+    keys: per set [N_t] int64 unique keys; weights: per set [N_t] non-negative weights (e.g. hit counts).
+    M[a, b] / M[b, b] is how much of b lies inside a, counting each voxel as often as both observed it.
+    """
+    n = len(keys)
+    out = np.zeros((n, n))
+    if n == 0:
+        return out
+    k = np.concatenate(keys)
+    w = np.concatenate(weights).astype(np.float64)
+    owner = np.repeat(np.arange(n), [len(x) for x in keys])
+    np.add.at(out, (np.arange(n), np.arange(n)), np.bincount(owner, weights=w, minlength=n))
+    order = np.argsort(k, kind="stable")
+    k, w, owner = k[order], w[order], owner[order]
+    d = 1
+    # Entries with one key are adjacent after sorting: pair each with the entries d places further on.
+    while d < len(k):
+        i = np.flatnonzero(k[d:] == k[:-d])
+        if len(i) == 0:
+            break
+        m = np.minimum(w[i], w[i + d])
+        np.add.at(out, (owner[i], owner[i + d]), m)
+        np.add.at(out, (owner[i + d], owner[i]), m)
+        d += 1
+    return out
+
+
+def weighted_overlap_reference(keys: list[np.ndarray], weights: list[np.ndarray]) -> np.ndarray:
+    """Plain dictionary version of `weighted_overlap` (the tests compare the two)."""
+    maps = [dict(zip(k.tolist(), np.asarray(w, np.float64).tolist())) for k, w in zip(keys, weights)]
+    out = np.zeros((len(maps), len(maps)))
+    for a, ma in enumerate(maps):
+        for b, mb in enumerate(maps):
+            out[a, b] = sum(min(v, mb[key]) for key, v in ma.items() if key in mb)
+    return out
+
+
+def spatial_scores(overlap: np.ndarray, segment_sizes: np.ndarray, track_visible: np.ndarray, min_visible: int,
+                   balance: float = 0.0) -> np.ndarray:
+    """[S, T] float: (1 − balance) · max(r_s, r_t) + balance · min(r_s, r_t), with r_s = |S∩T| / |S| and
+    r_t = |S∩T| / |T visible|.
 
     overlap: [S, T] shared voxels; segment_sizes: [S] voxels per segment; track_visible: [T] visible
-    voxels per track. The second ratio lets a whole-object view match a track built from partial views; it
-    is only used when the track shows at least `min_visible` voxels (a sliver of a track is no evidence).
+    voxels per track. The max lets a partial view match a big track and a whole-object view match a track
+    built from partial views; the `balance` share of the min prefers, among tracks that contain a segment,
+    the one that the segment explains best (a cushion's mask goes to the cushion, not to the couch whose map
+    swallowed the cushion through a few merged masks). r_t is only used when the track shows at least
+    `min_visible` voxels (a sliver of a track is no evidence).
     """
     overlap = overlap.astype(np.float64)
     by_segment = overlap / np.maximum(segment_sizes, 1)[:, None]
     vis = np.asarray(track_visible, np.float64)
     by_track = np.where(vis[None, :] >= min_visible, overlap / np.maximum(vis, 1)[None, :], 0.0)
-    return np.clip(np.maximum(by_segment, by_track), 0.0, 1.0)
+    hi, lo = np.maximum(by_segment, by_track), np.minimum(by_segment, by_track)
+    return np.clip((1.0 - balance) * hi + balance * lo, 0.0, 1.0)
 
 
 def visual_scores(segment_features: np.ndarray, track_banks: list[np.ndarray | None]) -> np.ndarray:

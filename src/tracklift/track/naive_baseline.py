@@ -155,12 +155,12 @@ def naive_baseline(scene, masks_dir: str | Path, config: NaiveConfig | None = No
 
     scene: a `tracklift.data.scene.Scene` with a mesh (its vertices are the reference points).
     """
+    if scene.mesh_path is None:
+        raise FileNotFoundError(f"scene {scene.name!r} has no mesh: the baseline predicts over mesh vertices")
     from tracklift.io.ply import read_ply
     from tracklift.segment2d.precomputed import read_masks
 
     config = config or NaiveConfig()
-    if scene.mesh_path is None:
-        raise FileNotFoundError(f"scene {scene.name!r} has no mesh: the baseline predicts over mesh vertices")
     vocab = load_vocabulary(config.vocabulary)
     lifted: list[LiftedMask] = []
     for frame in scene.stream:

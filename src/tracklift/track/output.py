@@ -71,7 +71,7 @@ def build_instances(tracker: Tracker, refine: ConsistencyConfig | None = None) -
 def _drafts(tracker: Tracker, tracks, index_of: dict[int, int], refine: ConsistencyConfig | None) -> list[_Draft]:
     n = len(tracks)
     if tracker.table is None or len(tracker.table) == 0:
-        return [_Draft(t.voxels.keys, [k], 1.0) for k, t in enumerate(tracks)]
+        return [_Draft(t.voxels.keys[t.voxels.active], [k], 1.0) for k, t in enumerate(tracks)]
     lookup = np.full(max(tracker.tracks) + 1, -1, np.int64)
     for tid, k in index_of.items():
         lookup[tid] = k
@@ -84,7 +84,7 @@ def _drafts(tracker: Tracker, tracks, index_of: dict[int, int], refine: Consiste
         _, owner, _ = top_labels(pairs, by="views")
         owned = np.bincount(owner, minlength=n + 1)
         carried = np.bincount(pairs.label, minlength=n + 1)
-        return [_Draft(t.voxels.keys, [k], float(owned[k] / max(carried[k], 1))) for k, t in enumerate(tracks)]
+        return [_Draft(t.voxels.keys[t.voxels.active], [k], float(owned[k] / max(carried[k], 1))) for k, t in enumerate(tracks)]
     r = refine_tracks(tracker.table, segment_index, views, refine)
     order = np.argsort(r.owner, kind="stable")
     owner_sorted = r.owner[order]
@@ -114,3 +114,15 @@ def _suppress(keys: list[np.ndarray], containment: float) -> list[bool]:
                 keep[i] = False
                 break
     return keep
+
+
+def background_points(tracker: Tracker) -> np.ndarray:
+    """[B, 3] float32 voxel centres that the tracing table shows as background more often than as any track
+    (metres, world frame): they let transfer keep a vertex beside an object out of it."""
+    if tracker.table is None or len(tracker.table) == 0:
+        return np.zeros((0, 3), np.float32)
+    st = tracker.segment_track
+    label = np.where(st >= 0, 0, 1)  # every track is 0, background 1
+    label[BACKGROUND] = 1
+    prim, owner, _ = top_labels(tracker.table.aggregate(label), by="views")
+    return key_centres(prim[owner == 1], tracker.voxel)

@@ -18,7 +18,9 @@ from tracklift.lift.lifter import Segment
 from tracklift.lift.voxels import key_centres, unpack_keys
 from tracklift.trace.table import TraceTable
 from tracklift.track.config import TrackerConfig
-from tracklift.track.costs import assign, box_gate, overlap_matrix, spatial_scores, visible_counts, visual_scores
+from tracklift.track.costs import (
+    assign, box_gate, overlap_matrix, spatial_scores, visible_counts, visual_scores, weighted_overlap,
+)
 from tracklift.track.state import FeatureMemory, Track
 from tracklift.track.voxelmap import VoxelMap, coarsen_keys
 
@@ -84,7 +86,8 @@ class Tracker:
         spatial = np.zeros((n_s, n_t))
         if len(cand):
             overlap = overlap_matrix(coarse, [self.tracks[ids[j]].voxels.coarse for j in cand])
-            spatial[:, cand] = spatial_scores(overlap, np.array([len(c) for c in coarse]), visible[cand], cfg.min_visible)
+            spatial[:, cand] = spatial_scores(overlap, np.array([len(c) for c in coarse]), visible[cand], cfg.min_visible,
+                                              cfg.spatial_balance)
         spatial = np.where(gate, spatial, 0.0)
         if cfg.mode == "spatial" or features is None:
             return spatial, cfg.match_threshold
@@ -102,6 +105,8 @@ class Tracker:
         features: [S, D] float32 unit rows, one per segment, or None (spatial association only).
         background: (keys [B] int64, weights [B]) voxels seen in no mask next to masks, recorded in the
         tracing table as BACKGROUND for consistency refinement.
+        Every track in view also gets a miss for its voxels that this frame saw under another mask or as
+        background (VoxelMap.update), so voxels a bad mask once added fade out.
         """
         cfg = self.config
         if features is not None:
@@ -126,9 +131,16 @@ class Tracker:
         assigned = [-1] * len(segments)
         for i, j in matches:
             assigned[i] = ids[j]
+        seen = [s.keys for s in segments] + ([np.asarray(background[0], np.int64)] if background is not None else [])
+        seen_keys = np.unique(np.concatenate(seen)) if seen else np.zeros(0, np.int64)
+        matched = set(assigned)
+        for j in np.flatnonzero(visible >= cfg.min_visible):
+            if ids[j] not in matched:
+                self.tracks[ids[j]].voxels.update(observed_elsewhere=seen_keys)
         for i, seg in enumerate(segments):
             if assigned[i] < 0:
-                track = Track(self._next_id, VoxelMap(cfg.coarsen), FeatureMemory(cfg.exemplars, cfg.exemplar_novelty))
+                voxels = VoxelMap(cfg.coarsen, cfg.min_support, cfg.min_relative_hits)
+                track = Track(self._next_id, voxels, FeatureMemory(cfg.exemplars, cfg.exemplar_novelty))
                 # A new track was in view in the frame that created it.
                 track.visible_frames = 1
                 self.tracks[track.id] = track
@@ -136,7 +148,8 @@ class Tracker:
                 assigned[i] = track.id
             sid = self._record(frame_index, seg, assigned[i])
             f = use_features[i] if use_features is not None else None
-            self.tracks[assigned[i]].observe(frame_index, sid, seg.keys, seg.weights, coarse[i], *boxes[i], seg.label, seg.score, f)
+            self.tracks[assigned[i]].observe(frame_index, sid, seg.keys, seg.weights, seen_keys, *boxes[i], seg.label,
+                                             seg.score, f)
         if background is not None and self._tracing(frame_index) and len(background[0]):
             self.table.append(frame_index, background[0], BACKGROUND, background[1])
         if cfg.merge_every and self.frames_seen % cfg.merge_every == 0:
@@ -165,16 +178,20 @@ class Tracker:
         self._segment_track[np.asarray(other.segments, np.int64)] = keep
 
     def merge(self) -> int:
-        """Merge tracks of one object: shared coarse voxels ≥ merge_overlap of the smaller track and similar
-        features, or ≥ merge_containment regardless. Returns the number of merges."""
+        """Merge tracks of one object. Containment of track b in track a is measured on the maps' active voxels
+        weighted by hits — Σ min(hits_a, hits_b) / Σ hits_b — so a neighbour whose voxels a swallowed only
+        through a few under-segmented masks is not "contained" (coarse voxels would blur neighbours together). Tracks merge when the larger containment reaches
+        merge_overlap and their features agree (cosine ≥ merge_feature, or either has no feature), or
+        reaches merge_containment regardless. Returns the number of merges."""
         cfg = self.config
         ids = list(self.tracks)
         if len(ids) < 2:
             return 0
-        coarse = [self.tracks[i].voxels.coarse for i in ids]
-        shared = overlap_matrix(coarse, coarse).astype(np.float64)
+        maps = [self.tracks[i].voxels for i in ids]
+        shared = weighted_overlap([m.keys for m in maps], [m.hits * m.active for m in maps])
         size = np.diag(shared).copy()
-        share = shared / np.maximum(np.minimum(size[:, None], size[None, :]), 1)
+        contained = shared / np.maximum(size[None, :], 1e-9)  # [a, b]: share of b inside a
+        share = np.maximum(contained, contained.T)
         np.fill_diagonal(share, 0.0)
         a, b = np.nonzero(np.triu(share >= cfg.merge_overlap, k=1))
         if len(a) == 0:

@@ -13,9 +13,11 @@ from tracklift.track.instance import Instance3D
 log = logging.getLogger(__name__)
 
 
-def transfer_to_points(instances: list[Instance3D], vertices: np.ndarray, radius: float) -> np.ndarray:
-    """[I, V] bool: vertex v belongs to instance i when its nearest instance point (over all instances)
-    lies within `radius` metres and is a point of i. Overlapping instances share such vertices.
+def transfer_to_points(instances: list[Instance3D], vertices: np.ndarray, radius: float,
+                       background: np.ndarray | None = None) -> np.ndarray:
+    """[I, V] bool: vertex v belongs to instance i when its nearest point — over all instances' points and the
+    `background` points ([B, 3], seen as no object) — lies within `radius` metres and is a point of i.
+    Overlapping instances share such vertices.
 
     vertices: [V, 3] float, metres, world frame.
     """
@@ -25,29 +27,35 @@ def transfer_to_points(instances: list[Instance3D], vertices: np.ndarray, radius
     n_i, n_v = len(instances), len(vertices)
     if n_i == 0 or n_v == 0:
         return np.zeros((n_i, n_v), bool)
-    points = np.concatenate([i.points for i in instances])
-    owner = np.repeat(np.arange(n_i), [len(i.points) for i in instances])
+    bg = np.zeros((0, 3), np.float32) if background is None else np.asarray(background, np.float32).reshape(-1, 3)
+    points = np.concatenate([i.points for i in instances] + [bg])
+    # Background points are owned by the extra column n_i, dropped below.
+    owner = np.repeat(np.arange(n_i + 1), [len(i.points) for i in instances] + [len(bg)])
     # Instances share voxel centres where they overlap: one tree node per distinct centre, with a sparse
     # centre x instance membership table.
     uniq, inverse = np.unique(points, axis=0, return_inverse=True)
-    membership = csr_matrix((np.ones(len(owner), bool), (inverse.ravel(), owner)), shape=(len(uniq), n_i))
+    membership = csr_matrix((np.ones(len(owner), bool), (inverse.ravel(), owner)), shape=(len(uniq), n_i + 1))
     dist, nearest = cKDTree(uniq).query(vertices, distance_upper_bound=radius)
     hit = np.isfinite(dist)
     out = np.zeros((n_i, n_v), bool)
     rows = membership[nearest[hit]].tocoo()
-    out[rows.col, np.flatnonzero(hit)[rows.row]] = True
+    keep = rows.col < n_i
+    out[rows.col[keep], np.flatnonzero(hit)[rows.row[keep]]] = True
     return out
 
 
-def transfer_to_points_reference(instances: list[Instance3D], vertices: np.ndarray, radius: float) -> np.ndarray:
+def transfer_to_points_reference(instances: list[Instance3D], vertices: np.ndarray, radius: float,
+                                 background: np.ndarray | None = None) -> np.ndarray:
     """Plain per-vertex version of `transfer_to_points` (the tests compare the two)."""
     out = np.zeros((len(instances), len(vertices)), bool)
     points = [np.asarray(i.points, np.float64) for i in instances]
+    if background is not None:
+        points.append(np.asarray(background, np.float64).reshape(-1, 3))
     for v, x in enumerate(np.asarray(vertices, np.float64)):
         d = [np.linalg.norm(p - x, axis=1).min() if len(p) else np.inf for p in points]
         best = min(d) if d else np.inf
         if best <= radius:
-            for i, di in enumerate(d):
+            for i, di in enumerate(d[: len(instances)]):
                 out[i, v] = di == best
     return out
 

@@ -32,12 +32,6 @@ def union_add(keys_a: np.ndarray, vals_a: np.ndarray, keys_b: np.ndarray, vals_b
     return keys[starts], np.add.reduceat(vals, starts, axis=0)
 
 
-def sorted_union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Union of two sorted-unique int64 arrays (linear-time merge)."""
-    keys = np.sort(np.concatenate([a, b]), kind="stable")
-    return keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys
-
-
 def union_add_reference(keys_a, vals_a, keys_b, vals_b) -> tuple[np.ndarray, np.ndarray]:
     """Plain dictionary version of `union_add` (the tests compare the two)."""
     acc: dict[int, np.ndarray] = {}
@@ -47,18 +41,32 @@ def union_add_reference(keys_a, vals_a, keys_b, vals_b) -> tuple[np.ndarray, np.
     return keys, np.array([acc[k] for k in keys.tolist()], np.float32).reshape((len(keys),) + np.shape(vals_a)[1:])
 
 
+def contains(sorted_keys: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """[N] bool: which `query` keys are in `sorted_keys` ([M] int64 sorted unique)."""
+    if len(sorted_keys) == 0:
+        return np.zeros(len(query), bool)
+    idx = np.minimum(np.searchsorted(sorted_keys, query), len(sorted_keys) - 1)
+    return sorted_keys[idx] == query
+
+
 @dataclass
 class VoxelMap:
-    """A set of voxels with per-voxel statistics.
+    """A set of voxels with per-voxel evidence.
 
-    keys: [M] int64 sorted unique; values: [M, 2] float32 — column 0 the frames that put the voxel in this
-    map (hits), column 1 the summed pixel weight × mask score; coarse: sorted unique keys of the voxels
-    `factor` times larger that hold the map (what overlaps and visibility are measured on).
+    keys: [M] int64 sorted unique; values: [M, 3] float32 — hits (frames whose mask for this track held the
+    voxel), weight (summed pixel weight × mask score) and misses (frames that saw the voxel under another
+    mask or as background while this track was in view). A voxel is *active* while
+    hits ≥ min_support · (hits + misses): a mask that once bled over a neighbour, or merged two objects,
+    leaves voxels that later views keep contradicting, and they fade out (see `active`).
+    coarse: sorted unique keys of the `factor`× larger voxels holding the active voxels (what overlaps and
+    visibility are measured on).
     """
 
     factor: int
+    min_support: float = 0.0
+    min_relative_hits: float = 0.0
     keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    values: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32))
+    values: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.float32))
     coarse: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def __len__(self) -> int:
@@ -72,14 +80,35 @@ class VoxelMap:
     def weight(self) -> np.ndarray:
         return self.values[:, 1]
 
-    def add(self, keys: np.ndarray, weight: np.ndarray, coarse: np.ndarray | None = None) -> None:
-        """Add one segment: keys [N] int64 sorted unique, weights [N]; coarse = coarsen_keys(keys) if known."""
-        vals = np.stack([np.ones(len(keys), np.float32), np.asarray(weight, np.float32)], axis=1)
-        self._add(np.asarray(keys, np.int64), vals, coarse)
+    @property
+    def misses(self) -> np.ndarray:
+        return self.values[:, 2]
+
+    @property
+    def active(self) -> np.ndarray:
+        """[M] bool: voxels whose support hits / (hits + misses) reaches min_support and whose hits reach
+        min_relative_hits × the map's 90th-percentile hits (a voxel one early mask added to a track that
+        later views saw dozens of times is noise unless those views confirm it)."""
+        ok = self.hits >= self.min_support * (self.hits + self.misses)
+        if self.min_relative_hits > 0 and len(self.keys):
+            ok &= self.hits >= self.min_relative_hits * np.percentile(self.hits, 90)
+        return ok
+
+    def update(self, keys: np.ndarray | None = None, weight: np.ndarray | None = None,
+               observed_elsewhere: np.ndarray | None = None) -> None:
+        """One frame's evidence: a miss for each map voxel in `observed_elsewhere` ([K] int64 sorted unique
+        keys the frame saw under other labels) but not in `keys`, then a hit for each of `keys` ([N] int64
+        sorted unique) with `weight` ([N]); refreshes `coarse`."""
+        keys = np.zeros(0, np.int64) if keys is None else np.asarray(keys, np.int64)
+        if observed_elsewhere is not None and len(self.keys):
+            missed = contains(observed_elsewhere, self.keys) & ~contains(keys, self.keys)
+            self.values[missed, 2] += 1.0
+        if len(keys):
+            w = np.ones(len(keys), np.float32) if weight is None else np.asarray(weight, np.float32)
+            vals = np.stack([np.ones(len(keys), np.float32), w, np.zeros(len(keys), np.float32)], axis=1)
+            self.keys, self.values = union_add(self.keys, self.values, keys, vals)
+        self.coarse = coarsen_keys(self.keys[self.active], self.factor)
 
     def absorb(self, other: "VoxelMap") -> None:
-        self._add(other.keys, other.values, other.coarse)
-
-    def _add(self, keys: np.ndarray, values: np.ndarray, coarse: np.ndarray | None) -> None:
-        self.keys, self.values = union_add(self.keys, self.values, keys, values)
-        self.coarse = sorted_union(self.coarse, coarsen_keys(keys, self.factor) if coarse is None else coarse)
+        self.keys, self.values = union_add(self.keys, self.values, other.keys, other.values)
+        self.coarse = coarsen_keys(self.keys[self.active], self.factor)

@@ -1,0 +1,98 @@
+"""GIT-guided density control: ambiguity test, two-child split, pruning."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from tests.splat_toy import render_ids, toy_cameras, toy_gaussians
+from tracklift.splat.density import SplitPruneConfig, ambiguous_gaussians, split_and_prune, split_in_two
+from tracklift.splat.gaussians import Gaussians
+from tracklift.splat.git import InstanceTrace, trace_instances
+from tracklift.splat.lift import with_background
+from tracklift.trace.table import TraceTable
+
+
+@pytest.fixture(scope="module")
+def scene():
+    g, obj = toy_gaussians(spacing=0.14)
+    cams = toy_cameras(4)
+    maps = with_background([render_ids(g, obj, c, 3) for c in cams])[0]
+    return g, obj, cams, maps
+
+
+def one_gaussian(scales=(0.4, 0.1, 0.1), quat=(1.0, 0.0, 0.0, 0.0)) -> Gaussians:
+    return Gaussians(
+        torch.zeros(1, 3),
+        torch.log(torch.tensor([scales])),
+        torch.tensor([quat]),
+        torch.zeros(1),
+        torch.zeros(1, 1, 3),
+    )
+
+
+def test_split_in_two_hand_case():
+    children = split_in_two(one_gaussian())
+    assert children.n == 2
+    torch.testing.assert_close(children.means, torch.tensor([[0.4, 0.0, 0.0], [-0.4, 0.0, 0.0]]))
+    torch.testing.assert_close(children.scales, torch.tensor([[0.2, 0.1, 0.1], [0.2, 0.1, 0.1]]))
+
+
+def test_split_follows_rotation():
+    # 90° about z: the local x axis (the longest) points along world y.
+    c = math.cos(math.pi / 4)
+    children = split_in_two(one_gaussian(quat=(c, 0.0, 0.0, c)))
+    torch.testing.assert_close(children.means, torch.tensor([[0.0, 0.4, 0.0], [0.0, -0.4, 0.0]]), atol=1e-6, rtol=0)
+
+
+def test_ambiguous_gaussians_exact():
+    table = TraceTable()
+    # Gaussian 0: views 0 and 1 split 50/50 (ambiguous twice of two); Gaussian 1: 90/10 in view 0 only;
+    # Gaussian 2: 70/30 in one of three views (1/3 < 0.4); Gaussian 3: never seen.
+    table.append(0, [0, 0, 1, 1, 2, 2], [0, 1, 0, 1, 0, 1], [1, 1, 9, 1, 7, 3])
+    table.append(1, [0, 0, 2], [2, 3, 2], [2, 2, 1])
+    table.append(2, [2], [4], [1])
+    trace = InstanceTrace(table, np.array([0, 2, 4, 5]), 4, "alpha")
+    ambiguous, seen = ambiguous_gaussians(trace, 0.8, 0.4)
+    assert ambiguous.tolist() == [True, False, False, False]
+    assert seen.tolist() == [True, True, True, False]
+
+
+def test_split_and_prune_reduces_ambiguity(scene):
+    g, _, cams, maps = scene
+    cfg = SplitPruneConfig()
+    before, _ = ambiguous_gaussians(trace_instances(g, cams, maps), cfg.min_share, cfg.max_ambiguous)
+    g2, report = split_and_prune(g, cams, maps, cfg)
+    after, seen = ambiguous_gaussians(trace_instances(g2, cams, maps), cfg.min_share, cfg.max_ambiguous)
+    assert report["split"] == before.sum() > 0
+    assert report["after"] == g2.n == report["before"] - report["split"] + 2 * report["split"] - report["pruned_children"] - report["pruned_unseen"]
+    assert after.sum() < before.sum()
+    assert seen.all()
+
+
+def test_unseen_gaussians_are_pruned(scene):
+    g, _, cams, maps = scene
+    far = g.index(torch.tensor([0]))
+    far.means = torch.tensor([[0.0, 0.0, 50.0]])  # above every camera, out of every view
+    g_far = g.cat(far)
+    g2, report = split_and_prune(g_far, cams, maps, SplitPruneConfig(max_ambiguous=1.0))
+    assert report["split"] == 0 and report["pruned_unseen"] >= 1
+    assert not torch.any(g2.means[:, 2] > 10)
+    g3, report3 = split_and_prune(g_far, cams, maps, SplitPruneConfig(max_ambiguous=1.0, prune_unseen=False))
+    assert report3["pruned_unseen"] == 0 and g3.n == g_far.n
+
+
+def test_input_is_not_modified(scene):
+    g, _, cams, maps = scene
+    means = g.means.clone()
+    split_and_prune(g, cams, maps)
+    assert torch.equal(g.means, means)
+
+
+def test_bad_label_maps_raise(scene):
+    g, _, cams, maps = scene
+    with pytest.raises(ValueError, match="one label map per camera"):
+        split_and_prune(g, cams, maps[:1])

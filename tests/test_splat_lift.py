@@ -1,0 +1,236 @@
+"""Lifting 2D masks to 3D instances (closed form and contrastive) and what instances are used for."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.splat_toy import render_ids, toy_cameras, toy_gaussians
+from tracklift.segment2d.masks import FrameMasks
+from tracklift.splat.apps import (
+    colorize,
+    extract,
+    granularity_maps,
+    hierarchical_lift,
+    hierarchy,
+    recolor,
+    remove,
+    render_instance_map,
+    render_silhouette,
+)
+from tracklift.splat.contrastive import ContrastiveConfig, leader_cluster, lift_contrastive, prototype_loss
+from tracklift.splat.git import InstanceTrace
+from tracklift.splat.instances import Instances, read_instances, write_instances
+from tracklift.splat.lift import LiftConfig, agglomerate, agglomerate_reference, lift_closed_form, vote
+from tracklift.trace.table import TraceTable
+
+
+@pytest.fixture(scope="module")
+def scene():
+    g, obj = toy_gaussians()
+    cams = toy_cameras(7)
+    maps = [render_ids(g, obj, c, 3) for c in cams]
+    return g, obj, cams, maps
+
+
+def scrambled(maps: list[np.ndarray], seed: int, merge_view: int | None = None) -> list[np.ndarray]:
+    """Per-view random mask ids (as a segmenter gives), optionally fusing objects 0 and 1 in one view."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for v, m in enumerate(maps):
+        perm = rng.permutation(3)
+        ids = np.where(m >= 0, perm[np.maximum(m, 0)], -1)
+        if v == merge_view:
+            ids = np.where(m == 1, perm[0], ids)
+        out.append(ids)
+    return out
+
+
+def purity(instance: np.ndarray, obj: np.ndarray, seen: np.ndarray) -> list[float]:
+    """Per object: the share of its Gaussians' visible weight in its main instance; the main instances
+    of the three objects must differ."""
+    shares, owners = [], []
+    for k in range(3):
+        mass = np.bincount(instance[obj == k] + 1, weights=seen[obj == k])
+        owners.append(int(mass.argmax()) - 1)
+        shares.append(mass.max() / mass.sum())
+    assert len(set(owners)) == 3 and -1 not in owners
+    return shares
+
+
+@pytest.fixture(scope="module")
+def visible(scene):
+    """[N] float64, each Gaussian's traced weight summed over the views."""
+    from tracklift.splat.git import trace_instances
+
+    g, _, cams, maps = scene
+    return trace_instances(g, cams, [np.zeros_like(m) for m in maps]).matrix().toarray().sum(axis=1)
+
+
+def test_closed_form_recovers_objects_despite_ids_and_a_merged_view(scene, visible):
+    g, obj, cams, maps = scene
+    inst = lift_closed_form(g, cams, scrambled(maps, 0, merge_view=0))
+    assert inst.count == 3
+    assert min(purity(inst.instance, obj, visible)) > 0.95
+    assert inst.instance.shape == (g.n,) and inst.instance.dtype == np.int32
+    assert np.all(inst.views >= 2)
+
+
+def test_closed_form_renders_consistent_masks_in_a_novel_view(scene):
+    g, obj, cams, maps = scene
+    inst = lift_closed_form(g, cams, scrambled(maps, 1))
+    novel = toy_cameras(5)[2]  # not one of the 7 training views
+    gt = render_ids(g, obj, novel, 3)
+    pred = render_instance_map(g, inst.instance, novel)
+    for k in range(3):
+        ids = Counter(pred[gt == k].tolist()).most_common(1)[0][0]
+        iou = ((pred == ids) & (gt == k)).sum() / ((pred == ids) | (gt == k)).sum()
+        assert iou > 0.8
+
+
+def test_labels_follow_segment_names(scene):
+    g, obj, cams, maps = scene
+    names = [["box", "crate", "cup"] for _ in maps]  # label k = object k in every view
+    inst = lift_closed_form(g, cams, maps, labels=names)
+    assert sorted(inst.labels) == ["box", "crate", "cup"]
+    biggest = Counter(inst.instance[obj == 0].tolist()).most_common(1)[0][0]
+    assert inst.labels[biggest] == "box"
+
+
+def test_background_bias_shrinks_instances(scene):
+    g, _, cams, maps = scene
+    sizes = [(lift_closed_form(g, cams, maps, LiftConfig(background_bias=b)).instance >= 0).sum() for b in (0.0, 1.0, 1e9)]
+    assert sizes[0] >= sizes[1] >= sizes[2]
+    assert sizes[0] > sizes[2]
+
+
+def test_vote_exact():
+    table = TraceTable()
+    table.append(0, [0, 0, 1, 2], [0, 1, 1, 2], [3.0, 1.0, 2.0, 5.0])
+    table.append(1, [0, 1], [3, 4], [1.0, 4.0])
+    trace = InstanceTrace(table, np.array([0, 3, 5]), 4, "alpha")
+    label_instance = np.array([0, 1, -1, 0, -1])
+    background = np.array([False, False, True, False, True])
+    inst, conf = vote(trace, label_instance, background, 2, background_bias=1.0)
+    # G0: inst0 = 3 + 1, inst1 = 1 -> 0 (0.8); G1: inst1 = 2, bg = 4 -> -1; G2: bg only -> -1; G3: nothing.
+    assert inst.tolist() == [0, -1, -1, -1]
+    np.testing.assert_allclose(conf, [0.8, 4 / 6, 1.0, 0.0], rtol=1e-6)
+    inst, _ = vote(trace, label_instance, background, 2, background_bias=0.25)
+    assert inst.tolist() == [0, 1, -1, -1]
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.integers(3, 12), st.floats(0.2, 0.8))
+def test_agglomerate_matches_reference(seed, n, threshold):
+    rng = np.random.default_rng(seed)
+    a = rng.random((n, n))
+    a = (a + a.T) / 2
+    a[rng.random((n, n)) < 0.3] = np.nan
+    a = np.where(np.isnan(a) | np.isnan(a.T), np.nan, a)
+    view = rng.integers(0, 4, n)
+    np.testing.assert_array_equal(agglomerate(a, view, threshold), agglomerate_reference(a, view, threshold))
+
+
+def test_agglomerate_never_joins_one_views_labels():
+    a = np.ones((4, 4))
+    cluster = agglomerate(a, np.array([0, 0, 1, 1]), 0.5)
+    assert cluster[0] != cluster[1] and cluster[2] != cluster[3]
+    assert len(set(cluster.tolist())) == 2
+
+
+def test_contrastive_separates_objects(scene, visible):
+    g, obj, cams, maps = scene
+    inst, feats = lift_contrastive(g, cams, scrambled(maps, 2), ContrastiveConfig(iterations=100, seed=0))
+    assert feats.shape == (g.n, 8)
+    # After 100 steps the small box still has a second cluster on one side; measured worst case: 0.76.
+    assert min(purity(inst.instance, obj, visible)) > 0.7
+
+
+def test_prototype_loss_prefers_separated_features():
+    labels = torch.tensor([0, 0, 1, 1])
+    good = torch.tensor([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0], [0.1, 1.0]])
+    bad = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.1], [0.1, 1.0]])
+    assert prototype_loss(good, labels, 0.1) < prototype_loss(bad, labels, 0.1)
+    assert float(prototype_loss(good, torch.zeros(4, dtype=torch.int64), 0.1)) == 0.0
+
+
+def test_leader_cluster_hand_case():
+    f = torch.tensor([[1.0, 0.0], [0.99, 0.1], [0.0, 1.0], [0.1, 0.99], [-1.0, 0.0]])
+    cluster = leader_cluster(f, np.arange(5), threshold=0.9, min_size=2)
+    assert cluster[0] == cluster[1] and cluster[2] == cluster[3] and cluster[0] != cluster[2]
+    assert cluster[4] in (cluster[0], cluster[2])  # its singleton cluster was dissolved
+
+
+def test_instances_round_trip(tmp_path):
+    inst = Instances(np.array([0, 1, -1, 1], np.int32), ["chair", None], np.array([3, 5]))
+    write_instances(tmp_path, inst, "segmented.ply", method="closed")
+    back, info = read_instances(tmp_path)
+    assert back.instance.tolist() == [0, 1, -1, 1] and back.labels == ["chair", None]
+    assert back.views.tolist() == [3, 5]
+    assert info["gaussians"] == "segmented.ply" and info["method"] == "closed"
+    assert info["instances"]["1"] == {"label": None, "size": 2, "views": 5}
+
+
+def test_instances_bad_input(tmp_path):
+    with pytest.raises(ValueError, match=">= -1"):
+        Instances(np.array([0, -2]))
+    with pytest.raises(FileNotFoundError, match="splat lift"):
+        read_instances(tmp_path)
+
+
+def test_extract_remove_recolor(scene):
+    g, obj, cams, _ = scene
+    inst = Instances(obj.astype(np.int32))
+    box = extract(g, inst, [1])
+    assert box.n == int((obj == 1).sum())
+    rest, rest_inst = remove(g, inst, [1])
+    assert rest.n == g.n - box.n and not np.any(rest_inst.instance == 1)
+    red = recolor(g, inst, [2], (1.0, 0.0, 0.0))
+    color = torch.clamp(0.28209479177387814 * red.sh[torch.as_tensor(obj == 2), 0] + 0.5, 0, 1)
+    torch.testing.assert_close(color, torch.tensor([[1.0, 0.0, 0.0]]).expand_as(color))
+    assert torch.equal(red.sh[torch.as_tensor(obj != 2)], g.sh[torch.as_tensor(obj != 2)])
+    # The extracted object's silhouette covers its own pixels in the label map, no one else's bulk.
+    sil = render_silhouette(box, cams[0])
+    gt = render_ids(g, obj, cams[0], 3)
+    assert (sil & (gt == 1)).sum() > 0.9 * (gt == 1).sum()
+    with pytest.raises(ValueError, match="unknown instance"):
+        extract(g, inst, [7])
+    with pytest.raises(ValueError, match="three values"):
+        recolor(g, inst, [0], (2.0, 0.0, 0.0))
+
+
+def test_granularity_maps_and_hierarchy():
+    big = np.zeros((2, 4), bool)
+    big[:, :3] = True
+    small = np.zeros((2, 4), bool)
+    small[:, :1] = True
+    fine, coarse = granularity_maps(FrameMasks(np.stack([big, small])))
+    assert fine.tolist() == [[1, 0, 0, -1]] * 2
+    assert coarse.tolist() == [[0, 0, 0, -1]] * 2
+    f = Instances(np.array([0, 0, 1, 2, 2, -1]))
+    c = Instances(np.array([0, 0, 0, 1, 0, 1]))
+    assert hierarchy(f, c).tolist() == [0, 0, 0]  # instance 2 ties 1:1 -> lowest id
+    assert hierarchy(Instances(np.array([0, -1])), Instances(np.array([-1, 0]))).tolist() == [-1]
+
+
+def test_hierarchical_lift(scene):
+    g, obj, cams, maps = scene
+    # Coarse: objects 0 and 1 as one group; fine: each object.
+    masks = [FrameMasks(np.stack([m == 0, m == 1, (m == 0) | (m == 1), m == 2])) for m in maps]
+    fine, coarse, parent = hierarchical_lift(g, cams, masks)
+    main_fine = [Counter(fine.instance[obj == k].tolist()).most_common(1)[0][0] for k in range(3)]
+    main_coarse = [Counter(coarse.instance[obj == k].tolist()).most_common(1)[0][0] for k in range(3)]
+    assert len(set(main_fine)) == 3
+    assert main_coarse[0] == main_coarse[1] != main_coarse[2]
+    assert [parent[i] for i in main_fine] == main_coarse
+
+
+def test_colorize():
+    img = colorize(np.array([[0, 1], [-1, 0]]))
+    assert img.shape == (2, 2, 3) and img.dtype == np.uint8
+    assert np.all(img[1, 0] == 0) and np.array_equal(img[0, 0], img[1, 1]) and not np.array_equal(img[0, 0], img[0, 1])
