@@ -12,6 +12,7 @@ import dataclasses
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -106,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     jobs = [(m, p) for m in methods for p in suite.presets]
     for method, preset in tqdm(jobs, desc="methods × presets", unit="run"):
         pred_dir = cache / "predictions" / suite.name / method / preset
+        shutil.rmtree(pred_dir, ignore_errors=True)  # scenes of an earlier, different suite must not linger
         stats = []
         for scene in scenes:
             stats_file = cache / "stats" / suite.name / method / preset / f"{scene.name}.json"

@@ -47,3 +47,13 @@ def test_bad_input():
     with pytest.raises(ValueError, match="groups must be"):
         voxel_components(np.zeros((2, 3)), np.zeros(3))
     assert len(voxel_components(np.zeros((0, 3)), np.zeros(0))) == 0
+
+
+def test_cell_components_bridge_gaps_below_one_cell():
+    from tracklift.lift.lifter import cell_components
+
+    coords = np.array([[0, 0, 0], [2, 0, 0], [9, 0, 0]])  # a 1-voxel gap, then a 6-voxel gap
+    groups = np.zeros(3, np.int64)
+    lab1 = cell_components(coords, groups, 1)
+    lab2 = cell_components(coords, groups, 2)
+    assert lab1[0] != lab1[1] and lab2[0] == lab2[1] != lab2[2]

@@ -49,7 +49,7 @@ def scene(tmp_path_factory):
 def test_segment_cli_writes_everything_and_scores(scene, tmp_path, capsys):
     root, masks_dir = scene
     out = tmp_path / "out"
-    code = main(["segment", str(root), "--out", str(out), "--masks", str(masks_dir), "--voxel", "0.05",
+    code = main(["segment", str(root), "--out", str(out), "--masks", str(masks_dir), "--voxel", "0.05", "--pixel-stride", "1",
                  "--features", "handcrafted", "--pictures", "2"])
     assert code == 0
     summary = json.loads(capsys.readouterr().out)

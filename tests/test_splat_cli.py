@@ -100,7 +100,7 @@ def test_masks_of_the_wrong_size(model, masks, tmp_path, capsys):
     for name in ("0", "1"):
         write_id_png(tmp_path / "bad" / f"{name}.png", np.ones((H // 2, W // 2), np.uint16))
     assert main(["splat", "lift", str(model), "--masks", str(tmp_path / "bad")]) == 2
-    assert "32x24" in capsys.readouterr().err
+    assert "0.png: masks are 24×32" in capsys.readouterr().err
 
 
 def test_too_few_mask_views(model, masks, tmp_path, capsys):

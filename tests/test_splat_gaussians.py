@@ -47,6 +47,7 @@ def test_container_operations():
     ("field", "value", "match"),
     [
         ("means", torch.zeros(6, 2), r"means must be \[6, 3\]"),
+        ("means", torch.zeros(6), r"means must be an \[N, 3\] tensor"),
         ("quats", torch.zeros(5, 4), r"quats must be \[6, 4\]"),
         ("opacity_logits", torch.zeros(6, 1), r"opacity_logits must be \[6\]"),
         ("sh", torch.zeros(6, 5, 3), "SH coefficient count"),

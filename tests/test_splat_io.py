@@ -58,7 +58,9 @@ def _colmap_records(poses):
 
 def _write_colmap_text(d, poses, points: bool = True) -> None:
     d.mkdir(parents=True, exist_ok=True)
-    (d / "cameras.txt").write_text("# comment\n1 PINHOLE 24 16 20.0 21.0 12.0 8.0\n2 SIMPLE_RADIAL 24 16 19.0 12.5 8.5 0.0\n")
+    (d / "cameras.txt").write_text(
+        "# comment\n1 PINHOLE 24 16 20.0 21.0 12.0 8.0\n2 SIMPLE_RADIAL 24 16 19.0 12.5 8.5 0.0\n"
+    )
     lines = ["# IMAGE_ID, QW, QX, QY, QZ, TX, TY, TZ, CAMERA_ID, NAME"]
     for i, (name, q, t) in enumerate(_colmap_records(poses)):
         lines.append(" ".join(map(str, [i + 1, *q, *t, 1 + i % 2, name])))
@@ -139,7 +141,8 @@ def test_transforms_json_opengl_to_opencv(tmp_path):
     # A camera at z = 3 looking down -z in OpenGL axes sees the origin at the image centre.
     c2w = np.eye(4)
     c2w[2, 3] = 3.0
-    meta = {"fl_x": 20.0, "fl_y": 22.0, "cx": 12.0, "cy": 8.0, "w": W, "h": H, "frames": [{"file_path": "images/a", "transform_matrix": c2w.tolist()}]}
+    frames = [{"file_path": "images/a", "transform_matrix": c2w.tolist()}]
+    meta = {"fl_x": 20.0, "fl_y": 22.0, "cx": 12.0, "cy": 8.0, "w": W, "h": H, "frames": frames}
     (tmp_path / "transforms.json").write_text(json.dumps(meta))
     (posed,), points = read_posed_images(tmp_path)
     assert points is None and posed.image_path == tmp_path / "images" / "a.png"
@@ -154,13 +157,14 @@ def test_transforms_json_opengl_to_opencv(tmp_path):
 def test_transforms_json_camera_angle_and_errors(tmp_path):
     image = np.zeros((H, W, 3), np.uint8)
     cv2.imwrite(str(tmp_path / "r_0.png"), image)
-    meta = {"camera_angle_x": 2 * np.arctan(0.5), "frames": [{"file_path": "./r_0", "transform_matrix": np.eye(4).tolist()}]}
+    identity = np.eye(4).tolist()
+    meta = {"camera_angle_x": 2 * np.arctan(0.5), "frames": [{"file_path": "./r_0", "transform_matrix": identity}]}
     path = tmp_path / "transforms.json"
     path.write_text(json.dumps(meta))
     (posed,) = read_transforms_json(path)
     assert (posed.camera.width, posed.camera.height) == (W, H)  # size read from the image
     assert posed.camera.K[0, 0] == pytest.approx(W)
-    path.write_text(json.dumps({"w": W, "h": H, "frames": [{"file_path": "x", "transform_matrix": np.eye(4).tolist()}]}))
+    path.write_text(json.dumps({"w": W, "h": H, "frames": [{"file_path": "x", "transform_matrix": identity}]}))
     with pytest.raises(ValueError, match="frame 0: no focal length"):
         read_transforms_json(path)
     path.write_text("{not json")

@@ -131,7 +131,8 @@ def test_front_gaussian_occludes_back_one():
     out = rasterize(g, _centered_camera(), colors=colors, background=None)
     front = colors[0] * 0.99 + colors[1] * 0.99 * 0.01
     torch.testing.assert_close(out.color[6, 8], front)
-    torch.testing.assert_close(out.depth[6, 8], (0.99 * 2.0 + 0.0099 * 4.0) / (0.99 + 0.0099) * torch.ones((), dtype=torch.float64))
+    expected_depth = (0.99 * 2.0 + 0.0099 * 4.0) / (0.99 + 0.0099)
+    torch.testing.assert_close(out.depth[6, 8], torch.tensor(expected_depth, dtype=torch.float64))
 
 
 def test_culling_behind_camera_and_off_image():
@@ -284,3 +285,44 @@ def test_backend_selection_with_cuda_but_no_gsplat(monkeypatch):
     assert choose_backend("auto") == "cpu"
     with pytest.raises(RuntimeError, match="gsplat package is not installed"):
         choose_backend("gsplat")
+
+
+def _fake_gsplat_rasterization(means, quats, scales, opacities, colors, viewmats, Ks, width, height, **kw):
+    """Stands in for `gsplat.rasterization` with gsplat's documented conventions (world-to-camera
+    viewmats, pixel centres at +0.5, activated scales/opacities, SH [N, K, 3] when sh_degree is given,
+    "RGB+ED" output [C, H, W, D + 1]) by undoing them and calling our CPU rasterizer."""
+    K = Ks[0].clone()
+    K[0, 2] -= 0.5
+    K[1, 2] -= 0.5
+    cam = Camera(K=K.numpy(), pose=np.linalg.inv(viewmats[0].numpy()), width=width, height=height)
+    sh = colors if kw["sh_degree"] is not None else torch.zeros(len(means), 1, 3, dtype=means.dtype)
+    g = Gaussians(means, torch.log(scales), quats, torch.logit(opacities), sh)
+    out = rasterize(
+        g, cam, sh_degree=kw["sh_degree"], colors=None if kw["sh_degree"] is not None else colors,
+        background=kw["backgrounds"][0], near=kw["near_plane"], backend="cpu",
+    )  # fmt: skip
+    assert kw["render_mode"] == "RGB+ED" and kw["packed"] is False
+    render = torch.cat([out.color, out.depth[..., None]], dim=-1)[None]
+    return render, out.alpha[None, ..., None], {"means2d": out.means2d[None], "radii": out.radii[None]}
+
+
+def test_gsplat_backend_conversions_with_a_stand_in(monkeypatch):
+    import importlib.machinery
+    import sys
+    import types
+
+    fake = types.ModuleType("gsplat")
+    fake.__spec__ = importlib.machinery.ModuleSpec("gsplat", None)
+    fake.rasterization = _fake_gsplat_rasterization
+    monkeypatch.setitem(sys.modules, "gsplat", fake)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert choose_backend("auto") == "gsplat"
+    g = _scene(10, 12, 2)
+    pose = np.eye(4)
+    pose[:3, 3] = [0.1, -0.2, 0.3]
+    for kwargs in ({}, {"colors": torch.rand(10, 4, dtype=torch.float64), "background": None}):
+        a = rasterize(g, _camera(pose), backend="gsplat", **kwargs)
+        b = rasterize(g, _camera(pose), backend="cpu", **kwargs)
+        for name in ("color", "alpha", "depth"):
+            torch.testing.assert_close(getattr(a, name), getattr(b, name))
+        assert a.means2d.shape == (1, 10, 2) and a.radii.shape == (10,)

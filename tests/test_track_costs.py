@@ -1,10 +1,13 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tracklift.track.costs import (
     assign, box_gate, overlap_matrix, overlap_matrix_reference, spatial_scores, visible_counts, visual_scores,
+    weighted_overlap, weighted_overlap_reference,
 )
-from tracklift.track.voxelmap import VoxelMap, coarsen_keys, union_add, union_add_reference
+from tracklift.track.voxelmap import VoxelMap, coarsen_keys, contains, union_add, union_add_reference
 from tracklift.lift.voxels import pack_keys
 
 
@@ -27,6 +30,9 @@ def test_spatial_scores_exact_both_directions():
     # a sliver of a track (2 visible voxels) gives no "by track" evidence
     s = spatial_scores(np.array([[2]]), np.array([40]), np.array([2]), min_visible=3)
     np.testing.assert_allclose(s, [[0.05]])
+    # balance mixes in the smaller ratio: a segment explaining the whole track beats one the track contains
+    s = spatial_scores(np.array([[8, 8]]), np.array([10]), np.array([10, 80]), min_visible=3, balance=0.25)
+    np.testing.assert_allclose(s, [[0.75 * 0.8 + 0.25 * 0.8, 0.75 * 0.8 + 0.25 * 0.1]])
 
 
 def test_visual_scores_and_gate():
@@ -38,11 +44,13 @@ def test_visual_scores_and_gate():
     np.testing.assert_array_equal(gate, [[True, False]])
 
 
-def test_assign_one_to_one_with_threshold():
+def test_assign_one_to_one_among_eligible_pairs():
     score = np.array([[0.9, 0.8], [0.85, 0.1], [0.2, 0.3]])
-    assert sorted(assign(score, 0.5)) == [(0, 1), (1, 0)]
-    assert assign(score, 0.95) == []
-    assert assign(np.zeros((0, 3)), 0.5) == []
+    assert sorted(assign(score, score >= 0.5)) == [(0, 1), (1, 0)]
+    assert assign(score, score >= 0.95) == []
+    assert assign(np.zeros((0, 3)), np.zeros((0, 3), bool)) == []
+    # a low-scoring eligible pair still counts: matching more pairs beats a higher total score
+    assert sorted(assign(score, np.array([[1, 0], [1, 0], [0, 1]], bool))) == [(0, 0), (2, 1)]
 
 
 def test_visible_counts_depth_test():
@@ -65,14 +73,33 @@ def test_union_add_matches_reference_and_voxelmap():
     kr, valr = union_add_reference(a, va, b, vb)
     np.testing.assert_array_equal(ka, kr)
     np.testing.assert_allclose(vals, valr, rtol=1e-6)
-    m = VoxelMap(factor=2)
+    m = VoxelMap(factor=2, min_support=0.5)
     keys = pack_keys(np.array([[0, 0, 0], [1, 1, 1], [2, 0, 0]]))
-    m.add(keys, np.array([1.0, 2.0, 3.0]))
-    m.add(keys[:1], np.array([5.0]))
+    m.update(keys, np.array([1.0, 2.0, 3.0]))
+    m.update(keys[:1], np.array([5.0]), observed_elsewhere=keys[1:])  # voxels 1, 2 seen under another mask
     np.testing.assert_array_equal(m.hits, [2, 1, 1])
     np.testing.assert_array_equal(m.weight, [6, 2, 3])
-    np.testing.assert_array_equal(m.coarse, coarsen_keys(keys, 2))
-    assert len(m.coarse) == 2
+    np.testing.assert_array_equal(m.misses, [0, 1, 1])
+    assert m.active.all() and len(m.coarse) == 2
+    m.update(observed_elsewhere=keys[2:])  # voxel 2 now contradicted twice: support 1/3 < 0.5
+    np.testing.assert_array_equal(m.active, [True, True, False])
+    np.testing.assert_array_equal(m.coarse, coarsen_keys(keys[:2], 2))
+
+
+def test_weighted_overlap_matches_reference_and_hand_case():
+    keys = [np.array([1, 2, 3]), np.array([2, 3, 4]), np.array([9])]
+    weights = [np.array([1.0, 5.0, 2.0]), np.array([3.0, 1.0, 1.0]), np.array([4.0])]
+    expected = np.array([[8, 4, 0], [4, 5, 0], [0, 0, 4]], float)  # min(5,3) + min(2,1) = 4
+    np.testing.assert_array_equal(weighted_overlap(keys, weights), expected)
+    rng = np.random.default_rng(5)
+    keys = [np.unique(rng.integers(0, 30, rng.integers(1, 20))) for _ in range(5)]
+    weights = [rng.random(len(k)) for k in keys]
+    np.testing.assert_allclose(weighted_overlap(keys, weights), weighted_overlap_reference(keys, weights))
+
+
+def test_contains():
+    np.testing.assert_array_equal(contains(np.array([2, 5, 9]), np.array([1, 2, 9, 10])), [0, 1, 1, 0])
+    assert not contains(np.zeros(0, np.int64), np.array([1])).any()
 
 
 def test_coarsen_negative_coordinates_floor():
@@ -83,3 +110,15 @@ def test_coarsen_negative_coordinates_floor():
 def test_bad_shapes():
     with pytest.raises(ValueError):
         visual_scores(np.zeros((2, 3)), [np.zeros((1, 4))])
+
+
+@given(st.integers(0, 10_000))
+@settings(max_examples=25, deadline=None)
+def test_voxelmap_incremental_coarse_matches_full_recompute(seed):
+    rng = np.random.default_rng(seed)
+    m = VoxelMap(factor=2, min_support=0.5)
+    for _ in range(6):
+        keys = np.unique(pack_keys(rng.integers(-4, 4, (rng.integers(0, 12), 3))))
+        seen = np.unique(pack_keys(rng.integers(-4, 4, (rng.integers(0, 20), 3))))
+        m.update(keys, np.ones(len(keys)), seen)
+        np.testing.assert_array_equal(m.coarse, coarsen_keys(m.keys[m.active], 2))

@@ -95,3 +95,49 @@ def test_pictures_shapes_and_paint():
     top = top_down_picture([wall, hidden], size=64, names=["wall", "x"])
     assert top.shape == (64, 64, 3) and top.max() > 24
     assert top_down_picture([], size=16).shape == (16, 16, 3)
+
+
+def grid_mesh(n: int = 6):
+    """An n×n grid of vertices 0.1 m apart on z = 0, triangulated, plus a separate triangle far away."""
+    xs, ys = np.meshgrid(np.arange(n) * 0.1, np.arange(n) * 0.1, indexing="ij")
+    verts = np.stack([xs.ravel(), ys.ravel(), np.zeros(n * n)], 1)
+    faces = []
+    for i in range(n - 1):
+        for j in range(n - 1):
+            a, b, c, d = i * n + j, (i + 1) * n + j, i * n + j + 1, (i + 1) * n + j + 1
+            faces += [(a, b, c), (b, d, c)]
+    verts = np.concatenate([verts, [[5, 5, 0], [5.1, 5, 0], [5, 5.1, 0]]])
+    faces.append((n * n, n * n + 1, n * n + 2))
+    return verts.astype(np.float32), np.array(faces)
+
+
+def test_complete_on_mesh_matches_reference_and_stays_on_its_component():
+    from tracklift.track.transfer import complete_on_mesh, complete_on_mesh_reference, mesh_edges
+
+    verts, faces = grid_mesh()
+    n = len(verts)
+    observed = np.zeros(n, bool)
+    observed[[0, 1, 35]] = True  # two corners of the grid; the far triangle is unseen
+    masks = np.zeros((2, n), bool)
+    masks[0, [0, 1]] = True
+    masks[1, 35] = True
+    out = complete_on_mesh(masks, observed, verts, faces, max_distance=0.25)
+    np.testing.assert_array_equal(out, complete_on_mesh_reference(masks, observed, verts, faces, 0.25))
+    assert out[0, 2] and out[0, 6] and not out[1, 2]  # near corner 0, within 0.25 m
+    assert not out[:, 14].any()  # (0.2, 0.2) is ≥ 0.28 m along edges from every seen vertex
+    assert out[1, 29] and not out[:, n - 1].any()  # the far triangle has no seen vertex
+    assert mesh_edges(verts, faces).nnz == 2 * (2 * 5 * 6 + 25 + 3)
+    rng = np.random.default_rng(0)
+    observed = rng.random(n) < 0.3
+    masks = rng.random((3, n)) < 0.5
+    np.testing.assert_array_equal(complete_on_mesh(masks, observed, verts, faces, 0.3),
+                                  complete_on_mesh_reference(masks, observed, verts, faces, 0.3))
+
+
+def test_background_points_block_transfer():
+    inst = [Instance3D(0, np.array([[0, 0, 0]], np.float32))]
+    verts = np.array([[0.01, 0, 0], [0.09, 0, 0]], np.float32)
+    bg = np.array([[0.1, 0, 0]], np.float32)
+    np.testing.assert_array_equal(transfer_to_points(inst, verts, 0.1), [[True, True]])
+    np.testing.assert_array_equal(transfer_to_points(inst, verts, 0.1, bg), [[True, False]])
+    np.testing.assert_array_equal(transfer_to_points_reference(inst, verts, 0.1, bg), [[True, False]])

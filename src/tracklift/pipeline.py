@@ -165,18 +165,33 @@ def reference_points(scene, mesh_path: str | Path | None, instances: list[Instan
     return mesh.vertices, mesh.faces, "mesh"
 
 
-def predictions(instances: list[Instance3D], points: np.ndarray, voxel: float, vocab=None, radius_voxels: float = 2.0,
-                background: np.ndarray | None = None):
+def predictions(instances: list[Instance3D], points: np.ndarray, voxel: float, vocab=None, radius_voxels: float = 1.0,
+                background: np.ndarray | None = None, faces: np.ndarray | None = None, fill_distance: float = 0.5):
     """Instances as `PredictedInstance`s over `points` ([P, 3] metres): a point joins an instance when its
     nearest instance or `background` point ([B, 3], e.g. `Mapper.background_points()`), within
-    radius_voxels · voxel, belongs to it. Labels via `instance_label_id` when `vocab` is given (else None:
-    class-agnostic)."""
+    radius_voxels · voxel, belongs to it. With mesh `faces` ([F, 3]), points the scan never saw take the
+    memberships of the nearest seen point along the mesh, up to `fill_distance` metres (hidden backs and
+    undersides of objects). Labels via `instance_label_id` when `vocab` is given (else None: class-agnostic).
+    """
     from tracklift.eval import PredictedInstance
     from tracklift.io.instances_out import instance_label_id
-    from tracklift.track.transfer import transfer_to_points
 
-    masks = transfer_to_points(instances, points, radius_voxels * voxel, background)
+    masks = instance_masks(instances, points, voxel, radius_voxels, background, faces, fill_distance)
     return [
         PredictedInstance(m, None if vocab is None else instance_label_id(i, vocab), i.score)
         for m, i in zip(masks, instances)
     ]
+
+
+def instance_masks(instances: list[Instance3D], points: np.ndarray, voxel: float, radius_voxels: float = 1.0,
+                   background: np.ndarray | None = None, faces: np.ndarray | None = None,
+                   fill_distance: float = 0.5) -> np.ndarray:
+    """[I, P] bool memberships of `points` (see `predictions`)."""
+    from tracklift.track.transfer import complete_on_mesh, observed_points, transfer_to_points
+
+    radius = radius_voxels * voxel
+    masks = transfer_to_points(instances, points, radius, background)
+    if faces is not None and len(faces) and fill_distance > 0:
+        masks = complete_on_mesh(masks, observed_points(instances, points, radius, background), points, faces,
+                                 fill_distance)
+    return masks

@@ -24,6 +24,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stride", type=int, default=1, help="use every N-th frame")
     parser.add_argument("--max-frames", type=int, help="stop after this many frames")
     parser.add_argument("--voxel", type=float, default=0.03, help="voxel size in metres (default 0.03)")
+    parser.add_argument("--pixel-stride", type=int, default=2, help="lift every N-th pixel per row and column (default 2)")
     parser.add_argument("--vocab", default="scannet200", help="vocabulary for label ids (default scannet200)")
     parser.add_argument("--pictures", type=int, default=3, help="frames drawn in the PNG overview (0 = no pictures)")
     parser.set_defaults(func=run)
@@ -35,13 +36,16 @@ def run(args: argparse.Namespace) -> int:
     from tracklift.data.scene import open_scene
     from tracklift.io.instances_out import write_scene
     from tracklift.lift.lifter import LiftConfig
-    from tracklift.pipeline import PipelineConfig, make_features, make_segmenter, map_scene, reference_points
+    from tracklift.pipeline import (
+        PipelineConfig, instance_masks, make_features, make_segmenter, map_scene, reference_points,
+    )
     from tracklift.track.config import TrackerConfig
-    from tracklift.track.transfer import transfer_to_points
     from tracklift.vocab import load_vocabulary
 
     if args.stride < 1:
         raise ValueError(f"--stride must be ≥ 1, got {args.stride}")
+    if args.pixel_stride < 1:
+        raise ValueError(f"--pixel-stride must be ≥ 1, got {args.pixel_stride}")
     if args.voxel <= 0:
         raise ValueError(f"--voxel must be positive, got {args.voxel}")
     if args.masks is not None and not Path(args.masks).is_dir():
@@ -53,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     segmenter = make_segmenter(args.segmenter or ("precomputed" if args.masks else "rgbd"), args.masks,
                                [vocab.name_of(i) for i in vocab.evaluated])
     features = make_features("none" if args.mode == "spatial" else args.features)
-    config = PipelineConfig(lift=LiftConfig(voxel=args.voxel), tracker=TrackerConfig(mode=args.mode))
+    config = PipelineConfig(lift=LiftConfig(voxel=args.voxel, stride=args.pixel_stride),
+                            tracker=TrackerConfig(mode=args.mode))
     if args.no_refine:
         config.refine = None
     mapper = map_scene(scene, segmenter, features, config, progress=True)
@@ -65,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         points, faces, reference = fused_points(instances), None, "fused"
     else:
         points, faces, reference = reference_points(scene, mesh_path, instances, args.voxel)
-    masks = transfer_to_points(instances, points, args.voxel)
+    masks = instance_masks(instances, points, args.voxel, background=mapper.background_points(), faces=faces)
     stats = {**asdict(mapper.stats), "frames_unreadable": len(getattr(scene.stream, "skipped", [])),
              "instances": len(instances)}
     paths = write_scene(args.out, scene.name, instances, masks, points, vocab, scene_dir=scene.root,

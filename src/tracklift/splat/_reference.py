@@ -97,7 +97,9 @@ def rasterize_reference(
     """Per-pixel version of `rasterize` (color, alpha and depth; means2d and radii are not produced)."""
     splats = _splats(g, cam, near, sh_degree, colors)
     n_ch = 3 if colors is None else colors.shape[1]
-    bg = torch.zeros(n_ch, dtype=g.means.dtype) if background is None else torch.as_tensor(background, dtype=g.means.dtype)
+    bg = torch.zeros(n_ch, dtype=g.means.dtype)
+    if background is not None:
+        bg = torch.as_tensor(background, dtype=g.means.dtype)
     color_rows, alpha_rows, depth_rows = [], [], []
     for v in range(cam.height):
         for u in range(cam.width):

@@ -130,11 +130,8 @@ def read_view_masks(masks_dir: Path, cameras: list) -> tuple[list, list]:
         if not names:
             log.warning("view %s: no masks in %s, skipped", cam.name, masks_dir)
             continue
-        fm = read_masks(masks_dir, names[0], (cam.height, cam.width))
-        if fm.shape != (cam.height, cam.width):
-            raise ValueError(f"{masks_dir}/{names[0]}: masks are {fm.shape[1]}x{fm.shape[0]}, view is {cam.width}x{cam.height}")
         used.append(cam)
-        masks.append(fm)
+        masks.append(read_masks(masks_dir, names[0], (cam.height, cam.width)))  # checks the size
     if len(used) < 2:
         raise ValueError(f"{masks_dir}: masks found for {len(used)} of {len(cameras)} views; lifting needs at least 2")
     return used, masks

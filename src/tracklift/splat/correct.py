@@ -5,9 +5,10 @@ A segmenter such as SAM gives overlapping masks at several granularities and gro
 from view to view. Per view, the masks cut the image into *patches* (pixels covered by the same set of
 masks). Each patch is traced into the Gaussians; for every other view its *signature* says into which of
 that view's patches those Gaussians fall (`git.signatures`). Two touching patches *agree* in another view
-with probability Σ s_p[r] s_q[r'] over pairs of patches r, r' that one mask of that view covers together.
-Patches whose agreement, averaged over the views that see both well, reaches `threshold` are merged, the
-others are separated: an object split in this view only is rejoined, and a coarse mask over two objects
+with probability Σ s_p[r] s_q[r'] J(r, r'), J the Jaccard index of the masks covering r and r'
+(`comembership`).
+Patches are grouped by average linkage while their agreement, averaged over the views that see both
+well, reaches `threshold`: an object split in this view only is rejoined, and a coarse mask over two objects
 that the other views keep apart is dropped. A single mask that fused two objects is one patch; it is first
 cut into parts along the labels of the view that divides its Gaussians most (`split_conflicts`), and the
 parts are regrouped like any patches. Without enough other views, the view's own masks decide. The
@@ -21,13 +22,13 @@ from typing import Sequence
 
 import numpy as np
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 from tqdm import tqdm
 
 from tracklift.segment2d.masks import FrameMasks
 from tracklift.splat.camera import Camera
 from tracklift.splat.gaussians import Gaussians
 from tracklift.splat.git import InstanceTrace, owned_weights, signatures, trace_instances
+from tracklift.splat.lift import agglomerate
 
 
 @dataclass
@@ -99,18 +100,27 @@ def candidate_pairs(patches: Patches) -> np.ndarray:
 
 
 def comembership(all_patches: Sequence[Patches], offsets: np.ndarray) -> csr_matrix:
-    """[S, S] sparse block-diagonal: 1 where two global patch ids of one view share a mask of that view."""
-    rows, cols = [], []
+    """[S, S] sparse block-diagonal: how much one view groups two of its patches, the Jaccard index of the
+    sets of masks covering them (1 on the diagonal, 0 for patches of disjoint masks).
+
+    A view that has a coarse mask over A and B *and* their own masks votes 1/3 for grouping A with B, and
+    an object with a nested part mask 1/2 for grouping the part with the rest: granularity choices of a
+    view count less than a plain fused mask (1).
+    """
+    rows, cols, vals = [], [], []
     for v, p in enumerate(all_patches):
         m = p.membership.astype(np.int64)
-        together = (m @ m.T) > 0
-        np.fill_diagonal(together, True)
-        r, c = np.nonzero(together)
+        inter = m @ m.T
+        sizes = m.sum(axis=1)
+        union = sizes[:, None] + sizes[None, :] - inter
+        r, c = np.nonzero(inter)
         rows.append(r + offsets[v])
         cols.append(c + offsets[v])
+        vals.append(inter[r, c] / union[r, c])
     n = int(offsets[-1])
-    r, c = (np.concatenate(rows), np.concatenate(cols)) if rows else (np.zeros(0, int), np.zeros(0, int))
-    return csr_matrix((np.ones(len(r)), (r, c)), shape=(n, n))
+    if not rows:
+        return csr_matrix((n, n))
+    return csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
 
 
 @dataclass
@@ -212,13 +222,17 @@ def split_conflicts(
     return Patches(patch_map, np.concatenate(membership)), n_cut
 
 
-def regroup(patches: Patches, pairs: np.ndarray, merge: np.ndarray, masks: FrameMasks) -> FrameMasks:
-    """Non-overlapping masks from patches joined along the `merge`d pairs; each keeps the label and score
-    of the original mask that covers most of it."""
+def regroup(patches: Patches, pairs: np.ndarray, affinity: np.ndarray, threshold: float, masks: FrameMasks) -> FrameMasks:
+    """Non-overlapping masks from patches: average-linkage groups of the candidate `pairs` [E, 2] with
+    `affinity` [E] (other pairs do not count), joined while the mean is >= threshold, so one strong pair
+    cannot chain two groups that otherwise disagree. Each mask keeps the label and score of the original
+    mask that covers most of it."""
     n = patches.n
-    keep = pairs[merge]
-    graph = csr_matrix((np.ones(len(keep)), (keep[:, 0], keep[:, 1])), shape=(n, n))
-    n_groups, group = connected_components(graph, directed=False)
+    dense = np.full((n, n), np.nan)
+    dense[pairs[:, 0], pairs[:, 1]] = affinity
+    dense[pairs[:, 1], pairs[:, 0]] = affinity
+    group = agglomerate(dense, np.arange(n), threshold)
+    n_groups = int(group.max(initial=-1)) + 1
     h, w = patches.patch_map.shape
     pm = patches.patch_map
     out = np.zeros((n_groups, h, w), bool)
@@ -231,6 +245,14 @@ def regroup(patches: Patches, pairs: np.ndarray, merge: np.ndarray, masks: Frame
     labels = [masks.labels[b] for b in best] if len(masks) else []
     scores = masks.scores[best] if len(masks) else np.zeros(0, np.float32)
     return FrameMasks(out, labels, scores)
+
+
+def _joined(corrected: FrameMasks, patches: Patches, pairs: np.ndarray) -> np.ndarray:
+    """[E] bool, which candidate pairs ended in one corrected mask."""
+    group = np.full(patches.n, -1)
+    for k, m in enumerate(corrected.masks):
+        group[np.unique(patches.patch_map[m])] = k
+    return group[pairs[:, 0]] == group[pairs[:, 1]]
 
 
 def _trace_patches(g, cameras, all_patches, cfg, progress) -> tuple[InstanceTrace, csr_matrix]:
@@ -275,9 +297,10 @@ def correct_masks(
         pairs = candidate_pairs(patches)
         own = (patches.membership[pairs[:, 0]] & patches.membership[pairs[:, 1]]).any(axis=1)
         agreement, n_views = pair_agreement(patch_evidence(trace, v, together, cfg.min_visible), view_of, pairs)
-        decided = n_views >= cfg.min_views
-        merge = np.where(decided, agreement >= cfg.threshold, own)
-        out.append(regroup(patches, pairs, merge, masks[v]))
+        affinity = np.where(n_views >= cfg.min_views, agreement, own.astype(np.float64))
+        corrected = regroup(patches, pairs, affinity, cfg.threshold, masks[v])
+        out.append(corrected)
+        merge = _joined(corrected, patches, pairs)
         report["patches"] += patches.n
         report["pairs"] += len(pairs)
         report["merged"] += int(merge.sum())

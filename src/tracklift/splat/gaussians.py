@@ -113,7 +113,10 @@ class Gaussians:
     sh: torch.Tensor
 
     def __post_init__(self) -> None:
-        n = self.means.shape[0] if self.means.ndim == 2 else -1
+        if not isinstance(self.means, torch.Tensor) or self.means.ndim != 2:
+            found = list(self.means.shape) if isinstance(self.means, torch.Tensor) else type(self.means).__name__
+            raise ValueError(f"Gaussians.means must be an [N, 3] tensor, got {found}")
+        n = self.means.shape[0]
         expected = {
             "means": (n, 3),
             "log_scales": (n, 3),

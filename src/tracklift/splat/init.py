@@ -24,8 +24,8 @@ class InitConfig:
     edge_ratio: drop pixels on depth discontinuities (see lift.backproject.depth_edges);
     opacity: initial opacity of every Gaussian."""
 
-    pixels_per_frame: int = 4000
-    voxel: float = 0.02
+    pixels_per_frame: int = 2000
+    voxel: float = 0.04
     max_points: int = 100_000
     min_depth: float = 0.1
     max_depth: float = 10.0
@@ -89,7 +89,9 @@ def gaussians_from_points(
     )
 
 
-def init_from_rgbd(frames: Iterable[Frame], config: InitConfig = InitConfig(), sh_degree: int = 3, seed: int = 0) -> Gaussians:
+def init_from_rgbd(
+    frames: Iterable[Frame], config: InitConfig = InitConfig(), sh_degree: int = 3, seed: int = 0
+) -> Gaussians:
     """Gaussians on the voxel-fused, back-projected points of RGB-D frames."""
     points, colors = fuse_rgbd_points(frames, config, seed)
     return gaussians_from_points(points, colors, sh_degree, config.opacity)

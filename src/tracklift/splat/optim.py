@@ -99,7 +99,8 @@ class GaussianOptimizer:
     @classmethod
     def from_state_dict(cls, state: dict, lrs: dict[str, float]) -> GaussianOptimizer:
         p = state["params"]
-        g = Gaussians(p["means"], p["log_scales"], p["quats"], p["opacity_logits"], torch.cat([p["sh_dc"], p["sh_rest"]], 1))
+        sh = torch.cat([p["sh_dc"], p["sh_rest"]], dim=1)
+        g = Gaussians(p["means"], p["log_scales"], p["quats"], p["opacity_logits"], sh)
         opt = cls(g, lrs)
         opt.adam.load_state_dict(state["adam"])
         return opt

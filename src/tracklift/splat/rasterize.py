@@ -199,7 +199,8 @@ def _blend_weights(proj: Projection, batch: _TileBatch, tile: int) -> torch.Tens
     a, b, c = proj.conics[gids].unbind(-1)
     # log α = log(opacity) - ½ dᵀ Σ⁻¹ d is a quadratic in the pixel position (x, y): expand it in the
     # monomials (x², y², xy, x, y, 1) so that all pixels × Gaussians of a tile come from one matmul.
-    # Tile-local coordinates keep the terms small, so float32 cancellation stays below 1e-5.
+    # Tile-local coordinates keep the terms small: on a 50k-Gaussian room at 160x120, float32 colours
+    # differ from float64 by at most 5e-5 (tile 4) to 1.7e-4 (tile 16-32), well below one 8-bit level.
     coeffs = torch.stack(
         [
             -0.5 * a,
@@ -355,7 +356,8 @@ def trace_weights(
         raise ValueError(f"mode must be 'alpha' or 'count', got {mode!r}")
     labels = torch.as_tensor(labels)
     if tuple(labels.shape) != (cam.height, cam.width):
-        raise ValueError(f"labels must be [{cam.height}, {cam.width}] to match camera {cam.name!r}, got {list(labels.shape)}")
+        expected = f"[{cam.height}, {cam.width}]"
+        raise ValueError(f"labels must be {expected} to match camera {cam.name!r}, got {list(labels.shape)}")
     if labels.dtype.is_floating_point or labels.dtype == torch.bool:
         raise ValueError(f"labels must be an integer tensor, got {labels.dtype}")
     labels = labels.to(torch.int64)

@@ -394,7 +394,7 @@ TemplateFn = Callable[[np.random.Generator], Template]
 # Floor furniture that stands anywhere vs. with its back to a wall (tall or wall-bound things).
 FREE_STANDING: tuple[TemplateFn, ...] = (table, dining_table, coffee_table, chair, office_chair, armchair, stool, ottoman, trash_can, potted_plant, ball)
 AGAINST_WALL: tuple[TemplateFn, ...] = (bookshelf, cabinet, dresser, refrigerator, floor_lamp, nightstand, tv_stand, radiator, couch)
-WALL_MOUNTED: tuple[TemplateFn, ...] = (picture, poster, whiteboard, window, mirror, clock, door)
+WALL_MOUNTED: tuple[TemplateFn, ...] = (picture, poster, whiteboard, window, mirror, clock)  # doors are placed first, once
 
 # Which small items may stand on which kind of surface.
 ITEMS_ON: dict[str, tuple[TemplateFn, ...]] = {

@@ -15,7 +15,7 @@ import numpy as np
 
 from tracklift.synth import catalog
 from tracklift.synth.catalog import Template
-from tracklift.synth.primitives import Part, Room, Scene, SceneObject, Surface, rotation_z
+from tracklift.synth.primitives import Room, Scene, SceneObject, Surface, rotation_z
 from tracklift.vocab import load_vocabulary
 
 CELL = 0.05  # floor occupancy grid resolution, metres
@@ -190,11 +190,10 @@ def _place_on(layout: _Layout, slot: _Slot, template: Template, x: float, y: flo
 
 
 def _place_small(rng: np.random.Generator, layout: _Layout) -> bool:
-    kinds = [slot.surface.kind for slot in layout.slots]
-    if not kinds:
+    if not layout.slots:
         return False
     for _ in range(30):
-        slot = layout.slots[int(rng.integers(len(kinds)))]
+        slot = layout.slots[int(rng.integers(len(layout.slots)))]
         template = rng.choice(catalog.ITEMS_ON[slot.surface.kind])(rng)
         # Items on shelves face out; elsewhere they stand at any right angle, slightly askew.
         yaw = 0.0 if slot.surface.kind == "shelf" else rng.integers(4) * np.pi / 2 + rng.uniform(-0.25, 0.25)
@@ -242,11 +241,10 @@ def build_scene(seed: int, n_objects: int) -> Scene:
     lo = np.array([-size[0] / 2, -size[1] / 2, 0.0])
     layout = _Layout(lo, lo + size, np.zeros((int(np.ceil(size[0] / CELL)), int(np.ceil(size[1] / CELL))), bool))
 
-    n_wall = max(1, round(0.15 * n_objects))
     n_small = round(0.4 * n_objects)
-    n_floor = n_objects - n_wall - n_small
-    if rng.random() < 0.8 and _place_on_wall(rng, layout, catalog.door(rng)):
-        n_wall -= 1
+    n_floor = n_objects - n_small - max(1, round(0.15 * n_objects))  # the rest goes on the walls
+    if rng.random() < 0.8:
+        _place_on_wall(rng, layout, catalog.door(rng))
     floor_placed = 0
     for _ in range(200):
         budget = n_floor - floor_placed
@@ -266,7 +264,7 @@ def build_scene(seed: int, n_objects: int) -> Scene:
             # No room left on surfaces: a small floor item instead.
             _place_free(rng, layout, [_at(rng.choice([catalog.ball, catalog.trash_can, catalog.basket])(rng), 0, 0)])
     while len(layout.placed) < n_objects:
-        if not _place_on_wall(rng, layout, rng.choice(catalog.WALL_MOUNTED[:-1])(rng)):
+        if not _place_on_wall(rng, layout, rng.choice(catalog.WALL_MOUNTED)(rng)):
             if not _place_free(rng, layout, [_at(rng.choice(catalog.FREE_STANDING)(rng), 0, 0)]):
                 raise RuntimeError(f"seed {seed}: could not fit {n_objects} objects in a {size[0]:.1f}×{size[1]:.1f} m room")
 

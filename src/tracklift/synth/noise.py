@@ -53,5 +53,5 @@ def apply_depth_noise(depth: np.ndarray, cos_incidence: np.ndarray, rng: np.rand
 
     lost = (edges & (rng.random((h, w)) < params.edge_hole_prob)) | (cos_incidence < params.grazing_cos)
     lost |= rng.random((h, w)) < params.dropout
-    lost |= (z < params.min_range) | (z > params.max_range) | (z <= 0)
+    lost |= (noisy < params.min_range) | (noisy > params.max_range) | (z <= 0)
     return np.where(lost, 0.0, noisy).astype(np.float32)

@@ -16,17 +16,6 @@ from tracklift.synth.primitives import Part
 T_MIN = 1e-6  # ignore crossings at the origin itself
 
 
-def _to_local(origins: np.ndarray, dirs: np.ndarray, center: np.ndarray, yaw: float) -> tuple[np.ndarray, np.ndarray]:
-    """Express rays in a frame centred at `center` and rotated by `yaw` about z."""
-    c, s = np.cos(yaw), np.sin(yaw)
-    o = origins - center
-    ox = c * o[..., 0] + s * o[..., 1]
-    oy = -s * o[..., 0] + c * o[..., 1]
-    dx = c * dirs[..., 0] + s * dirs[..., 1]
-    dy = -s * dirs[..., 0] + c * dirs[..., 1]
-    return np.stack(np.broadcast_arrays(ox, oy, o[..., 2]), -1), np.stack([dx, dy, dirs[..., 2]], -1)
-
-
 def _first_positive(*candidates: np.ndarray) -> np.ndarray:
     t = np.stack(np.broadcast_arrays(*candidates))
     t = np.where(np.isfinite(t) & (t > T_MIN), t, np.inf)
@@ -39,16 +28,23 @@ def intersect_box(origins: np.ndarray, dirs: np.ndarray, center: np.ndarray, siz
     origins: [..., 3] or [3] float64; dirs: [..., 3] float64 (non-zero); center: [3]; size: [3] full extents;
     yaw: radians about +z. Returns [...] float64 (inf: miss).
     """
-    o, d = _to_local(origins, dirs, center, yaw)
-    half = np.asarray(size, np.float64) / 2
-    # A zero direction component becomes a tiny one: the slab test then treats the ray as parallel.
-    d = np.where(np.abs(d) < 1e-15, 1e-15, d)
-    t1 = (-half - o) / d
-    t2 = (half - o) / d
-    t_near = np.minimum(t1, t2).max(axis=-1)
-    t_far = np.maximum(t1, t2).min(axis=-1)
-    hit = t_near <= t_far
-    return np.where(hit, _first_positive(np.where(hit, t_near, np.inf), np.where(hit, t_far, np.inf)), np.inf)
+    c, s = np.cos(yaw), np.sin(yaw)
+    o = origins - center
+    # Per-axis component arrays (no [..., 3] stacks): reductions over a length-3 axis are slow in numpy.
+    local = (
+        (c * o[..., 0] + s * o[..., 1], c * dirs[..., 0] + s * dirs[..., 1]),
+        (-s * o[..., 0] + c * o[..., 1], -s * dirs[..., 0] + c * dirs[..., 1]),
+        (o[..., 2], dirs[..., 2]),
+    )
+    t_near, t_far = -np.inf, np.inf
+    for (o_i, d_i), half in zip(local, np.asarray(size, np.float64) / 2):
+        # A zero direction component becomes a tiny one: the slab test then treats the ray as parallel.
+        inv = 1.0 / np.where(np.abs(d_i) < 1e-15, 1e-15, d_i)
+        t1, t2 = (-half - o_i) * inv, (half - o_i) * inv
+        t_near = np.maximum(t_near, np.minimum(t1, t2))
+        t_far = np.minimum(t_far, np.maximum(t1, t2))
+    t = np.where(t_near > T_MIN, t_near, t_far)  # from inside the box the first crossing is the exit
+    return np.where((t_near <= t_far) & (t > T_MIN), t, np.inf)
 
 
 def intersect_cylinder(origins: np.ndarray, dirs: np.ndarray, center: np.ndarray, radius: float, height: float) -> np.ndarray:
@@ -64,18 +60,17 @@ def intersect_cylinder(origins: np.ndarray, dirs: np.ndarray, center: np.ndarray
     b = 2 * (o[..., 0] * d[..., 0] + o[..., 1] * d[..., 1])
     c = o[..., 0] ** 2 + o[..., 1] ** 2 - radius**2
     disc = b * b - 4 * a * c
+    # inf/nan from parallel rays (a = 0 or d_z = 0) are masked out below.
     with np.errstate(invalid="ignore", divide="ignore"):
         root = np.sqrt(disc)
-        sides = [(-b - root) / (2 * a), (-b + root) / (2 * a)]
-        caps = [(hh - o[..., 2]) / d[..., 2], (-hh - o[..., 2]) / d[..., 2]]
-    candidates = []
-    for t in sides:
-        z = o[..., 2] + t * d[..., 2]
-        candidates.append(np.where((disc >= 0) & (a > 0) & (np.abs(z) <= hh), t, np.inf))
-    for t in caps:
-        x = o[..., 0] + t * d[..., 0]
-        y = o[..., 1] + t * d[..., 1]
-        candidates.append(np.where(np.isfinite(t) & (x * x + y * y <= radius**2), t, np.inf))
+        candidates = []
+        for t in ((-b - root) / (2 * a), (-b + root) / (2 * a)):
+            z = o[..., 2] + t * d[..., 2]
+            candidates.append(np.where((disc >= 0) & (a > 0) & (np.abs(z) <= hh), t, np.inf))
+        for t in ((hh - o[..., 2]) / d[..., 2], (-hh - o[..., 2]) / d[..., 2]):
+            x = o[..., 0] + t * d[..., 0]
+            y = o[..., 1] + t * d[..., 1]
+            candidates.append(np.where(np.isfinite(t) & (x * x + y * y <= radius**2), t, np.inf))
     return _first_positive(*candidates)
 
 
@@ -97,16 +92,17 @@ def intersect_room(origins: np.ndarray, dirs: np.ndarray, lo: np.ndarray, hi: np
 
     Returns t: [...] float64 and face: [...] int64 in 0..5 (-x, +x, -y, +y, -z, +z).
     """
-    o = np.broadcast_to(origins, dirs.shape)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t_lo = (lo - o) / dirs
-        t_hi = (hi - o) / dirs
-    # Per axis the exit is through the face the direction points at.
-    t_axis = np.where(dirs > 0, t_hi, np.where(dirs < 0, t_lo, np.inf))
-    axis = np.argmin(t_axis, axis=-1)
-    t = np.take_along_axis(t_axis, axis[..., None], -1)[..., 0]
-    positive = np.take_along_axis(dirs, axis[..., None], -1)[..., 0] > 0
-    return t, 2 * axis + positive
+    t = np.full(dirs.shape[:-1], np.inf)
+    face = np.zeros(dirs.shape[:-1], np.int64)
+    for axis in range(3):
+        o_i, d_i = origins[..., axis], dirs[..., axis]
+        # Per axis the exit is through the face the direction points at; parallel rays never exit there.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t_i = np.where(d_i > 0, (hi[axis] - o_i) / d_i, np.where(d_i < 0, (lo[axis] - o_i) / d_i, np.inf))
+        closer = t_i < t
+        t = np.where(closer, t_i, t)
+        face = np.where(closer, 2 * axis + (d_i > 0), face)
+    return t, face
 
 
 def intersect_part(origins: np.ndarray, dirs: np.ndarray, part: Part) -> np.ndarray:

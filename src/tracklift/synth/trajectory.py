@@ -53,12 +53,12 @@ def camera_path(scene: Scene, frames: int, seed: int, loops: float = 1.25, waypo
     centers = np.array([o.box()[:3] for o in scene.objects])
     targets = []
     for pos, angle in zip(positions, angles):
-        # Mostly look outwards at nearby furniture, sometimes across the room.
-        wanted = angle + rng.uniform(-1.0, 1.0) + (np.pi if rng.random() < 0.3 else 0.0)
+        # Look outwards at nearby furniture or across the room, at things not too close to frame.
+        wanted = angle + rng.uniform(-1.0, 1.0) + (np.pi if rng.random() < 0.4 else 0.0)
         rel = centers[:, :2] - pos[:2]
         bearing = np.arctan2(rel[:, 1], rel[:, 0])
         off = np.abs((bearing - wanted + np.pi) % (2 * np.pi) - np.pi)
-        off[np.linalg.norm(rel, axis=1) < 0.8] = np.inf  # too close to frame
+        off[np.linalg.norm(rel, axis=1) < 1.5] += np.pi / 2
         target = centers[int(np.argmin(off))].copy()
         target[2] = np.clip(target[2], 0.3, 1.3)
         targets.append(target)

@@ -85,12 +85,14 @@ def claim_matrix(pairs: LabelPairs, n_tracks: int, min_views: int, claim_ratio: 
 
 
 def refine_tracks(table: TraceTable, segment_track: np.ndarray, views: np.ndarray,
-                  config: ConsistencyConfig | None = None) -> Refinement:
+                  config: ConsistencyConfig | None = None, allowed: list[np.ndarray] | None = None) -> Refinement:
     """Split, merge and re-assign tracks from the tracing table.
 
     table: primitive × view → segment id; segment_track: [G] int64, the track index in [0, T) of each
     segment, T for background evidence (voxels seen in no mask), -1 = ignore; views: [T] int, frames per
     track. Background never splits or merges but competes for voxels: a voxel it wins has owner T.
+    allowed: optional per track [N_t] int64 sorted voxel keys it may own (e.g. its map's active voxels); a
+    surviving track may own the voxels allowed to any track merged into it.
     """
     cfg = config or ConsistencyConfig()
     views = np.asarray(views, np.int64)
@@ -129,8 +131,27 @@ def refine_tracks(table: TraceTable, segment_track: np.ndarray, views: np.ndarra
     full_map = np.append(track_map, n)
     final_of_segment = np.where(segment_track >= 0, full_map[np.maximum(segment_track, 0)], -1)
     merged = table.aggregate(final_of_segment)
+    if allowed is not None:
+        merged = _restrict(merged, track_map, allowed)
     prim, owner, share = top_labels(merged, by="views")
     carried_final = np.bincount(merged.label, minlength=n + 1)[:n]
     owned = np.bincount(owner, minlength=n + 1)[:n]
     consistency = np.where(carried_final > 0, owned / np.maximum(carried_final, 1), 0.0).astype(np.float32)
     return Refinement(track_map, prim, owner, share, consistency)
+
+
+def _restrict(pairs: LabelPairs, track_map: np.ndarray, allowed: list[np.ndarray]) -> LabelPairs:
+    """Keep the (voxel, track) rows whose voxel the track — or a track merged into it — may own; rows of
+    labels ≥ len(track_map) (background) are kept."""
+    from tracklift.track.voxelmap import contains
+
+    n = len(track_map)
+    keep = pairs.label >= n
+    for u in np.unique(pairs.label[pairs.label < n]):
+        rows = np.flatnonzero(pairs.label == u)
+        members = [allowed[t] for t in np.flatnonzero(track_map == u)]
+        ok = np.zeros(len(rows), bool)
+        for keys in members:
+            ok |= contains(keys, pairs.primitive[rows])
+        keep[rows] = ok
+    return LabelPairs(pairs.primitive[keep], pairs.label[keep], pairs.weight[keep], pairs.views[keep])

@@ -18,8 +18,9 @@ class TrackerConfig:
     spatial_weight: in fused mode, score = spatial_weight · spatial + (1 − spatial_weight) · visual, where
         spatial = max(|S∩T| / |S|, |S∩T| / |T visible|) (a partial view of a big object still scores 1) and
         visual = max(0, cosine) of the mask feature to the track's feature memory.
-    spatial_balance: the share of min(|S∩T| / |S|, |S∩T| / |T visible|) mixed into the spatial score, so among
-        tracks containing a segment the one it explains best wins (see costs.spatial_scores).
+    spatial_balance: the share of min(|S∩T| / |S|, |S∩T| / |T visible|) mixed into the spatial score the
+        assignment maximises, so among eligible tracks containing a segment the one it explains best wins
+        (see costs.spatial_scores); eligibility itself uses the unmixed score.
     match_threshold: a pair is matched only when its score reaches this (fused and spatial modes).
     min_overlap: fused mode also needs this spatial score, so look-alikes elsewhere are never matched.
     visual_threshold: the score a pair needs in visual mode.
@@ -29,7 +30,6 @@ class TrackerConfig:
     min_visible: coarse voxels that must be visible for a track to count as in view (spatial candidates).
     min_support: a track voxel stays in the track while hits ≥ min_support · (hits + misses), where a miss is
         a frame that saw the voxel under another mask or as background while the track was in view.
-    min_relative_hits: a track voxel also needs hits ≥ this × the track's 90th-percentile voxel hits.
     exemplars: feature exemplars kept per track beside the running mean; a new feature becomes an exemplar
         when its cosine to every kept one is below `exemplar_novelty` (the oldest is dropped when full).
     merge_every: frames between merge passes (0 = only when instances are requested).
@@ -58,7 +58,6 @@ class TrackerConfig:
     depth_tolerance: float = 0.08
     min_visible: int = 3
     min_support: float = 0.4
-    min_relative_hits: float = 0.1
     exemplars: int = 4
     exemplar_novelty: float = 0.9
     merge_every: int = 10

@@ -140,11 +140,12 @@ def box_gate(seg_lo: np.ndarray, seg_hi: np.ndarray, trk_lo: np.ndarray, trk_hi:
     return (lo <= hi).all(axis=2)
 
 
-def assign(score: np.ndarray, threshold: float) -> list[tuple[int, int]]:
-    """One-to-one matches (segment, track) maximising the total score, keeping pairs with score ≥ threshold."""
+def assign(score: np.ndarray, eligible: np.ndarray) -> list[tuple[int, int]]:
+    """One-to-one matches (segment, track) among `eligible` pairs ([S, T] bool): as many as possible, and
+    among those the largest total `score` ([S, T] in [0, 1])."""
     if score.size == 0:
         return []
-    # Pairs below the threshold get score 0 so they never displace a valid pair, then are dropped.
-    s = np.where(score >= threshold, score, 0.0)
+    # Each eligible pair is worth 1 + score, so no score trade can cost a match; ineligible pairs are 0.
+    s = np.where(eligible, 1.0 + score, 0.0)
     rows, cols = linear_sum_assignment(-s)
-    return [(int(r), int(c)) for r, c in zip(rows, cols) if score[r, c] >= threshold]
+    return [(int(r), int(c)) for r, c in zip(rows, cols) if eligible[r, c]]

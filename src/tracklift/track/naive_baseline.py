@@ -61,7 +61,7 @@ def lift_frame(frame: Frame, masks: FrameMasks, config: NaiveConfig) -> list[Lif
 def greedy_merge(mask_keys: list[np.ndarray], min_overlap: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Assign masks (in order) to objects by voxel overlap.
 
-    mask_keys: per mask, [K_i] int64 unique voxel keys.
+    mask_keys: per mask, [K_i] int64 voxel keys, sorted and unique (as np.unique returns them).
     Returns owner: [M] int64 object of each mask (objects numbered in order of creation), and the
     final voxel map as keys: [N] int64 sorted and their objects: [N] int64.
     """
@@ -79,7 +79,7 @@ def greedy_merge(mask_keys: list[np.ndarray], min_overlap: float) -> tuple[np.nd
             counts = np.bincount(claimed)
             best = int(np.argmax(counts))  # ties: the older object
             best_count = int(counts[best])
-        if len(k) and best_count >= min_overlap * len(k) and best >= 0:
+        if best >= 0 and best_count >= min_overlap * len(k):
             target = best
         else:
             target = n_objects

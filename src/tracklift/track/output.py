@@ -20,6 +20,7 @@ from tracklift.trace.table import top_labels
 from tracklift.track.costs import overlap_matrix
 from tracklift.track.instance import Instance3D
 from tracklift.track.tracker import BACKGROUND, Tracker
+from tracklift.track.voxelmap import contains
 
 
 @dataclass
@@ -85,19 +86,21 @@ def _drafts(tracker: Tracker, tracks, index_of: dict[int, int], refine: Consiste
         owned = np.bincount(owner, minlength=n + 1)
         carried = np.bincount(pairs.label, minlength=n + 1)
         return [_Draft(t.voxels.keys[t.voxels.active], [k], float(owned[k] / max(carried[k], 1))) for k, t in enumerate(tracks)]
-    r = refine_tracks(tracker.table, segment_index, views, refine)
-    order = np.argsort(r.owner, kind="stable")
-    owner_sorted = r.owner[order]
-    bounds = np.searchsorted(owner_sorted, np.arange(n + 1))  # owner n (background) is never drawn
+    active = [t.voxels.keys[t.voxels.active] for t in tracks]
+    r = refine_tracks(tracker.table, segment_index, views, refine, active)
+    own = {k: np.unique(np.concatenate([active[m] for m in np.flatnonzero(r.track_map == k)]))
+           for k in range(n) if r.track_map[k] == k}
+    # Voxels active in two or more surviving tracks are contested: they go to the owner the tracing table
+    # picks. A voxel only one track holds stays with it (its map already weighed hits and misses) unless the
+    # table saw it as background more often than as anything else.
+    everything, count = np.unique(np.concatenate(list(own.values()) or [np.zeros(0, np.int64)]), return_counts=True)
+    contested = np.union1d(everything[count >= 2], r.primitive[r.owner == n])
     drafts = []
-    for k in range(n):
-        if r.track_map[k] != k:
-            continue
-        keys = np.sort(r.primitive[order[bounds[k] : bounds[k + 1]]])
-        if len(keys) == 0:
-            continue
-        members = [m for m in range(n) if r.track_map[m] == k]
-        drafts.append(_Draft(keys, members, float(r.consistency[k])))
+    for k, keys in own.items():
+        won = r.primitive[r.owner == k]
+        keys = np.union1d(keys[~contains(contested, keys)], won[contains(contested, won)])
+        if len(keys):
+            drafts.append(_Draft(keys, list(np.flatnonzero(r.track_map == k)), float(r.consistency[k])))
     return drafts
 
 

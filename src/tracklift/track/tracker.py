@@ -70,12 +70,14 @@ class Tracker:
         return visible_counts(centres, owner, len(ids), depth, K, pose, self.config.depth_tolerance)
 
     def _scores(self, segs: list[Segment], coarse: list[np.ndarray], boxes, features, ids: list[int],
-                visible: np.ndarray) -> tuple[np.ndarray, float]:
-        """[S, T] association score and the threshold a match needs."""
+                visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """[S, T] association score (what the assignment maximises) and [S, T] bool eligibility (the pair's
+        score without the spatial balance tie-breaker reaches the mode's threshold)."""
         cfg = self.config
         n_s, n_t = len(segs), len(ids)
         if cfg.mode == "visual":
-            return visual_scores(features, [self.tracks[i].features.bank() for i in ids]), cfg.visual_threshold
+            visual = visual_scores(features, [self.tracks[i].features.bank() for i in ids])
+            return visual, visual >= cfg.visual_threshold
         in_view = visible >= cfg.min_visible
         seg_lo = np.stack([b[0] for b in boxes])
         seg_hi = np.stack([b[1] for b in boxes])
@@ -83,19 +85,23 @@ class Tracker:
         trk_hi = np.stack([self.tracks[i].hi for i in ids])
         gate = box_gate(seg_lo, seg_hi, trk_lo, trk_hi, cfg.gate_margin) & in_view[None, :]
         cand = np.flatnonzero(gate.any(axis=0))
-        spatial = np.zeros((n_s, n_t))
+        spatial = np.zeros((n_s, n_t))  # max(r_s, r_t): decides eligibility
+        ranked = np.zeros((n_s, n_t))  # with the balance tie-breaker: decides among eligible tracks
         if len(cand):
             overlap = overlap_matrix(coarse, [self.tracks[ids[j]].voxels.coarse for j in cand])
-            spatial[:, cand] = spatial_scores(overlap, np.array([len(c) for c in coarse]), visible[cand], cfg.min_visible,
-                                              cfg.spatial_balance)
-        spatial = np.where(gate, spatial, 0.0)
+            sizes = np.array([len(c) for c in coarse])
+            spatial[:, cand] = spatial_scores(overlap, sizes, visible[cand], cfg.min_visible)
+            ranked[:, cand] = spatial_scores(overlap, sizes, visible[cand], cfg.min_visible, cfg.spatial_balance)
+        spatial, ranked = np.where(gate, spatial, 0.0), np.where(gate, ranked, 0.0)
         if cfg.mode == "spatial" or features is None:
-            return spatial, cfg.match_threshold
+            return ranked, spatial >= cfg.match_threshold
         banks = [self.tracks[ids[j]].features.bank() if gate[:, j].any() else None for j in range(n_t)]
         visual = visual_scores(features, banks)
         has_bank = np.array([b is not None for b in banks])[None, :]
-        fused = np.where(has_bank, cfg.spatial_weight * spatial + (1 - cfg.spatial_weight) * visual, spatial)
-        return np.where(spatial >= cfg.min_overlap, fused, 0.0), cfg.match_threshold
+        w = cfg.spatial_weight
+        fused = np.where(has_bank, w * spatial + (1 - w) * visual, spatial)
+        fused_ranked = np.where(has_bank, w * ranked + (1 - w) * visual, ranked)
+        return fused_ranked, (fused >= cfg.match_threshold) & (spatial >= cfg.min_overlap)
 
     def step(self, frame_index: int, depth: np.ndarray, K: np.ndarray, pose: np.ndarray, segments: list[Segment],
              features: np.ndarray | None = None, background: tuple[np.ndarray, np.ndarray] | None = None) -> list[int]:
@@ -126,8 +132,8 @@ class Tracker:
         boxes = [segment_box(s.keys, self.voxel) for s in segments]
         matches: list[tuple[int, int]] = []
         if segments and ids:
-            score, threshold = self._scores(segments, coarse, boxes, use_features, ids, visible)
-            matches = assign(score, threshold)
+            score, eligible = self._scores(segments, coarse, boxes, use_features, ids, visible)
+            matches = assign(score, eligible)
         assigned = [-1] * len(segments)
         for i, j in matches:
             assigned[i] = ids[j]
@@ -139,7 +145,7 @@ class Tracker:
                 self.tracks[ids[j]].voxels.update(observed_elsewhere=seen_keys)
         for i, seg in enumerate(segments):
             if assigned[i] < 0:
-                voxels = VoxelMap(cfg.coarsen, cfg.min_support, cfg.min_relative_hits)
+                voxels = VoxelMap(cfg.coarsen, cfg.min_support)
                 track = Track(self._next_id, voxels, FeatureMemory(cfg.exemplars, cfg.exemplar_novelty))
                 # A new track was in view in the frame that created it.
                 track.visible_frames = 1
@@ -148,8 +154,8 @@ class Tracker:
                 assigned[i] = track.id
             sid = self._record(frame_index, seg, assigned[i])
             f = use_features[i] if use_features is not None else None
-            self.tracks[assigned[i]].observe(frame_index, sid, seg.keys, seg.weights, seen_keys, *boxes[i], seg.label,
-                                             seg.score, f)
+            self.tracks[assigned[i]].observe(frame_index, sid, seg.keys, seg.weights, coarse[i], seen_keys, *boxes[i],
+                                             seg.label, seg.score, f)
         if background is not None and self._tracing(frame_index) and len(background[0]):
             self.table.append(frame_index, background[0], BACKGROUND, background[1])
         if cfg.merge_every and self.frames_seen % cfg.merge_every == 0:
@@ -178,9 +184,9 @@ class Tracker:
         self._segment_track[np.asarray(other.segments, np.int64)] = keep
 
     def merge(self) -> int:
-        """Merge tracks of one object. Containment of track b in track a is measured on the maps' active voxels
-        weighted by hits — Σ min(hits_a, hits_b) / Σ hits_b — so a neighbour whose voxels a swallowed only
-        through a few under-segmented masks is not "contained" (coarse voxels would blur neighbours together). Tracks merge when the larger containment reaches
+        """Merge tracks of one object. Containment of track b in track a is measured on coarse voxels (of
+        active voxels) weighted by hits — Σ min(hits_a, hits_b) / Σ hits_b — so a neighbour whose voxels a
+        swallowed only through a few under-segmented masks is not "contained". Tracks merge when the larger containment reaches
         merge_overlap and their features agree (cosine ≥ merge_feature, or either has no feature), or
         reaches merge_containment regardless. Returns the number of merges."""
         cfg = self.config
@@ -188,7 +194,7 @@ class Tracker:
         if len(ids) < 2:
             return 0
         maps = [self.tracks[i].voxels for i in ids]
-        shared = weighted_overlap([m.keys for m in maps], [m.hits * m.active for m in maps])
+        shared = weighted_overlap([m.coarse for m in maps], [m.coarse_hits() for m in maps])
         size = np.diag(shared).copy()
         contained = shared / np.maximum(size[None, :], 1e-9)  # [a, b]: share of b inside a
         share = np.maximum(contained, contained.T)

@@ -13,6 +13,78 @@ from tracklift.track.instance import Instance3D
 log = logging.getLogger(__name__)
 
 
+def observed_points(instances: list[Instance3D], vertices: np.ndarray, radius: float,
+                    background: np.ndarray | None = None) -> np.ndarray:
+    """[V] bool: vertices within `radius` metres of any instance or background point (seen by the scan)."""
+    pts = [i.points for i in instances] + ([np.asarray(background, np.float32).reshape(-1, 3)] if background is not None else [])
+    pts = [p for p in pts if len(p)]
+    if not pts or len(vertices) == 0:
+        return np.zeros(len(vertices), bool)
+    dist, _ = cKDTree(np.concatenate(pts)).query(np.asarray(vertices, np.float32), distance_upper_bound=radius)
+    return np.isfinite(dist)
+
+
+def mesh_edges(vertices: np.ndarray, faces: np.ndarray) -> csr_matrix:
+    """[V, V] sparse symmetric matrix of mesh edge lengths (metres) from faces [F, 3] int."""
+    faces = np.asarray(faces, np.int64).reshape(-1, 3)
+    pairs = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    a, b = np.unique(np.sort(pairs, axis=1), axis=0).T
+    length = np.linalg.norm(vertices[a] - vertices[b], axis=1) + 1e-9  # a zero weight would drop the edge
+    n = len(vertices)
+    return csr_matrix((np.r_[length, length], (np.r_[a, b], np.r_[b, a])), shape=(n, n))
+
+
+def complete_on_mesh(masks: np.ndarray, observed: np.ndarray, vertices: np.ndarray, faces: np.ndarray,
+                     max_distance: float) -> np.ndarray:
+    """Fill vertices the scan never saw (hidden backs and undersides) from the seen ones, along the mesh.
+
+    masks: [I, V] bool from `transfer_to_points`; observed: [V] bool (`observed_points`); faces: [F, 3].
+    Each unobserved vertex takes the memberships of the observed vertex nearest to it along mesh edges,
+    if that one is at most `max_distance` metres away; observed vertices — including those seen as no
+    object — never change. Returns a new [I, V] bool array.
+    """
+    from scipy.sparse.csgraph import dijkstra
+
+    out = masks.copy()
+    sources = np.flatnonzero(observed)
+    if len(sources) == 0 or len(faces) == 0 or observed.all():
+        return out
+    _, _, nearest = dijkstra(mesh_edges(np.asarray(vertices, np.float64), faces), directed=False, indices=sources,
+                             min_only=True, limit=max_distance, return_predecessors=True)
+    fill = np.flatnonzero(~observed & (nearest >= 0))
+    out[:, fill] = masks[:, nearest[fill]]
+    return out
+
+
+def complete_on_mesh_reference(masks, observed, vertices, faces, max_distance) -> np.ndarray:
+    """Plain Dijkstra from every observed vertex (the tests compare with `complete_on_mesh`)."""
+    import heapq
+
+    n = len(vertices)
+    adj: list[dict[int, float]] = [dict() for _ in range(n)]
+    for f in np.asarray(faces, np.int64).reshape(-1, 3):
+        for a, b in ((f[0], f[1]), (f[1], f[2]), (f[2], f[0])):
+            d = float(np.linalg.norm(np.asarray(vertices[a], np.float64) - vertices[b])) + 1e-9
+            adj[a][b] = adj[b][a] = min(d, adj[a].get(b, np.inf))
+    best = np.full(n, np.inf)
+    origin = np.full(n, -1)
+    heap = [(0.0, int(s), int(s)) for s in np.flatnonzero(observed)]
+    heapq.heapify(heap)
+    while heap:
+        d, v, s = heapq.heappop(heap)
+        if d >= best[v]:
+            continue
+        best[v], origin[v] = d, s
+        for w, length in adj[v].items():
+            if d + length <= max_distance and d + length < best[w]:
+                heapq.heappush(heap, (d + length, w, s))
+    out = masks.copy()
+    for v in range(n):
+        if not observed[v] and origin[v] >= 0:
+            out[:, v] = masks[:, origin[v]]
+    return out
+
+
 def transfer_to_points(instances: list[Instance3D], vertices: np.ndarray, radius: float,
                        background: np.ndarray | None = None) -> np.ndarray:
     """[I, V] bool: vertex v belongs to instance i when its nearest point — over all instances' points and the

@@ -64,7 +64,6 @@ class VoxelMap:
 
     factor: int
     min_support: float = 0.0
-    min_relative_hits: float = 0.0
     keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     values: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.float32))
     coarse: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -86,28 +85,42 @@ class VoxelMap:
 
     @property
     def active(self) -> np.ndarray:
-        """[M] bool: voxels whose support hits / (hits + misses) reaches min_support and whose hits reach
-        min_relative_hits × the map's 90th-percentile hits (a voxel one early mask added to a track that
-        later views saw dozens of times is noise unless those views confirm it)."""
-        ok = self.hits >= self.min_support * (self.hits + self.misses)
-        if self.min_relative_hits > 0 and len(self.keys):
-            ok &= self.hits >= self.min_relative_hits * np.percentile(self.hits, 90)
-        return ok
+        """[M] bool: voxels whose support hits / (hits + misses) reaches min_support."""
+        return self.hits >= self.min_support * (self.hits + self.misses)
+
+    def coarse_hits(self) -> np.ndarray:
+        """[len(coarse)] float32: per coarse voxel, the most hits of an active voxel inside it."""
+        active = self.active
+        parent = pack_keys(unpack_keys(self.keys[active]) // self.factor)
+        out = np.zeros(len(self.coarse), np.float32)
+        np.maximum.at(out, np.searchsorted(self.coarse, parent), self.hits[active])
+        return out
 
     def update(self, keys: np.ndarray | None = None, weight: np.ndarray | None = None,
-               observed_elsewhere: np.ndarray | None = None) -> None:
+               observed_elsewhere: np.ndarray | None = None, coarse: np.ndarray | None = None) -> None:
         """One frame's evidence: a miss for each map voxel in `observed_elsewhere` ([K] int64 sorted unique
         keys the frame saw under other labels) but not in `keys`, then a hit for each of `keys` ([N] int64
-        sorted unique) with `weight` ([N]); refreshes `coarse`."""
+        sorted unique) with `weight` ([N]); refreshes `coarse` (pass coarsen_keys(keys) if known)."""
         keys = np.zeros(0, np.int64) if keys is None else np.asarray(keys, np.int64)
+        before = self.active
         if observed_elsewhere is not None and len(self.keys):
             missed = contains(observed_elsewhere, self.keys) & ~contains(keys, self.keys)
             self.values[missed, 2] += 1.0
         if len(keys):
             w = np.ones(len(keys), np.float32) if weight is None else np.asarray(weight, np.float32)
             vals = np.stack([np.ones(len(keys), np.float32), w, np.zeros(len(keys), np.float32)], axis=1)
+            old_keys = self.keys
             self.keys, self.values = union_add(self.keys, self.values, keys, vals)
-        self.coarse = coarsen_keys(self.keys[self.active], self.factor)
+            after = self.active[np.searchsorted(self.keys, old_keys)]
+        else:
+            after = self.active
+        if (before != after).any():
+            self.coarse = coarsen_keys(self.keys[self.active], self.factor)
+        elif len(keys):
+            # New voxels are active (one hit, no miss): only their coarse voxels can be new.
+            new = coarsen_keys(keys, self.factor) if coarse is None else coarse
+            merged = np.sort(np.concatenate([self.coarse, new]), kind="stable")
+            self.coarse = merged[np.r_[True, merged[1:] != merged[:-1]]] if len(merged) else merged
 
     def absorb(self, other: "VoxelMap") -> None:
         self.keys, self.values = union_add(self.keys, self.values, other.keys, other.values)
