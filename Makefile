@@ -23,8 +23,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# Three suites; each records benchmarks/results/<suite>.json and regenerates BENCHMARKS.md from all of them.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.openvocab
+	$(BIN)/python -m benchmarks.trace3d
 
 clean:
 	rm -rf $(VENV) demo_out

@@ -50,9 +50,26 @@ def suite_table(doc: dict) -> str:
     return "\n".join(lines)
 
 
+def section(doc: dict) -> str:
+    """One result file's section: the instance-segmentation harness, or a suite that renders itself."""
+    kind = doc.get("kind", "instance3d")
+    if kind == "openvocab":
+        from benchmarks.openvocab import markdown_section
+
+        return markdown_section(doc)
+    if kind == "trace3d":
+        from benchmarks.trace3d import markdown_table
+
+        return markdown_table(doc)
+    return suite_table(doc)
+
+
+ORDER = {"instance3d": 0, "openvocab": 1, "trace3d": 2}
+
+
 def render(results_dir: Path) -> str:
-    """The whole page; the `full` suite first, then the others by name."""
+    """The whole page: instance segmentation (full suite first), then open-vocabulary, then Trace3D."""
     docs = [json.loads(p.read_text()) for p in sorted(results_dir.glob("*.json"))]
-    docs.sort(key=lambda d: (d["suite"]["name"] != "full", d["suite"]["name"]))
-    body = "\n\n".join(suite_table(d) for d in docs) if docs else "No results recorded yet: run `make bench`."
+    docs.sort(key=lambda d: (ORDER.get(d.get("kind", "instance3d"), 9), "quick" in json.dumps(d.get("suite", {}).get("name", ""))))
+    body = "\n\n".join(section(d) for d in docs) if docs else "No results recorded yet: run `make bench`."
     return HEADER + "\n" + body + "\n"

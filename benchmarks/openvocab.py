@@ -12,9 +12,14 @@ scored in four variants:
 * `exact+sp`, `text+sp`  the same predictions snapped to mesh superpoints (`segment_mesh` on the room's
                     mesh, `refine_predictions`).
 
-Mask presets: the harness's `oracle`, `mild`, `hard`, and `freeform` = `mild` with every correct label of a class that has synonyms
-written as synonyms or free-form names ("sofa", "tv monitor", "bookcase"), as a segmenter prompted with its
-own words would: there the text mapping matters (in `mild`/`hard` exact names outvote the synonyms).
+Mask presets: the harness's `oracle`, `mild`, `hard`, and `freeform` = `mild` with every correct label of a
+class that has synonyms written as one ("sofa", "tv monitor", "bookcase"), as a segmenter prompted with its
+own words would: there the text mapping matters (in `mild`/`hard` nearly every object also gets votes naming
+it exactly, so ignoring synonyms costs little).
+
+Size: the full suite is the harness's three rooms (640×480, 60 frames, 20 objects) under four presets, about
+4 minutes on a shared 2-core machine with room and mask generation, 2 minutes once cached; `--quick` is one
+320×240 room of 30 frames (15 objects) under three presets, about 30 seconds.
 
 Instances are transferred onto the mesh vertices as the harness's methods do (`tracklift.methods`), and
 ranked by `instance_confidence(proposal score, label confidence)` (`labeller(..., rescore=True)`). Reported,
@@ -32,10 +37,11 @@ import contextlib
 import dataclasses
 import io
 import json
+import os
 import platform
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 from tqdm import tqdm
@@ -44,16 +50,18 @@ from benchmarks.scenes import _build, ensure_masks, ensure_scene
 from benchmarks.suite import FULL as HARNESS_FULL
 from benchmarks.suite import Suite
 
+if TYPE_CHECKING:
+    from tracklift.track.instance import Instance3D
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-MARK_BEGIN, MARK_END = "<!-- openvocab:begin -->", "<!-- openvocab:end -->"
 
 # Mask presets beyond `tracklift synth-masks --preset`: (base preset, extra command-line options).
 EXTRA_PRESETS = {"freeform": ("mild", ("--synonyms", "1.0"))}
-# The harness's rooms (`benchmarks.suite.FULL`: same scenes and cached masks, so AP is comparable with
+# The harness's rooms (`benchmarks.suite.FULL`: the same seeded scenes and masks, so AP is comparable with
 # its table) under every preset.
 FULL = dataclasses.replace(HARNESS_FULL, name="openvocab", presets=("oracle", "mild", "hard", "freeform"), repeats=1)
-QUICK = Suite("openvocab_quick", seeds=(0,), frames=20, width=320, height=240, objects=10,
+QUICK = Suite("openvocab_quick", seeds=(0,), frames=30, width=320, height=240, objects=15,
               presets=("mild", "hard", "freeform"), repeats=1)
 LABELLINGS = ("exact", "text")
 VARIANTS = tuple(f"{lab}{sp}" for lab in LABELLINGS for sp in ("", "+sp"))
@@ -70,7 +78,7 @@ class ExactVoteClassifier:
     name: str = "vote-exact"
     needs_views: bool = False
 
-    def classify(self, instance, views: Sequence, vocabulary: Sequence[str]) -> np.ndarray:
+    def classify(self, instance: Instance3D, views: Sequence, vocabulary: Sequence[str]) -> np.ndarray:
         """[C] float64 probabilities from the instance's exactly named votes (uniform without any)."""
         from tracklift.classify.vote import vote_tally
         from tracklift.vocab.vocabulary import normalize_name
@@ -83,12 +91,13 @@ class ExactVoteClassifier:
             return uniform
         return (1 - self.smoothing) * tally / tally.sum() + self.smoothing * uniform
 
-    def score_query(self, instance, views: Sequence, query: str) -> float:
+    def score_query(self, instance: Instance3D, views: Sequence, query: str) -> float:
         """Share of the instance's vote weight on labels equal to the query (no text similarity)."""
         from tracklift.vocab.vocabulary import normalize_name
 
+        key = normalize_name(query)
         total = sum(w for w in instance.label_votes.values() if w > 0)
-        same = sum(w for lab, w in instance.label_votes.items() if w > 0 and normalize_name(lab) == normalize_name(query))
+        same = sum(w for lab, w in instance.label_votes.items() if w > 0 and normalize_name(lab) == key)
         return same / total if total > 0 else 0.0
 
 
@@ -117,14 +126,14 @@ def classifiers(embedder=None) -> dict[str, Any]:
     return {"exact": ExactVoteClassifier(), "text": VoteClassifier(embedder=embedder)}
 
 
-def map_instances(scene, masks_dir: Path, config) -> list:
+def map_instances(scene, masks_dir: Path, config) -> list[Instance3D]:
     """The pipeline (a `PipelineConfig`) on one scene from precomputed masks, with handcrafted features."""
     from tracklift.pipeline import make_features, make_segmenter, segment_scene
 
     return segment_scene(scene, make_segmenter("precomputed", masks_dir), make_features("handcrafted"), config)
 
 
-def score_instances(instances: Sequence, masks: np.ndarray, superpoints: np.ndarray, vocab,
+def score_instances(instances: Sequence[Instance3D], masks: np.ndarray, superpoints: np.ndarray, vocab,
                     labellers: dict[str, Any], snap=None) -> tuple[dict[str, list], dict[str, list]]:
     """Name copies of `instances` with each classifier and turn them into predictions of every variant.
 
@@ -144,7 +153,7 @@ def score_instances(instances: Sequence, masks: np.ndarray, superpoints: np.ndar
     preds, named = {}, {}
     for key, classifier in labellers.items():
         copies = [dataclasses.replace(inst) for inst in instances]  # labeller names and rescores in place
-        labeller(classifier, vocab, rescore=True)(None, copies)
+        labeller(classifier, vocab, rescore=True)(None, copies)  # vote classifiers read no views: no scene needed
         plain = [PredictedInstance(m, vocab.id_of(inst.label), inst.score) for m, inst in zip(masks, copies)]
         preds[key] = plain
         preds[f"{key}+sp"] = refine_predictions(plain, superpoints, snap)
@@ -166,7 +175,7 @@ def pooled_queries(per_query: list[dict]) -> dict:
 @dataclasses.dataclass
 class Room:
     """One synthetic room: its folder, the opened scene, GT per mesh vertex ([V] int64, 1000·label + instance),
-    its objects from scene.json (queries) and the mesh superpoints ([V] int64)."""
+    its objects from scene.json that queries may ask for, and the mesh superpoints ([V] int64)."""
 
     path: Path
     scene: Any
@@ -176,10 +185,12 @@ class Room:
 
 
 def open_room(path: Path) -> Room:
+    """A synthetic room folder (`tracklift synth` output) with its GT, objects and mesh superpoints."""
     from tracklift.data.scene import open_scene
     from tracklift.eval.gt import read_gt_file
     from tracklift.io.ply import read_ply
     from tracklift.refine.segmentator import segment_mesh
+    from tracklift.synth.corrupt import STRUCTURE
 
     scene = open_scene(path)
     if scene.gt_path is None or scene.mesh_path is None:
@@ -188,7 +199,9 @@ def open_room(path: Path) -> Room:
     gt = read_gt_file(scene.gt_path)
     if len(gt) != len(mesh.vertices):
         raise ValueError(f"{scene.gt_path}: {len(gt)} labels for {len(mesh.vertices)} mesh vertices")
-    objects = json.loads((path / "scene.json").read_text())["objects"]
+    # No query asks for walls, floor or ceiling: the corrupted masks never contain them (synth-masks'
+    # default, as segmenters prompted with object classes), so no instance could answer.
+    objects = [o for o in json.loads((path / "scene.json").read_text())["objects"] if o["label"] not in STRUCTURE]
     return Room(path, scene, gt, objects, segment_mesh(mesh.vertices, mesh.faces))
 
 
@@ -241,7 +254,7 @@ def summarise(runs: list[dict], rooms: list[Room], vocab) -> dict:
 @contextlib.contextmanager
 def _torch_threads(n: int):
     # MiniLM encodes a few words at a time: threads gain nothing, and on a shared 2-core machine they
-    # contend with other processes (measured: encoding 3x slower with 2 threads under load).
+    # contend with other processes (measured here under load: encoding ~10x slower with 2 threads than 1).
     import torch
 
     before = torch.get_num_threads()
@@ -256,7 +269,7 @@ def run_suite(suite: Suite, cache: Path, embedder=None, progress: bool = True) -
     """Every room × preset of `suite` through the pipeline and all variants; returns the results document
     (what `benchmarks/results/<suite>.json` holds; `markdown_section` renders it).
 
-    cache: folder of generated scenes and masks (shared with `benchmarks.run`). embedder: a
+    cache: folder of generated scenes and masks (`benchmarks.scenes` layout). embedder: a
     `TextEmbedder` for mapping and queries (default: the bundled MiniLM).
     """
     from tracklift.classify.text import default_text_embedder
@@ -269,8 +282,8 @@ def run_suite(suite: Suite, cache: Path, embedder=None, progress: bool = True) -
     vocab = load_vocabulary("scannet200")
     embedder = embedder or default_text_embedder()
     labellers = classifiers(embedder)
-    rooms = [open_room(ensure_scene(cache, seed, suite)) for seed in tqdm(suite.seeds, desc="rooms", unit="room",
-                                                                           disable=not progress)]
+    seeds = tqdm(suite.seeds, desc="rooms", unit="room", disable=not progress)
+    rooms = [open_room(ensure_scene(cache, seed, suite)) for seed in seeds]
     runs: dict[str, list[dict]] = {p: [] for p in suite.presets}
     jobs = [(p, r) for p in suite.presets for r in rooms]
     with _torch_threads(1):
@@ -282,7 +295,8 @@ def run_suite(suite: Suite, cache: Path, embedder=None, progress: bool = True) -
         "suite": suite.describe(),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
         "wall_seconds": round(time.time() - started, 1),
-        "machine": {"python": platform.python_version(), "numpy": np.__version__, "platform": platform.platform()},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
+                    "platform": platform.platform()},
         "presets": {p: summarise(r, rooms, vocab) for p, r in runs.items()},
     }
 
@@ -325,29 +339,20 @@ def markdown_section(doc: dict) -> str:
         for ranking, q in r["queries"].items():
             cells = [q, *(q["by_kind"][k] for k in ("class", "synonym", "functional"))]
             lines.append(f"| {preset} | {ranking} | " + " | ".join(
-                f"{_fmt(c['top1'], 2)} / {_fmt(c['recall_at_r'], 2)} / {_fmt(c['ap'], 2)} ({c['queries']})" for c in cells) + " |")
+                f"{_fmt(c['top1'], 2)} / {_fmt(c['recall_at_r'], 2)} / {_fmt(c['ap'], 2)} ({c['queries']})"
+                for c in cells) + " |")
     return "\n".join(lines)
-
-
-def update_markdown(path: Path, section: str) -> None:
-    """Replace (or append) the open-vocabulary section of `path` between its markers."""
-    from tracklift.io.atomic import atomic_write_text
-
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    block = f"{MARK_BEGIN}\n{section}\n{MARK_END}"
-    if MARK_BEGIN in text and MARK_END in text:
-        text = text[: text.index(MARK_BEGIN)] + block + text[text.index(MARK_END) + len(MARK_END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    atomic_write_text(path, text)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.openvocab", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help=f"the small suite ({QUICK.name!r}) instead of {FULL.name!r}")
-    parser.add_argument("--cache", default=str(HERE / ".cache"), help="generated scenes and masks")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"the small suite ({QUICK.name!r}) instead of {FULL.name!r}")
+    # A folder of its own: two processes building the same cache entry at once would clash.
+    parser.add_argument("--cache", default=str(HERE / ".cache" / "openvocab"), help="generated scenes and masks")
     parser.add_argument("--results", default=str(HERE / "results"), help="folder of <suite>.json results")
-    parser.add_argument("--markdown", default=str(ROOT / "BENCHMARKS.md"), help="page whose openvocab section is rewritten")
+    parser.add_argument("--markdown", default=str(ROOT / "BENCHMARKS.md"),
+                        help="page regenerated from all result files")
     args = parser.parse_args(argv)
 
     from tracklift.eval.report import result_to_json
@@ -357,9 +362,10 @@ def main(argv: list[str] | None = None) -> int:
     doc = run_suite(suite, Path(args.cache))
     out = Path(args.results) / f"{suite.name}.json"
     atomic_write_text(out, result_to_json(doc) + "\n")
-    section = markdown_section(doc)
-    print(section)
-    update_markdown(Path(args.markdown), section)
+    print(markdown_section(doc))
+    from benchmarks.markdown import render
+
+    atomic_write_text(args.markdown, render(Path(args.results)))
     print(f"wrote {out} and {args.markdown} in {doc['wall_seconds']:.0f} s")
     return 0
 

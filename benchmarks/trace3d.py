@@ -38,7 +38,8 @@ ROOM_LABELS = ("wall", "floor", "ceiling")
 
 @dataclass(frozen=True)
 class Trace3DSuite:
-    """seeds: one room each. iterations: Gaussian training steps. merge_rate / coarse_rate: chance per
+    """seeds: one room each. iterations: Gaussian training steps; refit_iterations: photometric steps
+    after split/prune (`density.refit`; 0 = none). merge_rate / coarse_rate: chance per
     touching object pair and training view of a merged mask / an extra coarse mask; split_rate: chance per
     object and view of a split. min_pixels: objects smaller than this in a view are not scored there."""
 
@@ -53,6 +54,7 @@ class Trace3DSuite:
     split_rate: float = 0.15
     coarse_rate: float = 0.15
     min_pixels: int = 40
+    refit_iterations: int = 0
     mask_seed: int = 0
 
 
@@ -152,12 +154,28 @@ def extraction_miou(g, inst, train_cams, train_gt, held_cams, held_gt, min_pixel
     return (float(np.mean(means)) if means else float("nan")), len(means)
 
 
-def run_variants(g, train_cams, train_gt, held_cams, held_gt, suite: Trace3DSuite, seed: int, progress: bool = True) -> dict:
+@dataclass
+class PreparedScene:
+    """A trained room: Gaussians, training views (cameras, GT instance maps [H, W] int64 with -1 = none,
+    images [H, W, 3] uint8), held-out views (cameras, GT maps) and the training metrics."""
+
+    g: object
+    train_cams: list
+    train_gt: list
+    train_images: list
+    held_cams: list
+    held_gt: list
+    metrics: dict
+
+
+def run_variants(scene: PreparedScene, suite: Trace3DSuite, seed: int, progress: bool = True) -> dict:
     """The four ablation settings on one trained scene; returns {variant key: metrics}."""
     from tracklift.splat.apps import granularity_maps
     from tracklift.splat.correct import correct_masks
-    from tracklift.splat.density import split_and_prune
+    from tracklift.splat.density import refit, split_and_prune
     from tracklift.splat.lift import lift_closed_form, with_background
+
+    g, train_cams, train_gt, held_cams, held_gt = scene.g, scene.train_cams, scene.train_gt, scene.held_cams, scene.held_gt
 
     rng = np.random.default_rng([suite.mask_seed, seed])
     masks = [inconsistent_masks(gt, rng, suite) for gt in train_gt]
@@ -173,6 +191,8 @@ def run_variants(g, train_cams, train_gt, held_cams, held_gt, suite: Trace3DSuit
         model, split_report = g, None
         if split:
             model, split_report = split_and_prune(g, train_cams, with_background(maps)[0], progress=progress)
+            if suite.refit_iterations:
+                model = refit(model, train_cams, scene.train_images, suite.refit_iterations, seed, progress=progress)
         inst = lift_closed_form(model, train_cams, maps, progress=progress)
         miou3d, n_objects = extraction_miou(model, inst, train_cams, train_gt, held_cams, held_gt, suite.min_pixels)
         miou2d = [s for m, gt in zip(maps, train_gt) for s in mask_miou(m, gt, suite.min_pixels)]
@@ -190,9 +210,8 @@ def run_variants(g, train_cams, train_gt, held_cams, held_gt, suite: Trace3DSuit
     return results
 
 
-def prepare_scene(cache: Path, seed: int, suite: Trace3DSuite):
-    """Generate (cached) the room, train (cached) its Gaussians; returns the model, the train/held-out
-    cameras and their GT instance maps ([H, W] int64, -1 = none), and the training metrics."""
+def prepare_scene(cache: Path, seed: int, suite: Trace3DSuite) -> PreparedScene:
+    """Generate (cached) the room and train (cached) its Gaussians."""
     import cv2
 
     from tracklift.data.scene import open_scene
@@ -229,7 +248,8 @@ def prepare_scene(cache: Path, seed: int, suite: Trace3DSuite):
             raise FileNotFoundError(f"{path}: missing GT instance map")
         gts.append(np.where((ids > 0) & ~np.isin(ids, room), ids.astype(np.int64), -1))
     train, held = split_views(len(cams), config.holdout_every)
-    return g, [cams[i] for i in train], [gts[i] for i in train], [cams[i] for i in held], [gts[i] for i in held], metrics
+    return PreparedScene(g, [cams[i] for i in train], [gts[i] for i in train], [frames[i].color for i in train],
+                         [cams[i] for i in held], [gts[i] for i in held], metrics)
 
 
 def markdown_table(doc: dict) -> str:
@@ -293,9 +313,9 @@ def main(argv: list[str] | None = None) -> int:
     cache.mkdir(parents=True, exist_ok=True)
     per_scene, psnrs = {}, []
     for seed in suite.seeds:
-        g, tc, tg, hc, hg, metrics = prepare_scene(cache, seed, suite)
-        psnrs.append(metrics["psnr_holdout"])
-        per_scene[seed] = run_variants(g, tc, tg, hc, hg, suite, seed)
+        scene = prepare_scene(cache, seed, suite)
+        psnrs.append(scene.metrics["psnr_holdout"])
+        per_scene[seed] = run_variants(scene, suite, seed)
         for key, row in per_scene[seed].items():
             print(f"room {seed} ({key}) {row['variant']:<16} 2D {100 * row['mask_miou_2d']:5.1f}  3D {100 * row['extraction_miou_3d']:5.1f}")
     mean = {}

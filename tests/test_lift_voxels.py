@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from tracklift.lift.voxels import (
-    OFFSET, count_keys, key_centres, key_offset, pack_keys, pack_keys_reference, unpack_keys, voxel_coords, voxel_keys,
+    OFFSET, count_keys, key_centres, pack_keys, pack_keys_reference, unpack_keys, voxel_coords, voxel_keys,
 )
 
 coords_strategy = arrays(np.int64, st.tuples(st.integers(0, 20), st.just(3)), elements=st.integers(-OFFSET, OFFSET - 1))
@@ -25,12 +25,6 @@ def test_packing_is_lexicographic(coords):
     keys = pack_keys(coords)
     order = np.lexsort((coords[:, 2], coords[:, 1], coords[:, 0]))
     assert (np.diff(keys[order]) >= 0).all()
-
-
-def test_neighbour_offset_is_constant():
-    c = np.array([[3, -4, 5], [-100, 7, 0]])
-    for d in [(1, 0, 0), (0, -1, 1), (-1, 1, -1)]:
-        np.testing.assert_array_equal(pack_keys(c + np.array(d)), pack_keys(c) + key_offset(*d))
 
 
 def test_coords_centres_and_counts_exact():

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from tests.splat_toy import render_ids, toy_cameras, toy_gaussians
-from tracklift.splat.density import SplitPruneConfig, ambiguous_gaussians, split_and_prune, split_in_two
+from tracklift.splat.density import SplitPruneConfig, ambiguous_gaussians, refit, split_and_prune, split_in_two
 from tracklift.splat.gaussians import Gaussians
 from tracklift.splat.git import InstanceTrace, trace_instances
 from tracklift.splat.lift import with_background
@@ -90,6 +90,20 @@ def test_input_is_not_modified(scene):
     means = g.means.clone()
     split_and_prune(g, cams, maps)
     assert torch.equal(g.means, means)
+
+
+def test_refit_keeps_the_count_and_moves_parameters(scene):
+    from tracklift.splat.rasterize import rasterize
+
+    g, _, cams, _ = scene
+    with torch.no_grad():
+        images = [(rasterize(g, c).color.clamp(0, 1) * 255).to(torch.uint8).numpy() for c in cams]
+    dimmer = g.clone()
+    dimmer.sh = dimmer.sh * 0.5
+    out = refit(dimmer, cams[:2], images[:2], iterations=3)
+    assert out.n == g.n  # densification is off
+    assert not torch.equal(out.sh, dimmer.sh)
+    assert torch.equal(dimmer.sh, g.sh * 0.5)  # input untouched
 
 
 def test_bad_label_maps_raise(scene):

@@ -35,8 +35,8 @@ def render_instances(frame: Frame, instances: list[Instance3D], colors: np.ndarr
                      depth_tolerance: float = 0.1) -> np.ndarray:
     """[H, W, 3] uint8: the frame's RGB with the visible instance points painted in `colors` ([I, 3]).
 
-    Points are splatted as squares of their projected voxel size, nearest first wins, and only where they
-    agree with the frame's depth (occluded points are not painted).
+    Points are splatted as squares of their projected voxel size (at most 9×9 pixels), nearest wins, and
+    only where they agree with the frame's depth (occluded points are not painted).
     """
     h, w = frame.height, frame.width
     out = (frame.color.astype(np.float32) * 0.35).astype(np.uint8)
@@ -49,7 +49,8 @@ def render_instances(frame: Frame, instances: list[Instance3D], colors: np.ndarr
     u, v, z, owner = u[ok], v[ok], z[ok], owner[ok]
     order = np.argsort(-z)  # far to near: nearer writes last and wins
     u, v, z, owner = u[order], v[order], z[order], owner[order]
-    half = np.maximum(np.ceil(0.5 * voxel * frame.K[0, 0] / z), 1).astype(np.int64)
+    # Splat half-size in pixels, capped: close-up voxels would otherwise cost (2·half + 1)² passes each.
+    half = np.clip(np.ceil(0.5 * voxel * frame.K[0, 0] / z), 1, 4).astype(np.int64)
     zbuf = np.full((h, w), np.inf, np.float32)
     label = np.full((h, w), -1, np.int64)
     for dy in range(-int(half.max()), int(half.max()) + 1):

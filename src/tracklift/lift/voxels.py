@@ -3,8 +3,7 @@
 A voxel of size `s` holds the points p with floor(p / s) = (i, j, k); its centre is (i + 0.5) s.
 Keys pack the three coordinates, each offset by 2**20 into 21 bits: key = (i' << 42) | (j' << 21) | k'.
 Coordinates must lie in [-2**20, 2**20), i.e. ±10 km at 1 cm voxels. Packing is monotone in (i, j, k)
-lexicographic order, and moving by (di, dj, dk) adds the constant `key_offset(di, dj, dk)` to a key,
-which is what neighbour look-ups in `components.py` rely on.
+lexicographic order, so sorted keys are sorted voxels.
 """
 
 from __future__ import annotations
@@ -59,11 +58,6 @@ def voxel_keys(points: np.ndarray, voxel: float) -> np.ndarray:
 def key_centres(keys: np.ndarray, voxel: float) -> np.ndarray:
     """keys: [N] int64 -> [N, 3] float32 voxel centres, metres."""
     return ((unpack_keys(keys) + 0.5) * voxel).astype(np.float32)
-
-
-def key_offset(di: int, dj: int, dk: int) -> int:
-    """The constant added to a key when its voxel moves by (di, dj, dk)."""
-    return (di << (2 * BITS)) + (dj << BITS) + dk
 
 
 def count_keys(keys: np.ndarray, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

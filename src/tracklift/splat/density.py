@@ -103,3 +103,25 @@ def split_and_prune(
         "after": int(keep.sum()),
     }
     return candidate.index(torch.as_tensor(keep)), report
+
+
+def refit(
+    g: Gaussians, cameras: Sequence[Camera], images: Sequence[np.ndarray], iterations: int, seed: int = 0, *, progress: bool = False
+) -> Gaussians:
+    """A few photometric training steps with densification off, after `split_and_prune`.
+
+    Trace3D runs its density control inside training, so the Gaussians that survive grow into the gaps the
+    pruned ones leave; on an already trained model this is that remaining training. images: V × [H, W, 3]
+    uint8 matching `cameras`. Returns the refitted Gaussians (`g` is not modified).
+    """
+    from tempfile import TemporaryDirectory
+
+    from tracklift.splat.train import TrainConfig, train_gaussians
+
+    config = TrainConfig(
+        iterations=iterations, sh_degree=g.sh_degree, densify_from=iterations + 1, densify_until=0,
+        holdout_every=0, checkpoint_every=0, seed=seed,
+    )
+    with TemporaryDirectory() as tmp:
+        out, _ = train_gaussians(cameras, images, config, tmp, init=g.detach(), progress=progress)
+    return out

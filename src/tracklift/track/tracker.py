@@ -2,10 +2,11 @@
 
 Per frame: find which tracks are in view (their coarse voxels projected with a depth test), score every
 (segment, track) pair by 3D overlap and feature similarity (TrackerConfig.mode), match one-to-one with the
-Hungarian algorithm, grow matched tracks, start new tracks from unmatched segments, and every few frames
-merge tracks that turned out to be one object. Tracks out of view simply wait (dormant) and are matched
-again by overlap when they re-enter the view. Every segment is also recorded in a tracing table
-(voxel × frame → segment id) that consistency refinement reads later.
+Hungarian algorithm, grow matched tracks, start new tracks from unmatched segments, count misses for track
+voxels the frame saw under other labels (so what a bad mask added fades out), and every few frames merge
+tracks that turned out to be one object. Tracks out of view simply wait (dormant) and are matched again by
+overlap when they re-enter the view. Every segment is also recorded in a tracing table (voxel × frame →
+segment id) that consistency refinement reads later.
 """
 
 from __future__ import annotations

@@ -1,16 +1,13 @@
-"""Transfer instances (voxel-centre points) onto reference points: the scene mesh's vertices or the fused map."""
+"""Transfer instances (voxel-centre points) onto reference points — the scene mesh's vertices or the fused map —
+and fill the vertices the scan never saw along the mesh."""
 
 from __future__ import annotations
-
-import logging
 
 import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.spatial import cKDTree
 
 from tracklift.track.instance import Instance3D
-
-log = logging.getLogger(__name__)
 
 
 def observed_points(instances: list[Instance3D], vertices: np.ndarray, radius: float,
