@@ -1,8 +1,8 @@
 """Trace3D ablation with controlled 2D inconsistency: `python -m benchmarks.trace3d [--quick]`.
 
 Per synthetic room (`tracklift.synth`): train Gaussians on the RGB-D frames (every 8th view held out),
-take the exact per-view instance masks of the training views and make them inconsistent across views on
-purpose: touching objects merged into one mask, objects split in two by a line, and coarse masks covering
+take the exact per-view instance masks of the training views (objects only: walls, floor and ceiling stay
+unmasked, i.e. background) and make them inconsistent across views on purpose: touching objects merged into one mask, objects split in two by a line, and coarse masks covering
 two touching objects laid over their own masks (a granularity change). Then lift with the closed form
 (`splat.lift`) under four settings, as the paper's ablation: (a) no GIT, (b) mask correction only,
 (c) split/prune only, (d) both. Reported:

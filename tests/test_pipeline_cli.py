@@ -13,8 +13,6 @@ from tracklift.vocab import load_vocabulary
 
 from .test_pipeline_mapper import K, scan, surface_points_and_gt
 
-pytest.importorskip("tracklift.segment2d.precomputed")
-
 
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory):

@@ -16,6 +16,7 @@ from tracklift.synth import SynthConfig, catalog, generate_scene
 from tracklift.synth.layout import build_scene
 from tracklift.synth.mesh import build_mesh, tessellate
 from tracklift.synth.primitives import Material, Part
+from tracklift.synth.render import render
 from tracklift.synth.trajectory import camera_path
 from tracklift.vocab import load_vocabulary
 
@@ -152,7 +153,7 @@ def test_files_and_formats(tiny_scene):
         np.testing.assert_array_equal(gt[on], 1000 * vocab.id_of(group["label"]) + inst)
     ceiling = [i for i, o in objects.items() if o["label"] == "ceiling"]
     assert len(ceiling) == 1 and ceiling[0] not in {g["objectId"] + 1 for g in agg["segGroups"]}
-    assert set(gt // 1000) >= {vocab.id_of("wall"), vocab.id_of("floor"), 0}
+    assert set(gt // 1000) >= {vocab.id_of("wall"), vocab.id_of("floor")}
     assert vocab.id_of("ceiling") not in set(gt // 1000)  # ceilings are left unannotated, as in ScanNet
 
 
@@ -184,7 +185,9 @@ def test_mesh_ground_truth_agrees_with_rendered_pixels(tiny_scene):
     scene = open_scene(tiny_scene)
     assert scene.layout == "scannet" and scene.gt_path is not None and scene.mesh_path is not None
     mesh = read_ply(scene.mesh_path)
-    instance = np.loadtxt(scene.gt_path, dtype=np.int64) % 1000
+    gt = np.loadtxt(scene.gt_path, dtype=np.int64)
+    annotated = gt > 0  # ceilings are unannotated
+    instance = gt % 1000
     exact = near = total = 0
     frames = list(scene.stream)
     assert len(frames) == TINY.frames
@@ -197,7 +200,7 @@ def test_mesh_ground_truth_agrees_with_rendered_pixels(tiny_scene):
         inside = front & (u >= 0) & (u < frame.width) & (v >= 0) & (v < frame.height)
         idx = np.nonzero(inside)[0]
         d = frame.depth[v[idx], u[idx]]
-        vis = idx[(d > 0) & (np.abs(d - cam[idx, 2]) < 0.01)]
+        vis = idx[(d > 0) & (np.abs(d - cam[idx, 2]) < 0.01) & annotated[idx]]
         exact += int((instance[vis] == gt_2d[v[vis], u[vis]]).sum())
         padded = np.pad(gt_2d, 1, mode="edge")
         found = np.zeros(len(vis), bool)
@@ -220,3 +223,32 @@ def test_cli_smoke(tmp_path, capsys):
     assert not (out / "color" / "1.jpg").exists() and not (out / "gt_2d" / "instance" / "1.png").exists()
     assert main(["synth", str(tmp_path / "x"), "--objects", "2", "--quiet"]) == 2
     assert "objects must be in 5..40" in capsys.readouterr().err
+
+
+def test_mesh_keeps_only_what_the_camera_saw(tiny_scene):
+    """Like a scan's reconstruction, the mesh holds observed surfaces only: every vertex is seen by some frame,
+    and cropping drops unseen geometry (the full tessellation of the same room is larger)."""
+    from tracklift.synth.mesh import observed_vertices
+
+    scene = open_scene(tiny_scene)
+    mesh = read_ply(scene.mesh_path)
+    seen = np.zeros(len(mesh.vertices), bool)
+    for i, frame in enumerate(scene.stream):
+        clean = render(build_scene(TINY.seed, TINY.objects), frame.K, frame.pose, TINY.width, TINY.height).depth
+        seen |= observed_vertices(mesh.vertices, frame.K, frame.pose, clean)
+    assert seen.all()
+    assert len(mesh.vertices) < len(build_mesh(build_scene(TINY.seed, TINY.objects)).mesh.vertices)
+    assert len(mesh.faces) > 0 and mesh.faces.max() < len(mesh.vertices)
+
+
+def test_observed_vertices_hand_computed():
+    from tracklift.synth.mesh import observed_vertices
+
+    K = np.array([[10.0, 0, 2], [0, 10.0, 2], [0, 0, 1]])
+    depth = np.full((5, 5), 2.0, np.float32)
+    vertices = np.array([[0, 0, 2.0],    # on the surface at the centre pixel
+                         [0, 0, 1.0],    # in front of it: would occlude, but the surface rendered is at 2 m
+                         [0, 0, 3.0],    # behind the surface: hidden
+                         [5, 0, 2.0],    # outside the image
+                         [0, 0, -2.0]])  # behind the camera
+    np.testing.assert_array_equal(observed_vertices(vertices, K, np.eye(4), depth), [True, False, False, False, False])

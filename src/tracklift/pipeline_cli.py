@@ -26,6 +26,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--voxel", type=float, default=0.03, help="voxel size in metres (default 0.03)")
     parser.add_argument("--pixel-stride", type=int, default=2, help="lift every N-th pixel per row and column (default 2)")
     parser.add_argument("--vocab", default="scannet200", help="vocabulary for label ids (default scannet200)")
+    parser.add_argument("--classifier", default="vote",
+                        help="name instances: vote (2D label votes mapped by MiniLM, no weights) | clip:<model> | "
+                             "siglip:<model> | llm:<url-or-model> | none (majority of exact 2D labels)")
+    parser.add_argument("--cache-dir", help="cache of LLM answers and text embeddings (default OUT/.cache)")
     parser.add_argument("--pictures", type=int, default=3, help="frames drawn in the PNG overview (0 = no pictures)")
     parser.set_defaults(func=run)
 
@@ -63,6 +67,12 @@ def run(args: argparse.Namespace) -> int:
         config.refine = None
     mapper = map_scene(scene, segmenter, features, config, progress=True)
     instances = mapper.instances()
+    if args.classifier != "none":
+        from tracklift.classify.backends import make_classifier
+        from tracklift.classify.label import labeller
+
+        classifier = make_classifier(args.classifier, args.cache_dir or Path(args.out) / ".cache")
+        labeller(classifier, vocab, progress=True)(scene, instances)
     mesh_path = None if args.no_mesh else args.mesh
     if args.no_mesh:
         from tracklift.track.transfer import fused_points

@@ -19,6 +19,8 @@ class SynthConfig:
     mesh_spacing: target vertex spacing of the mesh in metres; objects are refined further until
                  they have `min_object_vertices`.
     min_object_vertices: lower bound on each object's mesh vertices (evaluation ignores < 100).
+    observed_only: keep only the mesh surfaces some frame saw, as a scan's reconstruction does (hidden
+                 backs, undersides and never-visited objects are not in a ScanNet mesh either).
     """
 
     seed: int = 0
@@ -31,6 +33,7 @@ class SynthConfig:
     loops: float = 1.25
     mesh_spacing: float = 0.08
     min_object_vertices: int = 250
+    observed_only: bool = True
 
     def __post_init__(self) -> None:
         if not 5 <= self.objects <= 40:

@@ -5,13 +5,13 @@
 <out>/depth/<i>.png            uint16 millimetres, 0 = invalid
 <out>/pose/<i>.txt             4×4 camera-to-world
 <out>/intrinsic/intrinsic_color.txt, intrinsic_depth.txt   4×4 (identical: colour = depth resolution)
-<out>/<scene>_vh_clean_2.ply   mesh with vertex colours
+<out>/<scene>_vh_clean_2.ply   mesh with vertex colours (only surfaces some frame saw, like a scan's)
 <out>/<scene>_vh_clean_2.0.010000.segs.json   {"sceneId", "segIndices"} (one segment per part)
 <out>/<scene>.aggregation.json {"sceneId", "segGroups": [{"id", "objectId", "label", "segments"}]}
 <out>/gt/<scene>.txt           per vertex 1000·label_id + instance (ceiling unannotated: 0)
 <out>/gt_2d/instance/<i>.png   uint16 instance number per pixel (same numbering), 0 none
 <out>/gt_2d/semantic/<i>.png   uint16 label id per pixel
-<out>/scene.json               seed, config, objects (instance, label, label_id, box)
+<out>/scene.json               seed, config, objects (instance, label, label_id, box, observed_vertices)
 ```
 The scene name is the output folder's name. Same config, same bytes.
 """
@@ -31,7 +31,7 @@ from tracklift.io.atomic import atomic_write_bytes, atomic_write_text
 from tracklift.io.ply import write_ply
 from tracklift.synth.config import SynthConfig
 from tracklift.synth.layout import build_scene
-from tracklift.synth.mesh import SceneMesh, build_mesh
+from tracklift.synth.mesh import SceneMesh, build_mesh, crop_mesh, observed_vertices
 from tracklift.synth.noise import apply_depth_noise
 from tracklift.synth.primitives import Scene
 from tracklift.synth.render import intrinsics, render
@@ -70,7 +70,9 @@ def _write_annotations(out: Path, name: str, scene: Scene, scene_mesh: SceneMesh
     gt[np.isin(scene_mesh.label_id, UNANNOTATED_LABEL_IDS)] = 0
     atomic_write_text(out / "gt" / f"{name}.txt", "".join(f"{g}\n" for g in gt))
     objects = [
-        {"instance": inst, "label": labels[inst][0], "label_id": labels[inst][1], "box": [round(float(x), 6) for x in _box_of(scene, scene_mesh, inst)]}
+        {"instance": inst, "label": labels[inst][0], "label_id": labels[inst][1],
+         "box": [round(float(x), 6) for x in _box_of(scene, scene_mesh, inst)],
+         "observed_vertices": int((scene_mesh.instance == inst).sum())}
         for inst in sorted(labels)
     ]
     meta = {"scene": name, "seed": config.seed, "config": dataclasses.asdict(config), "objects": objects}
@@ -83,6 +85,8 @@ def _box_of(scene: Scene, scene_mesh: SceneMesh, instance: int) -> np.ndarray:
         if obj.instance == instance:
             return obj.box()
     pts = scene_mesh.mesh.vertices[scene_mesh.instance == instance].astype(np.float64)
+    if len(pts) == 0:  # a room face no frame saw
+        return np.zeros(6)
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     return np.concatenate([(lo + hi) / 2, hi - lo])
 
@@ -95,7 +99,8 @@ def render_frame(scene: Scene, K: np.ndarray, pose: np.ndarray, config: SynthCon
     color = out.color
     if config.color_noise > 0:
         color = np.clip(color + rng.normal(0, config.color_noise, color.shape), 0, 255).round().astype(np.uint8)
-    return {"color": color, "depth": depth, "instance": out.instance.astype(np.uint16), "semantic": out.semantic.astype(np.uint16)}
+    return {"color": color, "depth": depth, "clean_depth": out.depth, "instance": out.instance.astype(np.uint16),
+            "semantic": out.semantic.astype(np.uint16)}
 
 
 _FRAME_FILES = (("color", ".jpg"), ("depth", ".png"), ("pose", ".txt"), ("gt_2d/instance", ".png"), ("gt_2d/semantic", ".png"))
@@ -120,7 +125,7 @@ def generate_scene(out_dir: str | os.PathLike, config: SynthConfig = SynthConfig
     name = out.resolve().name
     scene = build_scene(config.seed, config.objects)
     scene_mesh = build_mesh(scene, config.mesh_spacing, config.min_object_vertices)
-    _write_annotations(out, name, scene, scene_mesh, config)
+    seen = np.zeros(len(scene_mesh.mesh.vertices), bool)
     K = intrinsics(config.width, config.height)
     K4 = np.eye(4)
     K4[:3, :3] = K
@@ -139,4 +144,8 @@ def generate_scene(out_dir: str | os.PathLike, config: SynthConfig = SynthConfig
         atomic_write_text(out / "pose" / f"{i}.txt", _matrix_text(pose))
         atomic_write_bytes(out / "gt_2d" / "instance" / f"{i}.png", _png(frame["instance"]))
         atomic_write_bytes(out / "gt_2d" / "semantic" / f"{i}.png", _png(frame["semantic"]))
+        seen |= observed_vertices(scene_mesh.mesh.vertices, K, pose, frame["clean_depth"])
+    if config.observed_only:
+        scene_mesh = crop_mesh(scene_mesh, seen)
+    _write_annotations(out, name, scene, scene_mesh, config)
     return out

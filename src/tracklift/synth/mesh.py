@@ -152,3 +152,41 @@ def build_mesh(scene: Scene, spacing: float = 0.08, min_object_vertices: int = 2
     label_id = np.repeat([p[4] for p in pieces], sizes).astype(np.int32)
     segment = np.repeat(np.arange(len(pieces)), sizes).astype(np.int32)
     return SceneMesh(Mesh(vertices, faces, colors), instance, label_id, segment)
+
+
+def observed_vertices(vertices: np.ndarray, K: np.ndarray, pose: np.ndarray, depth: np.ndarray,
+                      tolerance: float = 0.03) -> np.ndarray:
+    """[V] bool: vertices a camera sees — in front, inside the image, and within `tolerance` metres (plus 1 %
+    of the depth, for surfaces seen at a slant) of the rendered depth at their pixel or a neighbouring one.
+
+    vertices: [V, 3] metres, world frame; K: [3, 3]; pose: [4, 4] camera-to-world; depth: [H, W] metres,
+    noise-free (0 = nothing hit).
+    """
+    h, w = depth.shape
+    cam = (vertices.astype(np.float64) - pose[:3, 3]) @ pose[:3, :3]
+    z = cam[:, 2]
+    front = z > 1e-3
+    safe_z = np.where(front, z, 1.0)
+    u = np.round(K[0, 0] * cam[:, 0] / safe_z + K[0, 2]).astype(np.int64)
+    v = np.round(K[1, 1] * cam[:, 1] / safe_z + K[1, 2]).astype(np.int64)
+    inside = front & (u >= 0) & (u < w) & (v >= 0) & (v < h)
+    idx = np.nonzero(inside)[0]
+    padded = np.pad(depth, 1, mode="constant")
+    best = np.full(len(idx), np.inf)
+    for dv in range(3):
+        for du in range(3):
+            d = padded[v[idx] + dv, u[idx] + du]
+            best = np.minimum(best, np.where(d > 0, np.abs(d - z[idx]), np.inf))
+    seen = np.zeros(len(vertices), bool)
+    seen[idx] = best <= tolerance + 0.01 * z[idx]
+    return seen
+
+
+def crop_mesh(scene_mesh: SceneMesh, keep: np.ndarray) -> SceneMesh:
+    """The part of the mesh on vertices `keep` ([V] bool): faces with all three corners kept, reindexed."""
+    remap = np.full(len(keep), -1, np.int64)
+    remap[keep] = np.arange(int(keep.sum()))
+    faces = remap[scene_mesh.mesh.faces]
+    faces = faces[(faces >= 0).all(axis=1)]
+    mesh = Mesh(scene_mesh.mesh.vertices[keep], faces, scene_mesh.mesh.colors[keep])
+    return SceneMesh(mesh, scene_mesh.instance[keep], scene_mesh.label_id[keep], scene_mesh.segment[keep])
