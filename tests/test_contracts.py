@@ -109,6 +109,14 @@ def test_atomic_write_keeps_old_file_when_writer_fails(tmp_path):
     assert os.listdir(tmp_path) == ["out.txt"]
 
 
+def test_atomic_write_gives_usual_permissions(tmp_path):
+    path = tmp_path / "shared.txt"
+    atomic_write_text(path, "x")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
 def test_every_cli_command_module_configures_a_parser():
     for name, (module, _) in COMMANDS.items():
         assert callable(importlib.import_module(module).configure), name
