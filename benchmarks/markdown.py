@@ -18,8 +18,9 @@ whatever else ran at the time.
 """
 
 
-def _fmt(value, digits: int = 3) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
+def fmt(value, digits: int = 3) -> str:
+    """A table cell: the number to `digits` decimals, or a dash when it is missing (None or NaN)."""
+    return "–" if value is None or value != value else f"{value:.{digits}f}"
 
 
 def suite_table(doc: dict) -> str:
@@ -43,9 +44,9 @@ def suite_table(doc: dict) -> str:
                 continue
             agn, sem = r["agnostic"], r["semantic"]
             lines.append(
-                f"| {method} | {preset} | {_fmt(agn['ap'])} | {_fmt(agn['ap50'])} | {_fmt(agn['ap25'])} | "
-                f"{_fmt(sem['ap'])} | {_fmt(sem['ap50'])} | {_fmt(sem['ap25'])} | {_fmt(r['fps'], 1)} | "
-                f"{_fmt(r['tracemalloc_peak_mb'], 0)} | {_fmt(r['max_rss_mb'], 0)} | {_fmt(r['instances_per_scene'], 1)} |"
+                f"| {method} | {preset} | {fmt(agn['ap'])} | {fmt(agn['ap50'])} | {fmt(agn['ap25'])} | "
+                f"{fmt(sem['ap'])} | {fmt(sem['ap50'])} | {fmt(sem['ap25'])} | {fmt(r['fps'], 1)} | "
+                f"{fmt(r['tracemalloc_peak_mb'], 0)} | {fmt(r['max_rss_mb'], 0)} | {fmt(r['instances_per_scene'], 1)} |"
             )
     return "\n".join(lines)
 

@@ -46,7 +46,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from benchmarks.scenes import _build, ensure_masks, ensure_scene
+from benchmarks.markdown import fmt
+from benchmarks.scenes import build_cached, ensure_masks, ensure_scene
 from benchmarks.suite import FULL as HARNESS_FULL
 from benchmarks.suite import Suite
 
@@ -116,7 +117,7 @@ def preset_masks(cache: Path, scene: Path, preset: str, seed: int) -> Path:
         if code != 0:
             raise RuntimeError(f"tracklift synth-masks failed on {scene} ({preset})")
 
-    return _build(cache / "masks" / f"{scene.name}_{preset}_m{seed}", make)
+    return build_cached(cache / "masks" / f"{scene.name}_{preset}_m{seed}", make)
 
 
 def classifiers(embedder=None) -> dict[str, Any]:
@@ -301,10 +302,6 @@ def run_suite(suite: Suite, cache: Path, embedder=None, progress: bool = True) -
     }
 
 
-def _fmt(value, digits: int = 3) -> str:
-    return "–" if value is None or value != value else f"{value:.{digits}f}"  # None or NaN
-
-
 def markdown_section(doc: dict) -> str:
     """The open-vocabulary section of BENCHMARKS.md from a results document (see `run_suite`)."""
     s = doc["suite"]
@@ -323,9 +320,9 @@ def markdown_section(doc: dict) -> str:
     for preset, r in doc["presets"].items():
         for variant, v in r["variants"].items():
             sem, agn = v["semantic"], v["agnostic"]
-            lines.append(f"| {preset} | {variant} | {_fmt(sem['ap'])} | {_fmt(sem['ap50'])} | {_fmt(sem['ap25'])} | "
-                         f"{_fmt(agn['ap'])} | {_fmt(agn['ap50'])} | {_fmt(agn['ap25'])} | "
-                         f"{_fmt(v['predictions_per_room'], 1)} |")
+            lines.append(f"| {preset} | {variant} | {fmt(sem['ap'])} | {fmt(sem['ap50'])} | {fmt(sem['ap25'])} | "
+                         f"{fmt(agn['ap'])} | {fmt(agn['ap50'])} | {fmt(agn['ap25'])} | "
+                         f"{fmt(v['predictions_per_room'], 1)} |")
     lines += [
         "",
         "Query retrieval on the `text`-labelled instances (queries generated from each room's objects; a hit is "
@@ -339,7 +336,7 @@ def markdown_section(doc: dict) -> str:
         for ranking, q in r["queries"].items():
             cells = [q, *(q["by_kind"][k] for k in ("class", "synonym", "functional"))]
             lines.append(f"| {preset} | {ranking} | " + " | ".join(
-                f"{_fmt(c['top1'], 2)} / {_fmt(c['recall_at_r'], 2)} / {_fmt(c['ap'], 2)} ({c['queries']})"
+                f"{fmt(c['top1'], 2)} / {fmt(c['recall_at_r'], 2)} / {fmt(c['ap'], 2)} ({c['queries']})"
                 for c in cells) + " |")
     return "\n".join(lines)
 

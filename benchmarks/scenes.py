@@ -13,7 +13,7 @@ from benchmarks.suite import Suite
 _DONE = ".complete"
 
 
-def _build(target: Path, make: Callable[[Path], None]) -> Path:
+def build_cached(target: Path, make: Callable[[Path], None]) -> Path:
     """Run `make(folder)` in a scratch folder of the same name and move it into place when it succeeds,
     so a crash never leaves a half-built cache entry (the synthetic scene takes its name from its folder)."""
     if (target / _DONE).exists():
@@ -34,7 +34,7 @@ def ensure_scene(cache: Path, seed: int, suite: Suite) -> Path:
 
     config = SynthConfig(seed=seed, frames=suite.frames, width=suite.width, height=suite.height, objects=suite.objects)
     name = f"synth_s{seed}_f{suite.frames}_{suite.width}x{suite.height}_o{suite.objects}"
-    return _build(cache / "scenes" / name, lambda folder: generate_scene(folder, config, progress=False))
+    return build_cached(cache / "scenes" / name, lambda folder: generate_scene(folder, config, progress=False))
 
 
 def ensure_masks(cache: Path, scene: Path, preset: str, seed: int) -> Path:
@@ -48,4 +48,4 @@ def ensure_masks(cache: Path, scene: Path, preset: str, seed: int) -> Path:
         if code != 0:
             raise RuntimeError(f"tracklift synth-masks failed on {scene} ({preset})")
 
-    return _build(cache / "masks" / f"{scene.name}_{preset}_m{seed}", make)
+    return build_cached(cache / "masks" / f"{scene.name}_{preset}_m{seed}", make)

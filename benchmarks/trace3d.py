@@ -2,8 +2,9 @@
 
 Per synthetic room (`tracklift.synth`): train Gaussians on the RGB-D frames (every 8th view held out),
 take the exact per-view instance masks of the training views (objects only: walls, floor and ceiling stay
-unmasked, i.e. background) and make them inconsistent across views on purpose: touching objects merged into one mask, objects split in two by a line, and coarse masks covering
-two touching objects laid over their own masks (a granularity change). Then lift with the closed form
+unmasked, i.e. background) and make them inconsistent across views on purpose: touching objects merged
+into one mask, objects split in two by a line, and coarse masks covering two touching objects laid over
+their own masks (a granularity change). Then lift with the closed form
 (`splat.lift`) under four settings, as the paper's ablation: (a) no GIT, (b) mask correction only,
 (c) split/prune only, (d) both. Reported:
 
@@ -14,7 +15,7 @@ two touching objects laid over their own masks (a granularity change). Then lift
   silhouette (alpha >= 0.5) IoU against the GT mask, with the parts hidden behind other Gaussians of the
   full model (rendered depth more than 5 cm behind) not counted; averaged per object, then over objects.
 
-Writes `benchmarks/results/trace3d.json` and the rows of BENCHMARKS.md's Trace3D section.
+Writes `benchmarks/results/trace3d.json` and regenerates BENCHMARKS.md (`benchmarks.markdown.render`).
 """
 
 from __future__ import annotations
@@ -30,8 +31,12 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-VARIANTS = {"a": ("no GIT", False, False), "b": ("mask correction", True, False), "c": ("split/prune", False, True), "d": ("both", True, True)}
-MARK_BEGIN, MARK_END = "<!-- trace3d:begin -->", "<!-- trace3d:end -->"
+VARIANTS = {  # key: (name, mask correction, split/prune)
+    "a": ("no GIT", False, False),
+    "b": ("mask correction", True, False),
+    "c": ("split/prune", False, True),
+    "d": ("both", True, True),
+}
 # Room faces are left unmasked (background), as a segmenter prompted for objects would.
 ROOM_LABELS = ("wall", "floor", "ceiling")
 
@@ -39,7 +44,8 @@ ROOM_LABELS = ("wall", "floor", "ceiling")
 @dataclass(frozen=True)
 class Trace3DSuite:
     """seeds: one room each. iterations: Gaussian training steps; refit_iterations: photometric steps
-    after split/prune (`density.refit`; 0 = none). merge_rate / coarse_rate: chance per
+    after split/prune (`density.refit`; 0 = none); split_below, keep_unresolved: see CorrectionConfig and
+    SplitPruneConfig. merge_rate / coarse_rate: chance per
     touching object pair and training view of a merged mask / an extra coarse mask; split_rate: chance per
     object and view of a split. min_pixels: objects smaller than this in a view are not scored there."""
 
@@ -55,6 +61,8 @@ class Trace3DSuite:
     coarse_rate: float = 0.15
     min_pixels: int = 40
     refit_iterations: int = 0
+    split_below: float = 0.85
+    keep_unresolved: bool = True
     mask_seed: int = 0
 
 
@@ -171,16 +179,16 @@ class PreparedScene:
 def run_variants(scene: PreparedScene, suite: Trace3DSuite, seed: int, progress: bool = True) -> dict:
     """The four ablation settings on one trained scene; returns {variant key: metrics}."""
     from tracklift.splat.apps import granularity_maps
-    from tracklift.splat.correct import correct_masks
-    from tracklift.splat.density import refit, split_and_prune
+    from tracklift.splat.correct import CorrectionConfig, correct_masks
+    from tracklift.splat.density import SplitPruneConfig, refit, split_and_prune
     from tracklift.splat.lift import lift_closed_form, with_background
 
-    g, train_cams, train_gt, held_cams, held_gt = scene.g, scene.train_cams, scene.train_gt, scene.held_cams, scene.held_gt
-
+    g, train_cams, train_gt = scene.g, scene.train_cams, scene.train_gt
     rng = np.random.default_rng([suite.mask_seed, seed])
     masks = [inconsistent_masks(gt, rng, suite) for gt in train_gt]
     started = time.perf_counter()
-    corrected, report = correct_masks(g, train_cams, masks, progress=progress)
+    correction = CorrectionConfig(split_below=suite.split_below)
+    corrected, report = correct_masks(g, train_cams, masks, correction, progress=progress)
     correction_seconds = time.perf_counter() - started
     raw_maps = [granularity_maps(fm)[1] for fm in masks]
     fixed_maps = [granularity_maps(fm)[1] for fm in corrected]
@@ -190,11 +198,14 @@ def run_variants(scene: PreparedScene, suite: Trace3DSuite, seed: int, progress:
         maps = fixed_maps if correct else raw_maps
         model, split_report = g, None
         if split:
-            model, split_report = split_and_prune(g, train_cams, with_background(maps)[0], progress=progress)
+            config = SplitPruneConfig(keep_unresolved=suite.keep_unresolved)
+            model, split_report = split_and_prune(g, train_cams, with_background(maps)[0], config, progress=progress)
             if suite.refit_iterations:
                 model = refit(model, train_cams, scene.train_images, suite.refit_iterations, seed, progress=progress)
         inst = lift_closed_form(model, train_cams, maps, progress=progress)
-        miou3d, n_objects = extraction_miou(model, inst, train_cams, train_gt, held_cams, held_gt, suite.min_pixels)
+        miou3d, n_objects = extraction_miou(
+            model, inst, train_cams, train_gt, scene.held_cams, scene.held_gt, suite.min_pixels
+        )
         miou2d = [s for m, gt in zip(maps, train_gt) for s in mask_miou(m, gt, suite.min_pixels)]
         results[key] = {
             "variant": name,
@@ -224,8 +235,9 @@ def prepare_scene(cache: Path, seed: int, suite: Trace3DSuite) -> PreparedScene:
 
     scene_dir = cache / f"room{seed}_{suite.frames}f_{suite.width}x{suite.height}_{suite.objects}o"
     if not (scene_dir / ".complete").exists():
-        generate_scene(scene_dir, SynthConfig(seed=seed, frames=suite.frames, width=suite.width, height=suite.height,
-                                              objects=suite.objects, depth_noise=False, color_noise=0.0), progress=False)
+        synth = SynthConfig(seed=seed, frames=suite.frames, width=suite.width, height=suite.height,
+                            objects=suite.objects, depth_noise=False, color_noise=0.0)
+        generate_scene(scene_dir, synth, progress=False)
         (scene_dir / ".complete").touch()
     model_dir = cache / f"{scene_dir.name}_gs{suite.iterations}"
     # A coarser seeding grid and a cap keep the model at a few ten thousand Gaussians (CPU budget).
@@ -258,10 +270,12 @@ def markdown_table(doc: dict) -> str:
     lines = [
         f"## Suite `{s['name']}` (Trace3D ablation)",
         "",
-        f"{len(s['seeds'])} room(s) (seeds {', '.join(map(str, s['seeds']))}), {s['frames']} frames of {s['width']}×{s['height']}, "
-        f"{s['objects']} objects, Gaussians trained {s['iterations']} steps; inconsistency: merge {s['merge_rate']}, "
-        f"split {s['split_rate']}, coarse {s['coarse_rate']}. Recorded {doc['date']} ({doc['machine']}). "
-        "Mean over rooms; seconds include tracing, correction, split/prune, lifting and scoring (shared CPU).",
+        f"{len(s['seeds'])} room(s) (seeds {', '.join(map(str, s['seeds']))}), {s['frames']} frames of "
+        f"{s['width']}×{s['height']}, {s['objects']} objects, Gaussians trained {s['iterations']} steps; "
+        f"inconsistency: merge {s['merge_rate']}, split {s['split_rate']}, coarse {s['coarse_rate']}; "
+        f"correction split_below {s.get('split_below')}, split/prune keep_unresolved {s.get('keep_unresolved')}, "
+        f"refit {s.get('refit_iterations', 0)} steps. Recorded {doc['date']} ({doc['machine']}). Mean over rooms; "
+        "seconds include tracing, correction, split/prune, lifting and scoring (shared CPU).",
         "",
         "| variant | 2D mask mIoU | 3D extraction mIoU | Δ vs (a) | instances | Gaussians | seconds |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -270,23 +284,14 @@ def markdown_table(doc: dict) -> str:
     for key, row in doc["mean"].items():
         lines.append(
             f"| ({key}) {row['variant']} | {100 * row['mask_miou_2d']:.1f} | {100 * row['extraction_miou_3d']:.1f} | "
-            f"{100 * (row['extraction_miou_3d'] - base):+.1f} | {row['instances']:.1f} | {row['gaussians']:.0f} | {row['seconds']:.0f} |"
+            f"{100 * (row['extraction_miou_3d'] - base):+.1f} | {row['instances']:.1f} | {row['gaussians']:.0f} | "
+            f"{row['seconds']:.0f} |"
         )
-    lines.append(f"\nTraining: held-out PSNR {doc['psnr_holdout']:.2f} dB (mean). Paper (Replica, contrastive lifting): 62.5 → 72.1.")
+    lines.append(
+        f"\nTraining: held-out PSNR {doc['psnr_holdout']:.2f} dB (mean). "
+        "Paper (Replica, contrastive lifting): 62.5 → 72.1."
+    )
     return "\n".join(lines)
-
-
-def update_markdown(path: Path, table: str) -> None:
-    """Replace (or append) the Trace3D section of BENCHMARKS.md between its markers."""
-    from tracklift.io.atomic import atomic_write_text
-
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    block = f"{MARK_BEGIN}\n{table}\n{MARK_END}"
-    if MARK_BEGIN in text and MARK_END in text:
-        text = text[: text.index(MARK_BEGIN)] + block + text[text.index(MARK_END) + len(MARK_END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    atomic_write_text(path, text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -317,7 +322,8 @@ def main(argv: list[str] | None = None) -> int:
         psnrs.append(scene.metrics["psnr_holdout"])
         per_scene[seed] = run_variants(scene, suite, seed)
         for key, row in per_scene[seed].items():
-            print(f"room {seed} ({key}) {row['variant']:<16} 2D {100 * row['mask_miou_2d']:5.1f}  3D {100 * row['extraction_miou_3d']:5.1f}")
+            print(f"room {seed} ({key}) {row['variant']:<16} 2D {100 * row['mask_miou_2d']:5.1f}  "
+                  f"3D {100 * row['extraction_miou_3d']:5.1f}")
     mean = {}
     for key, (name, _, _) in VARIANTS.items():
         rows = [per_scene[s][key] for s in suite.seeds]
@@ -337,9 +343,10 @@ def main(argv: list[str] | None = None) -> int:
     results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)
     atomic_write_text(results / "trace3d.json", json.dumps(doc, indent=2) + "\n")
-    table = markdown_table(doc)
-    print(table)
-    update_markdown(Path(args.markdown), table)
+    print(markdown_table(doc))
+    from benchmarks.markdown import render
+
+    atomic_write_text(Path(args.markdown), render(results))
     return 0
 
 

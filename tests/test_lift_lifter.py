@@ -68,3 +68,24 @@ def test_bad_and_empty_inputs():
         lift_masks(frame(depth), FrameMasks(np.zeros((1, H, W + 1), bool)))
     with pytest.raises(ValueError, match="invalid LiftConfig"):
         LiftConfig(stride=0)
+
+
+def test_background_covers_every_unmasked_surface():
+    # Flat wall at 1 m (1 cm pixels). The mask covers columns 0–11; with a 1-pixel ring, column 12 is dense
+    # background (weight 1 per pixel) and the rest is sampled every 2nd row and column (weight 4 each):
+    # column 14 on rows 0, 2, ..., 10. A frame without masks is all sparse background.
+    depth = np.full((H, W), 1.0)
+    mask = np.zeros((1, H, W), bool)
+    mask[0, :, :12] = True
+    cfg = config(background_px=1, background_step=2)
+    keys, weights = lift_masks(frame(depth), FrameMasks(mask), cfg).background
+    v, u = np.r_[np.arange(H), np.arange(0, H, 2)], np.r_[np.full(H, 12), np.full(H // 2, 14)]
+    expected = np.unique(voxel_keys(backproject(u, v, np.ones(len(u)), K, np.eye(4)), 0.02))
+    np.testing.assert_array_equal(keys, expected)
+    assert weights.sum() == H + 4 * (H // 2)
+    ring_only = lift_masks(frame(depth), FrameMasks(mask), config(background_px=1, background_step=0)).background
+    assert ring_only[1].sum() == H
+    empty = lift_masks(frame(depth), FrameMasks.empty(H, W), cfg)
+    assert empty.segments == [] and empty.background[1].sum() == 4 * (H // 2) * (W // 2)
+    off = lift_masks(frame(depth), FrameMasks(mask), config(background_px=0)).background
+    assert len(off[0]) == 0

@@ -123,7 +123,7 @@ def test_labels_and_scores_follow_the_covering_mask(scene):
     g, _, cams, maps = scene
     masks = [masks_of(m) for m in maps]
     masks[0] = FrameMasks(masks[0].masks, [f"thing{k}" for k in range(len(masks[0]))], np.linspace(0.5, 0.9, len(masks[0])))
-    out, _ = correct_masks(g, cams, masks)
+    out, _ = correct_masks(g, cams[:3], masks[:3])
     assert sorted(out[0].labels) == sorted(masks[0].labels)
     assert sorted(out[0].scores.tolist()) == pytest.approx(sorted(masks[0].scores.tolist()))
 

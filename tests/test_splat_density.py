@@ -61,15 +61,18 @@ def test_ambiguous_gaussians_exact():
     assert seen.tolist() == [True, True, True, False]
 
 
-def test_split_and_prune_reduces_ambiguity(scene):
+@pytest.mark.parametrize("keep_unresolved", [False, True])
+def test_split_and_prune_reduces_ambiguity(scene, keep_unresolved):
     g, _, cams, maps = scene
-    cfg = SplitPruneConfig()
+    cfg = SplitPruneConfig(keep_unresolved=keep_unresolved)
     before, _ = ambiguous_gaussians(trace_instances(g, cams, maps), cfg.min_share, cfg.max_ambiguous)
     g2, report = split_and_prune(g, cams, maps, cfg)
     after, seen = ambiguous_gaussians(trace_instances(g2, cams, maps), cfg.min_share, cfg.max_ambiguous)
-    assert report["split"] == before.sum() > 0
-    assert report["after"] == g2.n == report["before"] - report["split"] + 2 * report["split"] - report["pruned_children"] - report["pruned_unseen"]
-    assert after.sum() < before.sum()
+    assert report["split"] + report["restored"] == before.sum() > 0
+    assert (report["restored"] > 0) == keep_unresolved
+    expected = report["before"] + report["split"] - report["pruned_children"] - report["pruned_unseen"]
+    assert report["after"] == g2.n == expected
+    assert after.sum() < before.sum() or keep_unresolved
     assert seen.all()
 
 
@@ -78,10 +81,10 @@ def test_unseen_gaussians_are_pruned(scene):
     far = g.index(torch.tensor([0]))
     far.means = torch.tensor([[0.0, 0.0, 50.0]])  # above every camera, out of every view
     g_far = g.cat(far)
-    g2, report = split_and_prune(g_far, cams, maps, SplitPruneConfig(max_ambiguous=1.0))
+    g2, report = split_and_prune(g_far, cams[:2], maps[:2], SplitPruneConfig(max_ambiguous=1.0))
     assert report["split"] == 0 and report["pruned_unseen"] >= 1
     assert not torch.any(g2.means[:, 2] > 10)
-    g3, report3 = split_and_prune(g_far, cams, maps, SplitPruneConfig(max_ambiguous=1.0, prune_unseen=False))
+    g3, report3 = split_and_prune(g_far, cams[:2], maps[:2], SplitPruneConfig(max_ambiguous=1.0, prune_unseen=False))
     assert report3["pruned_unseen"] == 0 and g3.n == g_far.n
 
 

@@ -27,12 +27,7 @@ from tracklift.splat.train import TrainConfig, train_from_dataset, train_from_sc
 W, H = 24, 16
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _poses(n: int) -> list[np.ndarray]:

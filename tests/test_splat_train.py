@@ -23,13 +23,7 @@ from tracklift.splat.train import TrainConfig, split_views, train_gaussians
 W, H = 32, 24
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny tensors: a second thread only adds synchronisation cost (large when other processes share the CPU).
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _look_at(eye: np.ndarray, target=np.zeros(3)) -> np.ndarray:

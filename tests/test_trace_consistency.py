@@ -64,7 +64,12 @@ def test_config_thresholds_matter():
 def test_background_competes_for_voxels_but_never_merges():
     table, seg_track, views = build([(v, 0, A) for v in range(3)] + [(v, 1, A[:5]) for v in (3, 4, 5, 6)])
     # relabel track 1 as background (index 1 == number of tracks)
-    r = refine_tracks(table, seg_track, views[:1])
+    r = refine_tracks(table, seg_track, views[:1], ConsistencyConfig(background_weight=1.0))
     np.testing.assert_array_equal(r.track_map, [0])
     np.testing.assert_array_equal(r.owner, [1] * 5 + [0] * 5)
     np.testing.assert_allclose(r.consistency, [0.5])
+    # At the default weight (a background view counts half a mask's view) 4 background views (2) lose to 3
+    # mask views: masks under-cover objects far more often than they cover background.
+    r = refine_tracks(table, seg_track, views[:1])
+    np.testing.assert_array_equal(r.owner, [0] * 10)
+    np.testing.assert_allclose(r.consistency, [1.0])

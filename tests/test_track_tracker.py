@@ -131,3 +131,33 @@ def test_background_evidence_cuts_bleeding_voxels(min_support):
     # only the tracing table's background votes in refinement do.
     assert len(raw.points) == (32 if min_support == 0 else 24)
     assert len(refined.points) == 24
+
+
+def test_small_object_on_a_big_one_stays_separate_while_a_split_mask_merges():
+    # 10 cm voxels, coarsen 2: a "book" (z 31) lying on a "table" top (z 30) shares the table's coarse
+    # voxels, but the two are always distinct masks of one frame, so they stay two tracks.
+    t = tracker(mode="spatial", coarsen=2, min_views=1)
+    for k in range(4):
+        ids = t.step(k, DEPTH, K, np.eye(4), [block(0, 12, 0, 12), block(4, 8, 4, 8, z=31, label="book")])
+    assert t.merge() == 0 and len(build_instances(t)) == 2 and ids[0] != ids[1]
+    # A mask split in two (frames 0, 2) whose pieces the other frames see whole is one object: merged.
+    s = tracker(mode="spatial", coarsen=2, min_views=1)
+    for k in range(4):
+        whole = [block(0, 12, 0, 12)]
+        s.step(k, DEPTH, K, np.eye(4), [block(0, 6, 0, 12), block(6, 12, 0, 12)] if k % 2 == 0 else whole)
+    assert len(s.tracks) == 2 and s.merge() == 1 and len(s.tracks) == 1
+
+
+def test_fine_containment_exact():
+    from tracklift.track.tracker import fine_containment
+    from tracklift.track.voxelmap import VoxelMap
+
+    a, b = VoxelMap(2), VoxelMap(2)
+    a.update(block(0, 4).keys)
+    a.update(block(0, 2).keys)  # hits: 2 on 8 voxels, 1 on 8
+    b.update(block(1, 3).keys)  # 8 voxels, 1 hit each; 4 shared with the twice-hit part, 4 with the rest
+    assert fine_containment(a, b) == pytest.approx(8 / 8)
+    c = VoxelMap(2)
+    c.update(block(2, 6).keys)  # 16 voxels; shares 8 once-hit voxels with a (a's hits total 24)
+    assert fine_containment(a, c) == pytest.approx(8 / 16)
+    assert fine_containment(a, VoxelMap(2)) == 0.0

@@ -41,19 +41,29 @@ class Mesh:
             raise ValueError(f"faces index vertices outside [0, {v})")
 
 
-def read_ply(path: str | os.PathLike) -> Mesh:
-    """Read vertices (x, y, z), optional colours (red, green, blue), faces and any other vertex properties."""
+def open_ply(path: str | os.PathLike, what: str = "PLY file"):
+    """The parsed PLY (plyfile.PlyData) at `path`, checked to have a vertex element.
+
+    Raises FileNotFoundError, or ValueError naming the file when it is unreadable or has no vertices.
+    """
     from plyfile import PlyData
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such PLY file")
+        raise FileNotFoundError(f"{path}: no such {what}")
     try:
         ply = PlyData.read(str(path))
     except Exception as err:  # plyfile raises many types for truncated or malformed files
         raise ValueError(f"{path}: not a readable PLY file ({err})") from err
     if "vertex" not in ply:
         raise ValueError(f"{path}: PLY has no 'vertex' element")
+    return ply
+
+
+def read_ply(path: str | os.PathLike) -> Mesh:
+    """Read vertices (x, y, z), optional colours (red, green, blue), faces and any other vertex properties."""
+    path = Path(path)
+    ply = open_ply(path)
     vert = ply["vertex"].data
     names = vert.dtype.names
     missing = [p for p in ("x", "y", "z") if p not in names]

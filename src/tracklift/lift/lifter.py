@@ -40,7 +40,11 @@ class LiftConfig:
                  footprint at the frame's far depth (see `connect_cell`).
     min_voxels:  segments with fewer voxels after denoising are dropped.
     background_px: reliable pixels within this many pixels of a mask but in no mask are returned as
-                 background evidence (voxels seen as "no object" next to objects); 0 turns it off.
+                 background evidence (voxels seen as "no object" next to objects) at full grid density;
+                 0 turns background evidence off.
+    background_step: the other reliable unmasked pixels are background evidence too, on every
+                 `background_step`-th grid row and column (0 = only the ring). Surfaces no mask ever covered
+                 must be known as seen, or predictions would spread onto them (transfer.complete_on_mesh).
     """
 
     voxel: float = 0.03
@@ -50,11 +54,13 @@ class LiftConfig:
     edge_slope: float = 5.7
     erode_px: int = 2
     connect_gap: float = 0.06
-    min_voxels: int = 8
+    min_voxels: int = 4
     background_px: int = 8
+    background_step: int = 2
 
     def __post_init__(self) -> None:
-        if self.voxel <= 0 or self.stride < 1 or self.connect_gap < 0 or self.erode_px < 0:
+        if (self.voxel <= 0 or self.stride < 1 or self.connect_gap < 0 or self.erode_px < 0
+                or self.background_px < 0 or self.background_step < 0):
             raise ValueError(f"invalid LiftConfig: {self}")
 
 
@@ -129,8 +135,6 @@ def lift_masks(frame: Frame, masks: FrameMasks, config: LiftConfig | None = None
             f"frame {frame.name!r}: masks are {masks.shape[1]}×{masks.shape[0]}, depth is {frame.width}×{frame.height}"
         )
     n = len(masks)
-    if n == 0:
-        return LiftedFrame([], 0)
     s = cfg.stride
     depth = frame.depth[::s, ::s]
     h, w = depth.shape
@@ -172,17 +176,25 @@ def lift_masks(frame: Frame, masks: FrameMasks, config: LiftConfig | None = None
 
 
 def _background(grid: np.ndarray, good: np.ndarray, frame: Frame, s: int, cfg: LiftConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Voxels (keys, pixel weights) of reliable grid pixels in a ring of background_px around the masks."""
+    """Voxels (keys, pixel weights) of reliable unmasked grid pixels: every one in a ring of background_px
+    around the masks, every background_step-th row and column elsewhere. Weights are full-resolution pixels
+    (a sparse pixel stands for step² grid pixels)."""
     if cfg.background_px == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    union = grid.any(axis=0)
+    union = grid.any(axis=0) if len(grid) else np.zeros(good.shape, bool)
     r = -(-cfg.background_px // s)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    ring = cv2.dilate(union.view(np.uint8), kernel).view(bool) & ~union & good
-    rows, cols = np.nonzero(ring)
+    ring = cv2.dilate(union.view(np.uint8), kernel).view(bool)
+    weight = np.where(ring, float(s * s), 0.0).astype(np.float32)
+    if cfg.background_step:
+        t = cfg.background_step
+        sparse = np.zeros_like(ring)
+        sparse[::t, ::t] = True
+        weight[sparse & ~ring] = float((s * t) ** 2)
+    take = (weight > 0) & ~union & good
+    rows, cols = np.nonzero(take)
     points = backproject(cols * s, rows * s, frame.depth[::s, ::s][rows, cols], frame.K, frame.pose)
-    keys, counts = count_keys(pack_keys(voxel_coords(points, cfg.voxel)))
-    return keys, counts * (s * s)
+    return count_keys(pack_keys(voxel_coords(points, cfg.voxel)), weight[rows, cols])
 
 
 def segment_points(segment: Segment, voxel: float) -> np.ndarray:

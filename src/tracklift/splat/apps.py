@@ -34,7 +34,8 @@ def extract(g: Gaussians, inst: Instances, ids: Iterable[int]) -> Gaussians:
 def remove(g: Gaussians, inst: Instances, ids: Iterable[int]) -> tuple[Gaussians, Instances]:
     """The scene without the given instances, and the instance ids of what is left."""
     keep = ~_select(g, inst, ids)
-    return g.index(torch.as_tensor(keep)), Instances(inst.instance[keep], inst.labels, inst.views, inst.confidence[keep])
+    rest = Instances(inst.instance[keep], inst.labels, inst.views, inst.confidence[keep])
+    return g.index(torch.as_tensor(keep)), rest
 
 
 def recolor(g: Gaussians, inst: Instances, ids: Iterable[int], rgb: tuple[float, float, float]) -> Gaussians:
@@ -48,7 +49,9 @@ def recolor(g: Gaussians, inst: Instances, ids: Iterable[int], rgb: tuple[float,
     return out
 
 
-def render_instance_map(g: Gaussians, instance: np.ndarray, cam: Camera, min_alpha: float = 0.5, tile: int = 16) -> np.ndarray:
+def render_instance_map(
+    g: Gaussians, instance: np.ndarray, cam: Camera, min_alpha: float = 0.5, tile: int = 16
+) -> np.ndarray:
     """[H, W] int64 instance id per pixel: the instance with the largest rendered weight there, -1 where
     the instances' Gaussians cover less than `min_alpha` (all Gaussians still occlude: background
     Gaussians with id -1 hide what is behind them)."""

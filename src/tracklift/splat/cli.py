@@ -30,7 +30,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--iters", type=int, default=2000, help="optimisation steps (default 2000)")
     p.add_argument("--sh-degree", type=int, default=3)
     p.add_argument("--holdout-every", type=int, default=8, help="every n-th view is held out for PSNR")
-    p.add_argument("--voxel", type=float, default=0.02, help="metres; RGB-D points are fused on this grid to seed Gaussians")
+    p.add_argument("--voxel", type=float, default=0.02,
+                   help="metres; RGB-D points are fused on this grid to seed Gaussians")
     p.add_argument("--stride", type=int, default=1, help="use every n-th frame of an RGB-D scene")
     p.add_argument("--max-frames", type=int)
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
@@ -40,10 +41,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("lift", help="per-Gaussian instance ids from 2D masks (instances.npy/.json)")
     p.add_argument("model", help="folder written by `splat train`")
     p.add_argument("--masks", required=True, help="precomputed masks folder (<frame>.png/.json or <frame>.npz)")
-    p.add_argument("--correct", action="store_true", help="correct the masks across views first (writes MODEL/corrected_masks)")
+    p.add_argument("--correct", action="store_true",
+                   help="correct the masks across views first (writes MODEL/corrected_masks)")
     p.add_argument("--split-prune", action="store_true", help="GIT-guided split/prune of ambiguous Gaussians")
+    p.add_argument("--keep-unresolved", action="store_true",
+                   help="with --split-prune: keep a parent whose two children both stay ambiguous (no refit follows)")
     p.add_argument("--method", choices=("closed", "contrastive"), default="closed")
-    p.add_argument("--granularity", choices=("coarse", "fine"), default="coarse", help="overlapping masks: larger or smaller on top")
+    p.add_argument("--granularity", choices=("coarse", "fine"), default="coarse",
+                   help="overlapping masks: larger or smaller on top")
     p.add_argument("--threshold", type=float, default=0.5, help="mask-correction merge threshold")
     p.add_argument("--mode", choices=("alpha", "count"), default="alpha", help="tracing weight: alpha*T or pixel count")
     p.add_argument("--iters", type=int, default=300, help="contrastive lifting steps")
@@ -81,7 +86,9 @@ def run_train(args: argparse.Namespace) -> int:
     source, out = Path(args.scene), Path(args.out)
     if not source.exists():
         raise FileNotFoundError(f"{source}: no such scene folder or file")
-    config = TrainConfig(iterations=args.iters, sh_degree=args.sh_degree, holdout_every=args.holdout_every, seed=args.seed)
+    config = TrainConfig(
+        iterations=args.iters, sh_degree=args.sh_degree, holdout_every=args.holdout_every, seed=args.seed
+    )
     config.init.voxel = args.voxel
     config.densify_until = min(config.densify_until, int(0.75 * args.iters))
     if _is_posed_image_dataset(source):
@@ -94,7 +101,9 @@ def run_train(args: argparse.Namespace) -> int:
 
         scene = open_scene(source, stride=args.stride, max_frames=args.max_frames)
         cameras = [Camera.from_frame(f) for f in scene.stream]
-        _, metrics = train_from_scene(source, out, config, stride=args.stride, max_frames=args.max_frames, resume=args.resume)
+        _, metrics = train_from_scene(
+            source, out, config, stride=args.stride, max_frames=args.max_frames, resume=args.resume
+        )
     _, held = split_views(len(cameras), config.holdout_every)
     write_cameras(out / CAMERAS_FILE, cameras, [i in set(held) for i in range(len(cameras))])
     print(json.dumps(metrics, indent=2))
@@ -126,7 +135,10 @@ def read_view_masks(masks_dir: Path, cameras: list) -> tuple[list, list]:
     used, masks = [], []
     for cam in cameras:
         # RGB-D frames are named like their masks ("0"); posed-image views by their image path.
-        names = [n for n in (cam.name, Path(cam.name).stem) if any((masks_dir / f"{n}{e}").is_file() for e in (".png", ".npz"))]
+        names = [
+            n for n in (cam.name, Path(cam.name).stem)
+            if any((masks_dir / f"{n}{e}").is_file() for e in (".png", ".npz"))
+        ]
         if not names:
             log.warning("view %s: no masks in %s, skipped", cam.name, masks_dir)
             continue
@@ -152,7 +164,8 @@ def run_lift(args: argparse.Namespace) -> int:
         from tracklift.segment2d.precomputed import write_masks
         from tracklift.splat.correct import CorrectionConfig, correct_masks
 
-        masks, report["correction"] = correct_masks(g, cameras, masks, CorrectionConfig(threshold=args.threshold, mode=args.mode), progress=True)
+        config = CorrectionConfig(threshold=args.threshold, mode=args.mode)
+        masks, report["correction"] = correct_masks(g, cameras, masks, config, progress=True)
         for cam, fm in zip(cameras, masks):
             write_masks(model_dir / "corrected_masks", Path(cam.name).stem if "/" in cam.name else cam.name, fm)
     pick = 1 if args.granularity == "coarse" else 0
@@ -161,7 +174,8 @@ def run_lift(args: argparse.Namespace) -> int:
         from tracklift.splat.density import SplitPruneConfig, split_and_prune
         from tracklift.splat.lift import with_background
 
-        g, report["split_prune"] = split_and_prune(g, cameras, with_background(label_maps)[0], SplitPruneConfig(mode=args.mode), progress=True)
+        config = SplitPruneConfig(mode=args.mode, keep_unresolved=args.keep_unresolved)
+        g, report["split_prune"] = split_and_prune(g, cameras, with_background(label_maps)[0], config, progress=True)
     names = [list(fm.labels) for fm in masks]
     if args.method == "closed":
         from tracklift.splat.lift import LiftConfig, lift_closed_form
@@ -170,11 +184,13 @@ def run_lift(args: argparse.Namespace) -> int:
     else:
         from tracklift.splat.contrastive import ContrastiveConfig, lift_contrastive
 
-        inst, feats = lift_contrastive(g, cameras, label_maps, ContrastiveConfig(iterations=args.iters, seed=args.seed), progress=True)
+        config = ContrastiveConfig(iterations=args.iters, seed=args.seed)
+        inst, feats = lift_contrastive(g, cameras, label_maps, config, progress=True)
         np.save(model_dir / "features.npy", feats.numpy())
     write_gaussians_ply(model_dir / SEGMENTED_FILE, g)
     write_instances(model_dir, inst, SEGMENTED_FILE, **report)
-    print(json.dumps({**report, "instances": inst.count, "assigned": int((inst.instance >= 0).sum()), "gaussians": g.n}, indent=2))
+    summary = {**report, "instances": inst.count, "assigned": int((inst.instance >= 0).sum()), "gaussians": g.n}
+    print(json.dumps(summary, indent=2))
     return 0
 
 
@@ -205,7 +221,9 @@ def run_render(args: argparse.Namespace) -> int:
     model_dir, out = Path(args.model), Path(args.out)
     lifted = (model_dir / INFO_FILE).is_file()
     if (args.instances or args.remove or args.recolor) and not lifted:
-        raise FileNotFoundError(f"{model_dir / INFO_FILE}: missing; --instances/--remove/--recolor need `splat lift` first")
+        raise FileNotFoundError(
+            f"{model_dir / INFO_FILE}: missing; --instances/--remove/--recolor need `splat lift` first"
+        )
     g, cameras, holdout = load_model(model_dir, segmented=lifted)
     inst = read_instances(model_dir)[0] if lifted else None
     for entry in args.recolor:

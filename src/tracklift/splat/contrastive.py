@@ -168,7 +168,8 @@ def lift_contrastive(
     protos, counts = mask_prototypes(g.detach(), cameras, maps, feats, cfg.tile)
     order = np.argsort(-counts.numpy(), kind="stable")  # big masks lead
     cluster = leader_cluster(protos, order, cfg.cluster_threshold, 1)
-    centroids = F.normalize(torch.zeros(int(cluster.max()) + 1, protos.shape[1]).index_add(0, torch.as_tensor(cluster), protos), dim=-1)
+    sums = torch.zeros(int(cluster.max()) + 1, protos.shape[1]).index_add(0, torch.as_tensor(cluster), protos)
+    centroids = F.normalize(sums, dim=-1)
     nearest = (F.normalize(feats, dim=-1) @ centroids.T).argmax(dim=1).numpy()
     instance = np.where(seen, nearest, -1)
     sizes = np.bincount(instance[instance >= 0], minlength=len(centroids))

@@ -172,7 +172,13 @@ def pair_agreement(ev: PatchEvidence, view_of: np.ndarray, pairs: np.ndarray) ->
 
 
 def split_conflicts(
-    g: Gaussians, camera: Camera, trace: InstanceTrace, view: int, patches: Patches, ev: PatchEvidence, cfg: CorrectionConfig
+    g: Gaussians,
+    camera: Camera,
+    trace: InstanceTrace,
+    view: int,
+    patches: Patches,
+    ev: PatchEvidence,
+    cfg: CorrectionConfig,
 ) -> tuple[Patches, int]:
     """Cut the patches of one view whose own Gaussians the other views keep apart (a mask fused two objects).
 
@@ -222,7 +228,9 @@ def split_conflicts(
     return Patches(patch_map, np.concatenate(membership)), n_cut
 
 
-def regroup(patches: Patches, pairs: np.ndarray, affinity: np.ndarray, threshold: float, masks: FrameMasks) -> FrameMasks:
+def regroup(
+    patches: Patches, pairs: np.ndarray, affinity: np.ndarray, threshold: float, masks: FrameMasks
+) -> FrameMasks:
     """Non-overlapping masks from patches: average-linkage groups of the candidate `pairs` [E, 2] with
     `affinity` [E] (other pairs do not count), joined while the mean is >= threshold, so one strong pair
     cannot chain two groups that otherwise disagree. Each mask keeps the label and score of the original
@@ -279,7 +287,9 @@ def correct_masks(
         raise ValueError(f"need one FrameMasks per camera, got {len(cameras)} cameras and {len(masks)} mask sets")
     for cam, fm in zip(cameras, masks):
         if fm.shape != (cam.height, cam.width):
-            raise ValueError(f"masks of view {cam.name!r} are {fm.shape[1]}x{fm.shape[0]}, camera is {cam.width}x{cam.height}")
+            raise ValueError(
+                f"masks of view {cam.name!r} are {fm.shape[1]}x{fm.shape[0]}, camera is {cam.width}x{cam.height}"
+            )
     all_patches = [build_patches(fm.masks) for fm in masks]
     report = {"patches": 0, "cut": 0, "pairs": 0, "merged": 0, "overruled": 0}
     trace, together = _trace_patches(g, cameras, all_patches, cfg, progress)

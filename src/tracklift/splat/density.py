@@ -7,7 +7,9 @@ tracing table's `ambiguous_view_fraction`, shared with the point pipeline). Its 
 along its longest axis with that axis halved, so each covers one side of the boundary it straddled. After
 re-tracing, children that are still ambiguous are pruned, as are Gaussians with no weight in any view.
 Label maps should label the background too (a label for "no mask"), so that a Gaussian on an object's
-silhouette counts as ambiguous and "seen by no view" means invisible, not unlabelled.
+silhouette counts as ambiguous and "seen by no view" means invisible, not unlabelled. The paper does this
+inside training, which regrows what pruning removed; on a trained model, `refit` runs a few more training
+steps and `SplitPruneConfig.keep_unresolved` keeps parents whose split separated nothing.
 """
 
 from __future__ import annotations
@@ -29,12 +31,15 @@ from tracklift.trace.table import ambiguous_view_fraction
 class SplitPruneConfig:
     """min_share: a view finds a Gaussian ambiguous below this top-label share (paper: 0.8);
     max_ambiguous: split above this fraction of ambiguous views (paper: 0.4); mode: tracing weight;
-    prune_unseen: remove Gaussians that contribute to no view."""
+    prune_unseen: remove Gaussians that contribute to no view; keep_unresolved: when both children of a
+    parent stay ambiguous the split separated nothing, so keep the parent instead of pruning both (the
+    paper prunes them and lets further training regrow the gap; a trained model has no such training)."""
 
     min_share: float = 0.8
     max_ambiguous: float = 0.4
     mode: str = "alpha"
     prune_unseen: bool = True
+    keep_unresolved: bool = False
 
 
 def ambiguous_gaussians(trace: InstanceTrace, min_share: float, max_ambiguous: float) -> tuple[np.ndarray, np.ndarray]:
@@ -79,34 +84,44 @@ def split_and_prune(
     """One round of GIT-guided density control on `g` (a new Gaussians set; `g` is not modified).
 
     cameras: V views; label_maps: V × [H, W] int, -1 = ignore (label the background, see module doc).
-    Returns the new Gaussians and a report: ambiguous, split, pruned_children, pruned_unseen, before, after.
+    Returns the new Gaussians and a report: before, ambiguous, split, restored (see keep_unresolved),
+    pruned_children, pruned_unseen, after.
     """
     cfg = config or SplitPruneConfig()
     g = g.detach()
     trace = trace_instances(g, cameras, label_maps, mode=cfg.mode, progress=progress)
     ambiguous, _ = ambiguous_gaussians(trace, cfg.min_share, cfg.max_ambiguous)
     split = torch.as_tensor(ambiguous)
-    kept, children = g.index(~split), split_in_two(g.index(split))
-    candidate = kept.cat(children)
+    kept, parents = g.index(~split), g.index(split)
+    candidate = kept.cat(split_in_two(parents))
     trace2 = trace_instances(candidate, cameras, label_maps, mode=cfg.mode, progress=progress)
     still, seen = ambiguous_gaussians(trace2, cfg.min_share, cfg.max_ambiguous)
-    is_child = np.arange(candidate.n) >= kept.n
-    drop_child = is_child & still
+    first = kept.n + np.arange(parents.n)  # split_in_two: all first children, then all second ones
+    unresolved = still[first] & still[first + parents.n] if cfg.keep_unresolved else np.zeros(parents.n, bool)
+    drop_child = (np.arange(candidate.n) >= kept.n) & still
     drop_unseen = ~seen if cfg.prune_unseen else np.zeros(candidate.n, bool)
     keep = ~(drop_child | drop_unseen)
     report = {
         "before": g.n,
         "ambiguous": int(ambiguous.sum()),
-        "split": int(ambiguous.sum()),
-        "pruned_children": int(drop_child.sum()),
+        "split": int(ambiguous.sum() - unresolved.sum()),
+        "restored": int(unresolved.sum()),
+        "pruned_children": int(drop_child.sum() - 2 * unresolved.sum()),
         "pruned_unseen": int((drop_unseen & ~drop_child).sum()),
-        "after": int(keep.sum()),
+        "after": int(keep.sum() + unresolved.sum()),
     }
-    return candidate.index(torch.as_tensor(keep)), report
+    out = candidate.index(torch.as_tensor(keep)).cat(parents.index(torch.as_tensor(unresolved)))
+    return out, report
 
 
 def refit(
-    g: Gaussians, cameras: Sequence[Camera], images: Sequence[np.ndarray], iterations: int, seed: int = 0, *, progress: bool = False
+    g: Gaussians,
+    cameras: Sequence[Camera],
+    images: Sequence[np.ndarray],
+    iterations: int,
+    seed: int = 0,
+    *,
+    progress: bool = False,
 ) -> Gaussians:
     """A few photometric training steps with densification off, after `split_and_prune`.
 

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from tracklift.io.atomic import atomic_open
+from tracklift.io.ply import open_ply
 from tracklift.splat.gaussians import Gaussians, sh_degree_of
 
 
@@ -59,18 +60,8 @@ def read_gaussians_ply(path: str | os.PathLike, dtype: torch.dtype = torch.float
 
     Raises FileNotFoundError, or ValueError naming the file and the missing/invalid property.
     """
-    from plyfile import PlyData
-
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such Gaussian PLY file")
-    try:
-        ply = PlyData.read(str(path))
-    except Exception as err:  # plyfile raises many types for truncated or malformed files
-        raise ValueError(f"{path}: not a readable PLY file ({err})") from err
-    if "vertex" not in ply:
-        raise ValueError(f"{path}: PLY has no 'vertex' element")
-    vert = ply["vertex"].data
+    vert = open_ply(path, "Gaussian PLY file")["vertex"].data
     names = set(vert.dtype.names)
     n_rest = sum(1 for name in names if name.startswith("f_rest_"))
     if n_rest % 3:

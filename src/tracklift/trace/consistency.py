@@ -12,7 +12,7 @@ T when U labelled it in at least `claim_ratio` × as many views as T did. Then:
 * assign: every voxel goes to the surviving track that labelled it in the most views (ties: more weight),
   so ambiguous voxels end with their best-supported instance and a mask that bled over a neighbour is cut
   back at voxel level; background evidence (the voxel seen in no mask) competes too, which cuts masks
-  that bled onto unsegmented surroundings.
+  that bled onto unsegmented surroundings. A background view counts `background_weight` of a mask's view.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ class ConsistencyConfig:
     split_cover: float = 0.7
     part_cover: float = 0.2
     merge_cover: float = 0.6
+    background_weight: float = 0.5
 
 
 @dataclass
@@ -133,7 +134,10 @@ def refine_tracks(table: TraceTable, segment_track: np.ndarray, views: np.ndarra
     merged = table.aggregate(final_of_segment)
     if allowed is not None:
         merged = _restrict(merged, track_map, allowed)
-    prim, owner, share = top_labels(merged, by="views")
+    # Background views count `background_weight` each: masks under-cover objects (eroded borders, missed
+    # detections), so a voxel seen in no mask is weaker evidence than one seen inside a mask.
+    views_weighted = np.where(merged.label >= n, cfg.background_weight, 1.0) * merged.views
+    prim, owner, share = top_labels(LabelPairs(merged.primitive, merged.label, merged.weight, views_weighted), by="views")
     carried_final = np.bincount(merged.label, minlength=n + 1)[:n]
     owned = np.bincount(owner, minlength=n + 1)[:n]
     consistency = np.where(carried_final > 0, owned / np.maximum(carried_final, 1), 0.0).astype(np.float32)

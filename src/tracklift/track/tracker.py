@@ -189,7 +189,10 @@ class Tracker:
         active voxels) weighted by hits — Σ min(hits_a, hits_b) / Σ hits_b — so a neighbour whose voxels a
         swallowed only through a few under-segmented masks is not "contained". Tracks merge when the larger containment reaches
         merge_overlap and their features agree (cosine ≥ merge_feature, or either has no feature), or
-        reaches merge_containment regardless. Returns the number of merges."""
+        reaches merge_containment regardless. Tracks that were matched by two distinct masks of one frame are two
+        objects (a book lying on a table shares the table's coarse voxels) unless their *fine* active voxels
+        overlap as much (`fine_containment` ≥ merge_overlap: a mask split in two, whose pieces other frames saw
+        whole). Returns the number of merges."""
         cfg = self.config
         ids = list(self.tracks)
         if len(ids) < 2:
@@ -218,6 +221,9 @@ class Tracker:
             ri, rj = root(i), root(j)
             if ri == rj:
                 continue
+            ti, tj = self.tracks[ids[ri]], self.tracks[ids[rj]]
+            if _co_observed(ti, tj) and fine_containment(ti.voxels, tj.voxels) < cfg.merge_overlap:
+                continue
             ok = share[i, j] >= cfg.merge_containment
             if not ok:
                 fi, fj = self.tracks[ids[ri]].features.mean, self.tracks[ids[rj]].features.mean
@@ -231,3 +237,18 @@ class Tracker:
         if merges:
             log.debug("merged %d track pairs, %d tracks left", merges, len(self.tracks))
         return merges
+
+
+def _co_observed(a: Track, b: Track) -> bool:
+    """Whether some frame assigned distinct masks to `a` and `b` (frames lists are sorted)."""
+    return bool(np.intersect1d(a.frames, b.frames, assume_unique=True).size)
+
+
+def fine_containment(a: VoxelMap, b: VoxelMap) -> float:
+    """The larger of the shares of a inside b and of b inside a, on active voxels of the maps' own size,
+    weighted by hits: Σ over shared voxels of min(hits_a, hits_b) / Σ hits of the contained one."""
+    ka, kb = a.keys[a.active], b.keys[b.active]
+    ha, hb = a.hits[a.active], b.hits[b.active]
+    _, ia, ib = np.intersect1d(ka, kb, assume_unique=True, return_indices=True)
+    shared = float(np.minimum(ha[ia], hb[ib]).sum())
+    return shared / max(min(float(ha.sum()), float(hb.sum())), 1e-9)
