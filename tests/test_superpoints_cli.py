@@ -32,7 +32,8 @@ def test_cli_segments_a_mesh(tmp_path, capsys):
     seg = read_segs(out, len(vertices))
     np.testing.assert_array_equal(seg, segment_mesh(vertices, faces, 0.01, 10))
     assert len(np.unique(seg)) == 2  # floor and wall
-    assert json.loads(out.read_text())["sceneId"] == "room"
+    written = json.loads(out.read_text())
+    assert written["sceneId"] == "room" and written["params"] == {"kThresh": 0.01, "segMinVerts": 10}  # as ScanNet's
     assert [p.name for p in out.parent.iterdir()] == ["room.segs.json"]  # written atomically, no temp left
     assert "2 superpoints" in capsys.readouterr().out
 

@@ -32,9 +32,13 @@ def read_segs(path: str | os.PathLike, num_vertices: int | None = None) -> np.nd
     return seg
 
 
-def write_segs(path: str | os.PathLike, seg_indices: np.ndarray, scene_id: str) -> None:
-    """Write `seg_indices: [V] integer` segment ids as a ScanNet `*.segs.json` (atomically)."""
+def write_segs(path: str | os.PathLike, seg_indices: np.ndarray, scene_id: str,
+               params: dict[str, float] | None = None) -> None:
+    """Write `seg_indices: [V] integer` segment ids as a ScanNet `*.segs.json` (atomically); `params` (e.g.
+    ScanNet's `{"kThresh": 0.01, "segMinVerts": 20}`) is recorded as the file's "params" object."""
     seg = np.asarray(seg_indices)
     if seg.ndim != 1 or seg.dtype.kind not in "iu":
         raise ValueError(f"seg_indices must be a [V] integer array, got {seg.shape} {seg.dtype}")
-    atomic_write_text(path, json.dumps({"sceneId": scene_id, "segIndices": seg.tolist()}))
+    doc = {"params": params} if params else {}
+    doc.update({"sceneId": scene_id, "segIndices": seg.tolist()})
+    atomic_write_text(path, json.dumps(doc))

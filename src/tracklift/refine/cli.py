@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         seg = segment_points(mesh.vertices, mesh.colors, config)
     elapsed = time.perf_counter() - start
     out = args.out or args.mesh.with_name(f"{args.mesh.stem}.{args.k:f}.segs.json")
-    write_segs(out, seg, args.mesh.stem)
+    write_segs(out, seg, args.mesh.stem, {"kThresh": args.k, "segMinVerts": args.min_verts})
     count = len(set(seg.tolist()))
     print(f"{args.mesh}: {len(seg)} vertices -> {count} superpoints in {elapsed:.2f} s, written to {out}")
     return 0
