@@ -51,7 +51,7 @@ class TrackerConfig:
     coarsen: int = 2
     spatial_weight: float = 0.6
     spatial_balance: float = 0.25
-    match_threshold: float = 0.35
+    match_threshold: float = 0.45
     min_overlap: float = 0.15
     visual_threshold: float = 0.8
     gate_margin: float = 0.15
@@ -64,7 +64,7 @@ class TrackerConfig:
     merge_overlap: float = 0.5
     merge_feature: float = 0.6
     merge_containment: float = 0.8
-    min_views: int = 2
+    min_views: int = 1
     min_detection_ratio: float = 0.15
     suppress_containment: float = 0.85
     trace_every: int = 1
