@@ -14,6 +14,21 @@ def test_backproject_exact_on_hand_case():
     np.testing.assert_allclose(p, [[12.0, 0.0, 2.0], [10.0, 0.5, 1.0]])
 
 
+def test_backproject_and_project_match_matrix_reference():
+    # The column-wise kernels against the plain homogeneous-matrix formulas.
+    rng = np.random.default_rng(1)
+    R, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    pose = np.eye(4)
+    pose[:3, :3], pose[:3, 3] = R, rng.normal(size=3)
+    u, v, z = rng.uniform(0, 5, 50), rng.uniform(0, 5, 50), rng.uniform(0.5, 3, 50)
+    cam = np.linalg.inv(K) @ np.stack([u * z, v * z, z])
+    world = (pose @ np.vstack([cam, np.ones(50)]))[:3].T
+    np.testing.assert_allclose(backproject(u, v, z, K, pose), world, atol=1e-5)
+    pix = K @ (np.linalg.inv(pose) @ np.vstack([world.T, np.ones(50)]))[:3]
+    uu, vv, zz = project(world, K, pose)
+    np.testing.assert_allclose(np.stack([uu, vv, zz]), np.stack([pix[0] / pix[2], pix[1] / pix[2], pix[2]]), atol=1e-9)
+
+
 def test_project_inverts_backproject():
     rng = np.random.default_rng(0)
     a = rng.normal(size=3)

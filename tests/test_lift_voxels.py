@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from tracklift.lift.voxels import (
-    OFFSET, count_keys, key_centres, pack_keys, pack_keys_reference, unpack_keys, voxel_coords, voxel_keys,
+    OFFSET, count_keys, key_centres, pack_keys, pack_keys_reference, unique_keys, unpack_keys, voxel_coords, voxel_keys,
 )
 
 coords_strategy = arrays(np.int64, st.tuples(st.integers(0, 20), st.just(3)), elements=st.integers(-OFFSET, OFFSET - 1))
@@ -44,3 +44,16 @@ def test_bad_input_raises():
         voxel_coords(np.zeros((3, 3)), 0.0)
     with pytest.raises(ValueError, match="must lie in"):
         pack_keys(np.array([[OFFSET, 0, 0]]))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(-(2**40), 2**40), max_size=60), st.lists(st.floats(0, 5), max_size=60))
+def test_unique_and_count_keys_match_numpy(keys, weights):
+    keys = np.array(keys, np.int64)
+    np.testing.assert_array_equal(unique_keys(keys), np.unique(keys))
+    w = np.resize(np.array(weights or [1.0]), len(keys))
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    got_keys, got_counts = count_keys(keys, w)
+    np.testing.assert_array_equal(got_keys, uniq)
+    np.testing.assert_allclose(got_counts, np.bincount(inverse, weights=w, minlength=len(uniq)), rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(count_keys(keys)[1], np.bincount(inverse, minlength=len(uniq)))

@@ -30,7 +30,9 @@ def test_oracle_masks_find_every_object(tiny, method):
     scene, masks = tiny
     result = agnostic_ap(scene, method(scene, masks))
     # 5 objects, each seen in several of the 12 frames: every one must be found with IoU ≥ 0.5 over the mesh
-    # vertices (measured AP50 = 1.0; one missed object would give ≤ 0.8). AP over IoU 0.5–0.95 stays low
-    # (measured 0.39) because 160×120 frames see each object coarsely and from few sides.
-    assert result["ap50"] >= 0.8
-    assert result["ap50"] >= agnostic_ap(scene, naive_baseline(scene, masks))["ap50"]
+    # vertices (measured AP50 = 1.0 for both variants). This scene caught a door taking the wall around it and
+    # a book merged into the coffee table it lies on (AP50 0.8). AP over IoU 0.5–0.95 stays low (measured 0.45;
+    # naive 0.32) because 160×120 frames see each object coarsely, and the mesh keeps surfaces a few cm behind
+    # seen ones (the wall behind the door), which no lifted point reaches.
+    assert result["ap50"] == pytest.approx(1.0)
+    assert result["ap"] >= agnostic_ap(scene, naive_baseline(scene, masks))["ap"]

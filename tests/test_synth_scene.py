@@ -232,12 +232,14 @@ def test_mesh_keeps_only_what_the_camera_saw(tiny_scene):
 
     scene = open_scene(tiny_scene)
     mesh = read_ply(scene.mesh_path)
-    seen = np.zeros(len(mesh.vertices), bool)
-    for i, frame in enumerate(scene.stream):
-        clean = render(build_scene(TINY.seed, TINY.objects), frame.K, frame.pose, TINY.width, TINY.height).depth
-        seen |= observed_vertices(mesh.vertices, frame.K, frame.pose, clean)
-    assert seen.all()
-    assert len(mesh.vertices) < len(build_mesh(build_scene(TINY.seed, TINY.objects)).mesh.vertices)
+    full = build_mesh(build_scene(TINY.seed, TINY.objects))
+    # the cropped mesh keeps the full tessellation's vertex order, so its instances are the kept ones in order
+    keep = np.zeros(len(full.mesh.vertices), bool)
+    for frame in scene.stream:
+        out = render(build_scene(TINY.seed, TINY.objects), frame.K, frame.pose, TINY.width, TINY.height)
+        keep |= observed_vertices(full.mesh.vertices, full.instance, frame.K, frame.pose, out.depth, out.instance)
+    np.testing.assert_array_equal(mesh.vertices, full.mesh.vertices[keep])
+    assert 0 < keep.sum() < len(keep)
     assert len(mesh.faces) > 0 and mesh.faces.max() < len(mesh.vertices)
 
 
@@ -251,4 +253,10 @@ def test_observed_vertices_hand_computed():
                          [0, 0, 3.0],    # behind the surface: hidden
                          [5, 0, 2.0],    # outside the image
                          [0, 0, -2.0]])  # behind the camera
-    np.testing.assert_array_equal(observed_vertices(vertices, K, np.eye(4), depth), [True, False, False, False, False])
+    instance = np.full((5, 5), 7)
+    own = np.full(5, 7)
+    np.testing.assert_array_equal(observed_vertices(vertices, own, K, np.eye(4), depth, instance),
+                                  [True, False, False, False, False])
+    # the same vertex behind a picture (another instance at its pixels, 1 cm in front of it) is hidden
+    np.testing.assert_array_equal(observed_vertices(vertices[:1], np.array([3]), K, np.eye(4), depth - 0.01, instance),
+                                  [False])

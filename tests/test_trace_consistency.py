@@ -68,8 +68,9 @@ def test_background_competes_for_voxels_but_never_merges():
     np.testing.assert_array_equal(r.track_map, [0])
     np.testing.assert_array_equal(r.owner, [1] * 5 + [0] * 5)
     np.testing.assert_allclose(r.consistency, [0.5])
-    # At the default weight (a background view counts half a mask's view) 4 background views (2) lose to 3
-    # mask views: masks under-cover objects far more often than they cover background.
+    # At the default weight (a background view counts a quarter of a mask's view) 4 background views (1) lose
+    # to 3 mask views: masks under-cover objects (eroded borders, missed detections) far more often than they
+    # cover background.
     r = refine_tracks(table, seg_track, views[:1])
     np.testing.assert_array_equal(r.owner, [0] * 10)
     np.testing.assert_allclose(r.consistency, [1.0])

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tracklift.cli import main as tracklift
 
-QUERIES = ("something to sit on", "the lamp next to the bed")
+QUERIES = ("something to sit on", "the monitor on the desk")  # seed 0 has chairs, a couch and a desk
 
 
 def step(title: str, *argv: str) -> None:

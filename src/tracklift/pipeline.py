@@ -170,9 +170,11 @@ def predictions(instances: list[Instance3D], points: np.ndarray, voxel: float, v
                 background: np.ndarray | None = None, faces: np.ndarray | None = None, fill_distance: float = 0.5):
     """Instances as `PredictedInstance`s over `points` ([P, 3] metres): a point joins an instance when its
     nearest instance or `background` point ([B, 3], e.g. `Mapper.background_points()`), within
-    radius_voxels · voxel, belongs to it. With mesh `faces` ([F, 3]), points the scan never saw take the
-    memberships of the nearest seen point along the mesh, up to `fill_distance` metres (hidden backs and
-    undersides of objects). Labels via `instance_label_id` when `vocab` is given (else None: class-agnostic).
+    radius_voxels · voxel, belongs to it. With mesh `faces` ([F, 3]), points no lifted voxel explains take the
+    memberships of the nearest explained point along the mesh, up to `fill_distance` metres: surfaces the
+    stride-sampled, edge-filtered lifting missed (slanted or thin parts, backs a few centimetres behind a seen
+    face). Surfaces seen in no mask are background evidence (`LiftConfig.background_step`), so filling never
+    spreads an instance over them. Labels via `instance_label_id` when `vocab` is given (else None).
     """
     from tracklift.eval import PredictedInstance
     from tracklift.io.instances_out import instance_label_id

@@ -144,7 +144,8 @@ def generate_scene(out_dir: str | os.PathLike, config: SynthConfig = SynthConfig
         atomic_write_text(out / "pose" / f"{i}.txt", _matrix_text(pose))
         atomic_write_bytes(out / "gt_2d" / "instance" / f"{i}.png", _png(frame["instance"]))
         atomic_write_bytes(out / "gt_2d" / "semantic" / f"{i}.png", _png(frame["semantic"]))
-        seen |= observed_vertices(scene_mesh.mesh.vertices, K, pose, frame["clean_depth"])
+        seen |= observed_vertices(scene_mesh.mesh.vertices, scene_mesh.instance, K, pose, frame["clean_depth"],
+                                  frame["instance"])
     if config.observed_only:
         scene_mesh = crop_mesh(scene_mesh, seen)
     _write_annotations(out, name, scene, scene_mesh, config)

@@ -154,13 +154,14 @@ def build_mesh(scene: Scene, spacing: float = 0.08, min_object_vertices: int = 2
     return SceneMesh(Mesh(vertices, faces, colors), instance, label_id, segment)
 
 
-def observed_vertices(vertices: np.ndarray, K: np.ndarray, pose: np.ndarray, depth: np.ndarray,
-                      tolerance: float = 0.03) -> np.ndarray:
-    """[V] bool: vertices a camera sees — in front, inside the image, and within `tolerance` metres (plus 1 %
-    of the depth, for surfaces seen at a slant) of the rendered depth at their pixel or a neighbouring one.
+def observed_vertices(vertices: np.ndarray, vertex_instance: np.ndarray, K: np.ndarray, pose: np.ndarray,
+                      depth: np.ndarray, instance: np.ndarray, tolerance: float = 0.03) -> np.ndarray:
+    """[V] bool: vertices a camera sees — in front, inside the image, and at a pixel (or a neighbouring one)
+    that shows the vertex's own instance within `tolerance` metres (plus 1 % of the depth, for surfaces seen
+    at a slant). The instance test keeps a wall hidden a centimetre behind a picture from counting as seen.
 
-    vertices: [V, 3] metres, world frame; K: [3, 3]; pose: [4, 4] camera-to-world; depth: [H, W] metres,
-    noise-free (0 = nothing hit).
+    vertices: [V, 3] metres, world frame; vertex_instance: [V] instance numbers; K: [3, 3]; pose: [4, 4]
+    camera-to-world; depth: [H, W] metres, noise-free (0 = nothing hit); instance: [H, W] rendered instances.
     """
     h, w = depth.shape
     cam = (vertices.astype(np.float64) - pose[:3, 3]) @ pose[:3, :3]
@@ -171,12 +172,15 @@ def observed_vertices(vertices: np.ndarray, K: np.ndarray, pose: np.ndarray, dep
     v = np.round(K[1, 1] * cam[:, 1] / safe_z + K[1, 2]).astype(np.int64)
     inside = front & (u >= 0) & (u < w) & (v >= 0) & (v < h)
     idx = np.nonzero(inside)[0]
-    padded = np.pad(depth, 1, mode="constant")
+    padded_depth = np.pad(depth, 1, mode="constant")
+    padded_instance = np.pad(instance, 1, mode="constant")
+    own = vertex_instance[idx]
     best = np.full(len(idx), np.inf)
     for dv in range(3):
         for du in range(3):
-            d = padded[v[idx] + dv, u[idx] + du]
-            best = np.minimum(best, np.where(d > 0, np.abs(d - z[idx]), np.inf))
+            d = padded_depth[v[idx] + dv, u[idx] + du]
+            same = (d > 0) & (padded_instance[v[idx] + dv, u[idx] + du] == own)
+            best = np.minimum(best, np.where(same, np.abs(d - z[idx]), np.inf))
     seen = np.zeros(len(vertices), bool)
     seen[idx] = best <= tolerance + 0.01 * z[idx]
     return seen

@@ -22,7 +22,9 @@ class TrackerConfig:
         assignment maximises, so among eligible tracks containing a segment the one it explains best wins
         (see costs.spatial_scores); eligibility itself uses the unmixed score.
     match_threshold: a pair is matched only when its score reaches this (fused and spatial modes).
-    min_overlap: fused mode also needs this spatial score, so look-alikes elsewhere are never matched.
+    min_overlap: fused mode also needs this spatial score, so look-alikes elsewhere are never matched. The
+        handcrafted features' cosines are high for most pairs, so in fused mode this, not match_threshold, is
+        the effective bar: 0.2 keeps merged and spurious masks of hard presets out of neighbouring tracks.
     visual_threshold: the score a pair needs in visual mode.
     gate_margin: metres; a segment's box must intersect the track's box grown by this (not in visual mode).
     depth_tolerance: metres; a track voxel is visible when it projects inside the frame, in front of the
@@ -36,7 +38,9 @@ class TrackerConfig:
     merge_overlap: two tracks merge when their shared coarse voxels are ≥ this share of the smaller one and
         their features agree (cosine ≥ merge_feature, or either has no feature) ...
     merge_containment: ... or unconditionally when the share reaches this.
-    min_views: tracks matched in fewer frames are dropped from the output.
+    min_views: tracks matched in fewer frames are dropped from the output. 1 keeps objects seen in a single
+        frame (small or far objects often are); their score is low (instance_score), and ghosts of a bad mask
+        are caught by min_detection_ratio and consistency instead.
     min_detection_ratio: tracks matched in fewer than this share of the frames where they were in view are
         dropped from the output (ghosts of a single bad mask).
     suppress_containment: in the output, an instance whose points lie ≥ this share inside a higher-scored
@@ -51,8 +55,8 @@ class TrackerConfig:
     coarsen: int = 2
     spatial_weight: float = 0.6
     spatial_balance: float = 0.25
-    match_threshold: float = 0.45
-    min_overlap: float = 0.15
+    match_threshold: float = 0.35
+    min_overlap: float = 0.2
     visual_threshold: float = 0.8
     gate_margin: float = 0.15
     depth_tolerance: float = 0.08

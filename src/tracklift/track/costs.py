@@ -10,6 +10,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse import csr_matrix
 
 from tracklift.lift.backproject import project
+from tracklift.lift.voxels import unique_keys
 
 
 def visible_counts(centres: np.ndarray, owner: np.ndarray, n_owners: int, depth: np.ndarray, K: np.ndarray,
@@ -45,7 +46,7 @@ def overlap_matrix(segment_keys: list[np.ndarray], track_keys: list[np.ndarray])
         return np.zeros((n_s, n_t), np.int64)
     sk = np.concatenate(segment_keys)
     tk = np.concatenate(track_keys)
-    vocab = np.unique(np.concatenate([sk, tk]))
+    vocab = unique_keys(np.concatenate([sk, tk]))
     srow = np.repeat(np.arange(n_s), [len(k) for k in segment_keys])
     trow = np.repeat(np.arange(n_t), [len(k) for k in track_keys])
     a = csr_matrix((np.ones(len(sk), np.int64), (srow, np.searchsorted(vocab, sk))), shape=(n_s, len(vocab)))

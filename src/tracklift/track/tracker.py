@@ -16,7 +16,7 @@ import logging
 import numpy as np
 
 from tracklift.lift.lifter import Segment
-from tracklift.lift.voxels import key_centres, unpack_keys
+from tracklift.lift.voxels import key_centres, unique_keys, unpack_keys
 from tracklift.trace.table import TraceTable
 from tracklift.track.config import TrackerConfig
 from tracklift.track.costs import (
@@ -139,7 +139,7 @@ class Tracker:
         for i, j in matches:
             assigned[i] = ids[j]
         seen = [s.keys for s in segments] + ([np.asarray(background[0], np.int64)] if background is not None else [])
-        seen_keys = np.unique(np.concatenate(seen)) if seen else np.zeros(0, np.int64)
+        seen_keys = unique_keys(np.concatenate(seen)) if seen else np.zeros(0, np.int64)
         matched = set(assigned)
         for j in np.flatnonzero(visible >= cfg.min_visible):
             if ids[j] not in matched:

@@ -6,14 +6,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tracklift.lift.voxels import pack_keys, unpack_keys
+from tracklift.lift.voxels import pack_keys, unique_keys, unpack_keys
 
 
 def coarsen_keys(keys: np.ndarray, factor: int) -> np.ndarray:
     """[N] int64 keys -> sorted unique keys of the voxels `factor` times larger that hold them."""
     if factor == 1:
-        return np.unique(keys)
-    return np.unique(pack_keys(unpack_keys(keys) // factor))
+        return unique_keys(keys)
+    return unique_keys(pack_keys(unpack_keys(keys) // factor))
 
 
 def union_add(keys_a: np.ndarray, vals_a: np.ndarray, keys_b: np.ndarray, vals_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
