@@ -127,13 +127,6 @@ def classifiers(embedder=None) -> dict[str, Any]:
     return {"exact": ExactVoteClassifier(), "text": VoteClassifier(embedder=embedder)}
 
 
-def map_instances(scene, masks_dir: Path, config) -> list[Instance3D]:
-    """The pipeline (a `PipelineConfig`) on one scene from precomputed masks, with handcrafted features."""
-    from tracklift.pipeline import make_features, make_segmenter, segment_scene
-
-    return segment_scene(scene, make_segmenter("precomputed", masks_dir), make_features("handcrafted"), config)
-
-
 def score_instances(instances: Sequence[Instance3D], masks: np.ndarray, superpoints: np.ndarray, vocab,
                     labellers: dict[str, Any], snap=None) -> tuple[dict[str, list], dict[str, list]]:
     """Name copies of `instances` with each classifier and turn them into predictions of every variant.
@@ -213,13 +206,11 @@ def run_room(room: Room, masks_dir: Path, config, vocab, labellers: dict[str, An
     "instances", "pipeline_s", "scoring_s"}.
     """
     from tracklift.classify.benchmark import query_benchmark
-    from tracklift.pipeline import instance_masks, reference_points
+    from tracklift.methods import segment_onto_mesh
 
     t0 = time.perf_counter()
-    instances = map_instances(room.scene, masks_dir, config)
+    instances, masks = segment_onto_mesh(room.scene, masks_dir, config)  # as the instance suite's methods do
     t1 = time.perf_counter()
-    vertices, _, _ = reference_points(room.scene, None, instances, config.lift.voxel)  # checks the mesh is aligned
-    masks = instance_masks(instances, vertices, config.lift.voxel)
     preds, named = score_instances(instances, masks, room.superpoints, vocab, labellers)
     queries = {}
     for ranking in QUERY_RANKINGS:
