@@ -72,3 +72,10 @@ def render_ids(g: Gaussians, ids: np.ndarray, cam: Camera, num: int, min_alpha: 
         out = rasterize(g, cam, colors=onehot, background=None)
     label = out.color.argmax(-1).numpy()
     return np.where(out.alpha.numpy() >= min_alpha, label, -1).astype(np.int64)
+
+
+def toy_scene(n_views: int, width: int = 64, height: int = 48):
+    """The toy Gaussians, `n_views` cameras around them and each view's exact instance-id map."""
+    g, obj = toy_gaussians()
+    cams = toy_cameras(n_views, width, height)
+    return g, obj, cams, [render_ids(g, obj, c, 3) for c in cams]

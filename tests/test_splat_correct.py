@@ -5,17 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.splat_toy import render_ids, toy_cameras, toy_gaussians
+from tests.splat_toy import toy_scene
 from tracklift.segment2d.masks import FrameMasks
 from tracklift.splat.correct import CorrectionConfig, build_patches, correct_masks, touching_pairs
 
 
 @pytest.fixture(scope="module")
 def scene():
-    g, obj = toy_gaussians()
-    cams = toy_cameras(8)
-    maps = [render_ids(g, obj, c, 3) for c in cams]
-    return g, obj, cams, maps
+    return toy_scene(8)
 
 
 def masks_of(label_map: np.ndarray) -> FrameMasks:

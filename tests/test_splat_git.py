@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.splat_toy import render_ids, toy_cameras, toy_gaussians
+from tests.splat_toy import render_ids, toy_cameras, toy_gaussians, toy_scene
 from tracklift.splat.git import (
     check_label_maps,
     owned_weights,
@@ -22,10 +22,7 @@ from tracklift.splat.rasterize import rasterize, trace_weights
 
 @pytest.fixture(scope="module")
 def scene():
-    g, obj = toy_gaussians()
-    cams = toy_cameras(4)
-    maps = [render_ids(g, obj, c, 3) for c in cams]
-    return g, obj, cams, maps
+    return toy_scene(4)
 
 
 def test_trace_matches_per_view_weights(scene):

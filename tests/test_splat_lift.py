@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.splat_toy import render_ids, toy_cameras, toy_gaussians
+from tests.splat_toy import render_ids, toy_cameras, toy_scene
 from tracklift.segment2d.masks import FrameMasks
 from tracklift.splat.apps import (
     colorize,
@@ -32,10 +32,7 @@ from tracklift.trace.table import TraceTable
 
 @pytest.fixture(scope="module")
 def scene():
-    g, obj = toy_gaussians()
-    cams = toy_cameras(7)
-    maps = [render_ids(g, obj, c, 3) for c in cams]
-    return g, obj, cams, maps
+    return toy_scene(7)
 
 
 def scrambled(maps: list[np.ndarray], seed: int, merge_view: int | None = None) -> list[np.ndarray]:
