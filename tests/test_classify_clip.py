@@ -28,14 +28,18 @@ def tiny_tokenizer():
     return tok, ids
 
 
+# One tiny transformer tower shape for both text and vision, CLIP and SigLIP alike.
+TINY_TOWER = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2)
+
+
 @pytest.fixture(scope="module")
 def clip_dir(tmp_path_factory):
     import torch
 
     torch.manual_seed(0)
     tok, ids = tiny_tokenizer()
-    text = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, max_position_embeddings=16, **ids)
-    vision = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, image_size=32, patch_size=16)
+    text = dict(TINY_TOWER, max_position_embeddings=16, **ids)
+    vision = dict(TINY_TOWER, image_size=32, patch_size=16)
     path = tmp_path_factory.mktemp("tiny_clip")
     transformers.CLIPModel(transformers.CLIPConfig(text_config=text, vision_config=vision, projection_dim=8)).save_pretrained(path)
     image_processor = transformers.CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
@@ -49,8 +53,8 @@ def siglip_dir(tmp_path_factory):
 
     torch.manual_seed(1)
     tok, ids = tiny_tokenizer()
-    text = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, max_position_embeddings=16, **ids)
-    vision = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, image_size=32, patch_size=16)
+    text = dict(TINY_TOWER, max_position_embeddings=16, **ids)
+    vision = dict(TINY_TOWER, image_size=32, patch_size=16)
     path = tmp_path_factory.mktemp("tiny_siglip")
     transformers.SiglipModel(transformers.SiglipConfig(text_config=text, vision_config=vision)).save_pretrained(path)
     image_processor = transformers.SiglipImageProcessor(size={"height": 32, "width": 32})
