@@ -12,6 +12,7 @@ from tests.splat_toy import render_ids, toy_cameras, toy_gaussians, toy_scene
 from tracklift.splat.git import (
     check_label_maps,
     owned_weights,
+    pixel_areas,
     signatures,
     signatures_reference,
     trace_instances,
@@ -142,3 +143,35 @@ def test_bad_label_maps_raise(scene):
         check_label_maps(cams[:1], [np.zeros((48, 64), np.float32)])
     with pytest.raises(ValueError, match="num_labels is 1"):
         trace_instances(g, cams[:1], maps[:1], num_labels=[1])
+
+
+def test_pixel_areas_exact():
+    from tracklift.splat.camera import Camera
+    from tracklift.splat.gaussians import Gaussians
+
+    g = Gaussians(torch.tensor([[0.0, 0.0, 2.0], [0.3, 0.1, -1.0]]), torch.zeros(2, 3), torch.tensor([[1.0, 0, 0, 0]] * 2),
+                  torch.zeros(2), torch.zeros(2, 1, 3))
+    cam = Camera(np.array([[100.0, 0, 32], [0, 50.0, 24], [0, 0, 1]]), np.eye(4), 64, 48)
+    np.testing.assert_allclose(pixel_areas(g, [cam]), [[4 / 5000], [0.0]])  # (z/f)^2 with f^2 = fx fy; behind: 0
+
+
+def test_visibility_does_not_fall_with_distance():
+    """One Gaussian seen head-on from 2 m and from 4 m: its footprint is four times smaller from 4 m, but the
+    far view sees it as fully; only the 0.3 px low-pass of the projection keeps the ratio from being exact."""
+    from tracklift.splat.camera import Camera
+    from tracklift.splat.gaussians import Gaussians
+    from tracklift.splat.git import InstanceTrace
+
+    g = Gaussians(torch.zeros(1, 3), torch.full((1, 3), float(np.log(0.05))), torch.tensor([[1.0, 0, 0, 0]]),
+                  torch.zeros(1), torch.zeros(1, 1, 3))
+    K = np.array([[200.0, 0, 63.5], [0, 200.0, 63.5], [0, 0, 1]])
+    cams = []
+    for d in (2.0, 4.0):
+        pose = np.eye(4)
+        pose[2, 3] = -d  # looking down +z at the origin
+        cams.append(Camera(K, pose, 128, 128))
+    trace = trace_instances(g, cams, [np.zeros((128, 128), np.int64)] * 2)
+    _, visibility = view_distributions(trace)
+    assert visibility[0].max() == 1.0 and visibility[0].min() > 0.9
+    raw = InstanceTrace(trace.table, trace.offsets, trace.n_gaussians, trace.mode)  # no pixel areas
+    assert view_distributions(raw)[1][0].min() == pytest.approx(0.25, abs=0.03)

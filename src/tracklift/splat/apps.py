@@ -105,7 +105,7 @@ def granularity_maps(fm: FrameMasks) -> tuple[np.ndarray, np.ndarray]:
     """Two label maps from overlapping multi-granularity masks: fine (smaller masks painted over larger
     ones) and coarse (larger over smaller). Both [H, W] int64, mask index or -1."""
     h, w = fm.shape
-    sizes = fm.masks.reshape(len(fm), -1).sum(axis=1)
+    sizes = fm.masks.reshape(len(fm), h * w).sum(axis=1)
     maps = []
     for order in (np.argsort(-sizes, kind="stable"), np.argsort(sizes, kind="stable")):
         lab = np.full((h, w), -1, np.int64)
@@ -115,15 +115,49 @@ def granularity_maps(fm: FrameMasks) -> tuple[np.ndarray, np.ndarray]:
     return maps[0], maps[1]
 
 
+def level_masks(fm: FrameMasks) -> tuple[FrameMasks, FrameMasks]:
+    """The fine and coarse paintings of overlapping masks (`granularity_maps`) as non-overlapping masks:
+    each keeps the pixels it wins in that painting; masks that win none are dropped. Labels and scores
+    follow their masks."""
+    levels = []
+    for lab in granularity_maps(fm):
+        kept = [i for i in range(len(fm)) if (lab == i).any()]
+        masks = lab[None] == np.asarray(kept, np.int64)[:, None, None]  # [len(kept), H, W]
+        levels.append(FrameMasks(masks, [fm.labels[i] for i in kept], fm.scores[kept]))
+    return levels[0], levels[1]
+
+
+def lift_levels(
+    g: Gaussians,
+    cameras: Sequence[Camera],
+    fine: Sequence[FrameMasks],
+    coarse: Sequence[FrameMasks],
+    config: LiftConfig | None = None,
+    *,
+    progress: bool = False,
+) -> tuple[Instances, Instances, np.ndarray]:
+    """Lift two levels of non-overlapping masks (V views each, e.g. from `level_masks`, possibly corrected)
+    in closed form: (fine, coarse, parent [I_fine] int64 of each fine instance in coarse, -1 = none)."""
+    levels = []
+    for masks in (fine, coarse):
+        maps = [granularity_maps(fm)[0] for fm in masks]  # both paintings agree: the masks do not overlap
+        names = [list(fm.labels) for fm in masks]
+        levels.append(lift_closed_form(g, cameras, maps, config, labels=names, progress=progress))
+    return levels[0], levels[1], hierarchy(levels[0], levels[1])
+
+
 def hierarchical_lift(
-    g: Gaussians, cameras: Sequence[Camera], masks: Sequence[FrameMasks], config: LiftConfig | None = None
+    g: Gaussians,
+    cameras: Sequence[Camera],
+    masks: Sequence[FrameMasks],
+    config: LiftConfig | None = None,
+    *,
+    progress: bool = False,
 ) -> tuple[Instances, Instances, np.ndarray]:
     """Two-level segmentation from multi-granularity masks: (fine, coarse, parent [I_fine] of each fine
     instance in coarse), each level lifted in closed form from its own painting of the masks."""
-    fine_maps, coarse_maps = zip(*(granularity_maps(fm) for fm in masks))
-    fine = lift_closed_form(g, cameras, list(fine_maps), config)
-    coarse = lift_closed_form(g, cameras, list(coarse_maps), config)
-    return fine, coarse, hierarchy(fine, coarse)
+    levels = [level_masks(fm) for fm in masks]
+    return lift_levels(g, cameras, [f for f, _ in levels], [c for _, c in levels], config, progress=progress)
 
 
 def hierarchy(fine: Instances, coarse: Instances) -> np.ndarray:
@@ -134,3 +168,11 @@ def hierarchy(fine: Instances, coarse: Instances) -> np.ndarray:
     counts = np.zeros((fine.count, max(coarse.count, 1)), np.int64)
     np.add.at(counts, (fine.instance[both], coarse.instance[both]), 1)
     return np.where(counts.sum(axis=1) > 0, counts.argmax(axis=1), -1).astype(np.int64)
+
+
+def children_of(parent: np.ndarray, n_coarse: int) -> list[list[int]]:
+    """The fine instances under each of the `n_coarse` coarse ones, from `hierarchy`'s parent [I_fine]."""
+    parent = np.asarray(parent, np.int64)
+    if parent.ndim != 1 or (parent < -1).any() or (parent >= n_coarse).any():
+        raise ValueError(f"parent must be [I_fine] ids in -1..{n_coarse - 1}, got {parent.tolist()}")
+    return [np.flatnonzero(parent == c).tolist() for c in range(n_coarse)]

@@ -1,16 +1,22 @@
 """Contrastive lifting: a learned low-dimensional feature per Gaussian, then clustering into instances.
 
-The Gaussians stay fixed; only their features F [N, D] are optimised. Each step renders F into one view
-(`rasterize(colors=F)`), samples labelled pixels, and pulls each pixel's normalised feature towards the
-mean feature of its own mask and away from the other masks' means of that view (softmax cross-entropy
-over mask prototypes at a temperature), so Gaussians of one object agree across views without the views'
-mask ids agreeing. Unmasked pixels form one more mask (the background); pixels that no Gaussian covers
-(alpha < 0.5) are not sampled. Features are normalised per Gaussian before rendering, so a pixel's feature
-is a convex mix of unit vectors.
+The Gaussians stay fixed; only their features F [N, D] are optimised. Features are normalised per Gaussian
+and rendered into one view per step (`rasterize(colors=F)`); dividing by alpha gives each covered pixel
+(alpha >= 0.5) a convex mix of its Gaussians' unit features, whose length is 1 only where they agree. Each
+pixel is pulled towards the mean direction of its own mask and away from the other masks' of that view
+(softmax cross-entropy over the view's mask prototypes at a temperature, averaged over pixels), so
+Gaussians of one object agree across views without the views' mask ids agreeing. Not normalising the
+pixel feature matters: it makes every Gaussian on a pixel point the same way, not just their sum, which is
+what the per-Gaussian assignment below reads. Unmasked pixels form one more mask (the background). Views
+are visited in a fresh random order every epoch.
 
 Clustering works on what the loss shaped, the rendered masks: every view's mask prototypes (mean rendered
-feature of each mask) are leader-clustered on cosine similarity (deterministic, no chaining through
-boundary Gaussians), and each Gaussian takes the cluster whose centroid is nearest to its own feature.
+feature of each mask) are joined by average-linkage agglomeration on cosine similarity, with a cannot-link
+between masks of one view (`lift.agglomerate`, as the closed form associates segments), so a mask that
+fused two objects in one view cannot chain them together. A cluster made mostly (by pixels) of background
+prototypes is the background; clusters seen in fewer than `min_views` views (e.g. the second half of a
+mask split in one view) are not offered. Each Gaussian takes the offered cluster whose centroid is nearest
+to its own feature, and -1 if that is the background, as the closed form's background vote does.
 """
 
 from __future__ import annotations
@@ -27,40 +33,54 @@ from tracklift.splat.camera import Camera
 from tracklift.splat.gaussians import Gaussians
 from tracklift.splat.git import check_label_maps
 from tracklift.splat.instances import Instances
-from tracklift.splat.lift import with_background
+from tracklift.splat.lift import agglomerate, with_background
 from tracklift.splat.rasterize import rasterize
 
 
 @dataclass
 class ContrastiveConfig:
-    """dim: feature size; iterations, lr: Adam steps and rate; pixels: sampled pixels per step;
-    temperature: of the prototype softmax; cluster_threshold: cosine similarity joining a leader's
-    cluster of mask prototypes; min_gaussians: smaller instances are dropped (-1); tile: rasterizer
-    tile size; seed: feature init and pixel sampling."""
+    """dim: feature size; iterations, lr: Adam steps (one view each) and rate; pixels: at most this many
+    covered pixels per step (a random subset; the default takes all of a 160x120 view); temperature: of
+    the prototype softmax; cluster_threshold: mean cosine similarity needed to join two clusters of mask
+    prototypes; min_gaussians: smaller instances are dropped (-1); min_views: clusters with masks in fewer
+    views are not assigned; assign_threshold: Gaussians whose cosine similarity to their nearest cluster
+    is not above it get -1; tile: rasterizer tile size (a speed knob, 8 is fastest at 160x120); threads:
+    torch CPU threads while training (0 = leave torch's setting; with one thread the result is
+    bit-reproducible, and the rasterizer's small tensors gain nothing from more); seed: feature init,
+    view order and pixel sampling."""
 
-    dim: int = 8
+    dim: int = 16
     iterations: int = 300
     lr: float = 0.1
-    pixels: int = 1024
+    pixels: int = 20_000
     temperature: float = 0.1
-    cluster_threshold: float = 0.7
+    cluster_threshold: float = 0.5
     min_gaussians: int = 3
-    tile: int = 16
+    min_views: int = 2
+    assign_threshold: float = 0.0
+    tile: int = 8
+    threads: int = 1
     seed: int = 0
 
 
 def prototype_loss(features: torch.Tensor, labels: torch.Tensor, temperature: float) -> torch.Tensor:
-    """Cross-entropy of pixels against their mask's mean feature, over the masks present.
+    """Cross-entropy of pixels against their mask's mean direction, over the masks present.
 
-    features: [P, D] rendered features of the sampled pixels; labels: [P] int64 local mask ids >= 0.
+    features: [P, D] pixel features of length <= 1 (rendered unit features over alpha; shorter where the
+    pixel's Gaussians disagree); labels: [P] int64 local mask ids >= 0. Returns a scalar (0 for one mask).
     """
-    f = F.normalize(features, dim=-1)
     present, target = torch.unique(labels, return_inverse=True)
     if len(present) < 2:
-        return f.sum() * 0.0  # one mask only: nothing to contrast in this view
-    proto = torch.zeros(len(present), f.shape[1], dtype=f.dtype).index_add(0, target, f)
+        return features.sum() * 0.0  # one mask only: nothing to contrast in this view
+    proto = torch.zeros(len(present), features.shape[1], dtype=features.dtype).index_add(0, target, features)
     proto = F.normalize(proto, dim=-1)
-    return F.cross_entropy(f @ proto.T / temperature, target)
+    return F.cross_entropy(features @ proto.T / temperature, target)
+
+
+def view_order(n_views: int, steps: int, gen: torch.Generator) -> list[int]:
+    """`steps` view indices: concatenated random permutations of the views (every view once per epoch)."""
+    epochs = -(-steps // n_views)
+    return [v for _ in range(epochs) for v in torch.randperm(n_views, generator=gen).tolist()][:steps]
 
 
 def train_features(
@@ -74,7 +94,7 @@ def train_features(
     """Optimise per-Gaussian features against V views' masks.
 
     Returns F [N, dim] float32 (unnormalised) and seen [N] bool: the Gaussians that got a gradient (the
-    others never reached a sampled pixel; their features are still random).
+    others never reached a used pixel; their features are still random).
 
     label_maps: V × [H, W] int, -1 = no mask (treated as one background mask per view).
     """
@@ -86,59 +106,40 @@ def train_features(
     g = g.detach()
     targets = [torch.as_tensor(m).reshape(-1) for m in maps]
     seen = torch.zeros(g.n, dtype=torch.bool)
-    for step in tqdm(range(cfg.iterations), desc="contrastive lifting", disable=not progress, unit="it"):
-        v = int(torch.randint(len(cameras), (1,), generator=gen))
-        out = rasterize(g, cameras[v], colors=F.normalize(feats, dim=-1), background=None, tile=cfg.tile)
-        rendered = out.color.reshape(-1, cfg.dim)
-        covered = torch.nonzero(out.alpha.detach().reshape(-1) >= 0.5).squeeze(1)
-        pick = covered[torch.randperm(len(covered), generator=gen)[: cfg.pixels]]
-        loss = prototype_loss(rendered[pick], targets[v][pick], cfg.temperature)
-        opt.zero_grad()
-        loss.backward()
-        seen |= feats.grad.abs().sum(dim=1) > 0
-        opt.step()
+    threads_before = torch.get_num_threads()
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    try:
+        for v in tqdm(view_order(len(cameras), cfg.iterations, gen), desc="contrastive lifting",
+                      disable=not progress, unit="it"):
+            out = rasterize(g, cameras[v], colors=F.normalize(feats, dim=-1), background=None, tile=cfg.tile)
+            rendered = out.color.reshape(-1, cfg.dim)
+            covered = torch.nonzero(out.alpha.detach().reshape(-1) >= 0.5).squeeze(1)
+            if len(covered) > cfg.pixels:
+                covered = covered[torch.randperm(len(covered), generator=gen)[: cfg.pixels]]
+            pix = rendered[covered] / out.alpha.reshape(-1, 1)[covered].detach()
+            loss = prototype_loss(pix, targets[v][covered], cfg.temperature)
+            opt.zero_grad()
+            loss.backward()
+            seen |= feats.grad.abs().sum(dim=1) > 0
+            opt.step()
+    finally:
+        torch.set_num_threads(threads_before)
     return feats.detach(), seen.numpy()
-
-
-def leader_cluster(features: torch.Tensor, order: np.ndarray, threshold: float, min_size: int) -> np.ndarray:
-    """Leader clustering on cosine similarity.
-
-    features: [N, D]; order: [N] the order in which unassigned points become leaders. Every point joins
-    the nearest leader (highest cosine); leaders with fewer than `min_size` members are dropped and their
-    points re-join the nearest kept leader. Returns cluster [N] int64 (ids by leader order).
-    """
-    f = F.normalize(features.double(), dim=-1).numpy()
-    n = len(f)
-    assigned = np.zeros(n, bool)
-    leaders = []
-    for i in order:
-        if assigned[i]:
-            continue
-        leaders.append(i)
-        assigned |= f @ f[i] >= threshold
-    lead = np.asarray(leaders, np.int64)
-    sim = f @ f[lead].T  # [N, L]
-    cluster = sim.argmax(axis=1)
-    sizes = np.bincount(cluster, minlength=len(lead))
-    kept = sizes >= min_size
-    if kept.any() and not kept.all():
-        sim[:, ~kept] = -np.inf
-        cluster = sim.argmax(axis=1)
-    _, cluster = np.unique(cluster, return_inverse=True)
-    return cluster.astype(np.int64)
 
 
 def mask_prototypes(
     g: Gaussians, cameras: Sequence[Camera], label_maps: Sequence[np.ndarray], feats: torch.Tensor, tile: int = 16
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Mean rendered (normalised) feature of every mask of every view, over covered pixels.
 
-    Returns prototypes [M, D] float32 (unit length) and their pixel counts [M] float32.
+    label_maps: V × [H, W] int, -1 = ignored. Returns, per mask with at least one covered pixel:
+    prototypes [M, D] float32 (unit length), pixel counts [M] float32, view [M] int64, local label [M] int64.
     """
-    protos, counts = [], []
+    protos, counts, views, labels = [], [], [], []
     unit = F.normalize(feats, dim=-1)
     with torch.no_grad():
-        for cam, lab in zip(cameras, label_maps):
+        for v, (cam, lab) in enumerate(zip(cameras, label_maps)):
             out = rasterize(g, cam, colors=unit, background=None, tile=tile)
             lab = torch.as_tensor(lab).reshape(-1)
             use = (out.alpha.reshape(-1) >= 0.5) & (lab >= 0)
@@ -146,7 +147,9 @@ def mask_prototypes(
             f = out.color.reshape(-1, feats.shape[1])[use]
             protos.append(torch.zeros(len(present), f.shape[1]).index_add(0, idx, f.float()))
             counts.append(torch.bincount(idx, minlength=len(present)).float())
-    return F.normalize(torch.cat(protos), dim=-1), torch.cat(counts)
+            views.append(torch.full((len(present),), v, dtype=torch.int64))
+            labels.append(present.long())
+    return F.normalize(torch.cat(protos), dim=-1), torch.cat(counts), torch.cat(views), torch.cat(labels)
 
 
 def lift_contrastive(
@@ -157,24 +160,61 @@ def lift_contrastive(
     *,
     progress: bool = False,
 ) -> tuple[Instances, torch.Tensor]:
-    """Train features, cluster the views' mask prototypes, give each seen Gaussian its nearest cluster.
+    """Train features (`train_features`), then cluster them into instances (`cluster_features`).
 
-    Returns (Instances, features [N, dim]); Gaussians that never got a gradient get -1. Instances are
-    numbered by decreasing number of Gaussians.
+    label_maps: V × [H, W] int, -1 = no mask (background). Returns (Instances, features [N, dim] float32).
     """
     cfg = config or ContrastiveConfig()
     feats, seen = train_features(g, cameras, label_maps, cfg, progress=progress)
-    maps, _ = with_background(check_label_maps(cameras, label_maps))
-    protos, counts = mask_prototypes(g.detach(), cameras, maps, feats, cfg.tile)
-    order = np.argsort(-counts.numpy(), kind="stable")  # big masks lead
-    cluster = leader_cluster(protos, order, cfg.cluster_threshold, 1)
-    sums = torch.zeros(int(cluster.max()) + 1, protos.shape[1]).index_add(0, torch.as_tensor(cluster), protos)
+    return cluster_features(g, cameras, label_maps, feats, seen, cfg), feats
+
+
+def cluster_features(
+    g: Gaussians,
+    cameras: Sequence[Camera],
+    label_maps: Sequence[np.ndarray],
+    feats: torch.Tensor,
+    seen: np.ndarray,
+    config: ContrastiveConfig | None = None,
+) -> Instances:
+    """Cluster the views' mask prototypes of trained features, give each seen Gaussian its nearest cluster.
+
+    feats: [N, D] per-Gaussian features; seen: [N] bool (others get -1); label_maps: V × [H, W] int, -1 = no
+    mask. Clusters supported by fewer than `min_views` views are not offered; Gaussians whose nearest
+    offered cluster is the background, or not more similar (cosine) than `assign_threshold`, get -1.
+    Instances are numbered by decreasing number of Gaussians; `views` counts the views with a mask in the
+    cluster and `confidence` is the cosine similarity to the cluster (clipped at 0).
+    """
+    cfg = config or ContrastiveConfig()
+    if feats.ndim != 2 or feats.shape[0] != g.n:
+        raise ValueError(f"feats must be [{g.n}, D] (one row per Gaussian), got {tuple(feats.shape)}")
+    seen = np.asarray(seen, bool)
+    if seen.shape != (g.n,):
+        raise ValueError(f"seen must be [{g.n}] bool, got {seen.shape}")
+    maps, num_labels = with_background(check_label_maps(cameras, label_maps))
+    protos, counts, view, local = mask_prototypes(g.detach(), cameras, maps, feats, cfg.tile)
+    if len(protos) == 0:  # no view covers any pixel: nothing to cluster
+        return Instances(np.full(g.n, -1, np.int32))
+    background = (local == torch.as_tensor(num_labels)[view] - 1).numpy()
+    p64 = protos.double().numpy()
+    cluster = agglomerate(p64 @ p64.T, view.numpy(), cfg.cluster_threshold)
+    n_clusters = int(cluster.max()) + 1
+    sums = torch.zeros(n_clusters, protos.shape[1]).index_add(0, torch.as_tensor(cluster), protos)
     centroids = F.normalize(sums, dim=-1)
-    nearest = (F.normalize(feats, dim=-1) @ centroids.T).argmax(dim=1).numpy()
-    instance = np.where(seen, nearest, -1)
-    sizes = np.bincount(instance[instance >= 0], minlength=len(centroids))
+    pixels = counts.double().numpy()
+    bg_pixels = np.bincount(cluster, weights=np.where(background, pixels, 0.0), minlength=n_clusters)
+    obj_pixels = np.bincount(cluster, weights=np.where(background, 0.0, pixels), minlength=n_clusters)
+    obj = ~background
+    views = np.array([len(np.unique(view.numpy()[obj & (cluster == c)])) for c in range(n_clusters)], np.int64)
+    is_background = bg_pixels > obj_pixels
+    candidate = torch.as_tensor(is_background | (views >= cfg.min_views))
+    sim = (F.normalize(feats, dim=-1) @ centroids.T).masked_fill(~candidate, -2.0)
+    best, nearest = (t.numpy() for t in sim.max(dim=1))
+    instance = np.where(seen & ~is_background[nearest] & (best > cfg.assign_threshold), nearest, -1)
+    sizes = np.bincount(instance[instance >= 0], minlength=n_clusters)
     alive = np.flatnonzero(sizes >= max(cfg.min_gaussians, 1))
     alive = alive[np.argsort(-sizes[alive], kind="stable")]
-    new_id = np.full(len(centroids) + 1, -1, np.int64)
+    new_id = np.full(n_clusters + 1, -1, np.int64)
     new_id[alive] = np.arange(len(alive))
-    return Instances(new_id[instance].astype(np.int32)), feats
+    out = new_id[instance]
+    return Instances(out.astype(np.int32), views=views[alive], confidence=np.where(out >= 0, np.clip(best, 0, 1), 0.0))

@@ -4,15 +4,16 @@ other views group their Gaussians.
 A segmenter such as SAM gives overlapping masks at several granularities and groups an object differently
 from view to view. Per view, the masks cut the image into *patches* (pixels covered by the same set of
 masks). Each patch is traced into the Gaussians; for every other view its *signature* says into which of
-that view's patches those Gaussians fall (`git.signatures`). Two touching patches *agree* in another view
-with probability Σ s_p[r] s_q[r'] J(r, r'), J the Jaccard index of the masks covering r and r'
-(`comembership`).
-Patches are grouped by average linkage while their agreement, averaged over the views that see both
-well, reaches `threshold`: an object split in this view only is rejoined, and a coarse mask over two objects
-that the other views keep apart is dropped. A single mask that fused two objects is one patch; it is first
-cut into parts along the labels of the view that divides its Gaussians most (`split_conflicts`), and the
-parts are regrouped like any patches. Without enough other views, the view's own masks decide. The
-output masks do not overlap.
+that view's patches those Gaussians fall (`git.signatures`). In another view, two patches agree as much as
+the smaller of: the share of p's mass under a mask with q's main patch, and the other way round
+(`agreement_per_view`; J, the Jaccard index of the sets of masks covering two patches, says how much a
+view groups them, `comembership`). Patches are grouped by size-weighted average linkage while their
+agreement over the views that see both well (`pair_agreement`, where a view that keeps them apart weighs
+more than one that groups them) reaches `threshold`: an object split in this view only is rejoined, and a
+coarse mask over two objects that the other views keep apart is dropped. A single mask that fused two
+objects is one patch; it is first cut into parts along the labels of the view that shows it divided best
+(`split_conflicts`), and the parts are regrouped like any patches. Without enough other views, the view's
+own masks decide. The output masks do not overlap.
 """
 
 from __future__ import annotations
@@ -33,13 +34,17 @@ from tracklift.splat.lift import agglomerate
 
 @dataclass
 class CorrectionConfig:
-    """threshold: merge two touching patches when their mean agreement in other views is >= this;
-    split_below: cut a patch whose own Gaussians agree less than this (0 = never, see `split_conflicts`);
+    """threshold: merge two touching patches when their agreement in other views is >= this (the paper's
+    code uses 0.4-0.5); separation_weight: how much more a view that keeps two patches apart counts than
+    one that groups them (`pair_agreement`): a mask over two objects is often a legitimate coarser
+    granularity, a clean boundary between them is not an accident, so with 2 the patches must be grouped
+    in two thirds of the views; split_below: cut a patch whose own Gaussians agree less than this (0 = never, see `split_conflicts`);
     min_views: other views needed to overrule the view's own masks; min_visible: a view counts for a
     patch when it sees at least this share of its Gaussian mass; mode: tracing weight, "alpha" or "count"."""
 
     threshold: float = 0.5
-    split_below: float = 0.7
+    separation_weight: float = 2.0
+    split_below: float = 0.85
     min_views: int = 2
     min_visible: float = 0.2
     mode: str = "alpha"
@@ -129,11 +134,13 @@ class PatchEvidence:
 
     sig:     [P, S] float64, `git.signatures` of the patches (owned weights).
     grouped: [P, S] float64, sig summed over the patches each global patch shares a mask with.
-    visible: [P, V] bool, views (other than the patches' own) that see the patch well enough to count.
+    seen:    [P, V] float64, share of the patch's Gaussian mass each view sees (0 for the patches' own view).
+    visible: [P, V] bool, views that see the patch well enough to count (seen >= min_visible).
     """
 
     sig: np.ndarray
     grouped: np.ndarray
+    seen: np.ndarray
     visible: np.ndarray
 
 
@@ -143,22 +150,35 @@ def patch_evidence(trace: InstanceTrace, view: int, together: csr_matrix, min_vi
     sig, mass = signatures(trace, W)  # [P, S], [P, V]
     total = np.asarray(W.sum(axis=0)).ravel()
     with np.errstate(invalid="ignore", divide="ignore"):
-        visible = np.where(total[:, None] > 0, mass / total[:, None], 0.0) >= min_visible
-    visible[:, view] = False
-    return PatchEvidence(sig, np.asarray((csr_matrix(sig) @ together).todense()), visible)
+        seen = np.where(total[:, None] > 0, mass / total[:, None], 0.0)
+    seen[:, view] = 0.0
+    return PatchEvidence(sig, np.asarray((csr_matrix(sig) @ together).todense()), seen, seen >= min_visible)
 
 
 def agreement_per_view(ev: PatchEvidence, view_of: np.ndarray, p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """[E, V] probability that view v puts the mass of patch p[e] and of patch q[e] under one mask."""
+    """[E, V] how much view v puts patches p[e] and q[e] under one mask: the share of p's mass grouped with
+    q's main patch there, or of q's mass with p's main patch, whichever is smaller.
+
+    The smaller of the two, because a small object's Gaussians bleed into the large one beside it (at a
+    few pixels across, much of a bottle's weight lands on its table) while the table's hardly land on the
+    bottle; a view that truly groups the two scores high both ways. For p == q: the share of p's mass
+    grouped with its own main patch.
+    """
     out = np.zeros((len(p), ev.visible.shape[1]))
     for v in range(ev.visible.shape[1]):
-        cols = view_of == v
-        out[:, v] = (ev.sig[p][:, cols] * ev.grouped[q][:, cols]).sum(axis=1)
+        cols = np.flatnonzero(view_of == v)
+        if len(cols) == 0:
+            continue
+        main = cols[ev.sig[:, cols].argmax(axis=1)]  # [P] global id of each patch's main patch in view v
+        out[:, v] = np.minimum(ev.grouped[p, main[q]], ev.grouped[q, main[p]])
     return out
 
 
-def pair_agreement(ev: PatchEvidence, view_of: np.ndarray, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Agreement of patch pairs [E, 2], averaged over the views that see both patches.
+def pair_agreement(
+    ev: PatchEvidence, view_of: np.ndarray, pairs: np.ndarray, separation_weight: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Agreement of patch pairs [E, 2] over the views that see both patches: A / (A + w·D), A the summed
+    per-view agreement, D the summed disagreement (1 - agreement), w = separation_weight (1: the mean).
 
     Returns agreement [E] float64 in [0, 1] (0 where no view counts) and views [E] int64 (views counted).
     """
@@ -166,9 +186,11 @@ def pair_agreement(ev: PatchEvidence, view_of: np.ndarray, pairs: np.ndarray) ->
     per_view = agreement_per_view(ev, view_of, p, q)
     counted = ev.visible[p] & ev.visible[q]
     n_views = counted.sum(axis=1)
+    together = (per_view * counted).sum(axis=1)
+    apart = ((1.0 - per_view) * counted).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        agreement = np.where(n_views > 0, (per_view * counted).sum(axis=1) / np.maximum(n_views, 1), 0.0)
-    return agreement, n_views
+        agreement = np.where(n_views > 0, together / (together + separation_weight * apart), 0.0)
+    return np.nan_to_num(agreement), n_views
 
 
 def split_conflicts(
@@ -183,7 +205,9 @@ def split_conflicts(
     """Cut the patches of one view whose own Gaussians the other views keep apart (a mask fused two objects).
 
     A patch is in conflict when its self-agreement (`pair_agreement` of the patch with itself) is below
-    `cfg.split_below`. It is cut along the labels of its *witness*, the view that divides it most: each
+    `cfg.split_below`. It is cut along the labels of its *witness*, the view that shows most of its mass
+    divided (disagreement times the share of the mass it sees, so a view that glimpses a corner of it does
+    not decide): each
     Gaussian's label distribution in the witness is rendered into this view and every pixel of the patch
     takes the witness label that dominates it. Parts smaller than 5 % of the patch (or 4 pixels), and pixels
     where the witness' labelled Gaussians cover less than half, join the largest part. Regrouping then
@@ -203,7 +227,7 @@ def split_conflicts(
     W = trace.matrix()
     rendered: dict[int, np.ndarray] = {}
     for p in conflict:
-        witness = int(np.argmin(np.where(ev.visible[p], per_view[p], np.inf)))
+        witness = int(np.argmax(np.where(ev.visible[p], (1.0 - per_view[p]) * ev.seen[p], -np.inf)))
         if witness not in rendered:
             block = W[:, int(trace.offsets[witness]) : int(trace.offsets[witness + 1])].toarray()
             rows = block.sum(axis=1, keepdims=True)
@@ -232,21 +256,21 @@ def regroup(
     patches: Patches, pairs: np.ndarray, affinity: np.ndarray, threshold: float, masks: FrameMasks
 ) -> FrameMasks:
     """Non-overlapping masks from patches: average-linkage groups of the candidate `pairs` [E, 2] with
-    `affinity` [E] (other pairs do not count), joined while the mean is >= threshold, so one strong pair
-    cannot chain two groups that otherwise disagree. Each mask keeps the label and score of the original
-    mask that covers most of it."""
+    `affinity` [E] (other pairs do not count), joined while the mean, weighted by the patches' pixel
+    counts, is >= threshold, so neither one strong pair nor a sliver of a patch can chain two groups that
+    otherwise disagree. Each mask keeps the label and score of the original mask that covers most of it."""
     n = patches.n
+    pm = patches.patch_map
+    valid = pm >= 0
+    sizes = np.bincount(pm[valid], minlength=n)
     dense = np.full((n, n), np.nan)
     dense[pairs[:, 0], pairs[:, 1]] = affinity
     dense[pairs[:, 1], pairs[:, 0]] = affinity
-    group = agglomerate(dense, np.arange(n), threshold)
+    group = agglomerate(dense, np.arange(n), threshold, np.maximum(sizes, 1))
     n_groups = int(group.max(initial=-1)) + 1
-    h, w = patches.patch_map.shape
-    pm = patches.patch_map
+    h, w = pm.shape
     out = np.zeros((n_groups, h, w), bool)
-    valid = pm >= 0
     out[group[pm[valid]], *np.nonzero(valid)] = True
-    sizes = np.bincount(pm[valid], minlength=n)
     cover = np.zeros((n_groups, patches.membership.shape[1]))
     np.add.at(cover, group, patches.membership * sizes[:, None])
     best = cover.argmax(axis=1) if cover.shape[1] else np.zeros(n_groups, int)
@@ -306,7 +330,8 @@ def correct_masks(
         patches = all_patches[v]
         pairs = candidate_pairs(patches)
         own = (patches.membership[pairs[:, 0]] & patches.membership[pairs[:, 1]]).any(axis=1)
-        agreement, n_views = pair_agreement(patch_evidence(trace, v, together, cfg.min_visible), view_of, pairs)
+        ev = patch_evidence(trace, v, together, cfg.min_visible)
+        agreement, n_views = pair_agreement(ev, view_of, pairs, cfg.separation_weight)
         affinity = np.where(n_views >= cfg.min_views, agreement, own.astype(np.float64))
         corrected = regroup(patches, pairs, affinity, cfg.threshold, masks[v])
         out.append(corrected)

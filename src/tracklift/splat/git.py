@@ -33,12 +33,17 @@ class InstanceTrace:
     offsets: [V + 1] int64, view v owns the global labels offsets[v] .. offsets[v + 1] - 1 (its local
              labels 0 .. L_v - 1).
     n_gaussians: N. mode: "alpha" or "count".
+    pixel_area: [N, V] float64, m² of a surface facing view v at Gaussian g's depth that one pixel covers,
+             (z / f)²; turns a weight in pixels into a size-free one (`view_distributions`). Without it
+             (None) a view twice as far sees a Gaussian a quarter as well, which cuts a large object seen
+             around a loop into pieces that no view pair links.
     """
 
     table: TraceTable
     offsets: np.ndarray
     n_gaussians: int
     mode: str
+    pixel_area: np.ndarray | None = None
 
     @property
     def n_views(self) -> int:
@@ -103,7 +108,8 @@ def trace_instances(
 
     cameras: V views; label_maps: V × [H, W] int, -1 = ignore; num_labels: V label counts (default: max
     label + 1 of each map). mode: "alpha" (Σ α·T over the label's pixels) or "count" (pixels with
-    α·T > 1/255). Forward only.
+    α·T > 1/255). Records each Gaussian's `pixel_area` per view, so that signatures weigh a far view like a
+    near one. Forward only.
     """
     maps = check_label_maps(cameras, label_maps)
     counts = [int(m.max(initial=-1)) + 1 for m in maps] if num_labels is None else [int(k) for k in num_labels]
@@ -121,7 +127,18 @@ def trace_instances(
         w = trace_weights(g, cameras[v], torch.as_tensor(maps[v]), counts[v], mode, tile=tile).numpy()
         prim, label = np.nonzero(w)
         table.append(v, prim, label + offsets[v], w[prim, label])
-    return InstanceTrace(table, offsets, g.n, mode)
+    return InstanceTrace(table, offsets, g.n, mode, pixel_areas(g, cameras))
+
+
+def pixel_areas(g: Gaussians, cameras: Sequence[Camera]) -> np.ndarray:
+    """[N, V] float64, (z / f)² of every Gaussian centre in every view (f = sqrt(fx fy)); 0 behind the camera."""
+    means = g.means.detach().double().numpy()
+    out = np.zeros((g.n, len(cameras)))
+    for v, cam in enumerate(cameras):
+        w2c = cam.world_to_camera()
+        z = means @ w2c[2, :3] + w2c[2, 3]
+        out[:, v] = np.where(z > 0, z * z / (cam.K[0, 0] * cam.K[1, 1]), 0.0)
+    return out
 
 
 def view_distributions(trace: InstanceTrace) -> tuple[csr_matrix, np.ndarray]:
@@ -129,17 +146,20 @@ def view_distributions(trace: InstanceTrace) -> tuple[csr_matrix, np.ndarray]:
 
     A Gaussian hidden behind others in a view still gets a tiny weight there; scaling by its visibility
     (its weight in the view over its largest weight in any view) keeps such views from voting at full
-    strength. Returns D [N, S] float64 sparse, D[g, s] = W[g, s] / max_v total_v(g) (a view's block sums
-    to the visibility), and visibility [N, V] float64 in [0, 1], total_v(g) / max_v total_v(g).
+    strength. Weights are first made size-free with `pixel_area` (when the trace has it): a Gaussian's
+    footprint shrinks with the square of its distance, and a far view sees it no worse for that.
+    Returns D [N, S] float64 sparse, D[g, s] = a(g, v) W[g, s] / max_u a(g, u) total_u(g) (a view's block
+    sums to the visibility; a = pixel area, or 1), and visibility [N, V] float64 in [0, 1].
     """
     W = trace.matrix().tocoo()
     view = trace.view_of_label()[W.col]
+    data = W.data if trace.pixel_area is None else W.data * trace.pixel_area[W.row, view]
     totals = np.zeros((trace.n_gaussians, trace.n_views))
-    np.add.at(totals, (W.row, view), W.data)
+    np.add.at(totals, (W.row, view), data)
     peak = totals.max(axis=1, initial=0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         visibility = np.where(peak[:, None] > 0, totals / peak[:, None], 0.0)
-    D = csr_matrix((W.data / peak[W.row], (W.row, W.col)), shape=W.shape)
+    D = csr_matrix((data / peak[W.row], (W.row, W.col)), shape=W.shape)
     return D, visibility
 
 
@@ -179,6 +199,8 @@ def signatures(trace: InstanceTrace, weights: csr_matrix | np.ndarray) -> tuple[
 def signatures_reference(trace: InstanceTrace, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Loop version of `signatures` (for tests): one region, one view, one Gaussian at a time."""
     W = trace.matrix().toarray()
+    if trace.pixel_area is not None:
+        W = W * trace.pixel_area[:, trace.view_of_label()]
     weights = np.asarray(weights, np.float64)
     view_of = trace.view_of_label()
     blocks = [np.flatnonzero(view_of == v) for v in range(trace.n_views)]

@@ -3,6 +3,8 @@
 `instances.npy`: [N] int32, the instance of each Gaussian of the PLY named in `instances.json`, -1 = none.
 `instances.json`: `{"gaussians": "segmented.ply", "method": ..., "instances": {"<id>": {"label": ...,
 "size": <Gaussians>, "views": <supporting views>}}, ...}` (extra keys: what produced it).
+Other sets of instances of the same model (e.g. the levels of `hierarchy_file`) use the same two files
+under another stem: `<stem>.npy` + `<stem>.json`.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import numpy as np
 
 from tracklift.io.atomic import atomic_open, atomic_write_text
 
-IDS_FILE = "instances.npy"
-INFO_FILE = "instances.json"
+STEM = "instances"
+IDS_FILE = f"{STEM}.npy"
+INFO_FILE = f"{STEM}.json"
 
 
 @dataclass
@@ -57,11 +60,11 @@ class Instances:
         return np.bincount(self.instance[self.instance >= 0], minlength=self.count)
 
 
-def write_instances(out_dir: str | Path, inst: Instances, gaussians_file: str, **extra) -> None:
-    """Write `instances.npy` and `instances.json` into `out_dir` (atomically)."""
+def write_instances(out_dir: str | Path, inst: Instances, gaussians_file: str, *, stem: str = STEM, **extra) -> None:
+    """Write `<stem>.npy` and `<stem>.json` (default `instances.npy` / `.json`) into `out_dir` (atomically)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_open(out_dir / IDS_FILE, "wb") as f:
+    with atomic_open(out_dir / f"{stem}.npy", "wb") as f:
         np.save(f, inst.instance.astype(np.int32))
     sizes = inst.sizes()
     info = {
@@ -71,13 +74,13 @@ def write_instances(out_dir: str | Path, inst: Instances, gaussians_file: str, *
             str(i): {"label": inst.labels[i], "size": int(sizes[i]), "views": int(inst.views[i])} for i in range(inst.count)
         },
     }
-    atomic_write_text(out_dir / INFO_FILE, json.dumps(info, indent=2) + "\n")
+    atomic_write_text(out_dir / f"{stem}.json", json.dumps(info, indent=2) + "\n")
 
 
-def read_instances(out_dir: str | Path) -> tuple[Instances, dict]:
-    """Read `instances.npy` / `instances.json` from `out_dir`; returns (Instances, the json dict)."""
+def read_instances(out_dir: str | Path, *, stem: str = STEM) -> tuple[Instances, dict]:
+    """Read `<stem>.npy` / `<stem>.json` (default `instances.*`) from `out_dir`; returns (Instances, the json dict)."""
     out_dir = Path(out_dir)
-    ids_path, info_path = out_dir / IDS_FILE, out_dir / INFO_FILE
+    ids_path, info_path = out_dir / f"{stem}.npy", out_dir / f"{stem}.json"
     for p in (ids_path, info_path):
         if not p.is_file():
             raise FileNotFoundError(f"{p}: missing; run `tracklift splat lift {out_dir} --masks ...` first")

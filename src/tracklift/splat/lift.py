@@ -66,16 +66,21 @@ def segment_affinity(trace: InstanceTrace, background: np.ndarray, min_visible: 
     return np.where(defined, np.minimum(sig, sig.T), np.nan)
 
 
-def agglomerate(affinity: np.ndarray, view: np.ndarray, threshold: float) -> np.ndarray:
+def agglomerate(
+    affinity: np.ndarray, view: np.ndarray, threshold: float, weights: np.ndarray | None = None
+) -> np.ndarray:
     """Average-linkage clustering with a cannot-link between labels of one view.
 
-    affinity: [S, S] symmetric, NaN = undefined (not averaged); view: [S] int64. Returns cluster [S] int64
-    (cluster ids are the smallest member index, then compacted to 0..C-1 in order of first member).
+    affinity: [S, S] symmetric, NaN = undefined (not averaged); view: [S] int64; weights: [S] > 0 or None,
+    a pair of labels counts w_a·w_b in the cluster means (e.g. sizes, so a sliver cannot bridge two
+    regions). Returns cluster [S] int64 (cluster ids are the smallest member index, then compacted to
+    0..C-1 in order of first member).
     """
     s = len(view)
     defined = ~np.isnan(affinity)
-    total = np.where(defined, affinity, 0.0)
-    count = defined.astype(np.float64)
+    pair_weight = np.ones((s, s)) if weights is None else np.outer(weights, weights).astype(np.float64)
+    total = np.where(defined, affinity * pair_weight, 0.0)
+    count = np.where(defined, pair_weight, 0.0)
     conflict = view[:, None] == view[None, :]  # clusters sharing a view (kept up to date on merges)
     active = np.ones(s, bool)
     parent = np.arange(s)
@@ -96,8 +101,11 @@ def agglomerate(affinity: np.ndarray, view: np.ndarray, threshold: float) -> np.
     return cluster.astype(np.int64)
 
 
-def agglomerate_reference(affinity: np.ndarray, view: np.ndarray, threshold: float) -> np.ndarray:
+def agglomerate_reference(
+    affinity: np.ndarray, view: np.ndarray, threshold: float, weights: np.ndarray | None = None
+) -> np.ndarray:
     """Plain version of `agglomerate` (for tests): recompute every cluster pair's mean from scratch."""
+    w = np.ones(len(view)) if weights is None else np.asarray(weights, np.float64)
     clusters = [[i] for i in range(len(view))]
     while True:
         best, pair = -np.inf, None
@@ -105,9 +113,12 @@ def agglomerate_reference(affinity: np.ndarray, view: np.ndarray, threshold: flo
             for j in range(i + 1, len(clusters)):
                 if set(view[clusters[i]]) & set(view[clusters[j]]):
                     continue
-                vals = [affinity[a, b] for a in clusters[i] for b in clusters[j] if not np.isnan(affinity[a, b])]
-                if vals and np.mean(vals) > best:
-                    best, pair = float(np.mean(vals)), (i, j)
+                pairs = [(a, b) for a in clusters[i] for b in clusters[j] if not np.isnan(affinity[a, b])]
+                if not pairs:
+                    continue
+                mean = np.average([affinity[a, b] for a, b in pairs], weights=[w[a] * w[b] for a, b in pairs])
+                if mean > best:
+                    best, pair = float(mean), (i, j)
         if pair is None or best < threshold:
             break
         i, j = pair
