@@ -23,11 +23,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# Three suites; each records benchmarks/results/<suite>.json and regenerates BENCHMARKS.md from all of them.
+# Four suites; each records benchmarks/results/<suite>.json and regenerates BENCHMARKS.md from all of them.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 	$(BIN)/python -m benchmarks.openvocab
 	$(BIN)/python -m benchmarks.trace3d
+	$(BIN)/python -m benchmarks.splat_train
 
 clean:
 	rm -rf $(VENV) demo_out

@@ -64,7 +64,7 @@ class Trace3DSuite:
     split_rate: float = 0.15
     coarse_rate: float = 0.15
     min_pixels: int = 40
-    refit_iterations: int = 0
+    refit_iterations: int = 100
     split_below: float = 0.85
     keep_unresolved: bool = True
     mask_seed: int = 0
@@ -302,7 +302,7 @@ def markdown_table(doc: dict) -> str:
         f"refit {s.get('refit_iterations', 0)} steps. Recorded {doc['date']} ({doc['machine']}). Mean over rooms; "
         "seconds include tracing, correction, split/prune, lifting and scoring (shared CPU).",
         "",
-        "| variant | 2D mask mIoU | 3D extraction mIoU | Δ vs (a) | instances | Gaussians | seconds |",
+        "| variant | 2D mask mIoU | 3D extraction mIoU | Δ vs no GIT | instances | Gaussians | seconds |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     base = {row.get("lifting", "closed"): row["extraction_miou_3d"] for key, row in doc["mean"].items()
@@ -345,6 +345,7 @@ def results_doc(suite: Trace3DSuite, per_scene: dict, psnrs: dict) -> dict:
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.machine()}, Python {platform.python_version()}, torch threads 1",
         "psnr_holdout": float(np.mean(list(psnrs.values()))),
+        "psnr_holdout_per_room": {str(k): v for k, v in psnrs.items()},
         "mean": mean,
         "scenes": {str(k): v for k, v in per_scene.items()},
     }
@@ -358,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", default=str(HERE / ".cache" / "trace3d"))
     parser.add_argument("--results", default=str(HERE / "results"))
     parser.add_argument("--markdown", default=str(ROOT / "BENCHMARKS.md"))
+    parser.add_argument("--fresh", action="store_true", help="ignore the rooms an interrupted run finished")
     args = parser.parse_args(argv)
 
     import torch
@@ -378,7 +380,15 @@ def main(argv: list[str] | None = None) -> int:
     results.mkdir(parents=True, exist_ok=True)
     partial = cache / f"{suite.name}.partial.json"  # finished rooms survive a crash; removed at the end
     per_scene, psnrs = {}, {}
+    if partial.is_file() and not args.fresh:
+        done = json.loads(partial.read_text())
+        if done["suite"] == json.loads(json.dumps(asdict(suite))):
+            per_scene = {int(k): v for k, v in done["scenes"].items()}
+            psnrs = {int(k): v for k, v in done["psnr_holdout_per_room"].items()}
+            print(f"resuming: rooms {sorted(per_scene)} from {partial} (--fresh to redo them)")
     for seed in suite.seeds:
+        if seed in per_scene:
+            continue
         scene = prepare_scene(cache, seed, suite)
         psnrs[seed] = scene.metrics["psnr_holdout"]
         per_scene[seed] = run_variants(scene, suite, seed)
