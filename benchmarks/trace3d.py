@@ -6,8 +6,8 @@ unmasked, i.e. background) and make them inconsistent across views on purpose: t
 into one mask, objects split in two by a line, and coarse masks covering two touching objects laid over
 their own masks (a granularity change). Then lift with the closed form
 (`splat.lift`) under four settings, as the paper's ablation: (a) no GIT, (b) mask correction only,
-(c) split/prune only, (d) both; and with contrastive lifting (`splat.contrastive`, the paper's offline
-setting) without GIT (e) and with both (f). Reported:
+(c) split/prune only, (d) both; and the same four, (e)-(h), with contrastive lifting
+(`splat.contrastive`, the setting of the paper's ablation). Reported:
 
 * 2D mask mIoU: the label maps that are lifted (corrected or not) against the exact masks, per object
   the best-matching mask, averaged over objects and training views;
@@ -38,8 +38,11 @@ VARIANTS = {  # key: (name, mask correction, split/prune, lifting)
     "c": ("split/prune", False, True, "closed"),
     "d": ("both", True, True, "closed"),
     "e": ("contrastive, no GIT", False, False, "contrastive"),
-    "f": ("contrastive, both", True, True, "contrastive"),
+    "f": ("contrastive, mask correction", True, False, "contrastive"),
+    "g": ("contrastive, split/prune", False, True, "contrastive"),
+    "h": ("contrastive, both", True, True, "contrastive"),
 }
+BASELINE = {"closed": "a", "contrastive": "e"}  # each lifting is compared with its own no-GIT row
 # Room faces are left unmasked (background), as a segmenter prompted for objects would.
 ROOM_LABELS = ("wall", "floor", "ceiling")
 
@@ -65,7 +68,7 @@ class Trace3DSuite:
     coarse_rate: float = 0.15
     min_pixels: int = 40
     refit_iterations: int = 100
-    split_below: float = 0.85
+    split_below: float = 0.95
     keep_unresolved: bool = True
     mask_seed: int = 0
 
@@ -182,8 +185,12 @@ class PreparedScene:
     metrics: dict
 
 
-def run_variants(scene: PreparedScene, suite: Trace3DSuite, seed: int, progress: bool = True) -> dict:
-    """The ablation settings (`VARIANTS`) on one trained scene; returns {variant key: metrics}."""
+def run_variants(
+    scene: PreparedScene, suite: Trace3DSuite, seed: int, progress: bool = True, done: dict | None = None
+) -> dict:
+    """The ablation settings (`VARIANTS`, then (o)) on one trained scene; returns {variant key: metrics}.
+
+    done: the variants of this room an earlier run finished (kept, not recomputed)."""
     from tracklift.splat.apps import granularity_maps
     from tracklift.splat.contrastive import ContrastiveConfig, lift_contrastive
     from tracklift.splat.correct import CorrectionConfig, correct_masks
@@ -199,16 +206,18 @@ def run_variants(scene: PreparedScene, suite: Trace3DSuite, seed: int, progress:
     correction_seconds = time.perf_counter() - started
     raw_maps = [granularity_maps(fm)[1] for fm in masks]
     fixed_maps = [granularity_maps(fm)[1] for fm in corrected]
-    results = {}
-    split_models: dict[bool, tuple] = {}  # split/prune depends only on the masks; (d) and (f) share it
+    results = dict(done or {})
+    split_models: dict[bool, tuple] = {}  # split/prune depends only on the masks; (d) and (h) share it
     for key, (name, correct, split, method) in VARIANTS.items():
+        if key in results:
+            continue
         started = time.perf_counter()
         maps = fixed_maps if correct else raw_maps
         model, split_report = g, None
         if split:
             if correct not in split_models:
                 config = SplitPruneConfig(keep_unresolved=suite.keep_unresolved)
-                model, split_report = split_and_prune(g, train_cams, with_background(maps)[0], config, progress=progress)
+                model, split_report = split_and_prune(g, train_cams, with_background(maps, label_empty_views=True)[0], config, progress=progress)
                 if suite.refit_iterations:
                     model = refit(model, train_cams, scene.train_images, suite.refit_iterations, seed, progress=progress)
                 split_models[correct] = (model, split_report, time.perf_counter() - started)
@@ -234,6 +243,8 @@ def run_variants(scene: PreparedScene, suite: Trace3DSuite, seed: int, progress:
             "split_prune": split_report,
             "correction": report if correct else None,
         }
+    if "o" in results:
+        return {key: results[key] for key in [*VARIANTS, "o"]}
     started = time.perf_counter()
     exact = [np.unique(gt, return_inverse=True)[1].reshape(gt.shape) - int((gt < 0).any()) for gt in train_gt]
     inst = lift_closed_form(g, train_cams, exact, progress=progress)
@@ -305,10 +316,8 @@ def markdown_table(doc: dict) -> str:
         "| variant | 2D mask mIoU | 3D extraction mIoU | Δ vs no GIT | instances | Gaussians | seconds |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    base = {row.get("lifting", "closed"): row["extraction_miou_3d"] for key, row in doc["mean"].items()
-            if key in ("a", "e")}  # each lifting against its own no-GIT row
     for key, row in doc["mean"].items():
-        delta = row["extraction_miou_3d"] - base.get(row.get("lifting", "closed"), np.nan)
+        delta = row["extraction_miou_3d"] - doc["mean"][BASELINE[row["lifting"]]]["extraction_miou_3d"]
         lines.append(
             f"| ({key}) {row['variant']} | {100 * row['mask_miou_2d']:.1f} | {100 * row['extraction_miou_3d']:.1f} | "
             f"{'' if key == 'o' else f'{100 * delta:+.1f}'} | {row['instances']:.1f} | {row['gaussians']:.0f} | "
@@ -316,11 +325,12 @@ def markdown_table(doc: dict) -> str:
         )
     held_out = [str(seed) for seed in s["seeds"] if seed not in s.get("tuned_on", ())]
     if s.get("tuned_on") and held_out:
-        mean = {v: float(np.mean([doc["scenes"][k][v]["extraction_miou_3d"] for k in held_out])) for v in "ad"}
+        mean = {v: float(np.mean([doc["scenes"][k][v]["extraction_miou_3d"] for k in held_out])) for v in "adeh"}
         lines.append(
             f"\nSettings were chosen on rooms {', '.join(map(str, s['tuned_on']))}; on the held-out rooms "
-            f"({', '.join(held_out)}) alone, (a) {100 * mean['a']:.1f} → (d) {100 * mean['d']:.1f} "
-            f"({100 * (mean['d'] - mean['a']):+.1f})."
+            f"({', '.join(held_out)}) alone: closed form (a) {100 * mean['a']:.1f} → (d) {100 * mean['d']:.1f} "
+            f"({100 * (mean['d'] - mean['a']):+.1f}), contrastive (e) {100 * mean['e']:.1f} → (h) "
+            f"{100 * mean['h']:.1f} ({100 * (mean['h'] - mean['e']):+.1f})."
         )
     lines.append(
         "\nΔ: against the same lifting without GIT ((a) for closed form, (e) for contrastive). (o) lifts the "
@@ -332,10 +342,13 @@ def markdown_table(doc: dict) -> str:
 
 
 def results_doc(suite: Trace3DSuite, per_scene: dict, psnrs: dict) -> dict:
-    """The results document of the rooms done so far: per room and variant, and means over rooms."""
+    """The results document of the rooms done so far: per room and variant, and means over rooms (of the
+    variants every room has; a resumed run may still miss some)."""
     mean = {}
     for key, first in per_scene[next(iter(per_scene))].items():
-        rows = [rooms[key] for rooms in per_scene.values()]
+        rows = [rooms[key] for rooms in per_scene.values() if key in rooms]
+        if len(rows) < len(per_scene):
+            continue
         mean[key] = {"variant": first["variant"], "lifting": first["lifting"]}
         for m in ("mask_miou_2d", "extraction_miou_3d", "instances", "gaussians", "seconds"):
             mean[key][m] = float(np.mean([r[m] for r in rows]))
@@ -385,15 +398,15 @@ def main(argv: list[str] | None = None) -> int:
         if done["suite"] == json.loads(json.dumps(asdict(suite))):
             per_scene = {int(k): v for k, v in done["scenes"].items()}
             psnrs = {int(k): v for k, v in done["psnr_holdout_per_room"].items()}
-            print(f"resuming: rooms {sorted(per_scene)} from {partial} (--fresh to redo them)")
+            print(f"resuming: rooms {sorted(per_scene)} from {partial}; variants they miss are run (--fresh to redo them)")
     for seed in suite.seeds:
-        if seed in per_scene:
+        if set(per_scene.get(seed, {})) == {*VARIANTS, "o"}:
             continue
         scene = prepare_scene(cache, seed, suite)
         psnrs[seed] = scene.metrics["psnr_holdout"]
-        per_scene[seed] = run_variants(scene, suite, seed)
+        per_scene[seed] = run_variants(scene, suite, seed, done=per_scene.get(seed))
         for key, row in per_scene[seed].items():
-            print(f"room {seed} ({key}) {row['variant']:<24} 2D {100 * row['mask_miou_2d']:5.1f}  "
+            print(f"room {seed} ({key}) {row['variant']:<30} 2D {100 * row['mask_miou_2d']:5.1f}  "
                   f"3D {100 * row['extraction_miou_3d']:5.1f}")
         atomic_write_text(partial, json.dumps(results_doc(suite, per_scene, psnrs), indent=2) + "\n")
     doc = results_doc(suite, per_scene, psnrs)

@@ -62,15 +62,23 @@ def test_table_compares_each_lifting_with_its_own_baseline():
                 "instances": 8, "gaussians": 100, "seconds": 1.0}
 
     rooms = {0: {"a": row("no GIT", "closed", 0.6), "d": row("both", "closed", 0.7),
-                 "e": row("contrastive, no GIT", "contrastive", 0.5), "f": row("contrastive, both", "contrastive", 0.8),
+                 "e": row("contrastive, no GIT", "contrastive", 0.5), "h": row("contrastive, both", "contrastive", 0.8),
                  "o": row("exact masks (reference)", "closed", 0.9)},
              4: {"a": row("no GIT", "closed", 0.7), "d": row("both", "closed", 0.7),
-                 "e": row("contrastive, no GIT", "contrastive", 0.6), "f": row("contrastive, both", "contrastive", 0.8),
+                 "e": row("contrastive, no GIT", "contrastive", 0.6), "h": row("contrastive, both", "contrastive", 0.8),
                  "o": row("exact masks (reference)", "closed", 0.9)}}
     doc = results_doc(replace(FULL, seeds=(0, 4), tuned_on=(0,)), rooms, {0: 25.0, 4: 27.0})
     assert doc["mean"]["a"]["extraction_miou_3d"] == pytest.approx(0.65) and doc["psnr_holdout"] == 26.0
     table = markdown_table(doc)
     assert "| (d) both | 80.0 | 70.0 | +5.0 |" in table
-    assert "| (f) contrastive, both | 80.0 | 80.0 | +25.0 |" in table  # against (e), not (a)
+    assert "| (h) contrastive, both | 80.0 | 80.0 | +25.0 |" in table  # against (e), not (a)
     assert "| (o) exact masks (reference) | 80.0 | 90.0 |  |" in table
-    assert "held-out rooms (4) alone, (a) 70.0 → (d) 70.0 (+0.0)" in table
+    assert "closed form (a) 70.0 → (d) 70.0 (+0.0), contrastive (e) 60.0 → (h) 80.0 (+20.0)" in table
+
+
+def test_means_skip_variants_a_resumed_room_still_misses():
+    full = {"variant": "no GIT", "lifting": "closed", "mask_miou_2d": 0.8, "extraction_miou_3d": 0.6,
+            "instances": 8, "gaussians": 100, "seconds": 1.0}
+    rooms = {0: {"a": full, "b": {**full, "variant": "mask correction"}}, 1: {"a": {**full, "extraction_miou_3d": 0.8}}}
+    doc = results_doc(replace(FULL, seeds=(0, 1)), rooms, {0: 25.0, 1: 25.0})
+    assert list(doc["mean"]) == ["a"] and doc["mean"]["a"]["extraction_miou_3d"] == pytest.approx(0.7)

@@ -26,7 +26,14 @@ from tracklift.splat.apps import (
 )
 from tracklift.splat.git import InstanceTrace
 from tracklift.splat.instances import Instances, read_instances, write_instances
-from tracklift.splat.lift import LiftConfig, agglomerate, agglomerate_reference, lift_closed_form, vote
+from tracklift.splat.lift import (
+    LiftConfig,
+    agglomerate,
+    agglomerate_reference,
+    lift_closed_form,
+    vote,
+    with_background,
+)
 from tracklift.trace.table import TraceTable
 
 
@@ -69,13 +76,23 @@ def visible(scene):
     return trace_instances(g, cams, [np.zeros_like(m) for m in maps]).matrix().toarray().sum(axis=1)
 
 
-def test_closed_form_recovers_objects_despite_ids_and_a_merged_view(scene, visible):
+def test_closed_form_recovers_objects_despite_ids_a_merged_and_an_empty_view(scene, visible):
     g, obj, cams, maps = scene
-    inst = lift_closed_form(g, cams, scrambled(maps, 0, merge_view=0))
+    label_maps = scrambled(maps, 0, merge_view=0)
+    label_maps[3] = np.full_like(label_maps[3], -1)  # the segmenter found nothing in this view
+    inst = lift_closed_form(g, cams, label_maps)
     assert inst.count == 3
     assert min(purity(inst.instance, obj, visible)) > 0.95
     assert inst.instance.shape == (g.n,) and inst.instance.dtype == np.int32
     assert np.all(inst.views >= 2)
+
+
+def test_with_background_exact():
+    maps, counts = with_background([np.array([[-1, 0], [1, -1]]), np.full((2, 2), -1)])
+    assert maps[0].tolist() == [[2, 0], [1, 2]] and counts == [3, 0]
+    assert maps[1].tolist() == [[-1, -1], [-1, -1]]
+    maps, counts = with_background([np.full((2, 2), -1)], label_empty_views=True)
+    assert maps[0].tolist() == [[0, 0], [0, 0]] and counts == [1]
 
 
 def test_closed_form_renders_consistent_masks_in_a_novel_view(scene):

@@ -8,12 +8,13 @@ that view's patches those Gaussians fall (`git.signatures`). In another view, tw
 the smaller of: the share of p's mass under a mask with q's main patch, and the other way round
 (`agreement_per_view`; J, the Jaccard index of the sets of masks covering two patches, says how much a
 view groups them, `comembership`). Patches are grouped by size-weighted average linkage while their
-agreement over the views that see both well (`pair_agreement`, where a view that keeps them apart weighs
-more than one that groups them) reaches `threshold`: an object split in this view only is rejoined, and a
-coarse mask over two objects that the other views keep apart is dropped. A single mask that fused two
-objects is one patch; it is first cut into parts along the labels of the view that shows it divided best
-(`split_conflicts`), and the parts are regrouped like any patches. Without enough other views, the view's
-own masks decide. The output masks do not overlap.
+agreement over the views that see both well, the patches' own view (its J) being one more voter
+(`pair_agreement`, where a view that keeps them apart weighs more than one that groups them), reaches
+`threshold`: an object split in this view only is rejoined, and a coarse mask over two objects that the
+other views keep apart is dropped. A single mask that fused two objects is one patch; it is first cut into
+parts along the labels of the view that shows it divided best (`split_conflicts`), and the parts are
+regrouped like any patches, so a needless cut costs nothing. Without enough other views, the view's own
+masks decide. The output masks do not overlap.
 """
 
 from __future__ import annotations
@@ -38,13 +39,19 @@ class CorrectionConfig:
     code uses 0.4-0.5); separation_weight: how much more a view that keeps two patches apart counts than
     one that groups them (`pair_agreement`): a mask over two objects is often a legitimate coarser
     granularity, a clean boundary between them is not an accident, so with 2 the patches must be grouped
-    in two thirds of the views; split_below: cut a patch whose own Gaussians agree less than this (0 = never, see `split_conflicts`);
+    in two thirds of the views; split_below: cut a patch whose own Gaussians agree less than this (0 = never,
+    see `split_conflicts`); high, because a small object fused into a large one's mask lowers the patch's
+    agreement only by its share of the mass, and regrouping rejoins parts that were cut needlessly;
+    min_part, min_part_pixels: parts of a cut patch smaller than this share of it or this many pixels stay
+    with its largest part (slivers along a boundary are bleed, not objects);
     min_views: other views needed to overrule the view's own masks; min_visible: a view counts for a
     patch when it sees at least this share of its Gaussian mass; mode: tracing weight, "alpha" or "count"."""
 
     threshold: float = 0.5
     separation_weight: float = 2.0
-    split_below: float = 0.85
+    split_below: float = 0.95
+    min_part: float = 0.05
+    min_part_pixels: int = 12
     min_views: int = 2
     min_visible: float = 0.2
     mode: str = "alpha"
@@ -75,7 +82,7 @@ def build_patches(masks: np.ndarray) -> Patches:
     if masks.ndim != 3 or masks.dtype != np.bool_:
         raise ValueError(f"masks must be [M, H, W] bool, got {masks.shape} {masks.dtype}")
     m, h, w = masks.shape
-    flat = masks.reshape(m, -1).T  # [H*W, M]
+    flat = masks.reshape(m, h * w).T  # [H*W, M]; explicit size: a view may have no masks
     covered = flat.any(axis=1)
     patch_map = np.full(h * w, -1, np.int64)
     if not covered.any():
@@ -175,12 +182,19 @@ def agreement_per_view(ev: PatchEvidence, view_of: np.ndarray, p: np.ndarray, q:
 
 
 def pair_agreement(
-    ev: PatchEvidence, view_of: np.ndarray, pairs: np.ndarray, separation_weight: float = 1.0
+    ev: PatchEvidence,
+    view_of: np.ndarray,
+    pairs: np.ndarray,
+    separation_weight: float = 1.0,
+    own: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Agreement of patch pairs [E, 2] over the views that see both patches: A / (A + w·D), A the summed
     per-view agreement, D the summed disagreement (1 - agreement), w = separation_weight (1: the mean).
+    own: [E] float64, optionally the patches' own view's agreement (`comembership`), counted as one more
+    view, so that the few other views that see a patch must outvote its own masks.
 
-    Returns agreement [E] float64 in [0, 1] (0 where no view counts) and views [E] int64 (views counted).
+    Returns agreement [E] float64 in [0, 1] (0 where no view counts) and views [E] int64 (other views
+    counted).
     """
     p, q = pairs[:, 0], pairs[:, 1]
     per_view = agreement_per_view(ev, view_of, p, q)
@@ -188,6 +202,8 @@ def pair_agreement(
     n_views = counted.sum(axis=1)
     together = (per_view * counted).sum(axis=1)
     apart = ((1.0 - per_view) * counted).sum(axis=1)
+    if own is not None:
+        together, apart = together + own, apart + (1.0 - own)
     with np.errstate(invalid="ignore", divide="ignore"):
         agreement = np.where(n_views > 0, together / (together + separation_weight * apart), 0.0)
     return np.nan_to_num(agreement), n_views
@@ -209,7 +225,7 @@ def split_conflicts(
     divided (disagreement times the share of the mass it sees, so a view that glimpses a corner of it does
     not decide): each
     Gaussian's label distribution in the witness is rendered into this view and every pixel of the patch
-    takes the witness label that dominates it. Parts smaller than 5 % of the patch (or 4 pixels), and pixels
+    takes the witness label that dominates it. Parts smaller than `min_part` of the patch (or `min_part_pixels`), and pixels
     where the witness' labelled Gaussians cover less than half, join the largest part. Regrouping then
     decides which parts belong together. Returns the refined patches and the number of patches cut.
     """
@@ -238,7 +254,7 @@ def split_conflicts(
         feats = rendered[witness][inside]  # [K, L_witness]
         part = np.where(feats.sum(axis=1) >= 0.5, feats.argmax(axis=1), -1)
         labels, counts = np.unique(part[part >= 0], return_counts=True)
-        big = labels[counts >= max(4, 0.05 * len(part))]
+        big = labels[counts >= max(cfg.min_part_pixels, cfg.min_part * len(part))]
         if len(big) < 2:
             continue
         largest = labels[np.argmax(counts)]
@@ -261,6 +277,8 @@ def regroup(
     otherwise disagree. Each mask keeps the label and score of the original mask that covers most of it."""
     n = patches.n
     pm = patches.patch_map
+    if n == 0:
+        return FrameMasks(np.zeros((0, *pm.shape), bool))
     valid = pm >= 0
     sizes = np.bincount(pm[valid], minlength=n)
     dense = np.full((n, n), np.nan)
@@ -329,9 +347,12 @@ def correct_masks(
     for v in tqdm(range(len(cameras)), desc="mask correction", disable=not progress, unit="view"):
         patches = all_patches[v]
         pairs = candidate_pairs(patches)
-        own = (patches.membership[pairs[:, 0]] & patches.membership[pairs[:, 1]]).any(axis=1)
+        first, second = patches.membership[pairs[:, 0]], patches.membership[pairs[:, 1]]
+        shared, covering = (first & second).sum(axis=1), (first | second).sum(axis=1)
+        own = shared > 0
         ev = patch_evidence(trace, v, together, cfg.min_visible)
-        agreement, n_views = pair_agreement(ev, view_of, pairs, cfg.separation_weight)
+        own_vote = shared / np.maximum(covering, 1)  # as `comembership`
+        agreement, n_views = pair_agreement(ev, view_of, pairs, cfg.separation_weight, own_vote)
         affinity = np.where(n_views >= cfg.min_views, agreement, own.astype(np.float64))
         corrected = regroup(patches, pairs, affinity, cfg.threshold, masks[v])
         out.append(corrected)

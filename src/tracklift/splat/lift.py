@@ -38,16 +38,22 @@ class LiftConfig:
     mode: str = "alpha"
 
 
-def with_background(label_maps: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list[int]]:
+def with_background(
+    label_maps: Sequence[np.ndarray], *, label_empty_views: bool = False
+) -> tuple[list[np.ndarray], list[int]]:
     """Give each view's unmasked pixels (-1) their own label L_v (after the view's L_v mask labels).
 
     Returns the new maps and num_labels per view (L_v + 1; the last label of each view is background).
+    A view with no masks at all keeps no labels (0) unless `label_empty_views`: a segmenter that found
+    nothing is no evidence that all it sees is background, but density control needs every view that
+    sees a Gaussian to count.
     """
     out, counts = [], []
     for lab in label_maps:
         n = int(lab.max(initial=-1)) + 1
-        out.append(np.where(lab < 0, n, lab))
-        counts.append(n + 1)
+        labelled = n > 0 or label_empty_views
+        out.append(np.where(lab < 0, n, lab) if labelled else lab)
+        counts.append(n + 1 if labelled else 0)
     return out, counts
 
 
@@ -172,7 +178,7 @@ def lift_closed_form(
     maps, counts = with_background(check_label_maps(cameras, label_maps))
     trace = trace_instances(g, cameras, maps, mode=cfg.mode, num_labels=counts, progress=progress)
     background = np.zeros(trace.n_labels, bool)
-    background[trace.offsets[1:] - 1] = True
+    background[trace.offsets[1:][np.array(counts) > 0] - 1] = True
     view = trace.view_of_label()
     cluster = agglomerate(segment_affinity(trace, background, cfg.min_visible), view, cfg.link_threshold)
     cluster[background] = -1
