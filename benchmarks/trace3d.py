@@ -217,7 +217,8 @@ def run_variants(
         if split:
             if correct not in split_models:
                 config = SplitPruneConfig(keep_unresolved=suite.keep_unresolved)
-                model, split_report = split_and_prune(g, train_cams, with_background(maps, label_empty_views=True)[0], config, progress=progress)
+                labelled = with_background(maps, label_empty_views=True)[0]
+                model, split_report = split_and_prune(g, train_cams, labelled, config, progress=progress)
                 if suite.refit_iterations:
                     model = refit(model, train_cams, scene.train_images, suite.refit_iterations, seed, progress=progress)
                 split_models[correct] = (model, split_report, time.perf_counter() - started)

@@ -305,7 +305,8 @@ def run_lift(args: argparse.Namespace) -> int:
         from tracklift.splat.lift import with_background
 
         config = SplitPruneConfig(mode=args.mode, keep_unresolved=args.keep_unresolved)
-        g, report["split_prune"] = split_and_prune(g, cameras, with_background(label_maps, label_empty_views=True)[0], config, progress=True)
+        labelled = with_background(label_maps, label_empty_views=True)[0]
+        g, report["split_prune"] = split_and_prune(g, cameras, labelled, config, progress=True)
         if args.refit:
             g, report["refit"] = _refit(g, refit_cameras, images, args.refit, args.seed)
             report["refit"]["source"] = source["path"]

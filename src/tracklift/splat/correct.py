@@ -223,11 +223,10 @@ def split_conflicts(
     A patch is in conflict when its self-agreement (`pair_agreement` of the patch with itself) is below
     `cfg.split_below`. It is cut along the labels of its *witness*, the view that shows most of its mass
     divided (disagreement times the share of the mass it sees, so a view that glimpses a corner of it does
-    not decide): each
-    Gaussian's label distribution in the witness is rendered into this view and every pixel of the patch
-    takes the witness label that dominates it. Parts smaller than `min_part` of the patch (or `min_part_pixels`), and pixels
-    where the witness' labelled Gaussians cover less than half, join the largest part. Regrouping then
-    decides which parts belong together. Returns the refined patches and the number of patches cut.
+    not decide): each Gaussian's label distribution in the witness is rendered into this view and every
+    pixel of the patch takes the witness label that dominates it. Parts smaller than `min_part` of the patch
+    (or `min_part_pixels`), and pixels where the witness' labelled Gaussians cover less than half, join the
+    largest part. Regrouping then decides which parts belong together. Returns the refined patches and the number of patches cut.
     """
     import torch
 
