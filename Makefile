@@ -27,7 +27,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 	$(BIN)/python -m benchmarks.openvocab
-	$(BIN)/python -m benchmarks.trace3d
+	$(BIN)/python -m benchmarks.trace3d --jobs 2
 	$(BIN)/python -m benchmarks.splat_train
 
 clean:

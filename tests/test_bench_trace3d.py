@@ -74,6 +74,8 @@ def test_table_compares_each_lifting_with_its_own_baseline():
     assert "| (h) contrastive, both | 80.0 | 80.0 | +25.0 |" in table  # against (e), not (a)
     assert "| (o) exact masks (reference) | 80.0 | 90.0 |  |" in table
     assert "closed form (a) 70.0 → (d) 70.0 (+0.0), contrastive (e) 60.0 → (h) 80.0 (+20.0)" in table
+    # Room gains +10 and +0: standard error std([10, 0], ddof=1) / sqrt(2) = 5.
+    assert "Per room, (d) − (a) spans +0.0 to +10.0 points; standard error of the mean 5.0." in table
 
 
 def test_means_skip_variants_a_resumed_room_still_misses():

@@ -107,7 +107,8 @@ def test_lift_extract_render(model, masks, tmp_path):
     from tracklift.splat.instances import read_instances
     from tracklift.splat.ply import read_gaussians_ply
 
-    assert main(["splat", "lift", str(model), "--masks", str(masks), "--correct", "--split-prune", "--keep-unresolved"]) == 0
+    assert main(["splat", "lift", str(model), "--masks", str(masks), "--correct", "--split-prune", "--keep-unresolved",
+                 "--split-axes", "3"]) == 0
     inst, info = read_instances(model)
     g = read_gaussians_ply(model / info["gaussians"])
     assert inst.instance.shape == (g.n,) and info["views"] == 4

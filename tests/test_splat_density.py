@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from tests.splat_toy import render_ids, toy_cameras, toy_gaussians
+from tests.splat_toy import look_at, render_ids, toy_cameras, toy_gaussians
+from tracklift.splat.camera import Camera
 from tracklift.splat.density import SplitPruneConfig, ambiguous_gaussians, refit, split_and_prune, split_in_two
 from tracklift.splat.gaussians import Gaussians
 from tracklift.splat.git import InstanceTrace, trace_instances
@@ -46,6 +47,40 @@ def test_split_follows_rotation():
     c = math.cos(math.pi / 4)
     children = split_in_two(one_gaussian(quat=(c, 0.0, 0.0, c)))
     torch.testing.assert_close(children.means, torch.tensor([[0.0, 0.4, 0.0], [0.0, -0.4, 0.0]]), atol=1e-6, rtol=0)
+
+
+def sides_of_y0(cam: Camera) -> np.ndarray:
+    """Label map of a view onto the ground plane z = 0: 0 where world y > 0, 1 where y <= 0."""
+    v, u = np.mgrid[0 : cam.height, 0 : cam.width]
+    rays = np.stack([u, v, np.ones_like(u)], -1).reshape(-1, 3) @ np.linalg.inv(cam.K).T @ cam.pose[:3, :3].T
+    eye = cam.center
+    ground = eye + rays * (-eye[2] / rays[:, 2])[:, None]
+    return np.where(ground[:, 1] > 0, 0, 1).reshape(cam.height, cam.width)
+
+
+@pytest.mark.parametrize("split_axes", [1, 2])
+def test_split_tries_the_axis_across_the_boundary(split_axes):
+    # A flat Gaussian lying on the ground, long along x, straddling the label boundary y = 0 (which runs
+    # along x): halving its longest axis leaves both children on the boundary, its second axis crosses it.
+    g = one_gaussian(scales=(0.4, 0.2, 0.01))
+    g.opacity_logits = torch.tensor([3.0])
+    K = np.array([[60.0, 0, 31.5], [0, 60.0, 23.5], [0, 0, 1]])
+    cams = [Camera(K, look_at(np.array(eye), np.zeros(3)), 64, 48) for eye in ((0.3, 0.2, 3), (-0.2, 0.3, 3), (0.1, -0.3, 3))]
+    maps = [sides_of_y0(c) for c in cams]
+    assert all(set(np.unique(m)) == {0, 1} for m in maps)
+    out, report = split_and_prune(g, cams, maps, SplitPruneConfig(split_axes=split_axes))
+    assert report["ambiguous"] == 1
+    if split_axes == 1:  # both children still straddle the boundary: pruned
+        assert report["split"] == 1 and report["pruned_children"] == 2 and out.n == 0
+    else:
+        assert report["pruned_children"] == 0 and out.n == 2
+        torch.testing.assert_close(out.means.abs(), torch.tensor([[0.0, 0.2, 0.0]] * 2), atol=1e-6, rtol=0)
+        torch.testing.assert_close(out.scales, torch.tensor([[0.4, 0.1, 0.01]] * 2))
+
+
+def test_split_axes_must_be_an_axis_count():
+    with pytest.raises(ValueError, match="split_axes must be 1, 2 or 3"):
+        SplitPruneConfig(split_axes=4)
 
 
 def test_ambiguous_gaussians_exact():

@@ -89,6 +89,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--keep-unresolved", action="store_true",
                    help="with --split-prune: keep a parent whose two children both stay ambiguous (rather than "
                         "leave a gap; useful without --refit)")
+    p.add_argument("--split-axes", type=int, choices=(1, 2, 3),
+                   help="with --split-prune: how many of a Gaussian's largest axes are tried as the split "
+                        "direction (one tracing pass each; default: SplitPruneConfig's)")
     p.add_argument("--refit", type=int, default=0, metavar="N",
                    help="with --split-prune: N photometric training steps afterwards on the lifted training "
                         "views, so the survivors regrow into the gaps (needs their images; default 0 = off)")
@@ -304,7 +307,8 @@ def run_lift(args: argparse.Namespace) -> int:
         from tracklift.splat.density import SplitPruneConfig, split_and_prune
         from tracklift.splat.lift import with_background
 
-        config = SplitPruneConfig(mode=args.mode, keep_unresolved=args.keep_unresolved)
+        axes = {"split_axes": args.split_axes} if args.split_axes else {}  # else the config's default
+        config = SplitPruneConfig(mode=args.mode, keep_unresolved=args.keep_unresolved, **axes)
         labelled = with_background(label_maps, label_empty_views=True)[0]
         g, report["split_prune"] = split_and_prune(g, cameras, labelled, config, progress=True)
         if args.refit:

@@ -4,8 +4,11 @@ ambiguous or is seen by no view.
 A Gaussian is ambiguous in a view when its top label there has less than `min_share` of its weight; it is
 split when it is ambiguous in more than `max_ambiguous` of the views that see it (the statistic is the
 tracing table's `ambiguous_view_fraction`, shared with the point pipeline). Its two children sit at ±1σ
-along its longest axis with that axis halved, so each covers one side of the boundary it straddled. After
-re-tracing, children that are still ambiguous are pruned, as are Gaussians with no weight in any view.
+along one of its axes with that axis halved, so each covers one side of the boundary it straddled. Which
+axis crosses the boundary is not known: a flat Gaussian on a surface can lie along an object's silhouette
+as well as across it, so its `split_axes` largest axes are each tried and the split whose more ambiguous
+child is least ambiguous is kept. After re-tracing, children that are still ambiguous are pruned, as are
+Gaussians with no weight in any view.
 Label maps should label the background too (a label for "no mask"), so that a Gaussian on an object's
 silhouette counts as ambiguous and "seen by no view" means invisible, not unlabelled. The paper does this
 inside training, which regrows what pruning removed; on a trained model, `refit` runs a few more training
@@ -33,13 +36,20 @@ class SplitPruneConfig:
     max_ambiguous: split above this fraction of ambiguous views (paper: 0.4); mode: tracing weight;
     prune_unseen: remove Gaussians that contribute to no view; keep_unresolved: when both children of a
     parent stay ambiguous the split separated nothing, so keep the parent instead of pruning both (the
-    paper prunes them and lets further training regrow the gap; a trained model has no such training)."""
+    paper prunes them and lets further training regrow the gap; a trained model has no such training);
+    split_axes: how many of a parent's largest axes are tried as split directions (1: the longest only,
+    one tracing pass per axis)."""
 
     min_share: float = 0.8
     max_ambiguous: float = 0.4
     mode: str = "alpha"
     prune_unseen: bool = True
     keep_unresolved: bool = False
+    split_axes: int = 2
+
+    def __post_init__(self) -> None:
+        if self.split_axes not in (1, 2, 3):
+            raise ValueError(f"split_axes must be 1, 2 or 3 (a Gaussian has three axes), got {self.split_axes}")
 
 
 def ambiguous_gaussians(trace: InstanceTrace, min_share: float, max_ambiguous: float) -> tuple[np.ndarray, np.ndarray]:
@@ -52,15 +62,24 @@ def ambiguous_gaussians(trace: InstanceTrace, min_share: float, max_ambiguous: f
     return ambiguous, seen
 
 
-def split_in_two(g: Gaussians) -> Gaussians:
-    """Two children per Gaussian, at mean ± σ_max along its longest axis, that axis' scale halved.
+def view_ambiguity(trace: InstanceTrace, min_share: float) -> np.ndarray:
+    """[N] float, per Gaussian the fraction of the views seeing it in which it is ambiguous (0 if unseen)."""
+    prim, frac = ambiguous_view_fraction(trace.table, min_share)
+    out = np.zeros(trace.n_gaussians)
+    out[prim] = frac
+    return out
 
+
+def split_in_two(g: Gaussians, axis: torch.Tensor | None = None) -> Gaussians:
+    """Two children per Gaussian, at mean ± σ along one of its axes, that axis' scale halved.
+
+    axis: [N] int64 in 0..2, the local axis (column of the rotation) to split along; default: the longest.
     Returns 2N Gaussians: the first children of all parents, then the second ones.
     """
     scales = g.scales
-    axis = scales.argmax(dim=1)
+    axis = scales.argmax(dim=1) if axis is None else axis
     rows = torch.arange(g.n)
-    direction = quat_to_rotmat(g.quats)[rows, :, axis]  # [N, 3] world direction of the longest axis
+    direction = quat_to_rotmat(g.quats)[rows, :, axis]  # [N, 3] world direction of the split axis
     offset = direction * scales[rows, axis][:, None]
     log_scales = g.log_scales.clone()
     log_scales[rows, axis] -= math.log(2.0)
@@ -93,10 +112,21 @@ def split_and_prune(
     ambiguous, _ = ambiguous_gaussians(trace, cfg.min_share, cfg.max_ambiguous)
     split = torch.as_tensor(ambiguous)
     kept, parents = g.index(~split), g.index(split)
-    candidate = kept.cat(split_in_two(parents))
+    first = kept.n + np.arange(parents.n)  # split_in_two: all first children, then all second ones
+    by_size = torch.argsort(parents.scales, dim=1, descending=True, stable=True)
+    axis = by_size[:, 0]
+    if cfg.split_axes > 1:
+        worst_child = np.full(parents.n, np.inf)
+        for rank in range(cfg.split_axes):
+            trial = kept.cat(split_in_two(parents, by_size[:, rank]))
+            frac = view_ambiguity(trace_instances(trial, cameras, label_maps, mode=cfg.mode), cfg.min_share)
+            worst = np.maximum(frac[first], frac[first + parents.n])
+            better = torch.as_tensor(worst < worst_child)
+            axis = torch.where(better, by_size[:, rank], axis)
+            worst_child = np.minimum(worst, worst_child)
+    candidate = kept.cat(split_in_two(parents, axis))
     trace2 = trace_instances(candidate, cameras, label_maps, mode=cfg.mode, progress=progress)
     still, seen = ambiguous_gaussians(trace2, cfg.min_share, cfg.max_ambiguous)
-    first = kept.n + np.arange(parents.n)  # split_in_two: all first children, then all second ones
     unresolved = still[first] & still[first + parents.n] if cfg.keep_unresolved else np.zeros(parents.n, bool)
     drop_child = (np.arange(candidate.n) >= kept.n) & still
     drop_unseen = ~seen if cfg.prune_unseen else np.zeros(candidate.n, bool)
