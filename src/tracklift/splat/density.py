@@ -52,22 +52,21 @@ class SplitPruneConfig:
             raise ValueError(f"split_axes must be 1, 2 or 3 (a Gaussian has three axes), got {self.split_axes}")
 
 
+def view_ambiguity(trace: InstanceTrace, min_share: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per Gaussian: the fraction [N] float of the views seeing it in which it is ambiguous (0 if unseen),
+    and seen [N] bool."""
+    prim, frac = ambiguous_view_fraction(trace.table, min_share)
+    fraction = np.zeros(trace.n_gaussians)
+    seen = np.zeros(trace.n_gaussians, bool)
+    fraction[prim] = frac
+    seen[prim] = True
+    return fraction, seen
+
+
 def ambiguous_gaussians(trace: InstanceTrace, min_share: float, max_ambiguous: float) -> tuple[np.ndarray, np.ndarray]:
     """Per Gaussian: ambiguous [N] bool (fraction of ambiguous views > max_ambiguous) and seen [N] bool."""
-    prim, frac = ambiguous_view_fraction(trace.table, min_share)
-    ambiguous = np.zeros(trace.n_gaussians, bool)
-    seen = np.zeros(trace.n_gaussians, bool)
-    ambiguous[prim] = frac > max_ambiguous
-    seen[prim] = True
-    return ambiguous, seen
-
-
-def view_ambiguity(trace: InstanceTrace, min_share: float) -> np.ndarray:
-    """[N] float, per Gaussian the fraction of the views seeing it in which it is ambiguous (0 if unseen)."""
-    prim, frac = ambiguous_view_fraction(trace.table, min_share)
-    out = np.zeros(trace.n_gaussians)
-    out[prim] = frac
-    return out
+    fraction, seen = view_ambiguity(trace, min_share)
+    return fraction > max_ambiguous, seen
 
 
 def split_in_two(g: Gaussians, axis: torch.Tensor | None = None) -> Gaussians:
@@ -119,7 +118,7 @@ def split_and_prune(
         worst_child = np.full(parents.n, np.inf)
         for rank in range(cfg.split_axes):
             trial = kept.cat(split_in_two(parents, by_size[:, rank]))
-            frac = view_ambiguity(trace_instances(trial, cameras, label_maps, mode=cfg.mode), cfg.min_share)
+            frac, _ = view_ambiguity(trace_instances(trial, cameras, label_maps, mode=cfg.mode), cfg.min_share)
             worst = np.maximum(frac[first], frac[first + parents.n])
             better = torch.as_tensor(worst < worst_child)
             axis = torch.where(better, by_size[:, rank], axis)
