@@ -210,3 +210,35 @@ def test_predictions_do_not_spread_onto_seen_unmasked_surfaces(frames):
         if step:
             assert len(preds) == len(BOXES) and sum(int((p.mask & far).sum()) for p in preds) == 0
     assert seen[2] > 1.5 * seen[0]  # measured 6014 vs 3101 of 10201 floor-grid vertices
+
+
+def _two_squares() -> tuple[np.ndarray, np.ndarray]:
+    """Two separate 5×5-vertex grids (1 cm spacing), 1 m apart: the segmentator gives one superpoint each."""
+    g = np.stack(np.meshgrid(np.arange(5), np.arange(5), indexing="ij"), -1).reshape(-1, 2) * 0.01
+    square = np.c_[g, np.zeros(25)]
+    vertices = np.concatenate([square, square + [1.0, 0, 0]]).astype(np.float32)
+    quads = [(r * 5 + c, r * 5 + c + 1, (r + 1) * 5 + c) for r in range(4) for c in range(4)]
+    quads += [(r * 5 + c + 1, (r + 1) * 5 + c + 1, (r + 1) * 5 + c) for r in range(4) for c in range(4)]
+    faces = np.array(quads + [tuple(v + 25 for v in f) for f in quads], np.int64)
+    return vertices, faces
+
+
+def test_snap_to_superpoints_fills_majority_superpoints_and_drops_collapsed():
+    from tracklift.pipeline import snap_to_superpoints
+    from tracklift.refine.snap import SnapConfig
+    from tracklift.track.instance import Instance3D
+
+    vertices, faces = _two_squares()
+    masks = np.zeros((2, 50), bool)
+    masks[0, :15] = True  # 60 % of square A
+    masks[0, 25:30] = True  # 20 % of square B
+    masks[1, 20:23] = True  # 3 vertices of A: loses A to instance 0
+    instances = [Instance3D(id=k, points=np.zeros((1, 3), np.float32), label_votes={}, frames=[0], score=0.5)
+                 for k in (7, 9)]
+    kept, snapped = snap_to_superpoints(instances, masks, vertices, faces, SnapConfig())
+    assert [i.id for i in kept] == [7]
+    np.testing.assert_array_equal(snapped[0], np.r_[np.ones(25, bool), np.zeros(25, bool)])
+    same, unchanged = snap_to_superpoints(instances, masks, vertices, faces, None)
+    assert same is instances and unchanged is masks
+    same, unchanged = snap_to_superpoints(instances, masks, vertices, None, SnapConfig())
+    assert unchanged is masks

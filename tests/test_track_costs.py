@@ -4,8 +4,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tracklift.track.costs import (
-    assign, box_gate, overlap_matrix, overlap_matrix_reference, spatial_scores, visible_counts, visual_scores,
-    weighted_overlap, weighted_overlap_reference,
+    assign, box_gate, image_coverage, image_coverage_reference, overlap_matrix, overlap_matrix_reference,
+    spatial_scores, visible_counts, visible_pixels, visual_scores, weighted_overlap, weighted_overlap_reference,
 )
 from tracklift.track.voxelmap import VoxelMap, coarsen_keys, contains, union_add, union_add_reference
 from tracklift.lift.voxels import pack_keys
@@ -35,6 +35,34 @@ def test_spatial_scores_exact_both_directions():
     np.testing.assert_allclose(s, [[0.75 * 0.8 + 0.25 * 0.8, 0.75 * 0.8 + 0.25 * 0.1]])
 
 
+def test_spatial_scores_image_overlap_counts_for_the_track_ratio():
+    # 3 shared voxels in 3D (pose error moved the rest), but 12 of the track's 16 visible voxels project into the mask
+    s = spatial_scores(np.array([[3]]), np.array([30]), np.array([16]), min_visible=3, image_overlap=np.array([[12]]))
+    np.testing.assert_allclose(s, [[0.75]])
+    # the image never lowers the 3D evidence, and the segment ratio stays 3D
+    s = spatial_scores(np.array([[10]]), np.array([10]), np.array([40]), min_visible=3, balance=0.5,
+                       image_overlap=np.array([[4]]))
+    np.testing.assert_allclose(s, [[0.5 * 1.0 + 0.5 * 0.25]])
+
+
+def test_image_coverage_hand_case_and_reference():
+    masks = np.zeros((2, 4, 5), bool)
+    masks[0, :2, :] = True  # top half
+    masks[1, :, 3:] = True  # right columns (overlaps the first: NPZ masks may overlap)
+    rows = np.array([0, 1, 3, 3, 0])
+    cols = np.array([0, 4, 4, 0, 3])
+    owner = np.array([0, 0, 1, 1, 2])
+    expected = np.array([[2, 0, 1], [1, 1, 1]])
+    np.testing.assert_array_equal(image_coverage(masks, rows, cols, owner, 3), expected)
+    np.testing.assert_array_equal(image_coverage_reference(masks, rows, cols, owner, 3), expected)
+    rng = np.random.default_rng(5)
+    masks = rng.random((4, 9, 7)) < 0.4
+    rows, cols, owner = rng.integers(0, 9, 50), rng.integers(0, 7, 50), rng.integers(0, 6, 50)
+    np.testing.assert_array_equal(image_coverage(masks, rows, cols, owner, 6),
+                                  image_coverage_reference(masks, rows, cols, owner, 6))
+    assert image_coverage(masks[:0], rows, cols, owner, 6).shape == (0, 6)
+
+
 def test_visual_scores_and_gate():
     f = np.array([[1.0, 0.0], [0.0, 1.0]])
     banks = [np.array([[0.6, 0.8], [1.0, 0.0]]), None, np.array([[-1.0, 0.0]])]
@@ -62,6 +90,10 @@ def test_visible_counts_depth_test():
     # in front of the surface, on it (within tolerance), behind it (occluded), on an invalid pixel,
     # behind the camera, outside the image
     np.testing.assert_array_equal(visible_counts(pts, owner, 2, depth, K, np.eye(4), tolerance=0.1), [2, 0])
+    ok, rows, cols = visible_pixels(pts, depth, K, np.eye(4), tolerance=0.1)
+    np.testing.assert_array_equal(ok, [True, True, False, False, False, False])
+    np.testing.assert_array_equal(rows[:2], [5, 5])
+    np.testing.assert_array_equal(cols[:2], [5, 5])
 
 
 def test_union_add_matches_reference_and_voxelmap():

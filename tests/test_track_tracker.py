@@ -162,3 +162,22 @@ def test_fine_containment_exact():
     c.update(block(2, 6).keys)  # 16 voxels; shares 8 once-hit voxels with a (a's hits total 24)
     assert fine_containment(a, c) == pytest.approx(8 / 16)
     assert fine_containment(a, VoxelMap(2)) == 0.0
+
+
+def test_image_overlap_matches_a_view_whose_depth_disagrees_with_the_map():
+    # Frame 1 lifts the same object 5 voxels (0.5 m) to the side (a pose or depth error), so in 3D it shares
+    # one column of 4 voxels with the track (ratio 1/6, below match_threshold). Its 2D mask still covers the
+    # pixels where the track's voxels project (x 0.05..0.55 m at z 3.05 m -> columns 51..59, rows 51..56).
+    mask = np.zeros((1, *DEPTH.shape), bool)
+    mask[0, 50:57, 50:61] = True
+    for image_overlap, same in ((True, True), (False, False)):
+        t = tracker(mode="spatial", image_overlap=image_overlap)
+        a = t.step(0, DEPTH, K, np.eye(4), [block(0, 6)], masks=mask)[0]
+        b = t.step(1, DEPTH, K, np.eye(4), [block(5, 11)], masks=mask)[0]
+        assert (a == b) is same
+
+
+def test_masks_must_match_the_segments():
+    t = tracker(mode="spatial")
+    with pytest.raises(ValueError, match="masks must be"):
+        t.step(0, DEPTH, K, np.eye(4), [block(0, 6)], masks=np.zeros((2, 5, 5), bool))

@@ -13,7 +13,7 @@ from pathlib import Path
 from tracklift.eval.prediction import PredictedInstance
 from tracklift.io.instances_out import instance_label_id
 from tracklift.pipeline import (PipelineConfig, instance_masks, make_features, make_segmenter, map_scene,
-                                reference_points)
+                                reference_points, snap_to_superpoints)
 from tracklift.track.config import TrackerConfig
 from tracklift.vocab import load_vocabulary
 
@@ -31,7 +31,8 @@ def segment_onto_mesh(scene, masks_dir: str | Path, config: PipelineConfig):
     instances = mapper.instances()
     voxel = config.lift.voxel
     points, faces, _ = reference_points(scene, None, instances, voxel)
-    return instances, instance_masks(instances, points, voxel, background=mapper.background_points(), faces=faces)
+    masks = instance_masks(instances, points, voxel, background=mapper.background_points(), faces=faces)
+    return snap_to_superpoints(instances, masks, points, faces, config.snap)
 
 
 def track_method(scene, masks_dir: str | Path, mode: str = "fused", refine: bool = True,

@@ -19,6 +19,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--features", default="handcrafted", help="handcrafted | dinov2:<model> | none (default handcrafted)")
     parser.add_argument("--mode", default="fused", choices=("fused", "spatial", "visual"), help="tracker association")
     parser.add_argument("--no-refine", action="store_true", help="skip consistency refinement from the tracing table")
+    parser.add_argument("--no-snap", action="store_true", help="keep vertex-level predictions (no snapping to mesh superpoints)")
     parser.add_argument("--mesh", help="mesh PLY to write predictions over (default: the scene's mesh, if any)")
     parser.add_argument("--no-mesh", action="store_true", help="write over the fused point map even if a mesh exists")
     parser.add_argument("--stride", type=int, default=1, help="use every N-th frame")
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from tracklift.io.instances_out import write_scene
     from tracklift.lift.lifter import LiftConfig
     from tracklift.pipeline import (
-        PipelineConfig, instance_masks, make_features, make_segmenter, map_scene, reference_points,
+        PipelineConfig, instance_masks, make_features, make_segmenter, map_scene, reference_points, snap_to_superpoints,
     )
     from tracklift.track.config import TrackerConfig
     from tracklift.vocab import load_vocabulary
@@ -65,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
                             tracker=TrackerConfig(mode=args.mode))
     if args.no_refine:
         config.refine = None
+    if args.no_snap:
+        config.snap = None
     mapper = map_scene(scene, segmenter, features, config, progress=True)
     instances = mapper.instances()
     if args.classifier != "none":
@@ -81,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         points, faces, reference = reference_points(scene, mesh_path, instances, args.voxel)
     masks = instance_masks(instances, points, args.voxel, background=mapper.background_points(), faces=faces)
+    instances, masks = snap_to_superpoints(instances, masks, points, faces, config.snap)
     stats = {**asdict(mapper.stats), "frames_unreadable": len(getattr(scene.stream, "skipped", [])),
              "instances": len(instances)}
     paths = write_scene(args.out, scene.name, instances, masks, points, vocab, scene_dir=scene.root,

@@ -29,6 +29,10 @@ class TrackerConfig:
     gate_margin: metres; a segment's box must intersect the track's box grown by this (not in visual mode).
     depth_tolerance: metres; a track voxel is visible when it projects inside the frame, in front of the
         camera, and at most this far behind the observed depth there.
+    image_overlap: a track's overlap with a segment is also measured in the image: its visible coarse voxels
+        projected into the segment's 2D mask (costs.image_coverage). On real scans a frame's depth, its
+        pose and the map disagree by centimetres, and a new view of a big object is mostly new surface;
+        both leave little 3D overlap with the track while the projection still falls inside the mask.
     min_visible: coarse voxels that must be visible for a track to count as in view (spatial candidates).
     min_support: a track voxel stays in the track while hits ≥ min_support · (hits + misses), where a miss is
         a frame that saw the voxel under another mask or as background while the track was in view.
@@ -60,6 +64,7 @@ class TrackerConfig:
     visual_threshold: float = 0.8
     gate_margin: float = 0.15
     depth_tolerance: float = 0.08
+    image_overlap: bool = True
     min_visible: int = 3
     min_support: float = 0.4
     exemplars: int = 4

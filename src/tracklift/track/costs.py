@@ -13,17 +13,15 @@ from tracklift.lift.backproject import project
 from tracklift.lift.voxels import unique_keys
 
 
-def visible_counts(centres: np.ndarray, owner: np.ndarray, n_owners: int, depth: np.ndarray, K: np.ndarray,
-                   pose: np.ndarray, tolerance: float, min_depth: float = 0.1) -> np.ndarray:
-    """How many of each owner's points the camera sees.
+def visible_pixels(centres: np.ndarray, depth: np.ndarray, K: np.ndarray, pose: np.ndarray, tolerance: float,
+                   min_depth: float = 0.1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which world points the camera sees, and where.
 
-    centres: [N, 3] float32 world points (e.g. coarse voxel centres of all tracks); owner: [N] int64 in
-    [0, n_owners). A point is visible when it projects inside the image in front of the camera, the depth
-    there is valid, and the point is at most `tolerance` metres behind the observed surface.
-    depth: [H, W] float32 metres; K: [3, 3]; pose: [4, 4] camera-to-world. Returns [n_owners] int64.
+    centres: [N, 3] float32 world points. A point is visible when it projects inside the image in front of
+    the camera, the depth there is valid, and the point is at most `tolerance` metres behind the observed
+    surface. depth: [H, W] float32 metres; K: [3, 3]; pose: [4, 4] camera-to-world.
+    Returns (visible [N] bool, row [N] int64, col [N] int64); row/col are only meaningful where visible.
     """
-    if len(centres) == 0:
-        return np.zeros(n_owners, np.int64)
     h, w = depth.shape
     u, v, z = project(centres, K, pose)
     ok = (z > min_depth) & np.isfinite(u) & np.isfinite(v)
@@ -33,7 +31,48 @@ def visible_counts(centres: np.ndarray, owner: np.ndarray, n_owners: int, depth:
     d = np.zeros(len(z), np.float32)
     d[ok] = depth[vi[ok], ui[ok]]
     ok &= (d > 0) & (z <= d + tolerance)
+    return ok, vi, ui
+
+
+def visible_counts(centres: np.ndarray, owner: np.ndarray, n_owners: int, depth: np.ndarray, K: np.ndarray,
+                   pose: np.ndarray, tolerance: float, min_depth: float = 0.1) -> np.ndarray:
+    """How many of each owner's points the camera sees (see `visible_pixels`).
+
+    centres: [N, 3] float32 world points (e.g. coarse voxel centres of all tracks); owner: [N] int64 in
+    [0, n_owners). Returns [n_owners] int64.
+    """
+    if len(centres) == 0:
+        return np.zeros(n_owners, np.int64)
+    ok, _, _ = visible_pixels(centres, depth, K, pose, tolerance, min_depth)
     return np.bincount(owner[ok], minlength=n_owners)
+
+
+def image_coverage(masks: np.ndarray, rows: np.ndarray, cols: np.ndarray, owner: np.ndarray, n_owners: int) -> np.ndarray:
+    """[S, T] int64: how many of each track's visible points project into each mask.
+
+    masks: [S, H, W] bool, one per segment, at the depth image's resolution; rows/cols: [P] int64 pixels of
+    the visible track points; owner: [P] int64 track index in [0, n_owners). Measured in the image, the
+    overlap of a track with a mask does not depend on the depth of either, so it survives the centimetres
+    by which a frame's depth, its pose and the map disagree, and a view of mostly new surface still finds
+    the track whose seen part it covers.
+    """
+    out = np.zeros((len(masks), n_owners), np.int64)
+    if len(masks) == 0 or len(rows) == 0:
+        return out
+    inside = masks[:, rows, cols]  # [S, P]
+    for s in range(len(masks)):
+        out[s] = np.bincount(owner[inside[s]], minlength=n_owners)
+    return out
+
+
+def image_coverage_reference(masks: np.ndarray, rows: np.ndarray, cols: np.ndarray, owner: np.ndarray,
+                             n_owners: int) -> np.ndarray:
+    """Plain per-point version of `image_coverage` (the tests compare the two)."""
+    out = np.zeros((len(masks), n_owners), np.int64)
+    for s in range(len(masks)):
+        for r, c, o in zip(rows.tolist(), cols.tolist(), owner.tolist()):
+            out[s, o] += bool(masks[s, r, c])
+    return out
 
 
 def overlap_matrix(segment_keys: list[np.ndarray], track_keys: list[np.ndarray]) -> np.ndarray:
@@ -103,12 +142,12 @@ def weighted_overlap_reference(keys: list[np.ndarray], weights: list[np.ndarray]
 
 
 def spatial_scores(overlap: np.ndarray, segment_sizes: np.ndarray, track_visible: np.ndarray, min_visible: int,
-                   balance: float = 0.0) -> np.ndarray:
+                   balance: float = 0.0, image_overlap: np.ndarray | None = None) -> np.ndarray:
     """[S, T] float: (1 − balance) · max(r_s, r_t) + balance · min(r_s, r_t), with r_s = |S∩T| / |S| and
-    r_t = |S∩T| / |T visible|.
+    r_t = max(|S∩T|, C) / |T visible|, C = the track's visible voxels that project into the segment's mask.
 
     overlap: [S, T] shared voxels; segment_sizes: [S] voxels per segment; track_visible: [T] visible
-    voxels per track. The max lets a partial view match a big track and a whole-object view match a track
+    voxels per track; image_overlap: [S, T] C (`image_coverage`), or None to measure in 3D only. The max lets a partial view match a big track and a whole-object view match a track
     built from partial views; the `balance` share of the min prefers, among tracks that contain a segment,
     the one that the segment explains best (a cushion's mask goes to the cushion, not to the couch whose map
     swallowed the cushion through a few merged masks). r_t is only used when the track shows at least
@@ -117,7 +156,8 @@ def spatial_scores(overlap: np.ndarray, segment_sizes: np.ndarray, track_visible
     overlap = overlap.astype(np.float64)
     by_segment = overlap / np.maximum(segment_sizes, 1)[:, None]
     vis = np.asarray(track_visible, np.float64)
-    by_track = np.where(vis[None, :] >= min_visible, overlap / np.maximum(vis, 1)[None, :], 0.0)
+    seen = overlap if image_overlap is None else np.maximum(overlap, image_overlap)
+    by_track = np.where(vis[None, :] >= min_visible, seen / np.maximum(vis, 1)[None, :], 0.0)
     hi, lo = np.maximum(by_segment, by_track), np.minimum(by_segment, by_track)
     return np.clip((1.0 - balance) * hi + balance * lo, 0.0, 1.0)
 

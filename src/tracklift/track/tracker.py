@@ -12,6 +12,7 @@ segment id) that consistency refinement reads later.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from tracklift.lift.voxels import key_centres, unique_keys, unpack_keys
 from tracklift.trace.table import TraceTable
 from tracklift.track.config import TrackerConfig
 from tracklift.track.costs import (
-    assign, box_gate, overlap_matrix, spatial_scores, visible_counts, visual_scores, weighted_overlap,
+    assign, box_gate, image_coverage, overlap_matrix, spatial_scores, visible_pixels, visual_scores, weighted_overlap,
 )
 from tracklift.track.state import FeatureMemory, Track
 from tracklift.track.voxelmap import VoxelMap, coarsen_keys
@@ -30,6 +31,17 @@ log = logging.getLogger(__name__)
 # Segment id 0 of the tracing table is reserved for background evidence (voxels seen next to masks but in
 # none); it belongs to no track.
 BACKGROUND = 0
+
+
+@dataclass
+class _Visible:
+    """The tracks' coarse voxels a frame sees: counts [T] per track, and per visible voxel its track index
+    (owner [P]) and pixel (rows, cols [P])."""
+
+    counts: np.ndarray
+    owner: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
 
 
 def segment_box(keys: np.ndarray, voxel: float) -> tuple[np.ndarray, np.ndarray]:
@@ -62,20 +74,22 @@ class Tracker:
 
     # -- association -------------------------------------------------------------------------------
 
-    def _visible(self, ids: list[int], depth: np.ndarray, K: np.ndarray, pose: np.ndarray) -> np.ndarray:
+    def _visible(self, ids: list[int], depth: np.ndarray, K: np.ndarray, pose: np.ndarray) -> _Visible:
         if not ids:
-            return np.zeros(0, np.int64)
+            return _Visible(np.zeros(0, np.int64), *(np.zeros(0, np.int64),) * 3)
         coarse = [self.tracks[i].voxels.coarse for i in ids]
         centres = key_centres(np.concatenate(coarse), self.voxel * self.config.coarsen)
         owner = np.repeat(np.arange(len(ids)), [len(c) for c in coarse])
-        return visible_counts(centres, owner, len(ids), depth, K, pose, self.config.depth_tolerance)
+        ok, rows, cols = visible_pixels(centres, depth, K, pose, self.config.depth_tolerance)
+        return _Visible(np.bincount(owner[ok], minlength=len(ids)), owner[ok], rows[ok], cols[ok])
 
     def _scores(self, segs: list[Segment], coarse: list[np.ndarray], boxes, features, ids: list[int],
-                visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                seen: _Visible, masks: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """[S, T] association score (what the assignment maximises) and [S, T] bool eligibility (the pair's
         score without the spatial balance tie-breaker reaches the mode's threshold)."""
         cfg = self.config
         n_s, n_t = len(segs), len(ids)
+        visible = seen.counts
         if cfg.mode == "visual":
             visual = visual_scores(features, [self.tracks[i].features.bank() for i in ids])
             return visual, visual >= cfg.visual_threshold
@@ -91,8 +105,11 @@ class Tracker:
         if len(cand):
             overlap = overlap_matrix(coarse, [self.tracks[ids[j]].voxels.coarse for j in cand])
             sizes = np.array([len(c) for c in coarse])
-            spatial[:, cand] = spatial_scores(overlap, sizes, visible[cand], cfg.min_visible)
-            ranked[:, cand] = spatial_scores(overlap, sizes, visible[cand], cfg.min_visible, cfg.spatial_balance)
+            image = None
+            if cfg.image_overlap and masks is not None:
+                image = image_coverage(masks, seen.rows, seen.cols, seen.owner, n_t)[:, cand]
+            spatial[:, cand] = spatial_scores(overlap, sizes, visible[cand], cfg.min_visible, image_overlap=image)
+            ranked[:, cand] = spatial_scores(overlap, sizes, visible[cand], cfg.min_visible, cfg.spatial_balance, image)
         spatial, ranked = np.where(gate, spatial, 0.0), np.where(gate, ranked, 0.0)
         if cfg.mode == "spatial" or features is None:
             return ranked, spatial >= cfg.match_threshold
@@ -105,13 +122,16 @@ class Tracker:
         return fused_ranked, (fused >= cfg.match_threshold) & (spatial >= cfg.min_overlap)
 
     def step(self, frame_index: int, depth: np.ndarray, K: np.ndarray, pose: np.ndarray, segments: list[Segment],
-             features: np.ndarray | None = None, background: tuple[np.ndarray, np.ndarray] | None = None) -> list[int]:
+             features: np.ndarray | None = None, background: tuple[np.ndarray, np.ndarray] | None = None,
+             masks: np.ndarray | None = None) -> list[int]:
         """Associate one frame's segments; returns the track id given to each segment.
 
         depth: [H, W] float32 metres; K: [3, 3]; pose: [4, 4] c2w (for visibility).
         features: [S, D] float32 unit rows, one per segment, or None (spatial association only).
         background: (keys [B] int64, weights [B]) voxels seen in no mask next to masks, recorded in the
         tracing table as BACKGROUND for consistency refinement.
+        masks: [S, H, W] bool, each segment's 2D mask at the depth resolution, for the image-space overlap
+        (TrackerConfig.image_overlap); None measures overlaps in 3D only.
         Every track in view also gets a miss for its voxels that this frame saw under another mask or as
         background (VoxelMap.update), so voxels a bad mask once added fade out.
         """
@@ -126,14 +146,17 @@ class Tracker:
         self.frames_seen += 1
         ids = list(self.tracks)
         # Visibility also counts frames a track was in view but unmatched (detection ratio), in every mode.
-        visible = self._visible(ids, depth, K, pose)
+        seen_tracks = self._visible(ids, depth, K, pose)
+        visible = seen_tracks.counts
+        if masks is not None and masks.shape != (len(segments), *depth.shape):
+            raise ValueError(f"masks must be [{len(segments)}, {depth.shape[0]}, {depth.shape[1]}], got {masks.shape}")
         for j in np.flatnonzero(visible >= cfg.min_visible):
             self.tracks[ids[j]].visible_frames += 1
         coarse = [coarsen_keys(s.keys, cfg.coarsen) for s in segments]
         boxes = [segment_box(s.keys, self.voxel) for s in segments]
         matches: list[tuple[int, int]] = []
         if segments and ids:
-            score, eligible = self._scores(segments, coarse, boxes, use_features, ids, visible)
+            score, eligible = self._scores(segments, coarse, boxes, use_features, ids, seen_tracks, masks)
             matches = assign(score, eligible)
         assigned = [-1] * len(segments)
         for i, j in matches:
