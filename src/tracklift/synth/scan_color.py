@@ -100,5 +100,5 @@ def degrade_color(rendered: np.ndarray, camera: ColorCamera, blur_length: float,
     image = cv2.filter2D(image, -1, motion_kernel(blur_length, direction), borderType=cv2.BORDER_REFLECT)
     image = image * gain.astype(np.float32)
     if noise > 0:
-        image = image + rng.normal(0, noise, image.shape).astype(np.float32)
+        image = image + np.float32(noise) * rng.standard_normal(image.shape, dtype=np.float32)
     return np.clip(np.round(image), 0, 255).astype(np.uint8)

@@ -1,10 +1,11 @@
 """TSDF fusion of depth maps into a voxel grid, and its surface as a coloured mesh (marching cubes).
 
-A voxel holds the running weighted mean of the projective signed distance `d - z` (d: the depth at the
-pixel the voxel projects to, z: the voxel's depth in that camera) divided by the truncation and clamped to
-[-1, 1], a weight (frames fused), and the mean colour of those frames. Only voxels inside the truncation
-band (|d - z| <= truncation) are updated, as a voxel-hashing reconstruction (ScanNet's BundleFusion)
-allocates only near the observed surface; depth beyond `max_depth` is not fused.
+A voxel holds the running mean of the projective signed distance `d - z` (d: the depth at the pixel the
+voxel projects to, z: the voxel's depth in that camera) divided by the truncation and clamped to at most 1,
+its weight (frames fused), and the mean colour of the frames that saw it within the truncation band.
+Voxels more than one truncation behind the surface are left alone; those in front are carved towards +1
+(KinectFusion), which removes what one view wrongly put behind a surface near silhouettes. Depth beyond
+`max_depth` is not fused.
 
 `integrate` is the numba kernel; `integrate_reference` the plain per-voxel loop it is tested against.
 """
@@ -23,7 +24,8 @@ from tracklift.io.ply import Mesh
 class TSDFVolume:
     """origin: [3] float64 world position of voxel (0, 0, 0)'s centre, metres; voxel: edge length, metres;
     tsdf: [X, Y, Z] float32 in [-1, 1]; weight: [X, Y, Z] float32 (0 = never observed);
-    color: [X, Y, Z, 3] float32 mean RGB in 0..255; truncation: metres."""
+    color: [X, Y, Z, 3] float32 mean RGB in 0..255 over `color_weight` [X, Y, Z] float32 in-band views;
+    truncation: metres."""
 
     origin: np.ndarray
     voxel: float
@@ -31,6 +33,7 @@ class TSDFVolume:
     tsdf: np.ndarray
     weight: np.ndarray
     color: np.ndarray
+    color_weight: np.ndarray
 
 
 def make_volume(lo: np.ndarray, hi: np.ndarray, voxel: float, truncation: float) -> TSDFVolume:
@@ -43,7 +46,7 @@ def make_volume(lo: np.ndarray, hi: np.ndarray, voxel: float, truncation: float)
         raise ValueError(f"empty box: lo {lo.tolist()} hi {np.asarray(hi).tolist()}")
     shape = tuple(int(d) for d in dims)
     return TSDFVolume(lo, float(voxel), float(truncation), np.ones(shape, np.float32), np.zeros(shape, np.float32),
-                      np.zeros(shape + (3,), np.float32))
+                      np.zeros(shape + (3,), np.float32), np.zeros(shape, np.float32))
 
 
 def _check_frame(volume: TSDFVolume, depth: np.ndarray, color: np.ndarray, K: np.ndarray, pose: np.ndarray) -> None:
@@ -61,13 +64,13 @@ def integrate(volume: TSDFVolume, depth: np.ndarray, color: np.ndarray, K: np.nd
     K: [3, 3] float64 depth intrinsics; pose: [4, 4] float64 camera-to-world; max_depth: metres.
     """
     _check_frame(volume, depth, color, K, pose)
-    _integrate_kernel(volume.tsdf, volume.weight, volume.color, volume.origin.astype(np.float64), volume.voxel,
+    _integrate_kernel(volume.tsdf, volume.weight, volume.color, volume.color_weight, volume.origin.astype(np.float64), volume.voxel,
                       volume.truncation, np.ascontiguousarray(depth, np.float32), np.ascontiguousarray(color),
                       K.astype(np.float64), pose.astype(np.float64), float(max_depth))
 
 
 @njit(cache=True)
-def _integrate_kernel(tsdf, weight, color, origin, voxel, trunc, depth, rgb, K, pose, max_depth):
+def _integrate_kernel(tsdf, weight, color, color_weight, origin, voxel, trunc, depth, rgb, K, pose, max_depth):
     h, w = depth.shape
     R = pose[:3, :3]
     c = pose[:3, 3]
@@ -95,13 +98,16 @@ def _integrate_kernel(tsdf, weight, color, origin, voxel, trunc, depth, rgb, K, 
                 if d <= 0 or d > max_depth:
                     continue
                 sdf = d - z
-                if sdf < -trunc or sdf > trunc:
+                if sdf < -trunc:
                     continue
                 wt = weight[i, j, k]
-                tsdf[i, j, k] = (tsdf[i, j, k] * wt + sdf / trunc) / (wt + 1)
-                for ch in range(3):
-                    color[i, j, k, ch] = (color[i, j, k, ch] * wt + rgb[v, u, ch]) / (wt + 1)
+                tsdf[i, j, k] = (tsdf[i, j, k] * wt + min(sdf / trunc, 1.0)) / (wt + 1)
                 weight[i, j, k] = wt + 1
+                if sdf <= trunc:
+                    wc = color_weight[i, j, k]
+                    for ch in range(3):
+                        color[i, j, k, ch] = (color[i, j, k, ch] * wc + rgb[v, u, ch]) / (wc + 1)
+                    color_weight[i, j, k] = wc + 1
 
 
 def integrate_reference(volume: TSDFVolume, depth: np.ndarray, color: np.ndarray, K: np.ndarray, pose: np.ndarray,
@@ -119,17 +125,21 @@ def integrate_reference(volume: TSDFVolume, depth: np.ndarray, color: np.ndarray
         if not (0 <= u < w and 0 <= v < h) or not 0 < depth[v, u] <= max_depth:
             continue
         sdf = float(depth[v, u]) - z
-        if abs(sdf) > volume.truncation:
+        if sdf < -volume.truncation:
             continue
         wt = volume.weight[idx]
-        volume.tsdf[idx] = (volume.tsdf[idx] * wt + sdf / volume.truncation) / (wt + 1)
-        volume.color[idx] = (volume.color[idx] * wt + color[v, u]) / (wt + 1)
+        volume.tsdf[idx] = (volume.tsdf[idx] * wt + min(sdf / volume.truncation, 1.0)) / (wt + 1)
         volume.weight[idx] = wt + 1
+        if sdf <= volume.truncation:
+            wc = volume.color_weight[idx]
+            volume.color[idx] = (volume.color[idx] * wc + color[v, u]) / (wc + 1)
+            volume.color_weight[idx] = wc + 1
 
 
 def extract_mesh(volume: TSDFVolume) -> Mesh:
     """The zero level set of the observed voxels: vertices [V, 3] float32 world metres, faces [F, 3]
-    wound counter-clockwise seen from the observed (positive) side, colours [V, 3] uint8 of the nearest voxel.
+    wound counter-clockwise seen from the observed (positive) side, colours [V, 3] uint8: the mean colour
+    of the two voxels whose edge the vertex lies on.
 
     Needs scikit-image (`pip install 'tracklift[scan]'`).
     """
@@ -139,17 +149,25 @@ def extract_mesh(volume: TSDFVolume) -> Mesh:
         raise ImportError("the reconstructed mesh of `--realism scan` needs scikit-image: "
                           "pip install 'tracklift[scan]'") from err
     observed = volume.weight > 0
-    # A cube is meshed only when all 8 corners were observed: unobserved voxels keep the +1 they started with,
-    # and a cube between them and the band's negative side would put a false surface behind every wall.
-    cube = observed[:-1, :-1, :-1].copy()
-    for di, dj, dk in np.ndindex(2, 2, 2):
-        cube &= observed[di : di + observed.shape[0] - 1, dj : dj + observed.shape[1] - 1, dk : dk + observed.shape[2] - 1]
-    mask = np.zeros_like(observed)
-    mask[:-1, :-1, :-1] = cube
-    if not mask.any() or volume.tsdf[observed].min() > 0 or volume.tsdf[observed].max() < 0:
+    if not observed.any() or volume.tsdf[observed].min() > 0 or volume.tsdf[observed].max() < 0:
         return Mesh(np.zeros((0, 3), np.float32), np.zeros((0, 3), np.int64), np.zeros((0, 3), np.uint8))
-    verts, faces, _, _ = marching_cubes(volume.tsdf, level=0.0, mask=mask, gradient_direction="ascent")
-    nearest = np.clip(np.round(verts).astype(np.int64), 0, np.array(volume.tsdf.shape) - 1)
-    colors = np.clip(np.round(volume.color[nearest[:, 0], nearest[:, 1], nearest[:, 2]]), 0, 255).astype(np.uint8)
+    verts, faces, _, _ = marching_cubes(volume.tsdf, level=0.0, gradient_direction="descent")
+    # Every vertex sits on a grid edge; one whose edge ends at an unobserved voxel (still at its initial +1)
+    # is a false surface between the band's negative side and nothing seen: drop its faces.
+    lo = np.floor(verts).astype(np.int64)
+    hi = np.minimum(np.ceil(verts).astype(np.int64), np.array(observed.shape) - 1)
+    real = observed[lo[:, 0], lo[:, 1], lo[:, 2]] & observed[hi[:, 0], hi[:, 1], hi[:, 2]]
+    faces = faces[real[faces].all(axis=1)]
+    used = np.zeros(len(verts), bool)
+    used[faces] = True
+    remap = np.cumsum(used) - 1
+    verts, faces = verts[used], remap[faces]
+    lo, hi = lo[used], hi[used]
+    total, count = np.zeros((len(verts), 3)), np.zeros(len(verts))
+    for i, j, k in (lo.T, hi.T):  # the colours of the vertex's edge ends, where a view coloured them
+        has = volume.color_weight[i, j, k] > 0
+        total += np.where(has[:, None], volume.color[i, j, k], 0)
+        count += has
+    colors = np.clip(np.round(total / np.maximum(count, 1)[:, None]), 0, 255).astype(np.uint8)
     vertices = (volume.origin + verts.astype(np.float64) * volume.voxel).astype(np.float32)
     return Mesh(vertices, faces.astype(np.int64), colors)
