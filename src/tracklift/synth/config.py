@@ -30,15 +30,15 @@ class ScanRealism:
     drift_step_rotation: float = 0.03  # degrees per frame: ~0.3° per 100 frames
     drift_max_translation: float = 0.02  # m, the walk is clamped to this norm
     drift_max_rotation: float = 0.5  # degrees
-    jitter_translation: float = 0.0015  # m σ per frame (clipped at 3σ)
-    jitter_rotation: float = 0.05  # degrees σ per frame (clipped at 3σ)
+    jitter_translation: float = 0.0007  # m σ per frame (clipped at 3σ)
+    jitter_rotation: float = 0.015  # degrees σ per frame (clipped at 3σ)
     depth: DepthNoise = field(default_factory=lambda: SCAN_DEPTH)
     color_scale: tuple[float, float] = (1296 / 640, 968 / 480)  # ScanNet colour vs depth resolution
-    color_render_scale: float = 0.5  # colour is ray-cast at this share of its size, then upsampled (soft, like ScanNet's)
+    color_render_scale: float = 0.4  # colour is ray-cast at this share of its size, then upsampled (soft, like ScanNet's)
     color_focal_error: float = 0.001  # relative focal-length difference of the colour camera
-    color_center_error: float = 1.0  # colour px, σ of its principal-point offset
+    color_center_error: float = 2.0  # colour px, σ of its principal-point offset
     color_offset_translation: float = 0.003  # m, residual depth→colour extrinsic error (fixed per scene)
-    color_offset_rotation: float = 0.1  # degrees
+    color_offset_rotation: float = 0.15  # degrees
     motion_blur: float = 3.0  # colour px, median blur length along the image motion (lognormal per frame)
     exposure_sigma: float = 0.08  # log-gain σ of auto-exposure, slowly varying over frames
     white_balance_sigma: float = 0.03  # log-gain σ per channel

@@ -43,10 +43,10 @@ class DepthNoise:
 
 
 SCAN_DEPTH = DepthNoise(
-    sigma_base=0.0012,
-    sigma_quad=0.0019,
+    sigma_base=0.0015,
+    sigma_quad=0.0015,
     edge_hole_prob=0.5,
-    flying_prob=0.35,
+    flying_prob=0.08,
     blob_holes=0.02,
     dark_level=0.12,
     dark_dropout=0.6,
