@@ -8,7 +8,8 @@ Per source, over evenly spaced frames (registered colour, depth in metres, as `t
 * depth noise against range: RMS residual of a plane fitted to each 8×8 block of back-projected pixels
   (blocks without holes or depth edges), median per depth bin; the fit of sigma = a + b z² over bins;
 * flying pixels: among depth edges (two pixels 2 px either side of a pixel differ by > max(10 cm, 5 % z)),
-  the share whose depth lies between them, more than a quarter of the jump from both;
+  the share whose depth lies between them, more than a quarter of the jump from both, and off the slanted
+  plane through them (inverse depth more than 10 % of the inverse jump from their mean);
 * colour–depth edge offset: distance (depth pixels) from each depth-edge pixel to the nearest Canny edge of
   the registered colour; median and share within 1 px;
 * pose consistency: consecutive frames' depth reprojected through their poses, |z residual| on surfaces
@@ -71,7 +72,11 @@ def flying_share(depth: np.ndarray) -> tuple[int, int]:
         edge = valid & (gap > np.maximum(0.10, 0.05 * np.minimum(a, b)))
         lo, hi = np.minimum(a, b), np.maximum(a, b)
         between = (p > lo + 0.25 * gap) & (p < hi - 0.25 * gap)
-        flying += int((edge & between).sum())
+        # on a slanted plane inverse depth is affine in the pixel: a pixel on that line is surface, not mixture
+        with np.errstate(divide="ignore", invalid="ignore"):  # holes (0) are excluded by `valid`
+            inv_a, inv_p, inv_b = 1 / a, 1 / p, 1 / b
+            off_plane = np.abs(inv_p - (inv_a + inv_b) / 2) > 0.1 * np.abs(inv_a - inv_b)
+        flying += int((edge & between & off_plane).sum())
         edges += int(edge.sum())
     return flying, edges
 
@@ -210,7 +215,7 @@ def table(doc: dict) -> str:
             ("flying pixels / depth-edge pixels", lambda s: f(s["flying_share"], 3)),
             ("colour→depth edge offset, median px", lambda s: f(s["edge_offset_median_px"], 2)),
             ("depth edges within 1 px of a colour edge", lambda s: f(s["edge_offset_within_1px"], 3)),
-            ("reprojection |Δz| median mm", lambda s: f(s["reprojection_median_mm"])),
+            ("reprojection abs Δz median mm", lambda s: f(s["reprojection_median_mm"])),
             ("reprojection bias std mm (pose)", lambda s: f(s["reprojection_bias_std_mm"])),
             ("noise fit a mm", lambda s: f((s["noise_fit"] or {}).get("a_mm"), 2)),
             ("noise fit b mm/m²", lambda s: f((s["noise_fit"] or {}).get("b_mm_per_m2"), 2))]

@@ -13,7 +13,8 @@ from scipy.spatial import cKDTree
 from tracklift.refine.segmentator import segment_mesh
 
 
-def nearest_instance(vertices: np.ndarray, ref_points: np.ndarray, ref_instance: np.ndarray, tolerance: float) -> np.ndarray:
+def nearest_instance(vertices: np.ndarray, ref_points: np.ndarray, ref_instance: np.ndarray,
+                     tolerance: float) -> np.ndarray:
     """[V] int64: instance of each vertex's nearest reference point, 0 when none is within `tolerance` metres.
 
     vertices: [V, 3] metres; ref_points: [R, 3] metres, same frame; ref_instance: [R] int.
@@ -40,8 +41,9 @@ def segment_majority(segment: np.ndarray, votes: np.ndarray) -> np.ndarray:
     return values[counts.argmax(axis=1)][seg] if len(seg) else np.zeros(0, np.int64)
 
 
-def annotate_reconstruction(vertices: np.ndarray, faces: np.ndarray, ref_points: np.ndarray, ref_instance: np.ndarray,
-                            tolerance: float, k_thresh: float = 0.01, min_verts: int = 20) -> tuple[np.ndarray, np.ndarray]:
+def annotate_reconstruction(vertices: np.ndarray, faces: np.ndarray, ref_points: np.ndarray,
+                            ref_instance: np.ndarray, tolerance: float, k_thresh: float = 0.01,
+                            min_verts: int = 20) -> tuple[np.ndarray, np.ndarray]:
     """Superpoints [V] int64 (ScanNet `segIndices`) and per-vertex instance [V] int64 (0: unannotated) of a
     reconstructed mesh (vertices [V, 3] float32 metres, faces [F, 3]) from exact surface points
     `ref_points` [R, 3] with instances `ref_instance` [R]."""

@@ -26,25 +26,25 @@ class ScanRealism:
     vertices' nearest exact surface points within `transfer_tolerance`.
     """
 
-    drift_step_translation: float = 0.001  # m, random-walk step σ per frame: ~1 cm per 100 frames
-    drift_step_rotation: float = 0.03  # degrees per frame: ~0.3° per 100 frames
-    drift_max_translation: float = 0.02  # m, the walk is clamped to this norm
-    drift_max_rotation: float = 0.5  # degrees
-    jitter_translation: float = 0.0007  # m σ per frame (clipped at 3σ)
-    jitter_rotation: float = 0.015  # degrees σ per frame (clipped at 3σ)
-    depth: DepthNoise = field(default_factory=lambda: SCAN_DEPTH)
-    color_scale: tuple[float, float] = (1296 / 640, 968 / 480)  # ScanNet colour vs depth resolution
-    color_render_scale: float = 0.4  # colour is ray-cast at this share of its size, then upsampled (soft, like ScanNet's)
-    color_focal_error: float = 0.001  # relative focal-length difference of the colour camera
-    color_center_error: float = 2.0  # colour px, σ of its principal-point offset
-    color_offset_translation: float = 0.003  # m, residual depth→colour extrinsic error (fixed per scene)
-    color_offset_rotation: float = 0.15  # degrees
-    motion_blur: float = 3.0  # colour px, median blur length along the image motion (lognormal per frame)
-    exposure_sigma: float = 0.08  # log-gain σ of auto-exposure, slowly varying over frames
-    white_balance_sigma: float = 0.03  # log-gain σ per channel
-    color_noise: float = 2.0  # 8-bit levels σ of per-pixel sensor noise
-    jpeg_quality: int = 90
-    voxel: float = 0.02  # m, TSDF voxel
+    drift_step_translation: float = 0.001  # m, walk step σ per frame (~1 cm / 100 frames); real: not measurable without true poses
+    drift_step_rotation: float = 0.03  # degrees per frame (~0.3° / 100 frames); real: not measurable, as above
+    drift_max_translation: float = 0.02  # m, walk clamp (BundleFusion's global optimisation bounds drift)
+    drift_max_rotation: float = 0.5  # degrees, walk clamp
+    jitter_translation: float = 0.0007  # m σ (3σ clip); real: reprojection bias std 1.2/1.1 mm ScanNet, 0.5 7-Scenes; scan 2.6, exact 0.3
+    jitter_rotation: float = 0.015  # degrees σ (3σ clip); real: measured together with jitter_translation
+    depth: DepthNoise = field(default_factory=lambda: SCAN_DEPTH)  # real values beside SCAN_DEPTH in synth/noise.py
+    color_scale: tuple[float, float] = (1296 / 640, 968 / 480)  # real: ScanNet colour 1296×968, depth 640×480
+    color_render_scale: float = 0.4  # ray-cast at this share of the colour size, upsampled: soft like ScanNet's colour
+    color_focal_error: float = 0.001  # relative; real: ScanNet colour fx 1170.19 vs resized depth 1169.6 (5e-4)
+    color_center_error: float = 2.0  # colour px σ; real: edge offset median 3.6/2.0 px, ≤1 px share .23/.38; scan 2.0, .36
+    color_offset_translation: float = 0.003  # m, fixed per scene; real: in the edge offsets beside color_center_error
+    color_offset_rotation: float = 0.15  # degrees, fixed per scene; real: as above (exact mode: 1.0 px, .76)
+    motion_blur: float = 3.0  # colour px, median length along the image motion; real: not measured (looked at)
+    exposure_sigma: float = 0.08  # log-gain σ, AR(0.9) over frames; real: not measured
+    white_balance_sigma: float = 0.03  # log-gain σ per channel; real: not measured
+    color_noise: float = 2.0  # 8-bit levels σ per pixel; real: not measured (JPEG hides it)
+    jpeg_quality: int = 90  # real: ScanNet's .sens colour is JPEG; quality not measured
+    voxel: float = 0.02  # m, TSDF voxel; real: vh_clean_2 is a decimated ~1 cm reconstruction
     truncation: float = 0.05  # m, TSDF truncation band
     fuse_max_depth: float = 4.0  # m, depth beyond this is not fused (as in ScanNet's BundleFusion)
     transfer_tolerance: float = 0.05  # m, farther reconstruction vertices vote for "unannotated"
