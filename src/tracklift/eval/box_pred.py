@@ -4,8 +4,9 @@
 reference points they are masks over (`points` [P, 3] float32, metres, world frame). An instance's box is
 the axis-aligned bounding box of its points *after* moving them into the GT's box frame with the GT's
 `axis_align_matrix` (the JSON's own `box` is axis-aligned in the world frame, which is rotated from
-ScanNet's box frame). Labels are mapped onto the detection classes by `detection_class`; unmappable ones
-become None (class-agnostic AP still counts them). Instances without points give no box.
+ScanNet's box frame). A label that is not one of the GT's classes is mapped onto the detection classes
+by `detection_class` (ScanNet200 names -> the 18 ScanNet classes); unmappable ones become None
+(class-agnostic AP still counts them). Instances without points give no box.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 
 from tracklift.eval.box_gt import SceneBoxes
 from tracklift.eval.boxes import Detection, evaluate_boxes
-from tracklift.eval.detection_classes import detection_class
+from tracklift.eval.detection_classes import SCANNET18, detection_class
 from tracklift.eval.idfile import read_ids
 
 
@@ -34,8 +35,15 @@ def points_box(points: np.ndarray) -> np.ndarray:
     return np.concatenate([(lo + hi) / 2, hi - lo])
 
 
-def read_detections(out_dir: str | os.PathLike, scene: str, axis_align: np.ndarray | None = None) -> list[Detection]:
-    """One scene's predicted boxes in the frame `axis_align` ([4, 4], world -> box frame; None: world).
+def box_label(label: str | None, classes: tuple[str, ...]) -> str | None:
+    """A predicted label as one of the GT's `classes`: itself when it is one, else its detection class."""
+    return label if label in classes else detection_class(label)
+
+
+def read_detections(out_dir: str | os.PathLike, scene: str, axis_align: np.ndarray | None = None,
+                    classes: tuple[str, ...] = SCANNET18) -> list[Detection]:
+    """One scene's predicted boxes in the frame `axis_align` ([4, 4], world -> box frame; None: world),
+    labels mapped onto `classes` by `box_label`.
 
     Errors name the missing or inconsistent file.
     """
@@ -66,7 +74,7 @@ def read_detections(out_dir: str | os.PathLike, scene: str, axis_align: np.ndarr
             raise ValueError(f"{mask_path}: {len(mask)} lines, but {npz_path} has {len(points)} points")
         if not mask.any():
             continue
-        detections.append(Detection(points_box(points[mask]), detection_class(inst.get("label")), float(inst["score"])))
+        detections.append(Detection(points_box(points[mask]), box_label(inst.get("label"), classes), float(inst["score"])))
     return detections
 
 
@@ -77,6 +85,7 @@ def evaluate_box_outputs(pred_dir: str, gts: dict[str, SceneBoxes], agnostic: bo
     class_lists = {g.classes for g in gts.values()}
     if len(class_lists) > 1:
         raise ValueError(f"GT box files list different classes: {sorted(class_lists)[:2]}")
-    preds = {scene: read_detections(pred_dir, scene, g.axis_align) for scene, g in gts.items()}
+    classes = next(iter(class_lists))
+    preds = {scene: read_detections(pred_dir, scene, g.axis_align, classes) for scene, g in gts.items()}
     boxes = {scene: list(zip(g.labels, g.boxes)) for scene, g in gts.items()}
-    return evaluate_boxes(preds, boxes, next(iter(class_lists)), agnostic=agnostic)
+    return evaluate_boxes(preds, boxes, classes, agnostic=agnostic)
