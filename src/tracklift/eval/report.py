@@ -43,6 +43,8 @@ def format_table(result: dict, metrics: tuple[tuple[str, str], ...] = INSTANCE_M
 def _nan_to_none(value: object) -> object:
     if isinstance(value, dict):
         return {k: _nan_to_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_nan_to_none(v) for v in value]
     if isinstance(value, float) and math.isnan(value):
         return None
     return value
