@@ -147,19 +147,22 @@ def run_measured(cmd: list[str], log: Path) -> dict:
 
 
 def masks_for(scan: Scan, presets: tuple[str, ...], frames: int, stride: int, cache: Path, seed: int) -> dict[str, Path]:
-    """The scan's box masks of each preset (generated once per scan, frame selection and seed)."""
+    """The scan's box masks of each preset, generated once per scan, frame selection and seed: the missing
+    presets in one pass over the frames, each into a scratch folder moved into place when complete."""
     from benchmarks.box_masks import write_box_masks
-    from benchmarks.scenes import build_cached
     from tracklift.data.scene import open_scene
     from tracklift.eval.box_gt import read_scene_boxes
 
     base = cache / "masks" / f"{scan.name}_f{frames}_s{stride}_m{seed}"
     missing = [p for p in presets if not (base / p / ".complete").exists()]
     if missing:
-        scene = open_scene(scan.path, stride=stride, max_frames=frames)
-        gt = read_scene_boxes(scan.gt)
-        for preset in missing:
-            build_cached(base / preset, lambda folder, p=preset: write_box_masks(scene, gt, {p: folder}, seed))
+        scratch = {p: base / ".partial" / p for p in missing}
+        for folder in [*scratch.values(), *(base / p for p in missing)]:
+            shutil.rmtree(folder, ignore_errors=True)
+        write_box_masks(open_scene(scan.path, stride=stride, max_frames=frames), read_scene_boxes(scan.gt), scratch, seed)
+        for p, folder in scratch.items():
+            (folder / ".complete").touch()
+            folder.rename(base / p)
     return {p: base / p for p in presets}
 
 
