@@ -83,3 +83,15 @@ def render(results_dir: Path) -> str:
     docs.sort(key=lambda d: (ORDER.get(d.get("kind", "instance3d"), 9), "quick" in json.dumps(d.get("suite", {}).get("name", ""))))
     body = "\n\n".join(section(d) for d in docs) if docs else "No results recorded yet: run `make bench`."
     return HEADER + "\n" + body + "\n"
+
+
+def record(doc: dict, out: Path, section: str, markdown: str | Path) -> None:
+    """Write a suite's results document to `out`, print its section, regenerate the page from every result
+    file beside `out`."""
+    from tracklift.eval.report import result_to_json
+    from tracklift.io.atomic import atomic_write_text
+
+    atomic_write_text(out, result_to_json(doc) + "\n")
+    print(section)
+    atomic_write_text(markdown, render(out.parent))
+    print(f"wrote {out} and {markdown} in {doc['wall_seconds']:.0f} s")

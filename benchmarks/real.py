@@ -319,9 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     methods = {m: METHODS[m] for m in _subset(args.methods, METHODS, "method(s)")}
     presets = _subset(args.presets, MASK_PRESETS, "preset(s)")
 
-    from benchmarks.markdown import render
-    from tracklift.eval.report import result_to_json
-    from tracklift.io.atomic import atomic_write_text
+    from benchmarks.markdown import record
 
     cache = Path(args.cache)
     scenes = tuple(s.strip() for s in args.scenes.split(",") if s.strip())
@@ -329,11 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     if not scans:
         raise SystemExit(f"no scans found under {args.data}")
     doc = run_benchmark(scans, methods, presets, args.frames, args.stride, cache, args.seed)
-    out = Path(args.results) / "real.json"
-    atomic_write_text(out, result_to_json(doc) + "\n")
-    print(markdown_section(doc))
-    atomic_write_text(args.markdown, render(Path(args.results)))
-    print(f"wrote {out} and {args.markdown} in {doc['wall_seconds']:.0f} s")
+    record(doc, Path(args.results) / "real.json", markdown_section(doc), args.markdown)
     return 0
 
 

@@ -87,12 +87,9 @@ def parse_scene_boxes(document: object, where: str) -> SceneBoxes:
 
 
 def read_scene_boxes(path: str | os.PathLike) -> SceneBoxes:
-    path = Path(path)
-    try:
-        document = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: invalid JSON ({err})") from None
-    return parse_scene_boxes(document, str(path))
+    from tracklift.data.formats.common import read_json
+
+    return parse_scene_boxes(read_json(Path(path)), str(path))
 
 
 def read_box_gt(path: str | os.PathLike) -> dict[str, SceneBoxes]:

@@ -11,12 +11,12 @@ by `detection_class` (ScanNet200 names -> the 18 ScanNet classes); unmappable on
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 
+from tracklift.data.formats.common import read_json
 from tracklift.eval.box_gt import SceneBoxes
 from tracklift.eval.boxes import Detection, evaluate_boxes
 from tracklift.eval.detection_classes import SCANNET18, detection_class
@@ -51,10 +51,7 @@ def read_detections(out_dir: str | os.PathLike, scene: str, axis_align: np.ndarr
     json_path = out_dir / f"{scene}.json"
     if not json_path.is_file():
         raise FileNotFoundError(f"no predictions for scene {scene!r}: {json_path} does not exist")
-    try:
-        document = json.loads(json_path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{json_path}: invalid JSON ({err})") from None
+    document = read_json(json_path)
     npz_path = out_dir / document.get("instances_npz", f"{scene}_instances.npz")
     if not npz_path.is_file():
         raise FileNotFoundError(f"{json_path}: its instance points {npz_path} do not exist")
