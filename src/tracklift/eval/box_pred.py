@@ -1,7 +1,8 @@
 """Predicted 3D boxes from `tracklift segment` outputs, in a GT box file's frame.
 
 `OUT/<scene>.json` lists the instances (mask file, label, score); `OUT/<scene>_instances.npz` holds the
-reference points they are masks over (`points` [P, 3] float32, metres, world frame). An instance's box is
+reference points they are masks over (`points` [P, 3] float32, metres, world frame). Memberships come from
+the mask files, not the npz's `instance_of_point`, which gives a point shared by two instances to one only. An instance's box is
 the axis-aligned bounding box of its points *after* moving them into the GT's box frame with the GT's
 `axis_align_matrix` (the JSON's own `box` is axis-aligned in the world frame, which is rotated from
 ScanNet's box frame). A label that is not one of the GT's classes is mapped onto the detection classes
