@@ -69,6 +69,8 @@ def test_boxes_from_infos_finds_the_scene_in_the_files_given(tmp_path):
                  "--out", str(tmp_path / "gt.json")]) == 0
     written = read_scene_boxes(tmp_path / "gt.json")
     assert written.labels == gt.labels and np.array_equal(written.boxes, gt.boxes)
+    assert main(["boxes-from-infos", str(tmp_path / "train.pkl"), "--scene", "scene0002_00", "--scene", "scene0002_00",
+                 "--out", str(tmp_path / "two.json")]) == 2
 
 
 def test_label_mapping_onto_the_detection_classes():

@@ -20,7 +20,9 @@ def run(args: argparse.Namespace) -> int:
     from tracklift.eval.box_gt import boxes_from_infos, write_scene_boxes
 
     out = Path(args.out)
-    single = len(args.scene) == 1 and out.suffix == ".json"
+    single = out.suffix == ".json"
+    if single and len(args.scene) > 1:
+        raise ValueError(f"--out {out} is one file; give a folder for {len(args.scene)} scenes")
     for scene in args.scene:
         gt = boxes_from_infos(args.infos, scene)
         path = out if single else out / f"{scene}.json"
