@@ -259,7 +259,8 @@ def markdown_section(doc: dict) -> str:
         f"axis-aligned frame: class-agnostic, and mAP over the 18 ScanNet classes that have GT. **Masks "
         f"`exact`/`mild`/`hard` are box-derived proxy masks** (`benchmarks/box_masks.py`: pixels whose depth "
         f"point lies in a GT box, then the synthetic corruption presets), so methods on them see the GT layout; "
-        f"`rgbd` uses no masks and no GT. Seconds are each command's wall time (start-up and model loading "
+        f"`rgbd` uses no masks and no GT, and names no classes (its instances are `object`), so its class-wise "
+        f"AP is 0 by construction. Seconds are each command's wall time (start-up and model loading "
         f"included), RSS its own peak. Recorded {doc['date']} on {doc['machine']['cpus']} CPU(s) "
         f"(`python -m benchmarks.real`).",
         "",
