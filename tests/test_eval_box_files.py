@@ -149,8 +149,10 @@ def test_eval_boxes_end_to_end_on_a_synthetic_room(synthetic_run, agnostic, caps
     assert main(args + (["--agnostic"] if agnostic else [])) == 0
     assert "AP25" in capsys.readouterr().out
     result = json.loads((root / "r.json").read_text())
-    # 5 objects seen in several of 12 oracle-masked frames: each found with box IoU > 0.25 (measured AP25 1.0 both
-    # ways; AP50 0.8 class-wise, 0.72 agnostic: the coffee table's box is cut short). One miss at most is allowed.
-    assert result["all"]["ap25"] >= 0.8
+    # 5 objects seen in several of 12 oracle-masked frames, found with box IoU > 0.25: measured AP25 1.0 both ways
+    # (AP50 0.8 class-wise, 0.72 agnostic: the coffee table's box is cut short); with the tracker of main at the
+    # time of writing the coffee table is seen as its top only (a flat box): AP25 0.8 class-wise, 0.72 agnostic.
+    # One miss is allowed: 4 of 5 found, the miss ranked anywhere, gives AP ≥ 0.64; two misses give at most 0.6.
+    assert result["all"]["ap25"] >= 0.64
     assert set(result["classes"]) == ({"object"} if agnostic else set(json.loads(
         (root / "gt" / "room.json").read_text())["classes"]))
