@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo test bench setup clean
+.PHONY: demo test bench bench-real setup clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -29,6 +29,11 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.openvocab
 	$(BIN)/python -m benchmarks.trace3d --jobs 2
 	$(BIN)/python -m benchmarks.splat_train
+
+# Real scans scored against their 3D GT boxes (ScanNet posed_images + infos pickles, 7-Scenes): needs the data.
+bench-real: $(STAMP)
+	@test -n "$(DATA)" || { echo "usage: make bench-real DATA=/path/to/data"; exit 2; }
+	$(BIN)/python -m benchmarks.real --data $(DATA)
 
 clean:
 	rm -rf $(VENV) demo_out

@@ -70,16 +70,32 @@ def section(doc: dict) -> str:
         from benchmarks.calibrate_realism import markdown_section as realism_section
 
         return realism_section(doc)
+    if kind == "real":
+        from benchmarks.real import markdown_section as real_section
+
+        return real_section(doc)
     return suite_table(doc)
 
 
-ORDER = {"instance3d": 0, "openvocab": 1, "trace3d": 2, "splat_train": 3, "realism_calibration": 4}
+ORDER = {"instance3d": 0, "real": 1, "openvocab": 2, "trace3d": 3, "splat_train": 4, "realism_calibration": 5}
 
 
 def render(results_dir: Path) -> str:
-    """The whole page: instance segmentation (full suite first), then open-vocabulary, Trace3D, splat training,
-    realism calibration."""
+    """The whole page: instance segmentation (full suite first), real scans, open-vocabulary, Trace3D, splat
+    training, realism calibration."""
     docs = [json.loads(p.read_text()) for p in sorted(results_dir.glob("*.json"))]
     docs.sort(key=lambda d: (ORDER.get(d.get("kind", "instance3d"), 9), "quick" in json.dumps(d.get("suite", {}).get("name", ""))))
     body = "\n\n".join(section(d) for d in docs) if docs else "No results recorded yet: run `make bench`."
     return HEADER + "\n" + body + "\n"
+
+
+def record(doc: dict, out: Path, section: str, markdown: str | Path) -> None:
+    """Write a suite's results document to `out`, print its section, regenerate the page from every result
+    file beside `out`."""
+    from tracklift.eval.report import result_to_json
+    from tracklift.io.atomic import atomic_write_text
+
+    atomic_write_text(out, result_to_json(doc) + "\n")
+    print(section)
+    atomic_write_text(markdown, render(out.parent))
+    print(f"wrote {out} and {markdown} in {doc['wall_seconds']:.0f} s")

@@ -343,18 +343,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="page regenerated from all result files")
     args = parser.parse_args(argv)
 
-    from tracklift.eval.report import result_to_json
-    from tracklift.io.atomic import atomic_write_text
+    from benchmarks.markdown import record
 
     suite = QUICK if args.quick else FULL
     doc = run_suite(suite, Path(args.cache))
-    out = Path(args.results) / f"{suite.name}.json"
-    atomic_write_text(out, result_to_json(doc) + "\n")
-    print(markdown_section(doc))
-    from benchmarks.markdown import render
-
-    atomic_write_text(args.markdown, render(Path(args.results)))
-    print(f"wrote {out} and {args.markdown} in {doc['wall_seconds']:.0f} s")
+    record(doc, Path(args.results) / f"{suite.name}.json", markdown_section(doc), args.markdown)
     return 0
 
 

@@ -225,11 +225,15 @@ def make_tum(root: Path, n: int = 4, calibration: bool = False) -> Fixture:
     return fx
 
 
-def make_7scenes(root: Path, n: int = 3, sequences: int = 2) -> Fixture:
-    """7-Scenes `root/chess` with `sequences` seq-XX folders of n frames each; PNG colour and depth at 64×48;
-    depth 65535 marks no measurement (pixel (1, 1) of every frame)."""
+def make_7scenes(root: Path, n: int = 3, sequences: int = 2, color_ext: str = "png",
+                 intrinsics: bool = False) -> Fixture:
+    """7-Scenes `root/chess` with `sequences` seq-XX folders of n frames each; colour (`color_ext`) and depth at
+    64×48; depth 65535 marks no measurement (pixel (1, 1) of every frame). intrinsics: write the scene's
+    `camera-intrinsics.txt` (3×3, not the dataset default) as the redkitchen copy has it."""
     scene = root / "chess"
-    K = K_of(585.0, 585.0, 320.0, 240.0)
+    K = K_of(60.0, 61.0, 31.5, 23.5) if intrinsics else K_of(585.0, 585.0, 320.0, 240.0)
+    if intrinsics:
+        write_matrix(scene / "camera-intrinsics.txt", K)
     total = n * sequences
     fx = _frames(scene, total, 1000.0, (W, H), K)
     fx.depth_invalid = 65535
@@ -239,7 +243,7 @@ def make_7scenes(root: Path, n: int = 3, sequences: int = 2) -> Fixture:
         stem = f"frame-{i:06d}"
         fx.raw_depth[k][1, 1] = 65535
         files = {suffix: folder / f"{stem}.{suffix}.{ext}" for suffix, ext in
-                 (("color", "png"), ("depth", "png"), ("pose", "txt"))}
+                 (("color", color_ext), ("depth", "png"), ("pose", "txt"))}
         write_image(files["color"], color_image(k, W, H))
         write_image(files["depth"], fx.raw_depth[k])
         write_matrix(files["pose"], fx.poses[k])

@@ -204,6 +204,19 @@ def test_7scenes_single_sequence_folder_uses_plain_stems(tmp_path):
     assert scene.stream[0].depth[1, 1] == 0  # raw 65535 = no measurement
 
 
+@pytest.mark.parametrize("sequences", [1, 2])
+def test_7scenes_jpeg_colour_and_camera_intrinsics_file(tmp_path, sequences):
+    # the redkitchen copy: frame-XXXXXX.color.jpg and a 3×3 camera-intrinsics.txt beside the frames
+    fx = make_7scenes(tmp_path, n=3, sequences=sequences, color_ext="jpg", intrinsics=True)
+    root = fx.root / "seq-01" if sequences == 1 else fx.root
+    if sequences == 1:
+        (fx.root / "camera-intrinsics.txt").rename(root / "camera-intrinsics.txt")
+        fx.names = [n.split("/")[1] for n in fx.names]
+    scene = open_scene(root)
+    assert scene.layout == "7scenes"
+    check_frames(fx, list(scene.stream), lossy=True)
+
+
 @pytest.mark.parametrize(
     "options",
     [

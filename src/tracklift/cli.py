@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("tracklift.synth.cli", "generate a procedural room with exact ground truth (ScanNet layout)"),
     "synth-masks": ("tracklift.synth.masks_cli", "write corrupted 2D masks from a synthetic scene's ground truth"),
     "eval": ("tracklift.eval.cli", "ScanNet-protocol 3D instance AP of predictions against ground truth"),
+    "boxes-from-infos": ("tracklift.eval.boxes_cli", "GT 3D boxes of a scene from mmdetection3d ScanNet infos pickles"),
     "segment": ("tracklift.pipeline_cli", "segment a scene into 3D instances (OpenTrack3D pipeline)"),
     "superpoints": ("tracklift.refine.cli", "mesh superpoints (ScanNet segmentator) to a .segs.json file"),
     "query": ("tracklift.classify.cli", "rank the instances of a segmented scene for a text query"),

@@ -1,4 +1,5 @@
-"""`tracklift eval`: ScanNet-protocol 3D instance AP of benchmark-format predictions against GT files."""
+"""`tracklift eval`: ScanNet-protocol 3D instance AP of benchmark-format predictions against GT files, or
+(`--boxes`) 3D box AP@0.25/0.5 of `tracklift segment` outputs against GT box files (`eval.box_gt`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ DATASETS = ("scannet200", "scannet20", "replica", "custom")
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pred", required=True, help="folder of <scene>.txt prediction files (+ pred_mask/)")
-    parser.add_argument("--gt", required=True, help="folder of <scene>.txt GT files (1000·label + instance), or one file")
+    gt = parser.add_mutually_exclusive_group(required=True)
+    gt.add_argument("--gt", help="folder of <scene>.txt GT files (1000·label + instance), or one file")
+    gt.add_argument("--boxes", help="GT box JSON file or folder of them: box AP@0.25/0.5 of the instances' "
+                    "bounding boxes (OUT/<scene>.json + _instances.npz); see tracklift.eval.box_gt")
     parser.add_argument("--dataset", choices=DATASETS, default=None,
                         help="class vocabulary (default scannet200, or custom when --classes is given)")
     parser.add_argument("--classes", help="class file for --dataset custom: JSON {\"<id>\": \"<name>\"} or TSV id<TAB>name")
@@ -32,6 +36,8 @@ def _vocabulary(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.boxes:
+        return run_boxes(args)
     from tracklift.eval.benchmark_format import read_predictions
     from tracklift.eval.evaluate import evaluate
     from tracklift.eval.gt import read_gt_dir
@@ -47,6 +53,23 @@ def run(args: argparse.Namespace) -> int:
     result = evaluate(preds, gts, vocab, agnostic=args.agnostic, progress=True)
     print(f"{len(preds)} scenes, vocabulary {vocab.name}{', class-agnostic' if args.agnostic else ''}")
     print(format_table(result))
+    if args.json_out:
+        atomic_write_text(args.json_out, result_to_json(result) + "\n")
+    return 0
+
+
+def run_boxes(args: argparse.Namespace) -> int:
+    from tracklift.eval.box_gt import read_box_gt
+    from tracklift.eval.box_pred import evaluate_box_outputs
+    from tracklift.eval.report import format_table, result_to_json
+    from tracklift.io.atomic import atomic_write_text
+
+    if args.dataset or args.classes:
+        raise ValueError("--dataset/--classes do not apply to --boxes (the GT box files list their classes)")
+    gts = read_box_gt(args.boxes)
+    result = evaluate_box_outputs(args.pred, gts, args.agnostic)
+    print(f"{len(gts)} scene(s), box AP (axis-aligned 3D IoU){', class-agnostic' if args.agnostic else ''}")
+    print(format_table(result, (("ap25", "AP25"), ("ap50", "AP50"))))
     if args.json_out:
         atomic_write_text(args.json_out, result_to_json(result) + "\n")
     return 0

@@ -7,41 +7,44 @@ import math
 
 from tracklift.eval.evaluate import SPLITS
 
-_METRICS = ("ap", "ap50", "ap25")
+# (result key, column header) of the instance-AP table; box AP passes its own
+INSTANCE_METRICS = (("ap", "AP"), ("ap50", "AP50"), ("ap25", "AP25"))
 
 
 def _cell(value: float) -> str:
     return f"{'-':>8}" if math.isnan(value) else f"{value:8.3f}"
 
 
-def _row(name: str, scores: dict) -> str:
-    return f"{name:<28.28}" + "".join(_cell(scores[m]) for m in _METRICS)
+def _row(name: str, scores: dict, metrics: tuple[tuple[str, str], ...]) -> str:
+    return f"{name:<28.28}" + "".join(_cell(scores[m]) for m, _ in metrics)
 
 
-def format_table(result: dict) -> str:
-    """Per-class rows (classes without GT are counted, not listed), the splits, then the average."""
-    width = 28 + 8 * len(_METRICS)
-    lines = [f"{'class':<28}{'AP':>8}{'AP50':>8}{'AP25':>8}", "=" * width]
+def format_table(result: dict, metrics: tuple[tuple[str, str], ...] = INSTANCE_METRICS) -> str:
+    """Per-class rows (classes without GT are counted, not listed), the splits the result has, then the average."""
+    width = 28 + 8 * len(metrics)
+    lines = [f"{'class':<28}" + "".join(f"{header:>8}" for _, header in metrics), "=" * width]
     without_gt = 0
     for name, scores in result["classes"].items():
-        if all(math.isnan(scores[m]) for m in _METRICS):
+        if all(math.isnan(scores[m]) for m, _ in metrics):
             without_gt += 1
         else:
-            lines.append(_row(name, scores))
+            lines.append(_row(name, scores, metrics))
     if without_gt:
         lines.append(f"({without_gt} classes without GT instances not listed)")
-    splits = [s for s in SPLITS if not all(math.isnan(result[s][m]) for m in _METRICS)]
+    splits = [s for s in SPLITS if s in result and not all(math.isnan(result[s][m]) for m, _ in metrics)]
     if splits:
         lines.append("-" * width)
-        lines.extend(_row(s, result[s]) for s in splits)
+        lines.extend(_row(s, result[s], metrics) for s in splits)
     lines.append("-" * width)
-    lines.append(_row("average", result["all"]))
+    lines.append(_row("average", result["all"], metrics))
     return "\n".join(lines)
 
 
 def _nan_to_none(value: object) -> object:
     if isinstance(value, dict):
         return {k: _nan_to_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_nan_to_none(v) for v in value]
     if isinstance(value, float) and math.isnan(value):
         return None
     return value

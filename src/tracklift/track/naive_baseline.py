@@ -150,6 +150,18 @@ def objects_to_instances(
     return instances
 
 
+def naive_map(scene, masks_dir: str | Path, config: NaiveConfig) -> tuple[list[LiftedMask], np.ndarray, np.ndarray,
+                                                                            np.ndarray]:
+    """Lift every frame's precomputed masks and merge them greedily: (lifted masks, object of each mask,
+    voxel keys [N] sorted, their objects [N]) as `greedy_merge` returns them."""
+    from tracklift.segment2d.precomputed import read_masks
+
+    lifted: list[LiftedMask] = []
+    for frame in scene.stream:
+        lifted.extend(lift_frame(frame, read_masks(masks_dir, frame.name, (frame.height, frame.width)), config))
+    return (lifted, *greedy_merge([m.keys for m in lifted], config.min_overlap))
+
+
 def naive_baseline(scene, masks_dir: str | Path, config: NaiveConfig | None = None) -> list[PredictedInstance]:
     """Instances over the scene's mesh vertices from the precomputed 2D masks in `masks_dir`.
 
@@ -158,14 +170,10 @@ def naive_baseline(scene, masks_dir: str | Path, config: NaiveConfig | None = No
     if scene.mesh_path is None:
         raise FileNotFoundError(f"scene {scene.name!r} has no mesh: the baseline predicts over mesh vertices")
     from tracklift.io.ply import read_ply
-    from tracklift.segment2d.precomputed import read_masks
 
     config = config or NaiveConfig()
     vocab = load_vocabulary(config.vocabulary)
-    lifted: list[LiftedMask] = []
-    for frame in scene.stream:
-        lifted.extend(lift_frame(frame, read_masks(masks_dir, frame.name, (frame.height, frame.width)), config))
-    assigned, keys, owners = greedy_merge([m.keys for m in lifted], config.min_overlap)
+    lifted, assigned, keys, owners = naive_map(scene, masks_dir, config)
     vertices = read_ply(scene.mesh_path).vertices
     label_ids = dict(zip(vocab.names, vocab.ids))
     return objects_to_instances(lifted, assigned, vertex_objects(vertices, keys, owners, config.voxel), label_ids)

@@ -1,0 +1,58 @@
+"""The naive baseline on a scan without a mesh, written as `tracklift segment` writes its outputs.
+
+`python -m benchmarks.naive_outputs SCENE --masks DIR --out OUT [--stride N] [--max-frames N]`
+
+`tracklift.track.naive_baseline` predicts over mesh vertices; real scans here have none, so its instances
+are written over the centres of its own voxel map instead (what `segment` does with its fused map):
+`OUT/<scene>.txt` + `pred_mask/`, `OUT/<scene>.json` (with `instances_npz` and the run's frame count) and
+`OUT/<scene>_instances.npz` (`points` [P, 3] float32, metres, world frame). Box evaluation reads these.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.naive_outputs", description=__doc__.splitlines()[0])
+    parser.add_argument("scene")
+    parser.add_argument("--masks", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--stride", type=int, default=1)
+    parser.add_argument("--max-frames", type=int)
+    args = parser.parse_args(argv)
+
+    from tracklift.data.scene import open_scene
+    from tracklift.eval import write_predictions
+    from tracklift.io.atomic import atomic_write_bytes, atomic_write_text
+    from tracklift.lift.voxels import key_centres
+    from tracklift.track.naive_baseline import NaiveConfig, naive_map, objects_to_instances
+    from tracklift.vocab import load_vocabulary
+
+    config = NaiveConfig()
+    vocab = load_vocabulary(config.vocabulary)
+    scene = open_scene(args.scene, stride=args.stride, max_frames=args.max_frames)
+    lifted, assigned, keys, owners = naive_map(scene, args.masks, config)
+    # the voxel map's own centres are the reference points: every voxel's object is its owner
+    preds = objects_to_instances(lifted, assigned, owners, dict(zip(vocab.names, vocab.ids)))
+    out = Path(args.out)
+    write_predictions(out, scene.name, preds, vocab)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, points=key_centres(keys, config.voxel).astype(np.float32))
+    atomic_write_bytes(out / f"{scene.name}_instances.npz", buf.getvalue())
+    document = json.loads((out / f"{scene.name}.json").read_text())
+    document.update(instances_npz=f"{scene.name}_instances.npz", reference="naive voxel map",
+                    run={"frames": len(scene.stream) - len(scene.stream.skipped), "instances": len(preds)})
+    atomic_write_text(out / f"{scene.name}.json", json.dumps(document, indent=1))
+    print(json.dumps(document["run"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
