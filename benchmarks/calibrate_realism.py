@@ -245,7 +245,9 @@ def markdown_section(doc: dict) -> str:
         "definitions in the script's docstring. 7-Scenes colour is not registered to its depth (edge offset is "
         f"an upper bound). Recorded {doc['date']} on {doc['machine']}.",
         f"Generation of the {doc['synthetic_frames']}-frame synthetic scenes: "
-        + ", ".join(f"{k} {v:.1f} s" if v is not None else f"{k} cached" for k, v in gen.items()) + ".",
+        + ", ".join(f"{k} {v:.1f} s" if v is not None else f"{k} cached" for k, v in gen.items())
+        + (f" (1-min load average {doc['load_average']['start'][0]:.1f} on the shared machine)."
+           if "load_average" in doc else "."),
         "",
         table(doc),
     ])
@@ -266,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     from tracklift.io.atomic import atomic_write_text
 
     data = Path(args.data)
+    load_start = os.getloadavg()
     sources = {}
     for name in SCANNET_SCENES:
         assert name != HELD_OUT
@@ -290,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         "frames": args.frames,
         "synthetic_frames": args.synthetic_frames,
         "generation_seconds": generation,
+        "load_average": {"start": list(load_start), "end": list(os.getloadavg())},
         "sources": sources,
     }
     results = Path(args.results)
