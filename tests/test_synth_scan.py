@@ -171,3 +171,5 @@ def test_cli_scan_flag(tmp_path, capsys):
                  "--realism", "scan", "--quiet"]) == 0
     assert "scan" in capsys.readouterr().out
     assert json.loads((tmp_path / "s" / "scene.json").read_text())["config"]["scan"]["voxel"] == 0.02
+    assert main(["synth", str(tmp_path / "t"), "--realism", "scan", "--no-noise", "--quiet"]) == 2
+    assert "--no-noise" in capsys.readouterr().err

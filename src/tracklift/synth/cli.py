@@ -25,6 +25,9 @@ def run(args: argparse.Namespace) -> int:
     from tracklift.synth.config import SynthConfig
     from tracklift.synth.generate import generate_scene
 
+    if args.no_noise and args.realism == "scan":
+        raise ValueError("--no-noise applies to --realism exact only (scan always has sensor noise)")
+
     config = SynthConfig(
         seed=args.seed,
         frames=args.frames,
