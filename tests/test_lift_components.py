@@ -3,7 +3,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracklift.lift.components import largest_component, voxel_components, voxel_components_reference
+from tracklift.lift.components import (
+    main_components, main_components_reference, voxel_components, voxel_components_reference,
+)
 
 
 def same_partition(a: np.ndarray, b: np.ndarray) -> bool:
@@ -34,11 +36,11 @@ def test_two_blobs_and_groups_never_connect():
     assert lab4[0] == lab4[2]
 
 
-def test_largest_component_by_weight_and_count():
+def test_main_component_by_weight_and_count():
     groups = np.array([0, 0, 0, 1, 1])
     labels = np.array([0, 0, 1, 2, 3])
-    np.testing.assert_array_equal(largest_component(groups, labels), [1, 1, 0, 1, 0])
-    np.testing.assert_array_equal(largest_component(groups, labels, np.array([1, 1, 5, 1, 1])), [0, 0, 1, 1, 0])
+    np.testing.assert_array_equal(main_components(groups, labels), [1, 1, 0, 1, 0])
+    np.testing.assert_array_equal(main_components(groups, labels, np.array([1, 1, 5, 1, 1])), [0, 0, 1, 1, 0])
 
 
 def test_bad_input():
@@ -57,3 +59,29 @@ def test_cell_components_bridge_gaps_below_one_cell():
     lab1 = cell_components(coords, groups, 1)
     lab2 = cell_components(coords, groups, 2)
     assert lab1[0] != lab1[1] and lab2[0] == lab2[1] != lab2[2]
+
+
+def test_main_components_keep_near_parts_and_drop_what_lies_behind():
+    # one mask: a front part (mass 10, 2.0 m), a second leg (mass 4, 2.2 m), a bled strip on the wall (mass 5,
+    # 3.5 m) and a speck (mass 1, 2.0 m)
+    groups = np.zeros(4, np.int64)
+    labels = np.arange(4)
+    weights = np.array([10.0, 4.0, 5.0, 1.0])
+    depth = np.array([2.0, 2.2, 3.5, 2.0])
+    keep = main_components(groups, labels, weights, depth, share=0.2, behind=0.5)
+    np.testing.assert_array_equal(keep, [True, True, False, False])
+    np.testing.assert_array_equal(main_components_reference(groups, labels, weights, depth, 0.2, 0.5), keep)
+    np.testing.assert_array_equal(main_components(groups, labels, weights, depth), [True, False, False, False])
+
+
+def test_main_components_match_reference_on_random_sets():
+    rng = np.random.default_rng(11)
+    for _ in range(20):
+        n = int(rng.integers(1, 60))
+        groups = rng.integers(0, 4, n)
+        labels = groups * 10 + rng.integers(0, 5, n)
+        weights = rng.integers(1, 5, n).astype(float)
+        depth = rng.uniform(0.5, 4.0, n)
+        share, behind = float(rng.uniform(0, 1)), float(rng.uniform(0, 1))
+        np.testing.assert_array_equal(main_components(groups, labels, weights, depth, share, behind),
+                                      main_components_reference(groups, labels, weights, depth, share, behind))

@@ -95,20 +95,55 @@ def voxel_components_reference(coords: np.ndarray, groups: np.ndarray, radius: i
     return labels
 
 
-def largest_component(groups: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """[N] bool: the voxels in the heaviest component of their group (weight = `weights` sum or voxel count).
+def main_components(groups: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None,
+                    depth: np.ndarray | None = None, share: float = np.inf, behind: float = np.inf) -> np.ndarray:
+    """[N] bool: the voxels of each group's main components.
 
-    Ties go to the component with the smaller id.
+    groups: [N] int group (mask) of each voxel; labels: [N] int component id (components never span groups);
+    weights: [N] mass of each voxel (default 1); depth: [N] camera depth of each voxel, metres.
+    The heaviest component of a group is kept (ties: the smaller id), and so is every other component of the
+    group with at least `share` of its mass whose mean depth lies at most `behind` metres beyond the heaviest's:
+    the legs of a desk whose top the depth edges cut away are kept, a strip the mask bled onto the wall far
+    behind is not. The defaults keep the heaviest component only.
     """
     groups = np.asarray(groups, np.int64)
+    labels = np.asarray(labels, np.int64)
     w = np.ones(len(labels)) if weights is None else np.asarray(weights, np.float64)
     mass = np.bincount(labels, weights=w)
     comp_group = np.zeros(len(mass), np.int64)
     comp_group[labels] = groups
-    # Sort components by group, then by decreasing mass (then id): the first of each group wins.
+    # Sort components by group, then by decreasing mass (then id): the first of each group is the heaviest.
     order = np.lexsort((np.arange(len(mass)), -mass, comp_group))
     first = np.ones(len(order), bool)
     first[1:] = comp_group[order][1:] != comp_group[order][:-1]
     winners = np.zeros(len(mass), bool)
     winners[order[first]] = True
+    if np.isfinite(share) or np.isfinite(behind):
+        heaviest = np.zeros(int(comp_group.max(initial=0)) + 1, np.int64)
+        heaviest[comp_group[order[first]]] = order[first]
+        main = heaviest[comp_group]
+        ok = mass >= share * mass[main]
+        if depth is not None:
+            mean_depth = np.bincount(labels, weights=w * np.asarray(depth, np.float64)) / np.maximum(mass, 1e-12)
+            ok &= mean_depth <= mean_depth[main] + behind
+        winners |= ok & (mass > 0)
     return winners[labels]
+
+
+def main_components_reference(groups, labels, weights=None, depth=None, share=np.inf, behind=np.inf) -> np.ndarray:
+    """Plain per-group version of `main_components` (the tests compare the two)."""
+    w = np.ones(len(labels)) if weights is None else np.asarray(weights, np.float64)
+    d = np.zeros(len(labels)) if depth is None else np.asarray(depth, np.float64)
+    keep = np.zeros(len(labels), bool)
+    for g in np.unique(groups):
+        comps = {}
+        for n in np.flatnonzero(groups == g):
+            m, wd = comps.get(int(labels[n]), (0.0, 0.0))
+            comps[int(labels[n])] = (m + w[n], wd + w[n] * d[n])
+        top = min(comps, key=lambda c: (-comps[c][0], c))
+        top_mass, top_depth = comps[top][0], comps[top][1] / max(comps[top][0], 1e-12)
+        for c, (m, wd) in comps.items():
+            near = depth is None or wd / max(m, 1e-12) <= top_depth + behind
+            if c == top or (m > 0 and m >= share * top_mass and near):
+                keep[(groups == g) & (labels == c)] = True
+    return keep

@@ -16,7 +16,7 @@ import numpy as np
 
 from tracklift.data.frame import Frame
 from tracklift.lift.backproject import backproject, reliable_pixels
-from tracklift.lift.components import largest_component, voxel_components
+from tracklift.lift.components import main_components, voxel_components
 from tracklift.lift.voxels import count_keys, key_centres, pack_keys, voxel_coords
 from tracklift.segment2d.masks import FrameMasks
 
@@ -38,6 +38,10 @@ class LiftConfig:
                  mask separated by less than about one cell (a table top seen edge-on between its legs) stay
                  together while a jump across a depth discontinuity separates. Raised per frame to the pixel
                  footprint at the frame's far depth (see `connect_cell`).
+    keep_share, keep_behind: besides a mask's heaviest 3D component, its other components with at least
+                 `keep_share` of that mass and lying at most `keep_behind` metres deeper are kept too
+                 (`components.main_components`): depth edges cut thin objects (a desk top seen edge-on, chair
+                 legs) into pieces that all belong to the object.
     min_voxels:  segments with fewer voxels after denoising are dropped.
     background_px: reliable pixels within this many pixels of a mask but in no mask are returned as
                  background evidence (voxels seen as "no object" next to objects) at full grid density;
@@ -54,6 +58,8 @@ class LiftConfig:
     edge_slope: float = 5.7
     erode_px: int = 2
     connect_gap: float = 0.06
+    keep_share: float = 0.2
+    keep_behind: float = 0.3
     min_voxels: int = 4
     background_px: int = 8
     background_step: int = 2
@@ -163,7 +169,8 @@ def lift_masks(frame: Frame, masks: FrameMasks, config: LiftConfig | None = None
     counts = np.diff(np.append(starts, len(kk))).astype(np.float32) * (s * s)
     u_mask, u_key, u_coord = km[starts], kk[starts], coords[pair_order][starts]
     labels = cell_components(u_coord, u_mask, connect_cell(z, s, frame.K, cfg))
-    keep = largest_component(u_mask, labels, counts)
+    pair_depth = np.add.reduceat(z[pair_order], starts) / np.diff(np.append(starts, len(kk)))
+    keep = main_components(u_mask, labels, counts, pair_depth, cfg.keep_share, cfg.keep_behind)
     u_mask, u_key, counts = u_mask[keep], u_key[keep], counts[keep]
     bounds = np.searchsorted(u_mask, np.arange(n + 1))
     segments = []
