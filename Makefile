@@ -23,9 +23,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# Four suites; each records benchmarks/results/<suite>.json and regenerates BENCHMARKS.md from all of them.
+# Five suites; each records benchmarks/results/<suite>.json and regenerates BENCHMARKS.md from all of them.
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.run --suite full
+	$(BIN)/python -m benchmarks.run --suite scan
 	$(BIN)/python -m benchmarks.openvocab
 	$(BIN)/python -m benchmarks.trace3d --jobs 2
 	$(BIN)/python -m benchmarks.splat_train

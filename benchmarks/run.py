@@ -24,7 +24,7 @@ from tqdm import tqdm
 from benchmarks.markdown import render
 from benchmarks.methods import METHODS
 from benchmarks.scenes import ensure_masks, ensure_scene
-from benchmarks.suite import FULL, PRESETS, QUICK, Suite
+from benchmarks.suite import FULL, PRESETS, QUICK, SUITES, Suite
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -32,7 +32,8 @@ ROOT = HERE.parent
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help=f"the small suite ({QUICK.name!r}) instead of {FULL.name!r}")
+    parser.add_argument("--suite", choices=sorted(SUITES), default=FULL.name, help=f"which suite (default {FULL.name!r})")
+    parser.add_argument("--quick", action="store_true", help=f"the small suite ({QUICK.name!r}); same as --suite quick")
     parser.add_argument("--methods", help=f"comma-separated subset of: {', '.join(METHODS)}")
     parser.add_argument("--presets", help=f"comma-separated subset of: {', '.join(PRESETS)}")
     parser.add_argument("--repeats", type=int, help="timed runs per method and scene (after a warm-up)")
@@ -43,7 +44,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def choose_suite(args: argparse.Namespace) -> Suite:
-    suite = QUICK if args.quick else FULL
+    suite = QUICK if args.quick else SUITES[args.suite]
     changes: dict = {}
     if args.methods:
         changes["methods"] = tuple(m.strip() for m in args.methods.split(","))

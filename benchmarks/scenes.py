@@ -28,15 +28,15 @@ def build_cached(target: Path, make: Callable[[Path], None]) -> Path:
     return target
 
 
-def ensure_scene(cache: Path, seed: int, suite: Suite, realism: str = "exact") -> Path:
-    """The synthetic scene of `seed` at the suite's size and `realism` (exact | scan), generated on first use."""
+def ensure_scene(cache: Path, seed: int, suite: Suite) -> Path:
+    """The synthetic scene of `seed` at the suite's size and realism (exact | scan), generated on first use."""
     from tracklift.synth import SynthConfig, generate_scene
 
     config = SynthConfig(seed=seed, frames=suite.frames, width=suite.width, height=suite.height, objects=suite.objects,
-                         realism=realism)
+                         realism=suite.realism)
     name = f"synth_s{seed}_f{suite.frames}_{suite.width}x{suite.height}_o{suite.objects}"
-    if realism != "exact":  # exact keeps its old cache name, so existing caches stay valid
-        name += f"_{realism}"
+    if suite.realism != "exact":  # exact keeps its old cache name, so existing caches stay valid
+        name += f"_{suite.realism}"
     return build_cached(cache / "scenes" / name, lambda folder: generate_scene(folder, config, progress=False))
 
 
