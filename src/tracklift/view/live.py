@@ -51,12 +51,12 @@ class LiveViewer:
         self.status.content = (f"frame **{frame.name}** ({mapper.stats.frames} mapped): {len(tracks)} tracks, "
                                f"{len(masks)} masks")
 
-    def finish(self, out_dir) -> None:
-        """Replace the live view by the viewer of the run's outputs in `out_dir`."""
+    def finish(self, out_dir):
+        """Replace the live view by the viewer of the run's outputs in `out_dir`; returns that viewer."""
         from tracklift.view.cli import open_viewer
 
         self.server.scene.reset()
         self.server.gui.reset()
         self.nodes.clear()
         self.trajectory = self.camera = None
-        open_viewer(out_dir, self.server)
+        return open_viewer(out_dir, self.server)

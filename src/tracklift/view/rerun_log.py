@@ -46,6 +46,7 @@ class RerunLogger:
         self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         # A recording id from the scene name: the same run gives the same recording identity.
         self.rec = rr.RecordingStream("tracklift", recording_id=f"tracklift-{scene}", send_properties=False)
+        self.rec.set_log_time_enabled(False)  # wall-clock stamps would make two runs of the same input differ
         self.rec.save(self.tmp)
         self.rec.log("world", rr.ViewCoordinates.RIGHT_HAND_Z_UP, static=True)
         self.logged: set[int] = set()
