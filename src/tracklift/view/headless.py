@@ -76,22 +76,28 @@ class Browser:
             time.sleep(0.1)
         raise TimeoutError("chromium did not open its DevTools port")
 
-    def call(self, method: str, **params) -> dict:
-        """Send one DevTools command and return its result (events in between are dropped)."""
+    def call(self, method: str, *, until: str | None = None, **params) -> dict:
+        """Send one DevTools command and return its result; with `until`, also wait for that event (other
+        events are dropped)."""
         cid = next(self._ids)
         self.ws.send(json.dumps({"id": cid, "method": method, "params": params}))
-        while True:
+        result, waiting = None, until is not None
+        while result is None or waiting:
             message = json.loads(self.ws.recv(timeout=self.timeout))
             if message.get("id") == cid:
                 if "error" in message:
                     raise RuntimeError(f"{method}: {message['error']}")
-                return message.get("result", {})
+                result = message.get("result", {})
+            elif message.get("method") == until:
+                waiting = False
+        return result
 
     def open(self, url: str) -> None:
+        """Load `url` and wait for its load event."""
         self.call("Page.enable")
         self.call("Emulation.setDeviceMetricsOverride", width=self.size[0], height=self.size[1],
                   deviceScaleFactor=1, mobile=False)
-        self.call("Page.navigate", url=url)
+        self.call("Page.navigate", url=url, until="Page.loadEventFired")
 
     def evaluate(self, expression: str):
         """The value of a JavaScript expression in the page (awaited when it is a promise)."""

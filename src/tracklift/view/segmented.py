@@ -76,7 +76,8 @@ class SegmentedViewer:
         self.nodes: dict[int, object] = {}
         self.boxes: dict[int, object] = {}
         self.labels: dict[int, object] = {}
-        frame_scene(server, output.points)
+        owned = output.owner >= 0
+        frame_scene(server, output.points[owned] if owned.any() else output.points)  # the objects, not the room
         self._scene()
         self._gui()
         self.cameras = Cameras(server, output.history, output.scene_dir, frustums) if output.history else None
