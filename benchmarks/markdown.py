@@ -66,10 +66,14 @@ def section(doc: dict) -> str:
         from benchmarks.splat_train import markdown_section as splat_train_section
 
         return splat_train_section(doc)
+    if kind == "viewer":
+        from benchmarks.viewer import markdown_section as viewer_section
+
+        return viewer_section(doc)
     return suite_table(doc)
 
 
-ORDER = {"instance3d": 0, "openvocab": 1, "trace3d": 2, "splat_train": 3}
+ORDER = {"instance3d": 0, "openvocab": 1, "trace3d": 2, "splat_train": 3, "viewer": 4}
 
 
 def render(results_dir: Path) -> str:
