@@ -192,3 +192,18 @@ def test_outputs_without_history_still_open(out, tmp_path):
     (copy / "boxes_history.npz").write_bytes(b"garbage")
     with pytest.raises(ValueError, match="boxes_history.npz: not a history .npz"):
         load_segmented(copy)
+
+
+@pytest.mark.parametrize("host, where", [(None, "http://localhost:{port} (loopback only; pass --host"),
+                                         ("0.0.0.0", "http://0.0.0.0:{port} (visible on the network)")])
+def test_view_cli_serves_until_stopped(out, host, where, monkeypatch, capsys):
+    pytest.importorskip("viser")
+    import tracklift.view.server as server_module
+
+    served = []
+    monkeypatch.setattr(server_module, "serve_forever", lambda srv: (served.append(srv.get_host()), srv.stop()))
+    port = free_port()
+    assert main(["view", str(out), "--port", str(port), *(["--host", host] if host else [])]) == 0
+    printed = capsys.readouterr().out
+    assert served == [host or "127.0.0.1"]
+    assert f"viewer: {where.format(port=port)}" in printed and "loaded in" in printed

@@ -101,3 +101,14 @@ def test_a_model_without_instances_opens_in_its_own_colours(model, tmp_path, ser
     (bare / "instances.json").unlink()
     view = GaussianViewer(server, load_gaussians(bare))
     assert view.scene.instances is None and view.node.buffer.shape[0] == view.scene.gaussians.n
+
+
+def test_view_cli_opens_a_gaussian_model(model, monkeypatch, capsys):
+    import tracklift.view.server as server_module
+    from tracklift.cli import main
+
+    from .view_helpers import free_port
+
+    monkeypatch.setattr(server_module, "serve_forever", lambda srv: srv.stop())
+    assert main(["view", str(model), "--port", str(free_port())]) == 0
+    assert f"viewer: {model} loaded in" in capsys.readouterr().out
