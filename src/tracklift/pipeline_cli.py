@@ -67,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"{args.masks}: no such masks folder")
     if args.mesh is not None and not Path(args.mesh).is_file():
         raise FileNotFoundError(f"{args.mesh}: no such mesh file")
+    if args.host is not None and not args.live:
+        raise ValueError("--host only applies to the --live viewer")
     if args.rerun is not None and not args.rerun.endswith(".rrd"):
         raise ValueError(f"--rerun must name a .rrd file, got {args.rerun}")
     vocab = load_vocabulary(args.vocab)

@@ -86,9 +86,8 @@ class SegmentedViewer:
 
     def _scene(self) -> None:
         scene = self.server.scene
-        for k, elements in self.parts.items():
-            colour = BACKGROUND if k < 0 else self.colours[k]
-            self.nodes[k] = self._add_part(f"/map/{'background' if k < 0 else f'instance_{k}'}", elements, colour)
+        for k in self.parts:
+            self.nodes[k] = self._add_part(k)
         for k, entry in enumerate(self.output.entries):
             box = np.asarray(entry.get("box") or np.zeros(6), np.float32)
             colour = tuple(int(c) for c in self.palette[k])
@@ -110,7 +109,11 @@ class SegmentedViewer:
         used, inverse = np.unique(faces, return_inverse=True)
         return self.output.points[used], inverse.reshape(-1, 3)
 
-    def _add_part(self, name: str, elements: np.ndarray, colour: np.ndarray):
+    def _add_part(self, k: int):
+        """Part k (an instance, or -1: the background) as it is at the current step, in its current colour."""
+        name = f"/map/{'background' if k < 0 else f'instance_{k}'}"
+        colour = BACKGROUND if k < 0 else self.colours[k]
+        elements = self.parts[k]
         shown = elements[self.steps[elements] <= self.step]
         scene = self.server.scene
         if self.output.faces is None:
@@ -121,10 +124,9 @@ class SegmentedViewer:
 
     def _refresh(self, k: int) -> None:
         """Re-send part k's geometry at the current step and colour."""
-        colour = BACKGROUND if k < 0 else self.colours[k]
         visible = self.nodes[k].visible
         self.nodes[k].remove()
-        self.nodes[k] = self._add_part(self.nodes[k].name, self.parts[k], colour)
+        self.nodes[k] = self._add_part(k)
         self.nodes[k].visible = visible
 
     # -- GUI -----------------------------------------------------------------------------------------
