@@ -143,3 +143,15 @@ def colour_pixels(image: np.ndarray, colour, tolerance: int = 12) -> int:
     """How many pixels of an [H, W, 3] uint8 image are within `tolerance` (per channel) of `colour`."""
     diff = np.abs(image.astype(np.int16) - np.asarray(colour, np.int16)[None, None, :])
     return int((diff.max(axis=2) <= tolerance).sum())
+
+
+def hue_pixels(image: np.ndarray, colour, hue_tolerance: int = 8, min_saturation: int = 100) -> int:
+    """How many saturated pixels of an [H, W, 3] uint8 RGB image have the hue of `colour` (OpenCV hue units,
+    0..180): shading changes a lit surface's brightness, not its hue."""
+    import cv2
+
+    hsv = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2HSV).reshape(-1, 3).astype(int)
+    hue = int(cv2.cvtColor(np.asarray(colour, np.uint8).reshape(1, 1, 3), cv2.COLOR_RGB2HSV)[0, 0, 0])
+    d = np.abs(hsv[:, 0] - hue)
+    d = np.minimum(d, 180 - d)
+    return int(((d <= hue_tolerance) & (hsv[:, 1] >= min_saturation) & (hsv[:, 2] >= 60)).sum())

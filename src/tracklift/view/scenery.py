@@ -38,7 +38,7 @@ def frame_scene(server, points: np.ndarray) -> None:
     lo, hi = np.percentile(points, 1, axis=0), np.percentile(points, 99, axis=0)
     centre, size = (lo + hi) / 2, float(np.linalg.norm(hi - lo))
     server.initial_camera.look_at = centre
-    server.initial_camera.position = centre + np.array([0.0, -0.55, 0.95]) * max(size, 0.5)
+    server.initial_camera.position = centre + np.array([0.0, -0.45, 0.75]) * max(size, 0.5)
     server.initial_camera.up = (0.0, 0.0, 1.0)
 
 
