@@ -1,6 +1,7 @@
 """End to end in a real browser: `tracklift view` of a tiny segmented scene in headless Chromium (Debian's
 `chromium`, WebGL on SwiftShader). The canvas must show the instance colours, and typing a query into the
-viewer's text box must turn the matching instance the highlight colour and dim the others.
+viewer's text box must turn the matching instance the highlight colour and dim the others. A Gaussian model
+must show its splats in the instance colours, and ticking an instance's "remove" box must take it away.
 
 Rendered colours are not the sent bytes (three.js colour management and tone mapping lighten them), so
 instance colours are recognised by hue: a saturated pixel belongs to the instance whose palette hue is
@@ -107,3 +108,42 @@ def test_viewer_renders_instances_and_a_query_highlights_one(served, tmp_path):
         others = [k for k in range(len(palette)) if k not in matches and labels[k] != "cabinet"]
         # the other instances lost their colour (dimmed), the match changed colour
         assert after[others].sum() < 0.2 * before[others].sum(), (before, after)
+
+
+def test_gaussian_viewer_renders_splats_by_instance_and_removes_one(tmp_path):
+    pytest.importorskip("viser")
+    from tracklift.splat.apps import palette
+    from tracklift.splat.camera_file import write_cameras
+    from tracklift.splat.instances import Instances, write_instances
+    from tracklift.splat.ply import write_gaussians_ply
+    from tracklift.view.cli import open_viewer
+    from tracklift.view.headless import hue_pixels
+    from tracklift.view.server import start_server
+
+    from .splat_toy import toy_cameras, toy_gaussians
+
+    g, obj = toy_gaussians(spacing=0.1)
+    write_gaussians_ply(tmp_path / "point_cloud.ply", g)
+    write_cameras(tmp_path / "cameras.json", toy_cameras(4), [False] * 4)
+    write_instances(tmp_path, Instances(obj.astype(np.int32), ["chair", "table", "box"]), "point_cloud.ply")
+    colours = palette(3)
+    port = free_port()
+    server = start_server(None, port)
+    try:
+        viewer = open_viewer(tmp_path, server)
+        with Browser(size=(900, 640)) as browser:
+            browser.open(f"http://127.0.0.1:{port}")
+
+            def counts(condition):
+                image = browser.screenshot()
+                found = np.array([hue_pixels(scene_area(image), c) for c in colours])
+                return found if condition(found) else None
+
+            before = poll(lambda: counts(lambda found: (found > 1000).all()))  # three splatted boxes
+            label = f"0: chair ({(obj == 0).sum()} Gaussians)"
+            browser.click_checkbox(label)
+            poll(lambda: True if 0 in viewer.removed else None)
+            after = poll(lambda: counts(lambda found: found[0] < 0.05 * before[0]))
+            assert (after[1:] > 1000).all()  # the other two are still there
+    finally:
+        server.stop()

@@ -116,19 +116,28 @@ class Browser:
             time.sleep(poll)
         raise TimeoutError(f"page never satisfied: {expression}")
 
-    def type_into(self, label: str, text: str) -> None:
-        """Focus the text input whose viser label is `label` and type `text` into it (real key input)."""
+    def _input(self, label: str, selector: str, action: str) -> None:
+        """Run `action` (JavaScript on `input`) on the first element matching `selector` next to the viser
+        GUI label whose text is `label`."""
         found = self.evaluate(
             "(() => { const label = [...document.querySelectorAll('label, p, div')]"
             f".find(e => e.childElementCount === 0 && e.textContent.trim() === {json.dumps(label)});"
             " if (!label) return false; let node = label;"
             " for (let i = 0; i < 6 && node; i++, node = node.parentElement) {"
-            "  const input = node.querySelector('input[type=text], input:not([type])');"
-            "  if (input) { input.focus(); input.select(); return true; } }"
+            f"  const input = node.querySelector({json.dumps(selector)});"
+            f"  if (input) {{ {action}; return true; }} }}"
             " return false; })()")
         if not found:
-            raise RuntimeError(f"no text input labelled {label!r} in the page")
+            raise RuntimeError(f"no {selector} labelled {label!r} in the page")
+
+    def type_into(self, label: str, text: str) -> None:
+        """Focus the text input labelled `label` and type `text` into it (real key input)."""
+        self._input(label, "input[type=text], input:not([type])", "input.focus(); input.select()")
         self.call("Input.insertText", text=text)
+
+    def click_checkbox(self, label: str) -> None:
+        """Click the checkbox labelled `label`."""
+        self._input(label, "input[type=checkbox]", "input.click()")
 
     def screenshot(self) -> np.ndarray:
         """[H, W, 3] uint8 RGB of the page."""
