@@ -73,3 +73,15 @@ def test_segment_rerun_bad_path(scene, tmp_path, capsys):  # noqa: F811
     root, masks_dir = scene
     assert main(["segment", str(root), "--out", str(tmp_path), "--masks", str(masks_dir), "--rerun", "x.txt"]) == 2
     assert "--rerun must name a .rrd file, got x.txt" in capsys.readouterr().err
+
+
+def test_segment_rerun_without_rerun_installed(scene, tmp_path, monkeypatch, capsys):  # noqa: F811
+    import sys
+
+    monkeypatch.setitem(sys.modules, "rerun", None)  # `import rerun` now raises ImportError
+    root, masks_dir = scene
+    code = main(["segment", str(root), "--out", str(tmp_path), "--masks", str(masks_dir), "--rerun", str(tmp_path / "r.rrd"),
+                 "--pictures", "0", "--features", "none", "--mode", "spatial"])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == "tracklift segment: error: --rerun needs rerun-sdk: pip install 'tracklift[rerun]'"
+    assert not (tmp_path / "r.rrd").exists()
