@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo test bench bench-real setup clean
+.PHONY: demo test bench bench-real setup browser clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,8 +20,17 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m tracklift.demo --out demo_out
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
+
+# Headless Chromium for the viewer's browser test (Debian's package; never a downloaded browser). Needs root
+# and apt; elsewhere the test skips and says why.
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "make browser: could not install chromium; the browser test will be skipped"; \
+	else echo "make browser: no apt-get as root here; install chromium yourself or the browser test is skipped"; fi
 
 # Five suites; each records benchmarks/results/<suite>.json and regenerates BENCHMARKS.md from all of them.
 bench: $(STAMP)
@@ -30,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.openvocab
 	$(BIN)/python -m benchmarks.trace3d --jobs 2
 	$(BIN)/python -m benchmarks.splat_train
+	$(BIN)/python -m benchmarks.viewer --screenshot docs/viewer.png
 
 # Real scans scored against their 3D GT boxes (ScanNet posed_images + infos pickles, 7-Scenes): needs the data.
 bench-real: $(STAMP)

@@ -79,10 +79,14 @@ def section(doc: dict) -> str:
         from benchmarks.real import markdown_section as real_section
 
         return real_section(doc)
+    if kind == "viewer":
+        from benchmarks.viewer import markdown_section as viewer_section
+
+        return viewer_section(doc)
     return suite_table(doc)
 
 
-ORDER = {"instance3d": 0, "real": 1, "openvocab": 2, "trace3d": 3, "splat_train": 4, "realism_calibration": 5}
+ORDER = {"instance3d": 0, "real": 1, "openvocab": 2, "trace3d": 3, "splat_train": 4, "viewer": 5, "realism_calibration": 6}
 
 
 def render(results_dir: Path) -> str:

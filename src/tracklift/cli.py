@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "superpoints": ("tracklift.refine.cli", "mesh superpoints (ScanNet segmentator) to a .segs.json file"),
     "query": ("tracklift.classify.cli", "rank the instances of a segmented scene for a text query"),
     "splat": ("tracklift.splat.cli", "Gaussian splatting with instance tracing (Trace3D)"),
+    "view": ("tracklift.view.cli", "web viewer of a segmented scene or a Gaussian model (viser)"),
 }
 
 

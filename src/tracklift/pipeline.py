@@ -103,9 +103,11 @@ class Mapper:
 
 
 def map_scene(scene, segmenter: Callable[[Frame], FrameMasks], features: FeatureExtractor | None = None,
-              config: PipelineConfig | None = None, progress: bool = True) -> Mapper:
+              config: PipelineConfig | None = None, progress: bool = True,
+              on_frame: Callable[[Mapper, Frame, FrameMasks, list[int]], None] | None = None) -> Mapper:
     """Run every frame of `scene.stream` through a Mapper; frames whose masks cannot be made are skipped
-    and counted in `mapper.stats` (the stream itself skips unreadable frames and counts `stream.skipped`)."""
+    and counted in `mapper.stats` (the stream itself skips unreadable frames and counts `stream.skipped`).
+    on_frame(mapper, frame, masks, track_ids): called after each mapped frame (history, live views, logs)."""
     mapper = Mapper(config, features)
     for frame in tqdm(scene.stream, desc=f"segment {scene.name}", unit="frame", disable=not progress):
         try:
@@ -116,7 +118,9 @@ def map_scene(scene, segmenter: Callable[[Frame], FrameMasks], features: Feature
             log.warning("skipping frame %s: %s", frame.name, err)
             mapper.stats.frames_skipped += 1
             continue
-        mapper.add_frame(frame, masks)
+        track_ids = mapper.add_frame(frame, masks)
+        if on_frame is not None:
+            on_frame(mapper, frame, masks, track_ids)
     return mapper
 
 

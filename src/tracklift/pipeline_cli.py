@@ -9,6 +9,8 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+HISTORY_RADIUS = 0.5  # metres: a reference point takes the growth step of the nearest tracked voxel this close
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scene", help="scene folder (any supported layout)")
@@ -32,6 +34,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "siglip:<model> | llm:<url-or-model> | none (majority of exact 2D labels)")
     parser.add_argument("--cache-dir", help="cache of LLM answers and text embeddings (default OUT/.cache)")
     parser.add_argument("--pictures", type=int, default=3, help="frames drawn in the PNG overview (0 = no pictures)")
+    parser.add_argument("--rerun", metavar="FILE.rrd",
+                        help="log frames, masks, the growing instance map and boxes per frame to a rerun recording "
+                             "(needs `pip install 'tracklift[rerun]'`)")
+    parser.add_argument("--live", action="store_true",
+                        help="open the web viewer while the stream is processed; it shows the result when done "
+                             "and serves until Ctrl-C")
+    parser.add_argument("--port", type=int, default=8080, help="with --live: port of the viewer (default 8080)")
+    parser.add_argument("--host", help="with --live: address of the viewer (default 127.0.0.1, this machine only)")
     parser.set_defaults(func=run)
 
 
@@ -39,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from tracklift.data.scene import open_scene
+    from tracklift.history import GrowthRecorder, write_history
     from tracklift.io.instances_out import write_scene
     from tracklift.lift.lifter import LiftConfig
     from tracklift.pipeline import (
@@ -57,6 +68,10 @@ def run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"{args.masks}: no such masks folder")
     if args.mesh is not None and not Path(args.mesh).is_file():
         raise FileNotFoundError(f"{args.mesh}: no such mesh file")
+    if args.host is not None and not args.live:
+        raise ValueError("--host only applies to the --live viewer")
+    if args.rerun is not None and not args.rerun.endswith(".rrd"):
+        raise ValueError(f"--rerun must name a .rrd file, got {args.rerun}")
     vocab = load_vocabulary(args.vocab)
     scene = open_scene(args.scene, stride=args.stride, max_frames=args.max_frames)
     segmenter = make_segmenter(args.segmenter or ("precomputed" if args.masks else "rgbd"), args.masks,
@@ -68,7 +83,30 @@ def run(args: argparse.Namespace) -> int:
         config.refine = None
     if args.no_snap:
         config.snap = None
-    mapper = map_scene(scene, segmenter, features, config, progress=True)
+    recorder = GrowthRecorder()
+    hooks = [recorder.record]
+    server = live = logger = None
+    if args.live:
+        from tracklift.view.live import LiveViewer
+        from tracklift.view.server import start_server
+
+        server = start_server(args.host, args.port, explicit_host=args.host is not None)
+        live = LiveViewer(server, args.voxel)
+        hooks.append(live.update)
+    if args.rerun is not None:
+        from tracklift.view.rerun_log import RerunLogger
+
+        logger = RerunLogger(args.rerun, scene.name, args.voxel)
+        hooks.append(logger.log_frame)
+    try:
+        mapper = map_scene(scene, segmenter, features, config, progress=True,
+                           on_frame=lambda *a: [hook(*a) for hook in hooks])
+    except BaseException:  # a failed run leaves no half-written recording and no server behind
+        if logger is not None:
+            logger.abort()
+        if server is not None:
+            server.stop()
+        raise
     instances = mapper.instances()
     if args.classifier != "none":
         from tracklift.classify.backends import make_classifier
@@ -89,9 +127,19 @@ def run(args: argparse.Namespace) -> int:
              "instances": len(instances)}
     paths = write_scene(args.out, scene.name, instances, masks, points, vocab, scene_dir=scene.root,
                         reference=reference, faces=faces, extra={"run": stats})
+    steps = recorder.point_steps(points, args.voxel, radius=HISTORY_RADIUS)
+    paths["history"] = write_history(Path(args.out) / f"{scene.name}_history.npz", recorder, steps)
+    if logger is not None:
+        logger.log_instances(instances)
+        paths["rerun"] = logger.close()
     if args.pictures > 0:
         _pictures(args.out, scene, instances, args.pictures, args.voxel)
     print(json.dumps({"scene": scene.name, **stats, "outputs": {k: str(v) for k, v in paths.items()}}, indent=1))
+    if live is not None:
+        from tracklift.view.server import serve_forever
+
+        live.finish(args.out)
+        serve_forever(server)
     return 0
 
 

@@ -1,0 +1,12 @@
+"""See the results: a web viewer (viser) of segmented scenes and Gaussian models, live views and rerun logs.
+
+outputs    what `tracklift view` opens, checked (segment outputs, Gaussian model folders)
+server     the viser server: loopback by default, a clear error for a taken port
+scenery    shared scene pieces: point size, frustums, the camera trajectory with clickable frames
+segmented  the viewer of a segmented scene (instances, boxes, cameras, query box, growth slider)
+splats     the viewer of a Gaussian model (splats by instance, extract / remove toggles)
+live       the viewer that follows `tracklift segment --live` frame by frame
+rerun_log  `tracklift segment --rerun FILE.rrd`: frames, masks, the growing map and boxes per frame
+headless   headless Chromium driven over the DevTools protocol (screenshots for tests and docs)
+cli        `tracklift view OUT`
+"""
