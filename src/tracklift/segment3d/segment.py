@@ -1,0 +1,98 @@
+"""Weight-free 3D instance segmentation of a scene: fuse → normals → room structure → proposals → score → NMS.
+
+1. `fuse`: every reliable depth pixel of the stream into one coloured voxel map (no 2D masks at all).
+2. Normals by neighbourhood PCA (`refine.pointcloud.point_normals`), turned towards the cameras.
+3. `structure`: floor, walls and ceiling (bounding planes) are removed; the floor gives up and height.
+4. `proposals`: connected components plus graph segmentation at a few scales.
+5. `score`: a furniture shape prior; greedy 3D box NMS (`segment2d.boxes.nms`) keeps the best of
+   overlapping proposals from different scales.
+The result is a list of `Instance3D`s like the tracker's, so every writer works unchanged; an instance's
+`frames` are the fused frames that see at least half of its voxels inside the image and depth range.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tracklift.lift.backproject import project
+from tracklift.refine.pointcloud import point_normals
+from tracklift.segment2d.boxes import nms
+from tracklift.segment3d.fuse import FuseConfig, VoxelMap, fuse_stream
+from tracklift.segment3d.proposals import ProposalConfig, propose
+from tracklift.segment3d.score import ScoreConfig, furniture_score
+from tracklift.segment3d.structure import StructureConfig, find_structure
+from tracklift.track.instance import Instance3D
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Geo3DConfig:
+    """fuse, structure, proposals, score: the stages' options.  normal_knn: neighbours for PCA normals.
+    min_score: instances scoring below this are dropped.  min_visible: share of an instance's voxels a frame
+    must see to count among its frames."""
+
+    fuse: FuseConfig = field(default_factory=FuseConfig)
+    structure: StructureConfig = field(default_factory=StructureConfig)
+    proposals: ProposalConfig = field(default_factory=ProposalConfig)
+    score: ScoreConfig = field(default_factory=ScoreConfig)
+    normal_knn: int = 16
+    min_score: float = 0.01
+    min_visible: float = 0.5
+
+
+def oriented_normals(points: np.ndarray, view: np.ndarray, knn: int) -> np.ndarray:
+    """[N, 3] float32 unit PCA normals of `points` ([N, 3] metres), each turned towards its cameras (`view`)."""
+    if len(points) < 2:
+        return np.asarray(view, np.float32).copy()
+    normals = point_normals(points, knn)
+    normals[np.einsum("ni,ni->n", normals, view) < 0] *= -1
+    return normals
+
+
+def segment_map(vmap: VoxelMap, cfg: Geo3DConfig | None = None) -> list[Instance3D]:
+    """Instances of a fused map, best score first (ids 0..)."""
+    cfg = cfg or Geo3DConfig()
+    if len(vmap) == 0:
+        return []
+    normals = oriented_normals(vmap.points, vmap.view, cfg.normal_knn)
+    room = find_structure(vmap.points, normals, vmap.view, vmap.up, vmap.voxel, cfg.structure)
+    log.info("geo3d: %d voxels, %d structural planes (%.0f%% of voxels), floor at %.2f m",
+             len(vmap), len(room.planes), 100 * room.structural.mean(), room.floor_height)
+    rest = np.flatnonzero(~room.structural)
+    proposals = [rest[p] for p in propose(vmap.points[rest], vmap.colors[rest], vmap.voxel, cfg.proposals)]
+    if not proposals:
+        return []
+    scores = np.array([furniture_score(vmap.points[p], room.up, room.floor_height, cfg.score) for p in proposals])
+    corners = np.array([np.r_[vmap.points[p].min(0), vmap.points[p].max(0)] for p in proposals], np.float64)
+    # Voxel centres span one voxel less than the surface they sample: pad so that touching boxes overlap.
+    corners += np.r_[[-vmap.voxel / 2] * 3, [vmap.voxel / 2] * 3]
+    keep = [i for i in nms(corners, scores, cfg.score.nms_iou) if scores[i] >= cfg.min_score]
+    return [
+        Instance3D(id=n, points=vmap.points[proposals[i]], frames=seen_by(vmap.points[proposals[i]], vmap, cfg),
+                   score=float(scores[i]))
+        for n, i in enumerate(keep)
+    ]
+
+
+def seen_by(points: np.ndarray, vmap: VoxelMap, cfg: Geo3DConfig) -> list[int]:
+    """Stream indices of the fused frames whose image and depth range hold ≥ cfg.min_visible of `points`
+    ([M, 3] metres, world); occlusion is not tested."""
+    out = []
+    for v in vmap.views:
+        u, w, z = project(points, v.K, v.pose)
+        inside = (z > cfg.fuse.min_depth) & (z < cfg.fuse.max_depth) & (u >= -0.5) & (u < v.width - 0.5)
+        inside &= (w >= -0.5) & (w < v.height - 0.5)
+        if inside.mean() >= cfg.min_visible:
+            out.append(v.index)
+    return out
+
+
+def segment_scene(scene, cfg: Geo3DConfig | None = None, progress: bool = True) -> tuple[list[Instance3D], VoxelMap]:
+    """Fuse `scene.stream` and segment the map; returns the instances and the map."""
+    cfg = cfg or Geo3DConfig()
+    vmap = fuse_stream(scene.stream, cfg.fuse, progress=progress, desc=f"fuse {scene.name}")
+    return segment_map(vmap, cfg), vmap
