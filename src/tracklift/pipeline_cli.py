@@ -14,8 +14,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scene", help="scene folder (any supported layout)")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--masks", help="precomputed 2D masks folder (<frame>.png/.json or <frame>.npz)")
-    parser.add_argument("--segmenter", help="precomputed | rgbd[:options] | hf:<detector>=<model>,sam=<model>[,...] "
-                        "(default: precomputed with --masks, else rgbd)")
+    parser.add_argument("--segmenter", help="precomputed | rgbd[:options] | hf:<detector>=<model>,sam=<model>[,...] | "
+                        "geo3d[:options] (3D segmentation of the fused map, no 2D masks; --features, --mode and "
+                        "--no-refine do not apply) (default: precomputed with --masks, else rgbd)")
     parser.add_argument("--features", default="handcrafted", help="handcrafted | dinov2:<model> | none (default handcrafted)")
     parser.add_argument("--mode", default="fused", choices=("fused", "spatial", "visual"), help="tracker association")
     parser.add_argument("--no-refine", action="store_true", help="skip consistency refinement from the tracing table")
@@ -35,15 +36,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
-
     from tracklift.data.scene import open_scene
     from tracklift.io.instances_out import write_scene
-    from tracklift.lift.lifter import LiftConfig
-    from tracklift.pipeline import (
-        PipelineConfig, instance_masks, make_features, make_segmenter, map_scene, reference_points,
-    )
-    from tracklift.track.config import TrackerConfig
+    from tracklift.pipeline import instance_masks, reference_points
     from tracklift.vocab import load_vocabulary
 
     if args.stride < 1:
@@ -58,15 +53,11 @@ def run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"{args.mesh}: no such mesh file")
     vocab = load_vocabulary(args.vocab)
     scene = open_scene(args.scene, stride=args.stride, max_frames=args.max_frames)
-    segmenter = make_segmenter(args.segmenter or ("precomputed" if args.masks else "rgbd"), args.masks,
-                               [vocab.name_of(i) for i in vocab.evaluated])
-    features = make_features("none" if args.mode == "spatial" else args.features)
-    config = PipelineConfig(lift=LiftConfig(voxel=args.voxel, stride=args.pixel_stride),
-                            tracker=TrackerConfig(mode=args.mode))
-    if args.no_refine:
-        config.refine = None
-    mapper = map_scene(scene, segmenter, features, config, progress=True)
-    instances = mapper.instances()
+    spec = args.segmenter or ("precomputed" if args.masks else "rgbd")
+    if spec.partition(":")[0] == "geo3d":
+        instances, background, stats = _geo3d(scene, spec, args)
+    else:
+        instances, background, stats = _track(scene, spec, args, vocab)
     if args.classifier != "none":
         from tracklift.classify.backends import make_classifier
         from tracklift.classify.label import labeller
@@ -80,15 +71,41 @@ def run(args: argparse.Namespace) -> int:
         points, faces, reference = fused_points(instances), None, "fused"
     else:
         points, faces, reference = reference_points(scene, mesh_path, instances, args.voxel)
-    masks = instance_masks(instances, points, args.voxel, background=mapper.background_points(), faces=faces)
-    stats = {**asdict(mapper.stats), "frames_unreadable": len(getattr(scene.stream, "skipped", [])),
-             "instances": len(instances)}
+    masks = instance_masks(instances, points, args.voxel, background=background, faces=faces)
+    stats = {**stats, "frames_unreadable": len(getattr(scene.stream, "skipped", [])), "instances": len(instances)}
     paths = write_scene(args.out, scene.name, instances, masks, points, vocab, scene_dir=scene.root,
                         reference=reference, faces=faces, extra={"run": stats})
     if args.pictures > 0:
         _pictures(args.out, scene, instances, args.pictures, args.voxel)
     print(json.dumps({"scene": scene.name, **stats, "outputs": {k: str(v) for k, v in paths.items()}}, indent=1))
     return 0
+
+
+def _track(scene, spec: str, args: argparse.Namespace, vocab):
+    """The 2D-mask path: segmenter → lift → tracker. Returns (instances, background points [B, 3], run stats)."""
+    from dataclasses import asdict
+
+    from tracklift.lift.lifter import LiftConfig
+    from tracklift.pipeline import PipelineConfig, make_features, make_segmenter, map_scene
+    from tracklift.track.config import TrackerConfig
+
+    segmenter = make_segmenter(spec, args.masks, [vocab.name_of(i) for i in vocab.evaluated])
+    features = make_features("none" if args.mode == "spatial" else args.features)
+    config = PipelineConfig(lift=LiftConfig(voxel=args.voxel, stride=args.pixel_stride),
+                            tracker=TrackerConfig(mode=args.mode))
+    if args.no_refine:
+        config.refine = None
+    mapper = map_scene(scene, segmenter, features, config, progress=True)
+    return mapper.instances(), mapper.background_points(), asdict(mapper.stats)
+
+
+def _geo3d(scene, spec: str, args: argparse.Namespace):
+    """The 3D path: fuse the depth stream, segment the map. Returns (instances, background points, run stats)."""
+    from tracklift.segment3d.segment import geo3d_config, segment_scene
+
+    config = geo3d_config(spec.partition(":")[2], voxel=args.voxel, stride=args.pixel_stride)
+    result = segment_scene(scene, config, progress=True)
+    return result.instances, result.background, result.stats
 
 
 def _pictures(out: str, scene, instances, count: int, voxel: float) -> None:

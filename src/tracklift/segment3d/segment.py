@@ -13,13 +13,14 @@ The result is a list of `Instance3D`s like the tracker's, so every writer works 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
 from tracklift.lift.backproject import project
 from tracklift.refine.pointcloud import point_normals
 from tracklift.segment2d.boxes import nms
+from tracklift.segment2d.factory import parse_options
 from tracklift.segment3d.fuse import FuseConfig, VoxelMap, fuse_stream
 from tracklift.segment3d.proposals import ProposalConfig, propose
 from tracklift.segment3d.score import ScoreConfig, furniture_score
@@ -44,6 +45,45 @@ class Geo3DConfig:
     min_visible: float = 0.5
 
 
+@dataclass
+class Geo3DResult:
+    """instances: best score first.  background: [B, 3] float32 voxel centres in no instance (metres, world),
+    which keep output transfer from spreading instances onto walls and floor.  stats: counts for the run record."""
+
+    instances: list[Instance3D]
+    background: np.ndarray
+    stats: dict[str, int]
+
+
+_STAGES = ("fuse", "structure", "proposals", "score")
+
+
+def geo3d_config(options: str = "", voxel: float | None = None, stride: int | None = None) -> Geo3DConfig:
+    """A config from the CLI's `geo3d:<key>=<value>,...`: each key a scalar field of one stage's config or of
+    Geo3DConfig itself (names are unique across them), e.g. `geo3d:distance=0.04,min_score=0.05`.
+    voxel, stride: the fusion's voxel edge (metres) and pixel step, when given."""
+    parsed = parse_options(options, "geo3d segmenter")
+    cfg = Geo3DConfig()
+    fuse = {"voxel": voxel, "stride": stride}
+    updates: dict[str, dict] = {stage: {} for stage in _STAGES}
+    updates["fuse"] = {k: v for k, v in fuse.items() if v is not None}
+    top: dict = {}
+    known = []
+    for stage in (*_STAGES, None):
+        target = cfg if stage is None else getattr(cfg, stage)
+        for f in fields(target):
+            value = getattr(target, f.name)
+            if not isinstance(value, (int, float)):
+                continue
+            known.append(f.name)
+            if f.name in parsed:
+                cast = type(value)(parsed.pop(f.name))
+                (top if stage is None else updates[stage])[f.name] = cast
+    if parsed:
+        raise ValueError(f"geo3d segmenter: unknown option(s) {sorted(parsed)}; known: {sorted(known)}")
+    return replace(cfg, **top, **{stage: replace(getattr(cfg, stage), **updates[stage]) for stage in _STAGES})
+
+
 def oriented_normals(points: np.ndarray, view: np.ndarray, knn: int) -> np.ndarray:
     """[N, 3] float32 unit PCA normals of `points` ([N, 3] metres), each turned towards its cameras (`view`)."""
     if len(points) < 2:
@@ -53,29 +93,35 @@ def oriented_normals(points: np.ndarray, view: np.ndarray, knn: int) -> np.ndarr
     return normals
 
 
-def segment_map(vmap: VoxelMap, cfg: Geo3DConfig | None = None) -> list[Instance3D]:
+def segment_map(vmap: VoxelMap, cfg: Geo3DConfig | None = None) -> Geo3DResult:
     """Instances of a fused map, best score first (ids 0..)."""
     cfg = cfg or Geo3DConfig()
+    stats = {"frames": len(vmap.views), "voxels": len(vmap), "structural_planes": 0, "proposals": 0}
     if len(vmap) == 0:
-        return []
+        return Geo3DResult([], np.zeros((0, 3), np.float32), stats)
     normals = oriented_normals(vmap.points, vmap.view, cfg.normal_knn)
     room = find_structure(vmap.points, normals, vmap.view, vmap.up, vmap.voxel, cfg.structure)
     log.info("geo3d: %d voxels, %d structural planes (%.0f%% of voxels), floor at %.2f m",
              len(vmap), len(room.planes), 100 * room.structural.mean(), room.floor_height)
     rest = np.flatnonzero(~room.structural)
     proposals = [rest[p] for p in propose(vmap.points[rest], vmap.colors[rest], vmap.voxel, cfg.proposals)]
+    stats.update(structural_planes=len(room.planes), proposals=len(proposals))
     if not proposals:
-        return []
+        return Geo3DResult([], vmap.points, stats)
     scores = np.array([furniture_score(vmap.points[p], room.up, room.floor_height, cfg.score) for p in proposals])
     corners = np.array([np.r_[vmap.points[p].min(0), vmap.points[p].max(0)] for p in proposals], np.float64)
     # Voxel centres span one voxel less than the surface they sample: pad so that touching boxes overlap.
     corners += np.r_[[-vmap.voxel / 2] * 3, [vmap.voxel / 2] * 3]
     keep = [i for i in nms(corners, scores, cfg.score.nms_iou) if scores[i] >= cfg.min_score]
-    return [
+    instances = [
         Instance3D(id=n, points=vmap.points[proposals[i]], frames=seen_by(vmap.points[proposals[i]], vmap, cfg),
                    score=float(scores[i]))
         for n, i in enumerate(keep)
     ]
+    taken = np.zeros(len(vmap), bool)
+    for i in keep:
+        taken[proposals[i]] = True
+    return Geo3DResult(instances, vmap.points[~taken], stats)
 
 
 def seen_by(points: np.ndarray, vmap: VoxelMap, cfg: Geo3DConfig) -> list[int]:
@@ -91,8 +137,7 @@ def seen_by(points: np.ndarray, vmap: VoxelMap, cfg: Geo3DConfig) -> list[int]:
     return out
 
 
-def segment_scene(scene, cfg: Geo3DConfig | None = None, progress: bool = True) -> tuple[list[Instance3D], VoxelMap]:
-    """Fuse `scene.stream` and segment the map; returns the instances and the map."""
+def segment_scene(scene, cfg: Geo3DConfig | None = None, progress: bool = True) -> Geo3DResult:
+    """Fuse `scene.stream` and segment the map."""
     cfg = cfg or Geo3DConfig()
-    vmap = fuse_stream(scene.stream, cfg.fuse, progress=progress, desc=f"fuse {scene.name}")
-    return segment_map(vmap, cfg), vmap
+    return segment_map(fuse_stream(scene.stream, cfg.fuse, progress=progress, desc=f"fuse {scene.name}"), cfg)
