@@ -1,7 +1,6 @@
 """Axis-aligned boxes: format conversion, IoU and greedy non-maximum suppression.
 
 boxes: [M, 4] float, pixels, (x0, y0, x1, y1) with x to the right and y down (docs/conventions.md).
-`box_iou` and `nms` take 3D corner boxes [M, 6] (x0, y0, z0, x1, y1, z1) too.
 """
 
 from __future__ import annotations
@@ -49,21 +48,18 @@ def center_to_corners(boxes: np.ndarray) -> np.ndarray:
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """[M, 2D] × [K, 2D] corner boxes (lower corner, then upper: (x0, y0, x1, y1) in 2D, (x0, y0, z0, x1, y1, z1)
-    in 3D) -> [M, K] intersection over union (0 where both boxes are empty)."""
-    d = a.shape[-1] // 2
-    lo = np.maximum(a[:, None, :d], b[None, :, :d])
-    hi = np.minimum(a[:, None, d:], b[None, :, d:])
+    """[M, 4] × [K, 4] -> [M, K] intersection over union (0 where both boxes are empty)."""
+    lo = np.maximum(a[:, None, :2], b[None, :, :2])
+    hi = np.minimum(a[:, None, 2:], b[None, :, 2:])
     inter = np.prod(np.clip(hi - lo, 0, None), axis=-1)
-    area_a = np.prod(np.clip(a[:, d:] - a[:, :d], 0, None), axis=-1)
-    area_b = np.prod(np.clip(b[:, d:] - b[:, :d], 0, None), axis=-1)
+    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=-1)
+    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=-1)
     union = area_a[:, None] + area_b[None, :] - inter
     return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float, labels: np.ndarray | None = None) -> np.ndarray:
-    """Greedy NMS over corner boxes (2D or 3D, see `box_iou`): indices of kept boxes, best score first (ties
-    keep input order).
+    """Greedy NMS: indices of kept boxes, best score first (ties keep input order).
 
     A box is dropped when it overlaps a kept, higher-scoring box with IoU > iou_threshold; with `labels`,
     only boxes of the same label suppress each other.

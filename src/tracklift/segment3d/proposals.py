@@ -1,10 +1,11 @@
 """Object proposals over the non-structural voxels, at several scales.
 
 Scale 0 is the 26-connected components of the voxels (`lift.components`): objects standing apart.
-Objects that touch (a toilet beside a cabinet, a curtain over a bathtub) share a component, so each
-further scale cuts the voxels with ScanNet's graph segmentation over a k-nearest-neighbour graph
-(`refine.pointcloud.segment_points`: convexity-aware normal weights plus a colour term) at one
-threshold `k`: a small k splits parts of different shape or colour, a large k only clear boundaries.
+Objects that touch (a toilet beside a cabinet, a chair pushed under a table) share a component, so each
+further scale cuts the voxels by Felzenszwalb–Huttenlocher segmentation (`segment2d.graph_kernel`) of a
+k-nearest-neighbour voxel graph whose edges weigh shape and colour like the RGB-D segmenter's pixel graph
+(`segment2d.crease`: concave creases and colour changes separate, convex creases hardly count) at one
+FH scale `k`: a small k splits parts of different shape or colour, a large k only clear boundaries.
 Which scale fits an object is left to the scoring and box NMS that follow (`score.py`).
 """
 
@@ -13,43 +14,68 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from tracklift.lift.components import voxel_components
-from tracklift.refine.pointcloud import PointSuperpointConfig, segment_points
+from tracklift.segment2d.crease import crease_weights, lab_colors
+from tracklift.segment2d.graph_kernel import felzenszwalb_numba
 
 
 @dataclass(frozen=True)
 class ProposalConfig:
-    """scales: graph-segmentation thresholds (ScanNet's kThresh) besides the connected components.
-    color_weight: weight of the RGB distance in an edge (see `PointSuperpointConfig`).
-    knn: neighbours per voxel.  max_edge: metres; longer neighbour edges are cut (surfaces apart stay apart).
-    min_segment: voxels; smaller graph segments merge into a neighbour.  min_voxels: smaller proposals are dropped."""
+    """scales: FH scales (k, in voxels) besides the connected components.
+    knn: neighbours per voxel; max_edge: metres, longer neighbour edges are cut (surfaces apart stay apart).
+    normal_weight, convex_factor, color_weight, tolerance: edge weights (`segment2d.crease`; no depth term:
+    the voxel graph has no depth discontinuities, only the cut long edges).
+    min_segment: voxels; smaller FH pieces merge into a neighbour.  min_voxels: smaller proposals are dropped."""
 
-    scales: tuple[float, ...] = (1.0, 5.0)
-    color_weight: float = 1.0
-    knn: int = 16
+    scales: tuple[float, ...] = (3.0, 10.0)
+    knn: int = 12
     max_edge: float = 0.06
+    normal_weight: float = 1.0
+    convex_factor: float = 0.1
+    color_weight: float = 1.0
+    tolerance: float = 0.02
     min_segment: int = 30
     min_voxels: int = 50
 
 
-def propose(points: np.ndarray, colors: np.ndarray, voxel: float, cfg: ProposalConfig | None = None) -> list[np.ndarray]:
+def voxel_graph(points: np.ndarray, normals: np.ndarray, colors: np.ndarray, cfg: ProposalConfig):
+    """Edges between each voxel and its cfg.knn nearest within cfg.max_edge, each pair once, sorted by weight
+    (stable). Returns src, dst [E] int64 and weight [E] float32 ascending."""
+    k = min(cfg.knn, len(points) - 1) + 1
+    dist, idx = cKDTree(points).query(points, k=k, distance_upper_bound=cfg.max_edge)
+    src = np.repeat(np.arange(len(points)), k - 1)
+    dst = idx[:, 1:].ravel()
+    keep = np.isfinite(dist[:, 1:].ravel()) & (src < dst)
+    # Each pair once: the kNN relation is not symmetric, so take (min, max) and drop repeats.
+    pair = np.unique(np.stack([src[keep], dst[keep]], axis=1), axis=0)
+    src, dst = pair[:, 0].astype(np.int64), pair[:, 1].astype(np.int64)
+    weight = crease_weights(points, normals, lab_colors(colors), src, dst, 1.0, 0.0, cfg.normal_weight,
+                            cfg.convex_factor, cfg.color_weight, cfg.tolerance)
+    order = np.argsort(weight, kind="stable")
+    return src[order], dst[order], weight[order]
+
+
+def propose(points: np.ndarray, colors: np.ndarray, normals: np.ndarray, voxel: float,
+            cfg: ProposalConfig | None = None, kernel=felzenszwalb_numba) -> list[np.ndarray]:
     """Proposals as index arrays into `points`.
 
-    points: [N, 3] float32 voxel centres, metres, world; colors: [N, 3] uint8 RGB; voxel: edge, metres.
+    points: [N, 3] float32 voxel centres, metres, world; colors: [N, 3] uint8 RGB; normals: [N, 3] float32 unit,
+    facing the cameras (the convexity test needs outward normals); voxel: edge, metres.
+    kernel: the FH implementation (`graph_kernel.felzenszwalb_numba` or `felzenszwalb_reference`).
     Returns sorted int64 index arrays, scale by scale (components first), each with ≥ cfg.min_voxels voxels.
     """
     cfg = cfg or ProposalConfig()
-    if colors.shape != points.shape:
-        raise ValueError(f"colors must be {points.shape} like points, got {colors.shape}")
-    if len(points) == 0:
+    if colors.shape != points.shape or normals.shape != points.shape:
+        raise ValueError(f"colors and normals must be {points.shape} like points, got {colors.shape}, {normals.shape}")
+    if len(points) < 2:
         return []
     coords = np.floor(points / voxel).astype(np.int64)
     partitions = [voxel_components(coords, np.zeros(len(points), np.int64), 1)]
-    for k in cfg.scales:
-        sp = PointSuperpointConfig(knn=cfg.knn, k_thresh=k, min_points=cfg.min_segment, max_edge_length=cfg.max_edge,
-                                   color_weight=cfg.color_weight)
-        partitions.append(segment_points(points, colors, sp))
+    if cfg.scales:
+        src, dst, weight = voxel_graph(points, normals, colors, cfg)
+        partitions += [kernel(src, dst, weight, len(points), k, cfg.min_segment) for k in cfg.scales]
     out = []
     for labels in partitions:
         order = np.argsort(labels, kind="stable")

@@ -21,7 +21,7 @@ class ScoreConfig:
     """Ranges (lo, hi) in metres: `longest` for the larger of height and longest horizontal extent, `width` for
     the shorter horizontal extent, `height` along up; `soft`: metres per e-fold outside a range.
     support_gap, unsupported, mass_voxels: see the module docstring.  nms_iou: proposals whose box overlaps a
-    better one's by more than this 3D IoU are dropped."""
+    better one's by more than this voxel IoU are dropped."""
 
     longest: tuple[float, float] = (0.4, 2.2)
     width: tuple[float, float] = (0.2, 3.0)

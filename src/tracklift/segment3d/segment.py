@@ -4,8 +4,8 @@
 2. Normals by neighbourhood PCA (`refine.pointcloud.point_normals`), turned towards the cameras.
 3. `structure`: floor, walls and ceiling (bounding planes) are removed; the floor gives up and height.
 4. `proposals`: connected components plus graph segmentation at a few scales.
-5. `score`: a furniture shape prior; greedy 3D box NMS (`segment2d.boxes.nms`) keeps the best of
-   overlapping proposals from different scales.
+5. `score`: a furniture shape prior; greedy voxel-IoU NMS keeps the best of overlapping proposals from
+   different scales.
 The result is a list of `Instance3D`s like the tracker's, so every writer works unchanged; an instance's
 `frames` are the fused frames that see at least half of its voxels inside the image and depth range.
 """
@@ -19,12 +19,12 @@ import numpy as np
 
 from tracklift.lift.backproject import project
 from tracklift.refine.pointcloud import point_normals
-from tracklift.segment2d.boxes import nms
 from tracklift.segment2d.factory import parse_options
 from tracklift.segment3d.fuse import FuseConfig, VoxelMap, fuse_stream
 from tracklift.segment3d.proposals import ProposalConfig, propose
 from tracklift.segment3d.score import ScoreConfig, furniture_score
 from tracklift.segment3d.structure import StructureConfig, find_structure
+from tracklift.track.costs import overlap_matrix
 from tracklift.track.instance import Instance3D
 
 log = logging.getLogger(__name__)
@@ -104,15 +104,12 @@ def segment_map(vmap: VoxelMap, cfg: Geo3DConfig | None = None) -> Geo3DResult:
     log.info("geo3d: %d voxels, %d structural planes (%.0f%% of voxels), floor at %.2f m",
              len(vmap), len(room.planes), 100 * room.structural.mean(), room.floor_height)
     rest = np.flatnonzero(~room.structural)
-    proposals = [rest[p] for p in propose(vmap.points[rest], vmap.colors[rest], vmap.voxel, cfg.proposals)]
+    proposals = [rest[p] for p in propose(vmap.points[rest], vmap.colors[rest], normals[rest], vmap.voxel, cfg.proposals)]
     stats.update(structural_planes=len(room.planes), proposals=len(proposals))
     if not proposals:
         return Geo3DResult([], vmap.points, stats)
     scores = np.array([furniture_score(vmap.points[p], room.up, room.floor_height, cfg.score) for p in proposals])
-    corners = np.array([np.r_[vmap.points[p].min(0), vmap.points[p].max(0)] for p in proposals], np.float64)
-    # Voxel centres span one voxel less than the surface they sample: pad so that touching boxes overlap.
-    corners += np.r_[[-vmap.voxel / 2] * 3, [vmap.voxel / 2] * 3]
-    keep = [i for i in nms(corners, scores, cfg.score.nms_iou) if scores[i] >= cfg.min_score]
+    keep = [i for i in voxel_nms(proposals, scores, cfg.score.nms_iou) if scores[i] >= cfg.min_score]
     instances = [
         Instance3D(id=n, points=vmap.points[proposals[i]], frames=seen_by(vmap.points[proposals[i]], vmap, cfg),
                    score=float(scores[i]))
@@ -122,6 +119,19 @@ def segment_map(vmap: VoxelMap, cfg: Geo3DConfig | None = None) -> Geo3DResult:
     for i in keep:
         taken[proposals[i]] = True
     return Geo3DResult(instances, vmap.points[~taken], stats)
+
+
+def voxel_nms(sets: list[np.ndarray], scores: np.ndarray, iou: float) -> list[int]:
+    """Greedy NMS over voxel sets (sorted unique int64 arrays): indices kept, best score first (ties keep input
+    order); a set is dropped when its voxel IoU with a kept one exceeds `iou`. Voxel IoU rather than box IoU:
+    a union of two touching objects must not suppress either object, whose box covers half of the union's."""
+    shared = overlap_matrix(sets, sets).astype(np.float64)
+    size = np.diag(shared)
+    keep: list[int] = []
+    for i in np.argsort(-np.asarray(scores), kind="stable"):
+        if all(shared[i, j] <= iou * (size[i] + size[j] - shared[i, j]) for j in keep):
+            keep.append(int(i))
+    return keep
 
 
 def seen_by(points: np.ndarray, vmap: VoxelMap, cfg: Geo3DConfig) -> list[int]:
