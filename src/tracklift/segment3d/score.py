@@ -20,7 +20,7 @@ import numpy as np
 class ScoreConfig:
     """Ranges (lo, hi) in metres: `longest` for the larger of height and longest horizontal extent, `width` for
     the shorter horizontal extent, `height` along up; `soft`: metres per e-fold outside a range.
-    support_gap, unsupported, mass_voxels: see the module docstring.  nms_iou: proposals whose box overlaps a
+    support_gap, unsupported, mass_voxels: see the module docstring.  nms_iou: proposals whose voxels overlap a
     better one's by more than this voxel IoU are dropped."""
 
     longest: tuple[float, float] = (0.4, 2.2)
@@ -30,7 +30,7 @@ class ScoreConfig:
     support_gap: float = 0.25
     unsupported: float = 0.4
     mass_voxels: float = 300.0
-    nms_iou: float = 0.5
+    nms_iou: float = 0.7
 
 
 def extents(points: np.ndarray, up: np.ndarray) -> tuple[float, float, float, float]:
