@@ -1,12 +1,12 @@
 """Object proposals over the non-structural voxels, at several scales.
 
-Scale 0 is the 26-connected components of the voxels (`lift.components`): objects standing apart.
-Objects that touch (a toilet beside a cabinet, a chair pushed under a table) share a component, so each
-further scale cuts the voxels by Felzenszwalb–Huttenlocher segmentation (`segment2d.graph_kernel`) of a
+Objects standing apart are apart in the voxel graph (no edge spans more than `max_edge`); objects that
+touch (a toilet beside a cabinet, a chair pushed under a table) are cut at each scale by
+Felzenszwalb–Huttenlocher segmentation (`segment2d.graph_kernel`) of a
 k-nearest-neighbour voxel graph whose edges weigh shape and colour like the RGB-D segmenter's pixel graph
 (`segment2d.crease`: concave creases and colour changes separate, convex creases hardly count) at one
 FH scale `k`: a small k splits parts of different shape or colour, a large k only clear boundaries.
-Which scale fits an object is left to the scoring and box NMS that follow (`score.py`).
+Which scale fits an object is left to the scoring and voxel NMS that follow (`score.py`, `segment.py`).
 """
 
 from __future__ import annotations
@@ -24,27 +24,32 @@ from tracklift.segment2d.graph_kernel import felzenszwalb_numba
 @dataclass(frozen=True)
 class ProposalConfig:
     """scales: FH scales (k, in voxels) besides the connected components.
-    knn: neighbours per voxel; max_edge: metres, longer neighbour edges are cut (surfaces apart stay apart).
+    knn: neighbours per voxel; max_edge: in voxel edges (2 spans the 26-neighbourhood's diagonals), longer
+    neighbour edges are cut (surfaces apart stay apart).
     normal_weight, convex_factor, color_weight, tolerance: edge weights (`segment2d.crease`; no depth term:
     the voxel graph has no depth discontinuities, only the cut long edges).
-    min_segment: voxels; smaller FH pieces merge into a neighbour.  min_voxels: smaller proposals are dropped."""
+    min_segment: voxels; smaller FH pieces merge into a neighbour.  min_voxels: smaller proposals are dropped.
+    components: 1 adds the 26-connected components (FH at k = ∞) as proposals. Off by default: a union of two
+    touching objects then outranks (and suppresses) the larger of them, while the FH scales already keep
+    objects standing apart whole (the graph has no edge between voxels further apart than max_edge)."""
 
     scales: tuple[float, ...] = (3.0, 10.0)
     knn: int = 12
-    max_edge: float = 0.06
+    max_edge: float = 2.0
     normal_weight: float = 1.0
     convex_factor: float = 0.1
     color_weight: float = 1.0
     tolerance: float = 0.02
     min_segment: int = 30
     min_voxels: int = 50
+    components: int = 0
 
 
-def voxel_graph(points: np.ndarray, normals: np.ndarray, colors: np.ndarray, cfg: ProposalConfig):
-    """Edges between each voxel and its cfg.knn nearest within cfg.max_edge, each pair once, sorted by weight
-    (stable). Returns src, dst [E] int64 and weight [E] float32 ascending."""
+def voxel_graph(points: np.ndarray, normals: np.ndarray, colors: np.ndarray, voxel: float, cfg: ProposalConfig):
+    """Edges between each voxel and its cfg.knn nearest within cfg.max_edge voxel edges, each pair once, sorted
+    by weight (stable). Returns src, dst [E] int64 and weight [E] float32 ascending."""
     k = min(cfg.knn, len(points) - 1) + 1
-    dist, idx = cKDTree(points).query(points, k=k, distance_upper_bound=cfg.max_edge)
+    dist, idx = cKDTree(points).query(points, k=k, distance_upper_bound=cfg.max_edge * voxel)
     src = np.repeat(np.arange(len(points)), k - 1)
     dst = idx[:, 1:].ravel()
     keep = np.isfinite(dist[:, 1:].ravel()) & (src < dst)
@@ -64,7 +69,7 @@ def propose(points: np.ndarray, colors: np.ndarray, normals: np.ndarray, voxel: 
     points: [N, 3] float32 voxel centres, metres, world; colors: [N, 3] uint8 RGB; normals: [N, 3] float32 unit,
     facing the cameras (the convexity test needs outward normals); voxel: edge, metres.
     kernel: the FH implementation (`graph_kernel.felzenszwalb_numba` or `felzenszwalb_reference`).
-    Returns sorted int64 index arrays, scale by scale (components first), each with ≥ cfg.min_voxels voxels.
+    Returns sorted int64 index arrays, scale by scale (components first if asked), each ≥ cfg.min_voxels voxels.
     """
     cfg = cfg or ProposalConfig()
     if colors.shape != points.shape or normals.shape != points.shape:
@@ -72,9 +77,9 @@ def propose(points: np.ndarray, colors: np.ndarray, normals: np.ndarray, voxel: 
     if len(points) < 2:
         return []
     coords = np.floor(points / voxel).astype(np.int64)
-    partitions = [voxel_components(coords, np.zeros(len(points), np.int64), 1)]
+    partitions = [voxel_components(coords, np.zeros(len(points), np.int64), 1)] if cfg.components else []
     if cfg.scales:
-        src, dst, weight = voxel_graph(points, normals, colors, cfg)
+        src, dst, weight = voxel_graph(points, normals, colors, voxel, cfg)
         partitions += [kernel(src, dst, weight, len(points), k, cfg.min_segment) for k in cfg.scales]
     out = []
     for labels in partitions:
