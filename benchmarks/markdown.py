@@ -62,6 +62,10 @@ def section(doc: dict) -> str:
         from benchmarks.trace3d import markdown_table
 
         return markdown_table(doc)
+    if kind == "geo3d":
+        from benchmarks.geo3d import markdown_section as geo3d_section
+
+        return geo3d_section(doc)
     if kind == "splat_train":
         from benchmarks.splat_train import markdown_section as splat_train_section
 
@@ -69,7 +73,7 @@ def section(doc: dict) -> str:
     return suite_table(doc)
 
 
-ORDER = {"instance3d": 0, "openvocab": 1, "trace3d": 2, "splat_train": 3}
+ORDER = {"instance3d": 0, "geo3d": 1, "openvocab": 2, "trace3d": 3, "splat_train": 4}
 
 
 def render(results_dir: Path) -> str:
