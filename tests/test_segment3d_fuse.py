@@ -73,3 +73,8 @@ def test_fuse_config_rejects_bad_values():
         FuseConfig(min_depth=5.0, max_depth=4.0)
     with pytest.raises(ValueError, match="FuseConfig"):
         FuseConfig(voxel=0)
+
+
+def test_frames_without_valid_depth_fuse_to_an_empty_map():
+    vmap = fuse_stream([wall_frame(0, depth=0.0), wall_frame(1, depth=0.0)], FuseConfig(voxel=0.05), progress=False)
+    assert len(vmap) == 0 and vmap.points.shape == (0, 3) and len(vmap.views) == 2
