@@ -42,3 +42,20 @@ def crease_weights(points: np.ndarray, normals: np.ndarray, lab: np.ndarray, src
     shape = np.where(convex, convex_factor * shape, shape)
     colour = np.linalg.norm(lab[src] - lab[dst], axis=1)
     return np.maximum(shape + color_weight * colour - tolerance, 0).astype(np.float32)
+
+
+def crease_weights_reference(points, normals, lab, src, dst, scale, depth_weight, normal_weight, convex_factor,
+                             color_weight, tolerance) -> np.ndarray:
+    """Plain per-edge version of `crease_weights` (the tests compare the two)."""
+    scale = np.broadcast_to(np.asarray(scale, np.float64), (len(src),))
+    out = np.empty(len(src), np.float32)
+    for e, (a, b) in enumerate(zip(np.asarray(src).tolist(), np.asarray(dst).tolist())):
+        pa, pb = np.asarray(points[a], np.float64), np.asarray(points[b], np.float64)
+        na, nb = np.asarray(normals[a], np.float64), np.asarray(normals[b], np.float64)
+        off = max(abs(na @ (pb - pa)), abs(nb @ (pb - pa))) / scale[e]
+        shape = depth_weight * off + normal_weight * (1.0 - na @ nb)
+        if (na - nb) @ (pa - pb) > 0:
+            shape *= convex_factor
+        colour = np.linalg.norm(np.asarray(lab[a], np.float64) - np.asarray(lab[b], np.float64))
+        out[e] = max(shape + color_weight * colour - tolerance, 0.0)
+    return out
