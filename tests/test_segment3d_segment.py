@@ -136,6 +136,8 @@ def test_geo3d_config_from_options():
         geo3d_config("bogus=1")
     with pytest.raises(ValueError, match="bad or repeated"):
         geo3d_config("distance")
+    with pytest.raises(ValueError, match="min_voxels='2.5' is not an int"):
+        geo3d_config("min_voxels=2.5")
 
 
 def test_empty_map_gives_no_instances():

@@ -3,7 +3,7 @@
 1. `fuse`: every reliable depth pixel of the stream into one coloured voxel map (no 2D masks at all).
 2. Normals by neighbourhood PCA (`refine.pointcloud.point_normals`), turned towards the cameras.
 3. `structure`: floor, walls and ceiling (bounding planes) are removed; the floor gives up and height.
-4. `proposals`: connected components plus graph segmentation at a few scales.
+4. `proposals`: graph segmentation of the voxels left at a few scales.
 5. `score`: a furniture shape prior; greedy voxel-IoU NMS keeps the best of overlapping proposals from
    different scales.
 The result is a list of `Instance3D`s like the tracker's, so every writer works unchanged; an instance's
@@ -77,7 +77,11 @@ def geo3d_config(options: str = "", voxel: float | None = None, stride: int | No
                 continue
             known.append(f.name)
             if f.name in parsed:
-                cast = type(value)(parsed.pop(f.name))
+                text = parsed.pop(f.name)
+                try:
+                    cast = type(value)(text)
+                except ValueError:
+                    raise ValueError(f"geo3d segmenter: {f.name}={text!r} is not {'an' if type(value) is int else 'a'} {type(value).__name__}") from None
                 (top if stage is None else updates[stage])[f.name] = cast
     if parsed:
         raise ValueError(f"geo3d segmenter: unknown option(s) {sorted(parsed)}; known: {sorted(known)}")
