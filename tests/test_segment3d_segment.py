@@ -42,17 +42,20 @@ def test_a_raised_table_top_is_not_structural():
     assert not room.structural[(owner == 0) & (vmap.points[:, 2] > 0.6)].any()
 
 
-def test_two_boxes_apart_give_exactly_two_instances_with_their_boxes():
+def test_two_boxes_apart_give_two_instances_with_their_boxes_ranked_first():
     vmap, _ = world(APART)
     result = segment_map(vmap)
-    assert len(result.instances) == 2
-    boxes = sorted(corner_box(i.points).tolist() for i in result.instances)
+    # The finest scale also proposes single faces of the ideal boxes (convex creases are weak, not absent);
+    # they survive NMS as parts but rank far below the whole boxes.
+    assert all(i.score < 0.3 for i in result.instances[2:])
+    boxes = sorted(corner_box(i.points).tolist() for i in result.instances[:2])
     for got, (lo, hi) in zip(boxes, APART):
         want = expected_box(lo, hi)
         np.testing.assert_allclose(got[:2] + got[3:], np.r_[want[:2], want[3:]], atol=1e-5)
         assert 0 < got[2] <= Geo3DConfig().structure.grow_distance + VOXEL  # the floor contact went with the floor
-    assert all(i.score > 0.9 for i in result.instances)
-    assert len(result.background) == len(vmap) - sum(len(i.points) for i in result.instances)
+    assert all(i.score > 0.9 for i in result.instances[:2])
+    taken = np.unique(np.concatenate([i.points for i in result.instances]), axis=0)
+    assert len(result.background) == len(vmap) - len(taken)
 
 
 STEP = [((-0.6, -0.3, 0.0), (0.0, 0.3, 0.9)), ((0.0, -0.2, 0.0), (0.6, 0.2, 0.45))]
@@ -92,7 +95,7 @@ def test_segmentation_is_deterministic():
 def test_proposals_match_with_the_reference_kernel():
     vmap, _ = world(STEP, [RED, BLUE])
     normals = oriented_normals(vmap.points, vmap.view, 16)
-    cfg = ProposalConfig(scales=(1.0, 3.0, 10.0))
+    cfg = ProposalConfig(scales=tuple(k * VOXEL**2 for k in (1.0, 3.0, 10.0)))
     fast = propose(vmap.points, vmap.colors, normals, VOXEL, cfg, felzenszwalb_numba)
     slow = propose(vmap.points, vmap.colors, normals, VOXEL, cfg, felzenszwalb_reference)
     assert len(fast) == len(slow) > 3
@@ -118,26 +121,27 @@ def test_extents_and_score_on_a_hand_computed_box():
     height, long_side, short_side, bottom = extents(points, np.array([0.0, 0, 1]))
     assert (height, long_side, short_side, bottom) == pytest.approx((0.8, 1.0, 0.5, 0.0))
     up = np.array([0.0, 0, 1])
-    assert furniture_score(points, up, 0.0) == pytest.approx(1 - np.exp(-8 / 300))
+    # Eight voxels of 3 cm: 72 cm² of surface against mass_area 0.27 m², i.e. 1 − exp(−8 / 300).
+    assert furniture_score(points, up, 0.0, 0.03) == pytest.approx(1 - np.exp(-8 / 300))
     # Hung 1 m above the floor: the unsupported factor; a 3 m long sliver: the size bands.
     cfg = ScoreConfig()
-    assert furniture_score(points + [0, 0, 1.0], up, 0.0) == pytest.approx(cfg.unsupported * (1 - np.exp(-8 / 300)))
+    assert furniture_score(points + [0, 0, 1.0], up, 0.0, 0.03) == pytest.approx(cfg.unsupported * (1 - np.exp(-8 / 300)))
     long = corners * [3.0, 0.1, 1.0]
     expected = np.exp(-(3.0 - 2.2) / cfg.soft) * np.exp(-(0.2 - 0.05) / cfg.soft) * (1 - np.exp(-8 / 300))
-    assert furniture_score(long, up, 0.0) == pytest.approx(expected)
+    assert furniture_score(long, up, 0.0, 0.03) == pytest.approx(expected)
 
 
 def test_geo3d_config_from_options():
-    cfg = geo3d_config("distance=0.04,min_score=0.1,min_voxels=20", voxel=0.02, stride=3)
-    assert (cfg.structure.distance, cfg.min_score, cfg.proposals.min_voxels) == (0.04, 0.1, 20)
+    cfg = geo3d_config("distance=0.04,min_score=0.1,min_area=0.02", voxel=0.02, stride=3)
+    assert (cfg.structure.distance, cfg.min_score, cfg.proposals.min_area) == (0.04, 0.1, 0.02)
     assert (cfg.fuse.voxel, cfg.fuse.stride) == (0.02, 3)
     assert geo3d_config() == Geo3DConfig()
     with pytest.raises(ValueError, match="unknown option"):
         geo3d_config("bogus=1")
     with pytest.raises(ValueError, match="bad or repeated"):
         geo3d_config("distance")
-    with pytest.raises(ValueError, match="min_voxels='2.5' is not an int"):
-        geo3d_config("min_voxels=2.5")
+    with pytest.raises(ValueError, match="normal_knn='2.5' is not an int"):
+        geo3d_config("normal_knn=2.5")
 
 
 def test_empty_map_gives_no_instances():

@@ -23,25 +23,27 @@ from tracklift.segment2d.graph_kernel import felzenszwalb_numba
 
 @dataclass(frozen=True)
 class ProposalConfig:
-    """scales: FH scales (k, in voxels) besides the connected components.
+    """Sizes are areas (m²) of mapped surface, so that they mean the same at any voxel size: a voxel stands for
+    voxel² of surface.
+    scales: FH scales as areas (FH's k = scale / voxel², in voxels; the defaults are 3 and 10 voxels at 3 cm).
     knn: neighbours per voxel; max_edge: in voxel edges (2 spans the 26-neighbourhood's diagonals), longer
     neighbour edges are cut (surfaces apart stay apart).
     normal_weight, convex_factor, color_weight, tolerance: edge weights (`segment2d.crease`; no depth term:
     the voxel graph has no depth discontinuities, only the cut long edges).
-    min_segment: voxels; smaller FH pieces merge into a neighbour.  min_voxels: smaller proposals are dropped.
+    min_segment: m²; smaller FH pieces merge into a neighbour.  min_area: m²; smaller proposals are dropped.
     components: 1 adds the 26-connected components (FH at k = ∞) as proposals. Off by default: a union of two
     touching objects then outranks (and suppresses) the larger of them, while the FH scales already keep
     objects standing apart whole (the graph has no edge between voxels further apart than max_edge)."""
 
-    scales: tuple[float, ...] = (3.0, 10.0)
+    scales: tuple[float, ...] = (0.0027, 0.009)
     knn: int = 12
     max_edge: float = 2.0
     normal_weight: float = 1.0
     convex_factor: float = 0.1
     color_weight: float = 1.0
     tolerance: float = 0.02
-    min_segment: int = 30
-    min_voxels: int = 50
+    min_segment: float = 0.027
+    min_area: float = 0.045
     components: int = 0
 
 
@@ -69,7 +71,7 @@ def propose(points: np.ndarray, colors: np.ndarray, normals: np.ndarray, voxel: 
     points: [N, 3] float32 voxel centres, metres, world; colors: [N, 3] uint8 RGB; normals: [N, 3] float32 unit,
     facing the cameras (the convexity test needs outward normals); voxel: edge, metres.
     kernel: the FH implementation (`graph_kernel.felzenszwalb_numba` or `felzenszwalb_reference`).
-    Returns sorted int64 index arrays, scale by scale (components first if asked), each ≥ cfg.min_voxels voxels.
+    Returns sorted int64 index arrays, scale by scale (components first if asked), each of ≥ cfg.min_area.
     """
     cfg = cfg or ProposalConfig()
     if colors.shape != points.shape or normals.shape != points.shape:
@@ -80,12 +82,14 @@ def propose(points: np.ndarray, colors: np.ndarray, normals: np.ndarray, voxel: 
     partitions = [voxel_components(coords, np.zeros(len(points), np.int64), 1)] if cfg.components else []
     if cfg.scales:
         src, dst, weight = voxel_graph(points, normals, colors, voxel, cfg)
-        partitions += [kernel(src, dst, weight, len(points), k, cfg.min_segment) for k in cfg.scales]
+        min_segment = int(round(cfg.min_segment / voxel**2))
+        partitions += [kernel(src, dst, weight, len(points), k / voxel**2, min_segment) for k in cfg.scales]
+    min_voxels = max(int(round(cfg.min_area / voxel**2)), 1)
     out = []
     for labels in partitions:
         order = np.argsort(labels, kind="stable")
         starts = np.flatnonzero(np.r_[True, labels[order][1:] != labels[order][:-1]])
         for members in np.split(order, starts[1:]):
-            if len(members) >= cfg.min_voxels:
+            if len(members) >= min_voxels:
                 out.append(np.sort(members))
     return out

@@ -6,7 +6,8 @@ score = size · support · mass, each in [0, 1]:
              the excess (`soft` metres per e-fold): room-long wall remnants, thin slivers and crumbs rank low.
     support: 1 when the object reaches down to within `support_gap` of the floor (furniture stands), else
              `unsupported` (hung or lying on something: sinks, pictures, clutter on a table).
-    mass:    1 − exp(−voxels / `mass_voxels`): a few dozen voxels are rarely a whole object.
+    mass:    1 − exp(−area / `mass_area`), area = voxels · voxel² of mapped surface: a few dozen square
+             centimetres are rarely a whole object.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 class ScoreConfig:
     """Ranges (lo, hi) in metres: `longest` for the larger of height and longest horizontal extent, `width` for
     the shorter horizontal extent, `height` along up; `soft`: metres per e-fold outside a range.
-    support_gap, unsupported, mass_voxels: see the module docstring.  nms_iou: proposals whose voxels overlap a
+    support_gap, unsupported, mass_area (m²): see the module docstring.  nms_iou: proposals whose voxels overlap a
     better one's by more than this voxel IoU are dropped."""
 
     longest: tuple[float, float] = (0.4, 2.2)
@@ -29,7 +30,7 @@ class ScoreConfig:
     soft: float = 0.2
     support_gap: float = 0.25
     unsupported: float = 0.4
-    mass_voxels: float = 300.0
+    mass_area: float = 0.27
     nms_iou: float = 0.7
 
 
@@ -50,9 +51,10 @@ def _band(x: float, bounds: tuple[float, float], soft: float) -> float:
     return float(np.exp(-max(lo - x, 0.0) / soft - max(x - hi, 0.0) / soft))
 
 
-def furniture_score(points: np.ndarray, up: np.ndarray, floor_height: float, cfg: ScoreConfig | None = None) -> float:
-    """The score of one proposal (module docstring). points: [M, 3] float32, metres, world; up: [3] unit;
-    floor_height: the floor's height along up, metres."""
+def furniture_score(points: np.ndarray, up: np.ndarray, floor_height: float, voxel: float,
+                    cfg: ScoreConfig | None = None) -> float:
+    """The score of one proposal (module docstring). points: [M, 3] float32 voxel centres, metres, world;
+    up: [3] unit; floor_height: the floor's height along up, metres; voxel: edge, metres."""
     cfg = cfg or ScoreConfig()
     if len(points) == 0:
         return 0.0
@@ -60,4 +62,4 @@ def furniture_score(points: np.ndarray, up: np.ndarray, floor_height: float, cfg
     size = (_band(max(height, long_side), cfg.longest, cfg.soft) * _band(short_side, cfg.width, cfg.soft)
             * _band(height, cfg.height, cfg.soft))
     support = 1.0 if bottom - floor_height <= cfg.support_gap else cfg.unsupported
-    return size * support * float(1.0 - np.exp(-len(points) / cfg.mass_voxels))
+    return size * support * float(1.0 - np.exp(-len(points) * voxel**2 / cfg.mass_area))

@@ -112,7 +112,7 @@ def segment_map(vmap: VoxelMap, cfg: Geo3DConfig | None = None) -> Geo3DResult:
     stats.update(structural_planes=len(room.planes), proposals=len(proposals))
     if not proposals:
         return Geo3DResult([], vmap.points, stats)
-    scores = np.array([furniture_score(vmap.points[p], room.up, room.floor_height, cfg.score) for p in proposals])
+    scores = np.array([furniture_score(vmap.points[p], room.up, room.floor_height, vmap.voxel, cfg.score) for p in proposals])
     keep = [i for i in voxel_nms(proposals, scores, cfg.score.nms_iou) if scores[i] >= cfg.min_score]
     instances = [
         Instance3D(id=n, points=vmap.points[proposals[i]], frames=seen_by(vmap.points[proposals[i]], vmap, cfg),
@@ -128,7 +128,9 @@ def segment_map(vmap: VoxelMap, cfg: Geo3DConfig | None = None) -> Geo3DResult:
 def voxel_nms(sets: list[np.ndarray], scores: np.ndarray, iou: float) -> list[int]:
     """Greedy NMS over voxel sets (sorted unique int64 arrays): indices kept, best score first (ties keep input
     order); a set is dropped when its voxel IoU with a kept one exceeds `iou`. Voxel IoU rather than box IoU:
-    a union of two touching objects must not suppress either object, whose box covers half of the union's."""
+    a union of two touching objects must not suppress either object, whose box covers half of the union's.
+    Parts inside a kept object are not dropped either: on real scans the container is as often a union of
+    objects (suppressing them all) as a whole one."""
     shared = overlap_matrix(sets, sets).astype(np.float64)
     size = np.diag(shared)
     keep: list[int] = []

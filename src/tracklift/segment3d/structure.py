@@ -26,7 +26,7 @@ class StructureConfig:
     """distance: inlier distance to a plane, metres.  angle_deg: normal tolerance.
     max_planes / rounds: at most this many planes tried in at most this many RANSAC rounds.
     iterations: hypotheses per round; sample_size: voxels scored per hypothesis.
-    min_area: m², a structural plane's largest connected piece must be this large.
+    min_plane_area: m², a structural plane's largest connected piece must be this large.
     behind: metres; map voxels further than this behind a plane count as behind it.
     max_behind: a bounding plane has at most this share of the map's voxels behind it.
     grow_distance: metres (see module docstring).  floor_angle_deg: floor normal vs cameras' up.
@@ -38,7 +38,7 @@ class StructureConfig:
     rounds: int = 24
     iterations: int = 300
     sample_size: int = 20000
-    min_area: float = 1.0
+    min_plane_area: float = 1.0
     behind: float = 0.10
     max_behind: float = 0.05
     grow_distance: float = 0.06
@@ -71,7 +71,7 @@ def find_structure(points: np.ndarray, normals: np.ndarray, view: np.ndarray, up
     structural = np.zeros(n, bool)
     remaining = np.ones(n, bool)
     planes: list[np.ndarray] = []
-    needed = cfg.min_area / voxel**2
+    needed = cfg.min_plane_area / voxel**2
     for _ in range(cfg.rounds):
         candidates = np.flatnonzero(remaining)
         if len(planes) == cfg.max_planes or len(candidates) < max(needed, 3):
