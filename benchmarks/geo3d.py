@@ -107,7 +107,8 @@ def markdown_section(doc: dict) -> str:
     lines = [
         f"## Segmentation without 2D masks (`{s['name']}`)",
         "",
-        f"{len(s['seeds'])} synthetic room(s) ({s['width']}×{s['height']}, {s['frames']} frames, {s['objects']} objects, "
+        f"{len(s['seeds'])} synthetic room(s) ({s['width']}×{s['height']}, {s['frames']} frames, "
+        f"{s['objects']} objects, "
         "exact GT over the mesh vertices), class-agnostic ScanNet AP, mean over rooms; whole `tracklift segment` "
         "command (no classifier, no pictures) in frames/s. `naive-oracle` is the naive baseline given the exact 2D "
         "masks that `geo3d` and `rgbd` do without.",

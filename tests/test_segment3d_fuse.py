@@ -6,7 +6,8 @@ from hypothesis import given, settings, strategies as st
 
 from tracklift.data.frame import Frame
 from tracklift.lift.voxels import voxel_keys
-from tracklift.segment3d.fuse import FuseConfig, estimate_up, frame_voxels, fuse_stream, sum_by_key, sum_by_key_reference
+from tracklift.segment3d.fuse import (FuseConfig, estimate_up, frame_voxels, fuse_stream, sum_by_key,
+                                     sum_by_key_reference)
 
 K = np.array([[50.0, 0, 15.5], [0, 50.0, 11.5], [0, 0, 1]])
 

@@ -125,7 +125,8 @@ def test_extents_and_score_on_a_hand_computed_box():
     assert furniture_score(points, up, 0.0, 0.03) == pytest.approx(1 - np.exp(-8 / 300))
     # Hung 1 m above the floor: the unsupported factor; a 3 m long sliver: the size bands.
     cfg = ScoreConfig()
-    assert furniture_score(points + [0, 0, 1.0], up, 0.0, 0.03) == pytest.approx(cfg.unsupported * (1 - np.exp(-8 / 300)))
+    hung = furniture_score(points + [0, 0, 1.0], up, 0.0, 0.03)
+    assert hung == pytest.approx(cfg.unsupported * (1 - np.exp(-8 / 300)))
     long = corners * [3.0, 0.1, 1.0]
     expected = np.exp(-(3.0 - 2.2) / cfg.soft) * np.exp(-(0.2 - 0.05) / cfg.soft) * (1 - np.exp(-8 / 300))
     assert furniture_score(long, up, 0.0, 0.03) == pytest.approx(expected)

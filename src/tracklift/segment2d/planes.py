@@ -107,7 +107,8 @@ def find_planes(
     def on_plane(plane: np.ndarray, candidates: np.ndarray) -> np.ndarray:
         inside = np.zeros_like(remaining)
         pts = flat_p[candidates]
-        inside[candidates] = plane_inliers(pts, flat_n[candidates], plane[None], depth_tolerance(pts, cfg), cfg.angle_deg)[:, 0]
+        tol = depth_tolerance(pts, cfg)
+        inside[candidates] = plane_inliers(pts, flat_n[candidates], plane[None], tol, cfg.angle_deg)[:, 0]
         return inside
 
     for _ in range(cfg.rounds):

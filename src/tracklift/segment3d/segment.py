@@ -81,7 +81,8 @@ def geo3d_config(options: str = "", voxel: float | None = None, stride: int | No
                 try:
                     cast = type(value)(text)
                 except ValueError:
-                    raise ValueError(f"geo3d segmenter: {f.name}={text!r} is not {'an' if type(value) is int else 'a'} {type(value).__name__}") from None
+                    kind = "an int" if type(value) is int else "a float"
+                    raise ValueError(f"geo3d segmenter: {f.name}={text!r} is not {kind}") from None
                 (top if stage is None else updates[stage])[f.name] = cast
     if parsed:
         raise ValueError(f"geo3d segmenter: unknown option(s) {sorted(parsed)}; known: {sorted(known)}")
@@ -108,11 +109,13 @@ def segment_map(vmap: VoxelMap, cfg: Geo3DConfig | None = None) -> Geo3DResult:
     log.info("geo3d: %d voxels, %d structural planes (%.0f%% of voxels), floor at %.2f m",
              len(vmap), len(room.planes), 100 * room.structural.mean(), room.floor_height)
     rest = np.flatnonzero(~room.structural)
-    proposals = [rest[p] for p in propose(vmap.points[rest], vmap.colors[rest], normals[rest], vmap.voxel, cfg.proposals)]
+    found = propose(vmap.points[rest], vmap.colors[rest], normals[rest], vmap.voxel, cfg.proposals)
+    proposals = [rest[p] for p in found]
     stats.update(structural_planes=len(room.planes), proposals=len(proposals))
     if not proposals:
         return Geo3DResult([], vmap.points, stats)
-    scores = np.array([furniture_score(vmap.points[p], room.up, room.floor_height, vmap.voxel, cfg.score) for p in proposals])
+    scores = np.array([furniture_score(vmap.points[p], room.up, room.floor_height, vmap.voxel, cfg.score)
+                       for p in proposals])
     keep = [i for i in voxel_nms(proposals, scores, cfg.score.nms_iou) if scores[i] >= cfg.min_score]
     instances = [
         Instance3D(id=n, points=vmap.points[proposals[i]], frames=seen_by(vmap.points[proposals[i]], vmap, cfg),
