@@ -67,6 +67,10 @@ def section(doc: dict) -> str:
         from benchmarks.trace3d import markdown_table
 
         return markdown_table(doc)
+    if kind == "geo3d":
+        from benchmarks.geo3d import markdown_section as geo3d_section
+
+        return geo3d_section(doc)
     if kind == "splat_train":
         from benchmarks.splat_train import markdown_section as splat_train_section
 
@@ -86,7 +90,8 @@ def section(doc: dict) -> str:
     return suite_table(doc)
 
 
-ORDER = {"instance3d": 0, "real": 1, "openvocab": 2, "trace3d": 3, "splat_train": 4, "viewer": 5, "realism_calibration": 6}
+ORDER = {"instance3d": 0, "real": 1, "geo3d": 2, "openvocab": 3, "trace3d": 4, "splat_train": 5, "viewer": 6,
+         "realism_calibration": 7}
 
 
 def render(results_dir: Path) -> str:

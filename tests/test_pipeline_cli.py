@@ -81,3 +81,26 @@ def test_segment_cli_bad_arguments(scene, tmp_path, capsys):
     assert "no such masks folder" in capsys.readouterr().err
     assert main(["segment", str(root), "--out", str(tmp_path), "--stride", "0"]) == 2
     assert main(["segment", str(tmp_path / "missing"), "--out", str(tmp_path), "--masks", str(masks_dir)]) == 2
+
+
+def test_segment_cli_geo3d_needs_no_masks_and_finds_the_boxes(scene, tmp_path, capsys):
+    root, _ = scene
+    out = tmp_path / "geo3d"
+    code = main(["segment", str(root), "--out", str(out), "--segmenter", "geo3d", "--voxel", "0.05",
+                 "--pixel-stride", "1", "--classifier", "none", "--pictures", "1"])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["frames"] == 11 and summary["structural_planes"] >= 1 and summary["instances"] >= 3
+    for name in ("boxes.txt", "boxes.json", "boxes_instances.npz", "boxes_instances.ply", "boxes_frames.png"):
+        assert (out / name).is_file(), name
+    doc = json.loads((out / "boxes.json").read_text())
+    assert doc["reference"] == "mesh" and all(i["views"] >= 1 for i in doc["instances"])
+    vocab = load_vocabulary("scannet200")
+    result = evaluate(read_predictions(out, vocab), read_gt_dir(root / "gt"), vocab, agnostic=True)
+    assert result["all"]["ap50"] >= 0.9
+
+
+def test_segment_cli_geo3d_rejects_unknown_options(scene, tmp_path, capsys):
+    root, _ = scene
+    assert main(["segment", str(root), "--out", str(tmp_path), "--segmenter", "geo3d:bogus=1"]) == 2
+    assert "bogus" in capsys.readouterr().err

@@ -16,8 +16,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scene", help="scene folder (any supported layout)")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--masks", help="precomputed 2D masks folder (<frame>.png/.json or <frame>.npz)")
-    parser.add_argument("--segmenter", help="precomputed | rgbd[:options] | hf:<detector>=<model>,sam=<model>[,...] "
-                        "(default: precomputed with --masks, else rgbd)")
+    parser.add_argument("--segmenter", help="precomputed | rgbd[:options] | hf:<detector>=<model>,sam=<model>[,...] | "
+                        "geo3d[:options] (3D segmentation of the fused map, no 2D masks; --features, --mode and "
+                        "--no-refine do not apply) (default: precomputed with --masks, else rgbd)")
     parser.add_argument("--features", default="handcrafted", help="handcrafted | dinov2:<model> | none (default handcrafted)")
     parser.add_argument("--mode", default="fused", choices=("fused", "spatial", "visual"), help="tracker association")
     parser.add_argument("--no-refine", action="store_true", help="skip consistency refinement from the tracing table")
@@ -46,16 +47,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
-
     from tracklift.data.scene import open_scene
     from tracklift.history import GrowthRecorder, write_history
     from tracklift.io.instances_out import write_scene
-    from tracklift.lift.lifter import LiftConfig
-    from tracklift.pipeline import (
-        PipelineConfig, instance_masks, make_features, make_segmenter, map_scene, reference_points, snap_to_superpoints,
-    )
-    from tracklift.track.config import TrackerConfig
+    from tracklift.pipeline import instance_masks, reference_points, snap_to_superpoints
+    from tracklift.refine.snap import SnapConfig
     from tracklift.vocab import load_vocabulary
 
     if args.stride < 1:
@@ -74,15 +70,6 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--rerun must name a .rrd file, got {args.rerun}")
     vocab = load_vocabulary(args.vocab)
     scene = open_scene(args.scene, stride=args.stride, max_frames=args.max_frames)
-    segmenter = make_segmenter(args.segmenter or ("precomputed" if args.masks else "rgbd"), args.masks,
-                               [vocab.name_of(i) for i in vocab.evaluated])
-    features = make_features("none" if args.mode == "spatial" else args.features)
-    config = PipelineConfig(lift=LiftConfig(voxel=args.voxel, stride=args.pixel_stride),
-                            tracker=TrackerConfig(mode=args.mode))
-    if args.no_refine:
-        config.refine = None
-    if args.no_snap:
-        config.snap = None
     recorder = GrowthRecorder()
     hooks = [recorder.record]
     server = live = logger = None
@@ -98,16 +85,18 @@ def run(args: argparse.Namespace) -> int:
 
         logger = RerunLogger(args.rerun, scene.name, args.voxel)
         hooks.append(logger.log_frame)
+    spec = args.segmenter or ("precomputed" if args.masks else "rgbd")
     try:
-        mapper = map_scene(scene, segmenter, features, config, progress=True,
-                           on_frame=lambda *a: [hook(*a) for hook in hooks])
+        if spec.partition(":")[0] == "geo3d":
+            instances, background, stats = _geo3d(scene, spec, args)
+        else:
+            instances, background, stats = _track(scene, spec, args, vocab, lambda *a: [hook(*a) for hook in hooks])
     except BaseException:  # a failed run leaves no half-written recording and no server behind
         if logger is not None:
             logger.abort()
         if server is not None:
             server.stop()
         raise
-    instances = mapper.instances()
     if args.classifier != "none":
         from tracklift.classify.backends import make_classifier
         from tracklift.classify.label import labeller
@@ -121,10 +110,9 @@ def run(args: argparse.Namespace) -> int:
         points, faces, reference = fused_points(instances), None, "fused"
     else:
         points, faces, reference = reference_points(scene, mesh_path, instances, args.voxel)
-    masks = instance_masks(instances, points, args.voxel, background=mapper.background_points(), faces=faces)
-    instances, masks = snap_to_superpoints(instances, masks, points, faces, config.snap)
-    stats = {**asdict(mapper.stats), "frames_unreadable": len(getattr(scene.stream, "skipped", [])),
-             "instances": len(instances)}
+    masks = instance_masks(instances, points, args.voxel, background=background, faces=faces)
+    instances, masks = snap_to_superpoints(instances, masks, points, faces, None if args.no_snap else SnapConfig())
+    stats = {**stats, "frames_unreadable": len(getattr(scene.stream, "skipped", [])), "instances": len(instances)}
     paths = write_scene(args.out, scene.name, instances, masks, points, vocab, scene_dir=scene.root,
                         reference=reference, faces=faces, extra={"run": stats})
     steps = recorder.point_steps(points, args.voxel, radius=HISTORY_RADIUS)
@@ -141,6 +129,34 @@ def run(args: argparse.Namespace) -> int:
         live.finish(args.out)
         serve_forever(server)
     return 0
+
+
+def _track(scene, spec: str, args: argparse.Namespace, vocab, on_frame):
+    """The 2D-mask path: segmenter → lift → tracker, `on_frame` called after each frame (see `map_scene`).
+    Returns (instances, background points [B, 3], run stats)."""
+    from dataclasses import asdict
+
+    from tracklift.lift.lifter import LiftConfig
+    from tracklift.pipeline import PipelineConfig, make_features, make_segmenter, map_scene
+    from tracklift.track.config import TrackerConfig
+
+    segmenter = make_segmenter(spec, args.masks, [vocab.name_of(i) for i in vocab.evaluated])
+    features = make_features("none" if args.mode == "spatial" else args.features)
+    config = PipelineConfig(lift=LiftConfig(voxel=args.voxel, stride=args.pixel_stride),
+                            tracker=TrackerConfig(mode=args.mode))
+    if args.no_refine:
+        config.refine = None
+    mapper = map_scene(scene, segmenter, features, config, progress=True, on_frame=on_frame)
+    return mapper.instances(), mapper.background_points(), asdict(mapper.stats)
+
+
+def _geo3d(scene, spec: str, args: argparse.Namespace):
+    """The 3D path: fuse the depth stream, segment the map. Returns (instances, background points, run stats)."""
+    from tracklift.segment3d.segment import geo3d_config, segment_scene
+
+    config = geo3d_config(spec.partition(":")[2], voxel=args.voxel, stride=args.pixel_stride)
+    result = segment_scene(scene, config, progress=True)
+    return result.instances, result.background, result.stats
 
 
 def _pictures(out: str, scene, instances, count: int, voxel: float) -> None:

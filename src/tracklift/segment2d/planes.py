@@ -35,12 +35,17 @@ class PlaneConfig:
     sample_size: int = 4000
 
 
-def _inliers(points: np.ndarray, normals: np.ndarray, planes: np.ndarray, cfg: PlaneConfig) -> np.ndarray:
-    """points, normals: [M, 3] float32; planes: [P, 4] (unit n, d with n·x + d = 0) -> [M, P] bool."""
+def depth_tolerance(points: np.ndarray, cfg: PlaneConfig) -> np.ndarray:
+    """[M, 1] float32 inlier distances for camera-frame points [M, 3]: cfg.distance, scaled by depth beyond 1 m."""
+    return np.float32(cfg.distance) * np.maximum(points[:, 2:3], np.float32(1.0))
+
+
+def plane_inliers(points: np.ndarray, normals: np.ndarray, planes: np.ndarray, tol, angle_deg: float) -> np.ndarray:
+    """points, normals: [M, 3] float32; planes: [P, 4] (unit n, d with n·x + d = 0); tol: metres, a scalar or
+    [M, 1] per point -> [M, P] bool: near the plane and the normal within angle_deg of the plane's (either sign)."""
     planes = planes.astype(np.float32)
     dist = np.abs(points @ planes[:, :3].T + planes[:, 3])
-    tol = np.float32(cfg.distance) * np.maximum(points[:, 2:3], np.float32(1.0))
-    agree = np.abs(normals @ planes[:, :3].T) >= np.float32(np.cos(np.radians(cfg.angle_deg)))
+    agree = np.abs(normals @ planes[:, :3].T) >= np.float32(np.cos(np.radians(angle_deg)))
     return (dist <= tol) & agree
 
 
@@ -52,7 +57,7 @@ def _pieces(inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return labels, sizes
 
 
-def _fit_plane(points: np.ndarray) -> np.ndarray:
+def fit_plane(points: np.ndarray) -> np.ndarray:
     """Least-squares plane through points [M, 3] -> [4] float64 (unit normal, offset)."""
     points = points.astype(np.float64)
     centre = points.mean(axis=0)
@@ -60,9 +65,11 @@ def _fit_plane(points: np.ndarray) -> np.ndarray:
     return np.append(normal, -normal @ centre)
 
 
-def _hypothesis(points: np.ndarray, normals: np.ndarray, rng: np.random.Generator, cfg: PlaneConfig):
-    """Best 3-point plane over a sample (points, normals: [M, 3]), refit to its inliers; with its inlier count."""
-    tri = rng.integers(0, len(points), (cfg.iterations, 3))
+def best_plane(points: np.ndarray, normals: np.ndarray, tol, rng: np.random.Generator, iterations: int,
+               angle_deg: float):
+    """Best of `iterations` random 3-point planes over a sample (points, normals: [M, 3]; tol as in
+    `plane_inliers`), refit to its inliers; with its inlier count. (None, 0) when every triple is degenerate."""
+    tri = rng.integers(0, len(points), (iterations, 3))
     normal = np.cross(points[tri[:, 1]] - points[tri[:, 0]], points[tri[:, 2]] - points[tri[:, 0]])
     norm = np.linalg.norm(normal, axis=1)
     keep = norm > 1e-12
@@ -70,10 +77,10 @@ def _hypothesis(points: np.ndarray, normals: np.ndarray, rng: np.random.Generato
         return None, 0
     normal = normal[keep] / norm[keep, None]
     hyp = np.concatenate([normal, -np.sum(normal * points[tri[keep, 0]], axis=1, keepdims=True)], axis=1)
-    support = _inliers(points, normals, hyp, cfg)
+    support = plane_inliers(points, normals, hyp, tol, angle_deg)
     best = int(np.argmax(support.sum(axis=0)))
     inliers = support[:, best]
-    plane = _fit_plane(points[inliers]) if inliers.sum() >= 3 else hyp[best]
+    plane = fit_plane(points[inliers]) if inliers.sum() >= 3 else hyp[best]
     return plane, int(inliers.sum())
 
 
@@ -99,7 +106,9 @@ def find_planes(
 
     def on_plane(plane: np.ndarray, candidates: np.ndarray) -> np.ndarray:
         inside = np.zeros_like(remaining)
-        inside[candidates] = _inliers(flat_p[candidates], flat_n[candidates], plane[None], cfg)[:, 0]
+        pts = flat_p[candidates]
+        tol = depth_tolerance(pts, cfg)
+        inside[candidates] = plane_inliers(pts, flat_n[candidates], plane[None], tol, cfg.angle_deg)[:, 0]
         return inside
 
     for _ in range(cfg.rounds):
@@ -107,7 +116,8 @@ def find_planes(
         if len(planes) == cfg.max_planes or candidates.size < max(needed, 3):
             break
         sample = rng.choice(candidates, min(cfg.sample_size, candidates.size), replace=False)
-        plane, support = _hypothesis(flat_p[sample], flat_n[sample], rng, cfg)
+        pts = flat_p[sample]
+        plane, support = best_plane(pts, flat_n[sample], depth_tolerance(pts, cfg), rng, cfg.iterations, cfg.angle_deg)
         if plane is None or support * candidates.size / sample.size < needed:
             break  # not even the best hypothesis is likely to hold a large enough plane
         inside = on_plane(plane, candidates)
@@ -116,7 +126,7 @@ def find_planes(
         labels, sizes = _pieces(inside.reshape(h, w))
         if sizes.max() >= 3:
             largest = np.flatnonzero(labels.ravel() == np.argmax(sizes))
-            plane = _fit_plane(flat_p[rng.choice(largest, min(cfg.sample_size, largest.size), replace=False)])
+            plane = fit_plane(flat_p[rng.choice(largest, min(cfg.sample_size, largest.size), replace=False)])
             inside = on_plane(plane, candidates)
         remaining &= ~inside
         # Coplanar scraps without one large piece are no support surface.

@@ -25,6 +25,7 @@ import numpy as np
 from scipy import ndimage
 
 from tracklift.data.frame import Frame
+from tracklift.segment2d.crease import crease_weights, lab_colors
 from tracklift.segment2d.graph_kernel import felzenszwalb_numba
 from tracklift.segment2d.masks import FrameMasks
 from tracklift.segment2d.normals import backproject, depth_normals, smooth_normals
@@ -86,7 +87,6 @@ def pixel_graph(
     Returns src, dst: [E] int64 flat pixel ids; weight: [E] float32 ascending.
     """
     h, w = depth.shape
-    lab = cv2.cvtColor(color.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab).reshape(-1, 3) / 100.0
     ids = np.arange(h * w).reshape(h, w)
     pairs = [(ids[:, :-1], ids[:, 1:]), (ids[:-1, :], ids[1:, :])]
     src = np.concatenate([a.ravel() for a, _ in pairs])
@@ -98,19 +98,9 @@ def pixel_graph(
     nearer = np.minimum(z[src], z[dst])
     keep = np.abs(z[src] - z[dst]) <= cfg.max_depth_jump * nearer
     src, dst, nearer = src[keep], dst[keep], nearer[keep]
-    p, n = points.reshape(-1, 3), normals.reshape(-1, 3)
-    # Distance of each point from the other's tangent plane: zero along a slanted surface, large across a step.
-    step = p[dst] - p[src]
-    off_plane = np.maximum(np.abs(np.sum(n[src] * step, axis=1)), np.abs(np.sum(n[dst] * step, axis=1))) / nearer
-    angle = 1.0 - np.sum(n[src] * n[dst], axis=1)
-    shape = cfg.depth_weight * off_plane + cfg.normal_weight * angle
-    # Normals diverge across a convex crease (box edge) and converge across a concave one (object on support).
-    convex = np.sum((n[src] - n[dst]) * (p[src] - p[dst]), axis=1) > 0
-    shape = np.where(convex, cfg.convex_factor * shape, shape)
-    colour = np.linalg.norm(lab[src] - lab[dst], axis=1)
-    # Differences below the tolerance are sensor noise: they always merge, even inside noise-free regions
-    # whose FH internal difference is zero.
-    weight = np.maximum(shape + cfg.color_weight * colour - cfg.tolerance, 0).astype(np.float32)
+    weight = crease_weights(points.reshape(-1, 3), normals.reshape(-1, 3), lab_colors(color).reshape(-1, 3), src, dst,
+                            nearer, cfg.depth_weight, cfg.normal_weight, cfg.convex_factor, cfg.color_weight,
+                            cfg.tolerance)
     order = np.argsort(weight, kind="stable")
     return src[order].astype(np.int64), dst[order].astype(np.int64), weight[order]
 
