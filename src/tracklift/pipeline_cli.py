@@ -14,12 +14,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scene", help="scene folder (any supported layout)")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--masks", help="precomputed 2D masks folder (<frame>.png/.json or <frame>.npz)")
+    parser.add_argument("--mesh", help="mesh PLY to write predictions over (default: the scene's mesh, if any)")
+    add_options(parser)
+    parser.set_defaults(func=run)
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """The options that do not name a scene's own files (shared with `tracklift batch`)."""
     parser.add_argument("--segmenter", help="precomputed | rgbd[:options] | hf:<detector>=<model>,sam=<model>[,...] "
                         "(default: precomputed with --masks, else rgbd)")
     parser.add_argument("--features", default="handcrafted", help="handcrafted | dinov2:<model> | none (default handcrafted)")
     parser.add_argument("--mode", default="fused", choices=("fused", "spatial", "visual"), help="tracker association")
     parser.add_argument("--no-refine", action="store_true", help="skip consistency refinement from the tracing table")
-    parser.add_argument("--mesh", help="mesh PLY to write predictions over (default: the scene's mesh, if any)")
     parser.add_argument("--no-mesh", action="store_true", help="write over the fused point map even if a mesh exists")
     parser.add_argument("--stride", type=int, default=1, help="use every N-th frame")
     parser.add_argument("--max-frames", type=int, help="stop after this many frames")
@@ -31,10 +37,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "siglip:<model> | llm:<url-or-model> | none (majority of exact 2D labels)")
     parser.add_argument("--cache-dir", help="cache of LLM answers and text embeddings (default OUT/.cache)")
     parser.add_argument("--pictures", type=int, default=3, help="frames drawn in the PNG overview (0 = no pictures)")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    print(json.dumps(segment(args), indent=1))
+    return 0
+
+
+def segment(args: argparse.Namespace) -> dict:
+    """Segment `args.scene` into `args.out` (the options of `configure`); returns the run statistics and the
+    paths written."""
     from dataclasses import asdict
 
     from tracklift.data.scene import open_scene
@@ -87,8 +99,7 @@ def run(args: argparse.Namespace) -> int:
                         reference=reference, faces=faces, extra={"run": stats})
     if args.pictures > 0:
         _pictures(args.out, scene, instances, args.pictures, args.voxel)
-    print(json.dumps({"scene": scene.name, **stats, "outputs": {k: str(v) for k, v in paths.items()}}, indent=1))
-    return 0
+    return {"scene": scene.name, **stats, "outputs": {k: str(v) for k, v in paths.items()}}
 
 
 def _pictures(out: str, scene, instances, count: int, voxel: float) -> None:
