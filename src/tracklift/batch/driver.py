@@ -116,6 +116,8 @@ def run_batch(jobs: list[SceneJob], out: str | Path, engine_factory, *, masks_ro
             for name, result in engine.wait():
                 entry = scenes[name]
                 entry.update(result, log=str(state_path(out, name, "log")))
+                if result["status"] != "ok":
+                    entry.setdefault("errors", []).append(result.get("error"))  # one per failed attempt
                 if result["status"] != "ok" and entry["attempts"] <= config.retries:
                     log.warning("%s: attempt %d failed (%s); retrying", name, entry["attempts"], result.get("error"))
                     entry["status"] = "pending"

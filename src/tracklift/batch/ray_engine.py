@@ -6,13 +6,29 @@ CPUs bound to loopback is started (and stopped by `close`); with one, the existi
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 
+import tracklift
 from tracklift.batch.memory import MB
 
 log = logging.getLogger(__name__)
 
 # The object store carries only small task dicts and results, never scene data.
 OBJECT_STORE_BYTES = 100 * MB
+
+
+def start_local_ray(workers: int):
+    """Start a local Ray with `workers` CPUs on loopback, no dashboard, a small object store; its workers
+    import the tracklift this process imported. Returns the `ray` module."""
+    import ray
+
+    here = str(Path(tracklift.__file__).resolve().parent.parent)
+    path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
+    ray.init(num_cpus=workers, include_dashboard=False, _node_ip_address="127.0.0.1",
+             object_store_memory=OBJECT_STORE_BYTES, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": path}})
+    return ray
 
 
 class RayEngine:
@@ -31,8 +47,7 @@ class RayEngine:
             if address:
                 ray.init(address=address, log_to_driver=False)
             else:
-                ray.init(num_cpus=workers, include_dashboard=False, _node_ip_address="127.0.0.1",
-                         object_store_memory=OBJECT_STORE_BYTES, log_to_driver=False)
+                start_local_ray(workers)
         nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
         self.node_memory = max((int(r.get("memory", 0)) for r in nodes), default=0)
         self._remote = ray.remote(run_scene)
