@@ -23,12 +23,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# Four suites; each records benchmarks/results/<suite>.json and regenerates BENCHMARKS.md from all of them.
+# Five suites; each records benchmarks/results/<suite>.json and regenerates BENCHMARKS.md from all of them.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 	$(BIN)/python -m benchmarks.openvocab
 	$(BIN)/python -m benchmarks.trace3d --jobs 2
 	$(BIN)/python -m benchmarks.splat_train
+	$(BIN)/python -m benchmarks.batch
 
 clean:
 	rm -rf $(VENV) demo_out

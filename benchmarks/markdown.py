@@ -66,14 +66,19 @@ def section(doc: dict) -> str:
         from benchmarks.splat_train import markdown_section as splat_train_section
 
         return splat_train_section(doc)
+    if kind == "batch":
+        from benchmarks.batch import markdown_section as batch_section
+
+        return batch_section(doc)
     return suite_table(doc)
 
 
-ORDER = {"instance3d": 0, "openvocab": 1, "trace3d": 2, "splat_train": 3}
+ORDER = {"instance3d": 0, "openvocab": 1, "trace3d": 2, "splat_train": 3, "batch": 4}
 
 
 def render(results_dir: Path) -> str:
-    """The whole page: instance segmentation (full suite first), then open-vocabulary, Trace3D, splat training."""
+    """The whole page: instance segmentation (full suite first), then open-vocabulary, Trace3D, splat training,
+    many scenes."""
     docs = [json.loads(p.read_text()) for p in sorted(results_dir.glob("*.json"))]
     docs.sort(key=lambda d: (ORDER.get(d.get("kind", "instance3d"), 9), "quick" in json.dumps(d.get("suite", {}).get("name", ""))))
     body = "\n\n".join(section(d) for d in docs) if docs else "No results recorded yet: run `make bench`."

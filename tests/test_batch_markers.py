@@ -1,10 +1,9 @@
-"""`tracklift.batch` bookkeeping: the memory request formula, admission to the process pool, completion
-markers (what makes a scene count as done), peak RSS."""
+"""`tracklift.batch` bookkeeping: the memory request formula, completion markers (what makes a scene count
+as done), peak RSS."""
 
 import numpy as np
 import pytest
 
-from tracklift.batch.engine import admits, death_message
 from tracklift.batch.markers import completed, scene_files, settings_key, state_path, write_marker
 from tracklift.batch.memory import BASE, MB, peak_rss, reset_peak, scene_memory
 
@@ -16,21 +15,6 @@ def test_scene_memory_formula_by_hand():
     assert scene_memory(10, 64, 48) < scene_memory(20, 64, 48) < scene_memory(20, 128, 96)
     with pytest.raises(ValueError, match="non-negative"):
         scene_memory(-1, 64, 48)
-
-
-@pytest.mark.parametrize("running, needed, expected", [
-    ([], 10**12, True),           # a lone task always starts
-    ([3], 3, True),               # 6 ≤ 8, 2 workers
-    ([3], 6, False),              # 9 > 8
-    ([1, 1], 1, False),           # workers full
-])
-def test_admission_by_workers_and_memory(running, needed, expected):
-    assert admits(running, needed, workers=2, budget=8) is expected
-
-
-def test_death_message_names_the_signal():
-    assert "SIGKILL" in death_message(-9) and "out-of-memory" in death_message(-9)
-    assert "code 1" in death_message(1)
 
 
 def fake_outputs(out, scene, masks=2):

@@ -66,7 +66,7 @@ def of_scenes(files, scenes):
 
 @pytest.fixture(scope="module")
 def process_run(dataset, tmp_path_factory):
-    """Every scene found under ROOT, process pool of 2, with pooled evaluation: (out, exit code, stdout)."""
+    """Every scene found under ROOT, process pool of 2, with pooled evaluation: (out, exit code)."""
     out = tmp_path_factory.mktemp("process_run")
     code = main(batch_args(dataset, out, "--engine", "process", "--workers", "2", "--eval", str(dataset / "gt")))
     return out, code
