@@ -113,8 +113,14 @@ def markdown_section(doc: dict) -> str:
         "Calibration at ScanNet's depth resolution (640×480, one scene alone, process pool): "
         + "; ".join(f"{c['frames']} frames: {c['seconds']:.1f} s in the worker ({c['fps']:.1f} frames/s), peak RSS "
                     f"{c['peak_rss_mb']:.0f} MB, request {c['memory_request_mb']:.0f} MB" for c in cal)
-        + f". The cluster plan built on these numbers: [docs/batch.md](docs/batch.md).",
+        + ".",
     ]
+    for r in doc.get("real", []):
+        lines += ["", f"Real scan `{r['scene']}` (mmdetection3d posed_images, {r['frames']} frames, depth 640×480, "
+                  f"weight-free `rgbd` segmenter, no masks): {r['seconds']:.0f} s in the worker ({r['fps']:.2f} "
+                  f"frames/s), peak RSS {r['peak_rss_mb']:.0f} MB against a request of {r['memory_request_mb']:.0f} "
+                  f"MB, {r['instances']} instances."]
+    lines += ["", "The cluster plan built on these numbers: [docs/batch.md](docs/batch.md)."]
     return "\n".join(lines)
 
 
@@ -135,6 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--height", type=int, default=120)
     parser.add_argument("--objects", type=int, default=10)
     parser.add_argument("--calibration-frames", default="30,90", help="frames of the 640×480 calibration scenes")
+    parser.add_argument("--real", help="also run a real dataset folder (e.g. /work/data/data/scannet/posed_images) "
+                        "with the weight-free rgbd segmenter, for measured cost and memory on real scans")
+    parser.add_argument("--real-scenes", default="scene0113_00", help="comma-separated scenes of --real")
+    parser.add_argument("--real-only", action="store_true", help="only the --real run, merged into the results file")
     parser.add_argument("--work", default=str(HERE / ".cache" / "batch"))
     parser.add_argument("--results", default=str(HERE / "results"))
     parser.add_argument("--markdown", default=str(ROOT / "BENCHMARKS.md"))
@@ -142,9 +152,12 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
-    from tracklift.io.atomic import atomic_write_text
-
     work = Path(args.work)
+    results = Path(args.results)
+    if args.real_only:
+        doc = json.loads((results / "batch.json").read_text())
+        doc["real"] = real_runs(Path(args.real), args.real_scenes.split(","), work)
+        return write(doc, results, Path(args.markdown))
     load_start = os.getloadavg()
     data = work / f"scenes_{args.scenes}x{args.frames}_{args.width}x{args.height}"
     make_dataset(data, range(args.scenes), args.frames, args.width, args.height, args.objects)
@@ -186,13 +199,40 @@ def main(argv: list[str] | None = None) -> int:
         "eval": evaluation,
         "calibration": calibration,
     }
-    results = Path(args.results)
+    if args.real:
+        doc["real"] = real_runs(Path(args.real), args.real_scenes.split(","), work)
+    return write(doc, results, Path(args.markdown))
+
+
+def real_runs(root: Path, scenes: list[str], work: Path) -> list[dict]:
+    """Each named real scene alone through `tracklift batch` (process pool, rgbd segmenter: no masks needed)."""
+    rows = []
+    for scene in scenes:
+        listing = work / f"real_{scene}.txt"
+        listing.parent.mkdir(parents=True, exist_ok=True)
+        listing.write_text(scene + "\n")
+        out = work / f"out_real_{scene}"
+        shutil.rmtree(out, ignore_errors=True)
+        done = tracklift("batch", str(root), "--out", str(out), "--scenes", str(listing), "--engine", "process",
+                         "--workers", "1", check=False)
+        entry = json.loads((out / "batch.json").read_text())["scenes"][scene]
+        if entry["status"] != "ok":
+            raise RuntimeError(f"{scene}: {entry.get('error')}\n{done.stderr[-2000:]}")
+        rows.append({"scene": scene, "root": str(root), **{k: entry[k] for k in (
+            "frames", "seconds", "fps", "peak_rss_mb", "memory_request_mb", "instances")}})
+        print(f"real {scene}: {entry['frames']} frames, {entry['seconds']:.0f} s, peak {entry['peak_rss_mb']:.0f} MB",
+              flush=True)
+    return rows
+
+
+def write(doc: dict, results: Path, markdown: Path) -> int:
+    from benchmarks.markdown import render
+    from tracklift.io.atomic import atomic_write_text
+
     results.mkdir(parents=True, exist_ok=True)
     atomic_write_text(results / "batch.json", json.dumps(doc, indent=1) + "\n")
     print(markdown_section(doc))
-    from benchmarks.markdown import render
-
-    atomic_write_text(Path(args.markdown), render(results))
+    atomic_write_text(markdown, render(results))
     return 0
 
 

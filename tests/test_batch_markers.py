@@ -60,3 +60,12 @@ def test_peak_rss_sees_an_allocation_and_resets():
     del block
     if reset_peak():
         assert peak_rss() < before + 60 * MB
+
+
+def test_stale_atomic_temporaries_are_removed(tmp_path):
+    from tracklift.io.atomic import atomic_write_text, remove_stale_temporaries
+
+    atomic_write_text(tmp_path / "a.json", "{}")
+    (tmp_path / ".a.json.k3j2.tmp").write_text("{")  # what a SIGKILL mid-write leaves
+    assert remove_stale_temporaries(tmp_path) == 1 and remove_stale_temporaries(tmp_path / "none") == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]

@@ -15,9 +15,10 @@ from tqdm import tqdm
 
 from tracklift.batch.discover import SceneJob
 from tracklift.batch.engine import Engine
-from tracklift.batch.markers import completed, settings_key, state_path
+from tracklift.batch.markers import STATE_DIR, completed, settings_key, state_path
 from tracklift.batch.memory import MB, scene_memory
-from tracklift.io.atomic import atomic_write_text
+from tracklift.eval.benchmark_format import MASK_DIR
+from tracklift.io.atomic import atomic_write_text, remove_stale_temporaries
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,10 @@ def run_batch(jobs: list[SceneJob], out: str | Path, engine_factory, *, masks_ro
         log.info("%d of %d scenes are complete and skipped", skipped, len(jobs))
     requests = {name: memory_request(Path(tasks[name]["path"]), options.get("stride", 1), options.get("max_frames"))
                 for name in todo}
+    # A killed driver or worker can leave atomic-write temporaries; nothing writes here before the engine starts.
+    stale = sum(remove_stale_temporaries(d) for d in (out, out / MASK_DIR, out / STATE_DIR))
+    if stale:
+        log.info("removed %d temporary file(s) of an interrupted run", stale)
     engine: Engine | None = engine_factory() if todo else None
     document["engine"] = None if engine is None else engine.name
     bar = tqdm(total=len(jobs), initial=skipped, desc="batch", unit="scene", disable=not progress)

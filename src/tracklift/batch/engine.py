@@ -15,6 +15,7 @@ import multiprocessing.connection
 import os
 import signal
 import sys
+from dataclasses import dataclass
 from typing import Protocol
 
 log = logging.getLogger(__name__)
@@ -61,15 +62,23 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
 
 
-def _child(task: dict, conn) -> None:
+def _serve(conn) -> None:
+    """A worker process: run the tasks the driver sends until it sends None or goes away."""
     _die_with_parent()
     from tracklift.batch.task import run_scene
 
-    try:
-        result = run_scene(task)
-    except Exception as err:  # the marker or state files could not be written
-        result = {"status": "failed", "error": f"{type(err).__name__}: {err}".splitlines()[0]}
-    conn.send(result)
+    while True:
+        try:
+            task = conn.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        try:
+            result = run_scene(task)
+        except Exception as err:  # the marker or state files could not be written
+            result = {"status": "failed", "error": f"{type(err).__name__}: {err}".splitlines()[0]}
+        conn.send(result)
 
 
 def death_message(exitcode: int | None) -> str:
@@ -81,9 +90,17 @@ def death_message(exitcode: int | None) -> str:
     return f"WorkerDied: worker process exited with code {exitcode} without a result"
 
 
+@dataclass
+class _Worker:
+    process: multiprocessing.process.BaseProcess
+    conn: multiprocessing.connection.Connection
+    request: int = 0
+
+
 class ProcessEngine:
-    """One fresh process per task (its memory is its own, a crash takes nothing else down), at most
-    `workers` at once and, by the scenes' memory requests, within `budget` bytes."""
+    """Up to `workers` long-lived worker processes (imports and loaded models are paid once per worker, as
+    with Ray's); a worker that dies is replaced. Tasks start while the scenes' memory requests fit `budget`
+    bytes (default 90 % of the memory available at start)."""
 
     name = "process"
 
@@ -93,43 +110,76 @@ class ProcessEngine:
         self.workers = workers
         self.budget = int(0.9 * available_memory()) if budget is None else budget
         self._context = multiprocessing.get_context("spawn")  # no inherited threads or locks
-        self._running: dict[str, tuple] = {}  # name -> (process, connection, request)
+        self._idle: list[_Worker] = []
+        self._busy: dict[str, _Worker] = {}
 
     def fits(self, request: int) -> bool:
-        return admits([r for _, _, r in self._running.values()], request, self.workers, self.budget)
+        return admits([w.request for w in self._busy.values()], request, self.workers, self.budget)
+
+    def _start_worker(self) -> _Worker:
+        conn, child = self._context.Pipe()
+        process = self._context.Process(target=_serve, args=(child,), name="tracklift-batch-worker", daemon=True)
+        process.start()
+        child.close()
+        return _Worker(process, conn)
 
     def submit(self, name: str, task: dict, request: int) -> None:
-        receive, send = self._context.Pipe(duplex=False)
-        process = self._context.Process(target=_child, args=(task, send), name=f"tracklift-{name}", daemon=True)
-        process.start()
-        send.close()
-        self._running[name] = (process, receive, request)
+        while self._idle:
+            worker = self._idle.pop()
+            try:
+                worker.conn.send(task)
+                break
+            except (BrokenPipeError, EOFError, OSError):  # it died while idle
+                worker.process.join()
+        else:
+            worker = self._start_worker()
+            worker.conn.send(task)
+        worker.request = request
+        self._busy[name] = worker
 
     def wait(self) -> list[tuple[str, dict]]:
-        if not self._running:
+        if not self._busy:
             return []
-        by_sentinel = {p.sentinel: name for name, (p, _, _) in self._running.items()}
-        ready = multiprocessing.connection.wait(list(by_sentinel))
+        waits = {w.conn: n for n, w in self._busy.items()} | {w.process.sentinel: n for n, w in self._busy.items()}
+        ready = {waits[r] for r in multiprocessing.connection.wait(list(waits))}
         done = []
-        for sentinel in ready:
-            name = by_sentinel[sentinel]
-            process, receive, _ = self._running.pop(name)
-            result = receive.recv() if receive.poll() else None
-            process.join()
-            receive.close()
-            done.append((name, result or {"status": "failed", "error": death_message(process.exitcode)}))
-        return sorted(done)
+        for name in sorted(ready):
+            worker = self._busy.pop(name)
+            try:
+                result = worker.conn.recv() if worker.conn.poll() else None
+            except (EOFError, OSError):
+                result = None
+            if result is None:
+                worker.process.join()
+                worker.conn.close()
+                result = {"status": "failed", "error": death_message(worker.process.exitcode)}
+            else:
+                self._idle.append(worker)
+            done.append((name, result))
+        return done
 
     def cancel(self) -> None:
-        for process, receive, _ in self._running.values():
-            process.terminate()
-        for process, receive, _ in self._running.values():
-            process.join()
-            receive.close()
-        self._running.clear()
+        for worker in self._busy.values():
+            worker.process.terminate()
+        for worker in self._busy.values():
+            worker.process.join()
+            worker.conn.close()
+        self._busy.clear()
 
     def close(self) -> None:
         self.cancel()
+        for worker in self._idle:
+            try:
+                worker.conn.send(None)
+            except OSError:
+                pass
+        for worker in self._idle:
+            worker.process.join(timeout=10)
+            if worker.process.is_alive():
+                worker.process.terminate()
+                worker.process.join()
+            worker.conn.close()
+        self._idle.clear()
 
 
 def make_engine(kind: str, workers: int, address: str | None = None) -> Engine:
