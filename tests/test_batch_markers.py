@@ -9,8 +9,8 @@ from tracklift.batch.memory import BASE, MB, peak_rss, reset_peak, scene_memory
 
 
 def test_scene_memory_formula_by_hand():
-    # 640×480, 2000 frames: BASE + 307200 · (200 + 2000 · 1.3) bytes
-    assert scene_memory(2000, 640, 480) == BASE + 307200 * 200 + int(307200 * 2600)
+    # 640×480, 2000 frames: BASE + 307200 · (200 + 2000 · 3.5) bytes
+    assert scene_memory(2000, 640, 480) == BASE + 307200 * 200 + 307200 * 7000
     assert scene_memory(0, 0, 0) == BASE
     assert scene_memory(10, 64, 48) < scene_memory(20, 64, 48) < scene_memory(20, 128, 96)
     with pytest.raises(ValueError, match="non-negative"):

@@ -4,11 +4,15 @@ The request is an upper bound fitted to measured peaks (`benchmarks/batch.py` re
 
     bytes = BASE + pixels · (PER_PIXEL + frames · PER_PIXEL_FRAME)
 
-BASE covers the interpreter and the imported stack (numpy, scipy, OpenCV, numba, torch); PER_PIXEL one
-frame's working set (colour, depth, the frame's masks, lifted points, features, pictures); PER_PIXEL_FRAME
-what the mapper keeps per frame (voxel maps and the voxel × frame tracing table, ~0.2 MB per 640×480 frame
-at pixel stride 2 — doubled for headroom). pixels = depth width × height, frames = frames after --stride and
---max-frames. A 640×480 ScanNet scan of 2000 frames: 0.8 GB + 0.3 Mpx · (200 B + 2000 · 1.3 B) ≈ 1.6 GB.
+BASE covers the interpreter, the imported stack (numpy, scipy, OpenCV, numba, torch) and the MiniLM text
+model of the vote classifier; PER_PIXEL one frame's working set (colour, depth, the frame's masks, lifted
+points, features, pictures); PER_PIXEL_FRAME what the mapper keeps per frame (voxel maps as new surfaces come
+into view, and the voxel × frame tracing table). pixels = depth width × height, frames = frames after --stride
+and --max-frames. Fitted on `benchmarks/batch.py`'s measurements (BENCHMARKS.md): 640×480 synthetic rooms peak
+at 685 MB (30 frames) and 749 MB (90 frames), +1.07 MB per frame = 3.5 B per pixel and frame while the map
+still grows (the bound takes that slope for every frame); the real 300-frame scan scene0113_00 peaks at
+519 MB. A 640×480 ScanNet scan of 2000 frames:
+0.8 GB + 0.3 Mpx · (200 B + 2000 · 3.5 B) ≈ 2.9 GB.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from pathlib import Path
 MB = 1024 * 1024
 BASE = 800 * MB
 PER_PIXEL = 200
-PER_PIXEL_FRAME = 1.3
+PER_PIXEL_FRAME = 3.5
 
 
 def scene_memory(frames: int, width: int, height: int) -> int:
