@@ -40,11 +40,13 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.trace3d --jobs 2
 	$(BIN)/python -m benchmarks.splat_train
 	$(BIN)/python -m benchmarks.viewer --screenshot docs/viewer.png
+	$(BIN)/python -m benchmarks.batch
 
 # Real scans scored against their 3D GT boxes (ScanNet posed_images + infos pickles, 7-Scenes): needs the data.
 bench-real: $(STAMP)
 	@test -n "$(DATA)" || { echo "usage: make bench-real DATA=/path/to/data"; exit 2; }
 	$(BIN)/python -m benchmarks.real --data $(DATA)
+	$(BIN)/python -m benchmarks.batch
 
 clean:
 	rm -rf $(VENV) demo_out

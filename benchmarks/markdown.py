@@ -83,6 +83,10 @@ def section(doc: dict) -> str:
         from benchmarks.real import markdown_section as real_section
 
         return real_section(doc)
+    if kind == "batch":
+        from benchmarks.batch import markdown_section as batch_section
+
+        return batch_section(doc)
     if kind == "viewer":
         from benchmarks.viewer import markdown_section as viewer_section
 
@@ -90,13 +94,13 @@ def section(doc: dict) -> str:
     return suite_table(doc)
 
 
-ORDER = {"instance3d": 0, "real": 1, "geo3d": 2, "openvocab": 3, "trace3d": 4, "splat_train": 5, "viewer": 6,
-         "realism_calibration": 7}
+ORDER = {"instance3d": 0, "real": 1, "geo3d": 2, "openvocab": 3, "trace3d": 4, "splat_train": 5, "batch": 6,
+         "viewer": 7, "realism_calibration": 8}
 
 
 def render(results_dir: Path) -> str:
     """The whole page: instance segmentation (full suite first), real scans, open-vocabulary, Trace3D, splat
-    training, realism calibration."""
+    training, many scenes, the viewer, realism calibration."""
     docs = [json.loads(p.read_text()) for p in sorted(results_dir.glob("*.json"))]
     docs.sort(key=lambda d: (ORDER.get(d.get("kind", "instance3d"), 9), "quick" in json.dumps(d.get("suite", {}).get("name", ""))))
     body = "\n\n".join(section(d) for d in docs) if docs else "No results recorded yet: run `make bench`."

@@ -16,25 +16,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scene", help="scene folder (any supported layout)")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--masks", help="precomputed 2D masks folder (<frame>.png/.json or <frame>.npz)")
-    parser.add_argument("--segmenter", help="precomputed | rgbd[:options] | hf:<detector>=<model>,sam=<model>[,...] | "
-                        "geo3d[:options] (3D segmentation of the fused map, no 2D masks; --features, --mode and "
-                        "--no-refine do not apply) (default: precomputed with --masks, else rgbd)")
-    parser.add_argument("--features", default="handcrafted", help="handcrafted | dinov2:<model> | none (default handcrafted)")
-    parser.add_argument("--mode", default="fused", choices=("fused", "spatial", "visual"), help="tracker association")
-    parser.add_argument("--no-refine", action="store_true", help="skip consistency refinement from the tracing table")
-    parser.add_argument("--no-snap", action="store_true", help="keep vertex-level predictions (no snapping to mesh superpoints)")
     parser.add_argument("--mesh", help="mesh PLY to write predictions over (default: the scene's mesh, if any)")
-    parser.add_argument("--no-mesh", action="store_true", help="write over the fused point map even if a mesh exists")
-    parser.add_argument("--stride", type=int, default=1, help="use every N-th frame")
-    parser.add_argument("--max-frames", type=int, help="stop after this many frames")
-    parser.add_argument("--voxel", type=float, default=0.03, help="voxel size in metres (default 0.03)")
-    parser.add_argument("--pixel-stride", type=int, default=2, help="lift every N-th pixel per row and column (default 2)")
-    parser.add_argument("--vocab", default="scannet200", help="vocabulary for label ids (default scannet200)")
-    parser.add_argument("--classifier", default="vote",
-                        help="name instances: vote (2D label votes mapped by MiniLM, no weights) | clip:<model> | "
-                             "siglip:<model> | llm:<url-or-model> | none (majority of exact 2D labels)")
-    parser.add_argument("--cache-dir", help="cache of LLM answers and text embeddings (default OUT/.cache)")
-    parser.add_argument("--pictures", type=int, default=3, help="frames drawn in the PNG overview (0 = no pictures)")
+    add_options(parser)
     parser.add_argument("--rerun", metavar="FILE.rrd",
                         help="log frames, masks, the growing instance map and boxes per frame to a rerun recording "
                              "(needs `pip install 'tracklift[rerun]'`)")
@@ -46,7 +29,37 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(func=run)
 
 
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """The options that do not name a scene's own files (shared with `tracklift batch`)."""
+    parser.add_argument("--segmenter", help="precomputed | rgbd[:options] | hf:<detector>=<model>,sam=<model>[,...] | "
+                        "geo3d[:options] (3D segmentation of the fused map, no 2D masks; --features, --mode and "
+                        "--no-refine do not apply) (default: precomputed with --masks, else rgbd)")
+    parser.add_argument("--features", default="handcrafted", help="handcrafted | dinov2:<model> | none (default handcrafted)")
+    parser.add_argument("--mode", default="fused", choices=("fused", "spatial", "visual"), help="tracker association")
+    parser.add_argument("--no-refine", action="store_true", help="skip consistency refinement from the tracing table")
+    parser.add_argument("--no-snap", action="store_true", help="keep vertex-level predictions (no snapping to mesh superpoints)")
+    parser.add_argument("--no-mesh", action="store_true", help="write over the fused point map even if a mesh exists")
+    parser.add_argument("--stride", type=int, default=1, help="use every N-th frame")
+    parser.add_argument("--max-frames", type=int, help="stop after this many frames")
+    parser.add_argument("--voxel", type=float, default=0.03, help="voxel size in metres (default 0.03)")
+    parser.add_argument("--pixel-stride", type=int, default=2, help="lift every N-th pixel per row and column (default 2)")
+    parser.add_argument("--vocab", default="scannet200", help="vocabulary for label ids (default scannet200)")
+    parser.add_argument("--classifier", default="vote",
+                        help="name instances: vote (2D label votes mapped by MiniLM, no weights) | clip:<model> | "
+                             "siglip:<model> | llm:<url-or-model> | none (majority of exact 2D labels)")
+    parser.add_argument("--cache-dir", help="cache of LLM answers and text embeddings (default OUT/.cache)")
+    parser.add_argument("--pictures", type=int, default=3, help="frames drawn in the PNG overview (0 = no pictures)")
+
+
 def run(args: argparse.Namespace) -> int:
+    print(json.dumps(segment(args), indent=1))
+    return 0
+
+
+def segment(args: argparse.Namespace) -> dict:
+    """Segment `args.scene` into `args.out` (the options of `configure`; `tracklift batch` passes those of
+    `add_options` only, without the viewer's); returns the run statistics and the paths written."""
+    args = argparse.Namespace(**{"rerun": None, "live": False, "port": 8080, "host": None, **vars(args)})
     from tracklift.data.scene import open_scene
     from tracklift.history import GrowthRecorder, write_history
     from tracklift.io.instances_out import write_scene
@@ -122,13 +135,14 @@ def run(args: argparse.Namespace) -> int:
         paths["rerun"] = logger.close()
     if args.pictures > 0:
         _pictures(args.out, scene, instances, args.pictures, args.voxel)
-    print(json.dumps({"scene": scene.name, **stats, "outputs": {k: str(v) for k, v in paths.items()}}, indent=1))
+    summary = {"scene": scene.name, **stats, "outputs": {k: str(v) for k, v in paths.items()}}
     if live is not None:
         from tracklift.view.server import serve_forever
 
+        print(json.dumps(summary, indent=1))
         live.finish(args.out)
         serve_forever(server)
-    return 0
+    return summary
 
 
 def _track(scene, spec: str, args: argparse.Namespace, vocab, on_frame):

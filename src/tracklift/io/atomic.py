@@ -42,3 +42,14 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def remove_stale_temporaries(folder: str | os.PathLike) -> int:
+    """Delete the temporary files `atomic_open` left in `folder` when its process was killed mid-write
+    (`.<name>.<random>.tmp`); only call it when nothing writes there. Returns how many were removed."""
+    removed = 0
+    for path in Path(folder).glob(".*.tmp") if Path(folder).is_dir() else ():
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            removed += 1
+    return removed
