@@ -74,6 +74,7 @@ METHODS: dict[str, Method] = {
     "naive": Method(command=naive_command),
     "segment": Method(),
     "rgbd": Method(args=("--segmenter", "rgbd"), masks=False),
+    "geo3d": Method(args=("--segmenter", "geo3d"), masks=False),
 }
 MASK_PRESETS = ("exact", "mild", "hard")
 
