@@ -265,7 +265,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from tracklift.data.scene import open_scene
-    from tracklift.io.atomic import atomic_write_text
 
     data = Path(args.data)
     load_start = os.getloadavg()
@@ -296,13 +295,9 @@ def main(argv: list[str] | None = None) -> int:
         "load_average": {"start": list(load_start), "end": list(os.getloadavg())},
         "sources": sources,
     }
-    results = Path(args.results)
-    results.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(results / "realism_calibration.json", json.dumps(doc, indent=2) + "\n")
-    print(markdown_section(doc))
-    from benchmarks.markdown import render
+    from benchmarks.markdown import record
 
-    atomic_write_text(Path(args.markdown), render(results))
+    record(doc, Path(args.results) / "realism_calibration.json", markdown_section(doc), args.markdown)
     return 0
 
 

@@ -116,4 +116,5 @@ def record(doc: dict, out: Path, section: str, markdown: str | Path) -> None:
     atomic_write_text(out, result_to_json(doc) + "\n")
     print(section)
     atomic_write_text(markdown, render(out.parent))
-    print(f"wrote {out} and {markdown} in {doc['wall_seconds']:.0f} s")
+    took = f" in {doc['wall_seconds']:.0f} s" if "wall_seconds" in doc else ""
+    print(f"wrote {out} and {markdown}{took}")

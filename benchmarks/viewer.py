@@ -19,7 +19,6 @@ also saves the last screenshot after the query (the README's docs/viewer.png).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import socket
@@ -165,7 +164,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", default=str(ROOT / "BENCHMARKS.md"))
     args = parser.parse_args(argv)
 
-    from tracklift.io.atomic import atomic_write_text
 
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
@@ -185,13 +183,9 @@ def main(argv: list[str] | None = None) -> int:
                   "ply_kb": (out / f"{name}_instances.ply").stat().st_size / 1024},
         "load_average_end": list(os.getloadavg()),
     }
-    results = Path(args.results)
-    results.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(results / "viewer.json", json.dumps(doc, indent=2) + "\n")
-    print(markdown_section(doc))
-    from benchmarks.markdown import render
+    from benchmarks.markdown import record
 
-    atomic_write_text(Path(args.markdown), render(results))
+    record(doc, Path(args.results) / "viewer.json", markdown_section(doc), args.markdown)
     return 0
 
 
