@@ -52,7 +52,7 @@ from benchmarks.suite import FULL as HARNESS_FULL
 from benchmarks.suite import Suite
 
 if TYPE_CHECKING:
-    from tracklift.track.instance import Instance3D
+    from tracklift.core.instance import Instance3D
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

@@ -91,7 +91,7 @@ def inconsistent_masks(gt: np.ndarray, rng: np.random.Generator, suite: Trace3DS
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components
 
-    from tracklift.segment2d.masks import FrameMasks
+    from tracklift.core.masks import FrameMasks
     from tracklift.splat.correct import touching_pairs
 
     ids = np.unique(gt[gt >= 0])

@@ -23,7 +23,7 @@ from benchmarks.suite import Suite
 from tracklift.classify.label import classify_instances
 from tracklift.eval import evaluate, result_to_json
 from tracklift.io.ply import read_ply
-from tracklift.track.instance import Instance3D
+from tracklift.core.instance import Instance3D
 from tracklift.vocab import load_vocabulary
 
 TINY = Suite("tiny_openvocab", seeds=(0,), frames=4, width=64, height=48, objects=5, presets=("oracle",), repeats=1)

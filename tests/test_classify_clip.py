@@ -13,7 +13,7 @@ from tracklift.classify.clip import ClipClassifier, ClipConfig  # noqa: E402
 from tracklift.classify.crops import CropConfig, crop_views  # noqa: E402
 from tracklift.classify.protocol import Classifier  # noqa: E402
 from tracklift.classify.views import View  # noqa: E402
-from tracklift.track.instance import Instance3D  # noqa: E402
+from tracklift.core.instance import Instance3D  # noqa: E402
 
 VOCAB = ["chair", "table", "bed", "lamp"]
 SMALL = ClipConfig(crop=CropConfig(scales=(1.0, 2.0), size=32), batch_size=4)

@@ -24,7 +24,7 @@ from tracklift.classify.openai_chat import OpenAIChat, OpenAIChatConfig, complet
 from tracklift.classify.protocol import Classifier
 from tracklift.classify.text import TextEmbedder
 from tracklift.classify.views import View
-from tracklift.track.instance import Instance3D
+from tracklift.core.instance import Instance3D
 from tracklift.vocab import load_vocabulary
 
 VOCAB = ["chair", "couch", "tv", "table", "trash can", "lamp"]

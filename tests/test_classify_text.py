@@ -19,7 +19,7 @@ from tracklift.classify.text import (
     singular_forms,
 )
 from tracklift.classify.vote import VoteClassifier
-from tracklift.track.instance import Instance3D
+from tracklift.core.instance import Instance3D
 from tracklift.vocab import load_vocabulary
 
 pytest.importorskip("sentence_transformers")

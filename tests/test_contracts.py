@@ -11,8 +11,8 @@ from tracklift.cli import COMMANDS, main
 from tracklift.data.frame import BadFrameError, Frame
 from tracklift.io.atomic import atomic_open, atomic_write_text
 from tracklift.io.ply import Mesh, read_ply, write_ply
-from tracklift.segment2d.masks import FrameMasks
-from tracklift.track.instance import Instance3D
+from tracklift.core.masks import FrameMasks
+from tracklift.core.instance import Instance3D
 
 
 def make_frame(**overrides):

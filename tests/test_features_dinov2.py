@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tracklift.data.frame import Frame
-from tracklift.segment2d.masks import FrameMasks
+from tracklift.core.masks import FrameMasks
 
 pytest.importorskip("transformers")
 pytestmark = pytest.mark.models

@@ -17,7 +17,7 @@ from tracklift.features.handcrafted import (
 )
 from tracklift.features.protocol import FeatureExtractor
 from tracklift.features.soft_hist import soft_bins, soft_bins_reference
-from tracklift.segment2d.masks import FrameMasks
+from tracklift.core.masks import FrameMasks
 
 
 def frame_with(color):

@@ -5,7 +5,7 @@ from tracklift.data.frame import Frame
 from tracklift.lift.backproject import backproject
 from tracklift.lift.lifter import LiftConfig, lift_masks, segment_points
 from tracklift.lift.voxels import voxel_keys
-from tracklift.segment2d.masks import FrameMasks
+from tracklift.core.masks import FrameMasks
 
 H, W = 12, 16
 K = np.array([[100.0, 0, 7.5], [0, 100.0, 5.5], [0, 0, 1]])  # 1 cm pixels at 1 m

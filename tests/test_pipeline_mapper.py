@@ -7,7 +7,7 @@ from tracklift.data.frame import Frame
 from tracklift.eval import PredictedInstance, evaluate
 from tracklift.lift.lifter import LiftConfig
 from tracklift.pipeline import Mapper, PipelineConfig, predictions
-from tracklift.segment2d.masks import FrameMasks
+from tracklift.core.masks import FrameMasks
 from tracklift.track.config import TrackerConfig
 from tracklift.track.transfer import check_alignment
 from tracklift.vocab import load_vocabulary
@@ -226,7 +226,7 @@ def _two_squares() -> tuple[np.ndarray, np.ndarray]:
 def test_snap_to_superpoints_fills_majority_superpoints_and_drops_collapsed():
     from tracklift.pipeline import snap_to_superpoints
     from tracklift.refine.snap import SnapConfig
-    from tracklift.track.instance import Instance3D
+    from tracklift.core.instance import Instance3D
 
     vertices, faces = _two_squares()
     masks = np.zeros((2, 50), bool)

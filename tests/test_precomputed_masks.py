@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tracklift.data.frame import Frame
-from tracklift.segment2d.masks import FrameMasks
+from tracklift.core.masks import FrameMasks
 from tracklift.segment2d.precomputed import PrecomputedSegmenter, read_masks, write_masks
 from tracklift.segment2d.protocol import Segmenter
 

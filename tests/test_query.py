@@ -17,7 +17,7 @@ from tracklift.classify.query import ParsedQuery, parse_query, rank_instances, r
 from tracklift.classify.spatial import Viewpoint, box_gap, footprint_overlap, relation_score
 from tracklift.classify.vote import VoteClassifier
 from tracklift.cli import main
-from tracklift.track.instance import Instance3D
+from tracklift.core.instance import Instance3D
 from tracklift.vocab import load_vocabulary
 
 pytest.importorskip("sentence_transformers")  # queries match text with the bundled MiniLM

@@ -9,7 +9,7 @@ from tracklift.eval.prediction import PredictedInstance
 from tracklift.refine.predictions import refine_predictions
 from tracklift.refine.snap import SnapConfig
 from tracklift.refine.transfer import snap_instances, transfer_to_vertices, transfer_to_vertices_reference
-from tracklift.track.instance import Instance3D
+from tracklift.core.instance import Instance3D
 
 
 def test_transfer_matches_reference():

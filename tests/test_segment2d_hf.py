@@ -7,7 +7,7 @@ import pytest
 from tracklift.data.frame import Frame
 from tracklift.segment2d.boxes import box_iou
 from tracklift.segment2d.factory import make_segmenter
-from tracklift.segment2d.masks import FrameMasks
+from tracklift.core.masks import FrameMasks
 
 pytest.importorskip("transformers")
 pytestmark = pytest.mark.models

@@ -6,7 +6,7 @@ from hypothesis import given, settings, strategies as st
 
 from tracklift.data.frame import Frame
 from tracklift.segment2d.graph_kernel import felzenszwalb_numba, felzenszwalb_reference
-from tracklift.segment2d.masks import FrameMasks
+from tracklift.core.masks import FrameMasks
 from tracklift.segment2d.normals import backproject, depth_normals, depth_normals_reference
 from tracklift.segment2d.planes import PlaneConfig, find_planes
 from tracklift.segment2d.protocol import Segmenter

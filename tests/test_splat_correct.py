@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.splat_toy import toy_scene
-from tracklift.segment2d.masks import FrameMasks
+from tracklift.core.masks import FrameMasks
 from tracklift.splat.correct import (
     CorrectionConfig,
     PatchEvidence,

@@ -17,7 +17,7 @@ import pytest
 from tests.splat_toy import render_ids, toy_cameras, toy_gaussians
 from tests.test_splat_cli import write_id_png, write_toy_model
 from tracklift.cli import main
-from tracklift.segment2d.masks import FrameMasks
+from tracklift.core.masks import FrameMasks
 from tracklift.segment2d.precomputed import write_masks
 from tracklift.splat.apps import children_of, level_masks
 from tracklift.splat.hierarchy_file import read_hierarchy, write_hierarchy

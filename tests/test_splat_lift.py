@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.splat_toy import render_ids, toy_cameras, toy_scene
-from tracklift.segment2d.masks import FrameMasks
+from tracklift.core.masks import FrameMasks
 from tracklift.splat.apps import (
     colorize,
     extract,

@@ -7,7 +7,8 @@ from tracklift.track.costs import (
     assign, box_gate, image_coverage, image_coverage_reference, overlap_matrix, overlap_matrix_reference,
     spatial_scores, visible_counts, visible_pixels, visual_scores, weighted_overlap, weighted_overlap_reference,
 )
-from tracklift.track.voxelmap import VoxelMap, coarsen_keys, contains, union_add, union_add_reference
+from tracklift.lift.voxels import contains
+from tracklift.track.voxelmap import VoxelMap, coarsen_keys, union_add, union_add_reference
 from tracklift.lift.voxels import pack_keys
 
 

@@ -7,7 +7,7 @@ from tracklift.io.instances_out import instance_label_id, instance_of_point, wri
 from tracklift.io.pictures import frames_picture, instance_colors, render_instances, top_down_picture
 from tracklift.io.ply import read_ply
 from tracklift.data.frame import Frame
-from tracklift.track.instance import Instance3D
+from tracklift.core.instance import Instance3D
 from tracklift.track.transfer import check_alignment, fused_points, transfer_to_points, transfer_to_points_reference
 from tracklift.vocab import load_vocabulary
 

@@ -11,7 +11,7 @@ import pytest
 from tracklift.cli import main
 from tracklift.io.instances_out import write_scene
 from tracklift.io.pictures import instance_colors
-from tracklift.track.instance import Instance3D
+from tracklift.core.instance import Instance3D
 from tracklift.view.outputs import load_segmented, output_kind
 from tracklift.view.segmented import BACKGROUND, DIM_SHARE, HIGHLIGHT, element_owner, element_steps, match_colours
 from tracklift.view.server import check_host, check_port_free, is_loopback

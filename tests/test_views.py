@@ -18,7 +18,7 @@ from tracklift.classify.views import (
     select_views,
 )
 from tracklift.data.frame import Frame
-from tracklift.track.instance import Instance3D
+from tracklift.core.instance import Instance3D
 
 H, W = 48, 64
 K = np.array([[50.0, 0, 32], [0, 50.0, 24], [0, 0, 1]])

@@ -23,10 +23,10 @@ from tracklift.data.frame import BadFrameError, Frame
 from tracklift.features.protocol import FeatureExtractor
 from tracklift.lift.lifter import LiftConfig, lift_masks
 from tracklift.refine.snap import SnapConfig
-from tracklift.segment2d.masks import FrameMasks
+from tracklift.core.masks import FrameMasks
 from tracklift.trace.consistency import ConsistencyConfig
 from tracklift.track.config import TrackerConfig
-from tracklift.track.instance import Instance3D
+from tracklift.core.instance import Instance3D
 from tracklift.track.output import background_points, build_instances
 from tracklift.track.tracker import Tracker
 

@@ -20,7 +20,7 @@ from tracklift.classify.affordances import AFFORDANCES
 from tracklift.classify.protocol import Classifier
 from tracklift.classify.query import rank_instances
 from tracklift.classify.text import TextEmbedder, normalise_label
-from tracklift.track.instance import Instance3D
+from tracklift.core.instance import Instance3D
 
 # Everyday names of ScanNet200 classes, for synonym queries (some are aliases, most need the embedding).
 SYNONYMS: dict[str, tuple[str, ...]] = {

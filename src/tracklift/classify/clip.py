@@ -22,7 +22,7 @@ import numpy as np
 from tracklift.classify.cache import cached_array, content_hash
 from tracklift.classify.crops import CropConfig, crop_views
 from tracklift.classify.views import View
-from tracklift.track.instance import Instance3D
+from tracklift.core.instance import Instance3D
 
 PROMPTS = (
     "a photo of a {}.",

@@ -24,7 +24,7 @@ from tracklift.classify.crops import CropConfig, crop_view
 from tracklift.classify.protocol import Classifier, check_distribution, peaked
 from tracklift.classify.text import TextEmbedder
 from tracklift.classify.views import View
-from tracklift.track.instance import Instance3D
+from tracklift.core.instance import Instance3D
 
 log = logging.getLogger(__name__)
 

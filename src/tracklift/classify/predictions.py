@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tracklift.track.instance import Instance3D
+from tracklift.core.instance import Instance3D
 
 
 @dataclass

@@ -7,7 +7,7 @@ from typing import Protocol, Sequence, runtime_checkable
 import numpy as np
 
 from tracklift.classify.views import View
-from tracklift.track.instance import Instance3D
+from tracklift.core.instance import Instance3D
 
 
 @runtime_checkable

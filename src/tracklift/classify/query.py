@@ -36,7 +36,7 @@ from tracklift.classify.spatial import DEFAULT_VIEWPOINT, Viewpoint, relation_sc
 from tracklift.classify.text import TextEmbedder, default_text_embedder, exact_match, name_index, normalise_label
 from tracklift.classify.views import View, ViewConfig, select_views
 from tracklift.data.frame import Frame
-from tracklift.track.instance import Instance3D
+from tracklift.core.instance import Instance3D
 from tracklift.vocab import load_vocabulary
 
 _RELATIONS = (

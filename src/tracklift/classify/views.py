@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from tracklift.data.frame import Frame
-from tracklift.track.instance import Instance3D
+from tracklift.core.instance import Instance3D
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import numpy as np
 
 from tracklift.classify.text import DEFAULT_FLOOR, TextEmbedder, default_text_embedder, map_to_vocabulary
 from tracklift.classify.views import View
-from tracklift.track.instance import Instance3D
+from tracklift.core.instance import Instance3D
 
 
 @dataclass

@@ -16,7 +16,7 @@ import numpy as np
 
 from tracklift.data.frame import Frame
 from tracklift.features.pooling import patch_coverage, pool_normalised
-from tracklift.segment2d.masks import FrameMasks
+from tracklift.core.masks import FrameMasks
 
 MODEL_TYPES = ("dinov2", "dinov2_with_registers")
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from tracklift.data.frame import Frame
 from tracklift.features.soft_hist import soft_bins
-from tracklift.segment2d.masks import FrameMasks
+from tracklift.core.masks import FrameMasks
 
 # OpenCV float Lab: L in [0, 100]; a, b rarely leave [-80, 80] for real surfaces.
 LAB_RANGES = ((0.0, 100.0), (-80.0, 80.0), (-80.0, 80.0))

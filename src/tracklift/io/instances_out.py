@@ -19,7 +19,7 @@ import numpy as np
 from tracklift.io.atomic import atomic_write_bytes, atomic_write_text
 from tracklift.io.pictures import instance_colors
 from tracklift.io.ply import Mesh, write_ply
-from tracklift.track.instance import Instance3D
+from tracklift.core.instance import Instance3D
 from tracklift.vocab import Vocabulary
 
 

@@ -5,15 +5,13 @@ Drawn with OpenCV (no matplotlib); written atomically.
 
 from __future__ import annotations
 
-import os
-
 import cv2
 import numpy as np
 
 from tracklift.data.frame import Frame
-from tracklift.io.atomic import atomic_write_bytes
+from tracklift.io.png import write_png  # noqa: F401  (re-exported for the picture writers)
 from tracklift.lift.backproject import project
-from tracklift.track.instance import Instance3D
+from tracklift.core.instance import Instance3D
 
 
 def instance_colors(n: int) -> np.ndarray:
@@ -22,13 +20,6 @@ def instance_colors(n: int) -> np.ndarray:
     hsv = np.stack([hues, np.full(n, 200, np.uint8), np.full(n, 230, np.uint8)], axis=1)[None]
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0] if n else np.zeros((0, 3), np.uint8)
 
-
-def write_png(path: str | os.PathLike, rgb: np.ndarray) -> None:
-    """Write an [H, W, 3] uint8 RGB image as PNG, atomically."""
-    ok, data = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise ValueError(f"{path}: could not encode PNG")
-    atomic_write_bytes(path, data.tobytes())
 
 
 def render_instances(frame: Frame, instances: list[Instance3D], colors: np.ndarray, voxel: float,

@@ -18,7 +18,7 @@ from tracklift.data.frame import Frame
 from tracklift.lift.backproject import backproject, reliable_pixels
 from tracklift.lift.components import main_components, voxel_components
 from tracklift.lift.voxels import count_keys, key_centres, pack_keys, voxel_coords
-from tracklift.segment2d.masks import FrameMasks
+from tracklift.core.masks import FrameMasks
 
 
 @dataclass

@@ -78,3 +78,11 @@ def count_keys(keys: np.ndarray, weights: np.ndarray | None = None) -> tuple[np.
     if weights is None:
         return uniq, np.bincount(inverse, minlength=len(uniq)).astype(np.float32)
     return uniq, np.bincount(inverse, weights=weights, minlength=len(uniq)).astype(np.float32)
+
+
+def contains(sorted_keys: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """[N] bool: which `query` keys are in `sorted_keys` ([M] int64 sorted unique)."""
+    if len(sorted_keys) == 0:
+        return np.zeros(len(query), bool)
+    idx = np.minimum(np.searchsorted(sorted_keys, query), len(sorted_keys) - 1)
+    return sorted_keys[idx] == query

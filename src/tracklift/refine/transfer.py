@@ -8,7 +8,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from tracklift.refine.snap import SnapConfig, SnapResult, snap_masks
-from tracklift.track.instance import Instance3D
+from tracklift.core.instance import Instance3D
 
 
 def transfer_to_vertices(point_sets: Sequence[np.ndarray], vertices: np.ndarray, radius: float) -> np.ndarray:

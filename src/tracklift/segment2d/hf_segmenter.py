@@ -10,7 +10,7 @@ import numpy as np
 
 from tracklift.data.frame import Frame
 from tracklift.segment2d.boxes import Detections, nms
-from tracklift.segment2d.masks import FrameMasks
+from tracklift.core.masks import FrameMasks
 
 
 class BoxDetector(Protocol):

@@ -21,7 +21,7 @@ import numpy as np
 
 from tracklift.data.frame import Frame
 from tracklift.io.atomic import atomic_write_bytes, atomic_write_text
-from tracklift.segment2d.masks import FrameMasks
+from tracklift.core.masks import FrameMasks
 
 
 def _check_shape(path: Path, found: tuple[int, ...], shape: tuple[int, int] | None) -> None:

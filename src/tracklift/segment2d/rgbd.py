@@ -27,7 +27,7 @@ from scipy import ndimage
 from tracklift.data.frame import Frame
 from tracklift.segment2d.crease import crease_weights, lab_colors
 from tracklift.segment2d.graph_kernel import felzenszwalb_numba
-from tracklift.segment2d.masks import FrameMasks
+from tracklift.core.masks import FrameMasks
 from tracklift.segment2d.normals import backproject, depth_normals, smooth_normals
 from tracklift.segment2d.planes import PlaneConfig, find_planes
 

@@ -25,7 +25,7 @@ from tracklift.segment3d.proposals import ProposalConfig, propose
 from tracklift.segment3d.score import ScoreConfig, furniture_score
 from tracklift.segment3d.structure import StructureConfig, find_structure
 from tracklift.track.costs import overlap_matrix
-from tracklift.track.instance import Instance3D
+from tracklift.core.instance import Instance3D
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 
-from tracklift.segment2d.masks import FrameMasks
+from tracklift.core.masks import FrameMasks
 from tracklift.splat.camera import Camera
 from tracklift.splat.gaussians import Gaussians, rgb_to_sh_dc
 from tracklift.splat.instances import Instances

@@ -26,7 +26,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from tqdm import tqdm
 
-from tracklift.segment2d.masks import FrameMasks
+from tracklift.core.masks import FrameMasks
 from tracklift.splat.camera import Camera
 from tracklift.splat.gaussians import Gaussians
 from tracklift.splat.git import InstanceTrace, owned_weights, signatures, trace_instances

@@ -148,7 +148,7 @@ def refine_tracks(table: TraceTable, segment_track: np.ndarray, views: np.ndarra
 def _restrict(pairs: LabelPairs, track_map: np.ndarray, allowed: list[np.ndarray]) -> LabelPairs:
     """Keep the (voxel, track) rows whose voxel the track — or a track merged into it — may own; rows of
     labels ≥ len(track_map) (background) are kept."""
-    from tracklift.track.voxelmap import contains
+    from tracklift.lift.voxels import contains
 
     n = len(track_map)
     keep = pairs.label >= n

@@ -18,7 +18,7 @@ from tracklift.data.frame import Frame
 from tracklift.eval.prediction import PredictedInstance
 from tracklift.lift.backproject import backproject
 from tracklift.lift.voxels import voxel_keys
-from tracklift.segment2d.masks import FrameMasks
+from tracklift.core.masks import FrameMasks
 from tracklift.vocab import load_vocabulary
 
 

@@ -18,9 +18,9 @@ from tracklift.lift.voxels import key_centres
 from tracklift.trace.consistency import ConsistencyConfig, refine_tracks
 from tracklift.trace.table import top_labels
 from tracklift.track.costs import overlap_matrix
-from tracklift.track.instance import Instance3D
+from tracklift.core.instance import Instance3D
 from tracklift.track.tracker import BACKGROUND, Tracker
-from tracklift.track.voxelmap import contains
+from tracklift.lift.voxels import contains
 
 
 @dataclass

@@ -7,7 +7,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.spatial import cKDTree
 
-from tracklift.track.instance import Instance3D
+from tracklift.core.instance import Instance3D
 
 
 def observed_points(instances: list[Instance3D], vertices: np.ndarray, radius: float,

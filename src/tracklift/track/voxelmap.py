@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tracklift.lift.voxels import pack_keys, unique_keys, unpack_keys
+from tracklift.lift.voxels import contains, pack_keys, unique_keys, unpack_keys
 
 
 def coarsen_keys(keys: np.ndarray, factor: int) -> np.ndarray:
@@ -40,13 +40,6 @@ def union_add_reference(keys_a, vals_a, keys_b, vals_b) -> tuple[np.ndarray, np.
     keys = np.array(sorted(acc), np.int64)
     return keys, np.array([acc[k] for k in keys.tolist()], np.float32).reshape((len(keys),) + np.shape(vals_a)[1:])
 
-
-def contains(sorted_keys: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """[N] bool: which `query` keys are in `sorted_keys` ([M] int64 sorted unique)."""
-    if len(sorted_keys) == 0:
-        return np.zeros(len(query), bool)
-    idx = np.minimum(np.searchsorted(sorted_keys, query), len(sorted_keys) - 1)
-    return sorted_keys[idx] == query
 
 
 @dataclass

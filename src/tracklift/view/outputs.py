@@ -17,7 +17,7 @@ import numpy as np
 
 from tracklift.classify.predictions import load_instances, scene_names
 from tracklift.history import History, read_history
-from tracklift.track.instance import Instance3D
+from tracklift.core.instance import Instance3D
 
 log = logging.getLogger(__name__)
 

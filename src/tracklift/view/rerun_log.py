@@ -19,8 +19,8 @@ from tracklift.classify.query import instance_text
 from tracklift.data.frame import Frame
 from tracklift.io.pictures import instance_colors
 from tracklift.lift.voxels import key_centres
-from tracklift.segment2d.masks import FrameMasks
-from tracklift.track.instance import Instance3D
+from tracklift.core.masks import FrameMasks
+from tracklift.core.instance import Instance3D
 from tracklift.view.live import track_colour
 
 
