@@ -24,7 +24,7 @@ from tracklift.eval.box_gt import SceneBoxes
 from tracklift.eval.box_pred import transform_points
 from tracklift.eval.detection_classes import SCANNET200_NAME
 from tracklift.io.atomic import atomic_write_text
-from tracklift.lift.backproject import backproject
+from tracklift.lift.projection import pixels_to_world
 
 FLOOR_MARGIN = 0.02  # metres: the bottom face of every box is raised by this much
 # mask preset -> corruption preset of tracklift.synth.corrupt
@@ -70,7 +70,7 @@ def box_instance_image(frame, gt: SceneBoxes, floor_margin: float = FLOOR_MARGIN
     frame: a `tracklift.data.frame.Frame` (depth [H, W] metres, K, pose c2w in the scene's world frame).
     """
     v, u = np.nonzero(frame.depth > 0)
-    points = transform_points(backproject(u, v, frame.depth[v, u], frame.K, frame.pose), gt.axis_align)
+    points = transform_points(pixels_to_world(u, v, frame.depth[v, u], frame.K, frame.pose), gt.axis_align)
     image = np.zeros(frame.depth.shape, np.int32)
     image[v, u] = label_points(points, gt.boxes, floor_margin)
     return image

@@ -10,7 +10,7 @@ scored in four variants:
 * `text`            the `VoteClassifier`: every vote mapped onto the vocabulary (aliases, then MiniLM nearest
                     name above a similarity floor), weighted by the mapping similarity;
 * `exact+sp`, `text+sp`  the same predictions snapped to mesh superpoints (`segment_mesh` on the room's
-                    mesh, `refine_predictions`).
+                    mesh, `snap_predictions`).
 
 Mask presets: the harness's `oracle`, `mild`, `hard`, and `freeform` = `mild` with every correct label of a
 class that has synonyms written as one ("sofa", "tv monitor", "bookcase"), as a segmenter prompted with its
@@ -137,7 +137,7 @@ def score_instances(instances: Sequence[Instance3D], masks: np.ndarray, superpoi
     """
     from tracklift.classify.label import labeller
     from tracklift.eval import PredictedInstance
-    from tracklift.refine.predictions import refine_predictions
+    from tracklift.superpoints.snap import snap_predictions
 
     masks = np.asarray(masks, bool)
     superpoints = np.asarray(superpoints)
@@ -150,7 +150,7 @@ def score_instances(instances: Sequence[Instance3D], masks: np.ndarray, superpoi
         labeller(classifier, vocab, rescore=True)(None, copies)  # vote classifiers read no views: no scene needed
         plain = [PredictedInstance(m, vocab.id_of(inst.label), inst.score) for m, inst in zip(masks, copies)]
         preds[key] = plain
-        preds[f"{key}+sp"] = refine_predictions(plain, superpoints, snap)
+        preds[f"{key}+sp"] = snap_predictions(plain, superpoints, snap)
         named[key] = copies
     return preds, named
 
@@ -183,7 +183,7 @@ def open_room(path: Path) -> Room:
     from tracklift.data.scene import open_scene
     from tracklift.eval.gt import read_gt_file
     from tracklift.io.ply import read_ply
-    from tracklift.refine.segmentator import segment_mesh
+    from tracklift.superpoints.segmentator import segment_mesh
     from tracklift.synth.corrupt import STRUCTURE
 
     scene = open_scene(path)

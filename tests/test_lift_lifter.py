@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from tracklift.data.frame import Frame
-from tracklift.lift.backproject import backproject
+from tracklift.lift.projection import pixels_to_world
 from tracklift.lift.lifter import LiftConfig, lift_masks, segment_points
 from tracklift.lift.voxels import voxel_keys
 from tracklift.core.masks import FrameMasks
@@ -27,7 +27,7 @@ def test_flat_wall_exact_voxels():
     seg = lift_masks(frame(depth), FrameMasks(mask, ["wall"], np.array([0.5])), config()).segments
     assert len(seg) == 1 and seg[0].label == "wall" and seg[0].score == 0.5
     v, u = np.nonzero(mask[0])
-    expected, counts = np.unique(voxel_keys(backproject(u, v, np.ones(len(u)), K, np.eye(4)), 0.02), return_counts=True)
+    expected, counts = np.unique(voxel_keys(pixels_to_world(u, v, np.ones(len(u)), K, np.eye(4)), 0.02), return_counts=True)
     np.testing.assert_array_equal(seg[0].keys, expected)
     np.testing.assert_array_equal(seg[0].weights, counts)
     pts = segment_points(seg[0], 0.02)
@@ -80,7 +80,7 @@ def test_background_covers_every_unmasked_surface():
     cfg = config(background_px=1, background_step=2)
     keys, weights = lift_masks(frame(depth), FrameMasks(mask), cfg).background
     v, u = np.r_[np.arange(H), np.arange(0, H, 2)], np.r_[np.full(H, 12), np.full(H // 2, 14)]
-    expected = np.unique(voxel_keys(backproject(u, v, np.ones(len(u)), K, np.eye(4)), 0.02))
+    expected = np.unique(voxel_keys(pixels_to_world(u, v, np.ones(len(u)), K, np.eye(4)), 0.02))
     np.testing.assert_array_equal(keys, expected)
     assert weights.sum() == H + 4 * (H // 2)
     ring_only = lift_masks(frame(depth), FrameMasks(mask), config(background_px=1, background_step=0)).background

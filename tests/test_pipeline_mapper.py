@@ -225,7 +225,7 @@ def _two_squares() -> tuple[np.ndarray, np.ndarray]:
 
 def test_snap_to_superpoints_fills_majority_superpoints_and_drops_collapsed():
     from tracklift.pipeline import snap_to_superpoints
-    from tracklift.refine.snap import SnapConfig
+    from tracklift.superpoints.snap import SnapConfig
     from tracklift.core.instance import Instance3D
 
     vertices, faces = _two_squares()

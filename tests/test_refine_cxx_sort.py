@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracklift.refine.cxx_sort import cxx_partial_sort_order, cxx_sort_order
+from tracklift.superpoints.cxx_sort import cxx_partial_sort_order, cxx_sort_order
 
 # Orders printed by g++ 12.2 (libstdc++) `std::sort` / `std::partial_sort(first, last, last)` on
 # records {float w; int index}, compared by w only.

@@ -7,7 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracklift.refine.snap import SnapConfig, masks_from_indices, snap_masks, snap_masks_reference
+from tracklift.eval.prediction import PredictedInstance
+from tracklift.superpoints.snap import (SnapConfig, masks_from_indices, snap_masks, snap_masks_reference,
+                                        snap_predictions)
 
 # Two superpoints of four points each; ids as ScanNet writes them (representative vertex ids).
 SUPERPOINTS = np.array([3, 3, 3, 3, 6, 6, 6, 6])
@@ -129,8 +131,30 @@ def test_bad_input_raises(masks, superpoints, scores, match):
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [({"vote_threshold": 0}, "vote_threshold"), ({"min_points": -1}, "min_points"), ({"transfer_radius": 0}, "radius")],
+    [({"vote_threshold": 0}, "vote_threshold"), ({"min_points": -1}, "min_points")],
 )
 def test_bad_config_raises(kwargs, match):
     with pytest.raises(ValueError, match=match):
         SnapConfig(**kwargs)
+
+
+def test_snap_predictions_keeps_label_and_score():
+    superpoints = np.repeat(np.arange(4), 30)
+    mask = np.isin(superpoints, [1, 2]) & (np.arange(120) % 3 != 0)  # two thirds of superpoints 1 and 2
+    preds = [
+        PredictedInstance(mask=mask, label_id=5, score=0.7),
+        PredictedInstance(mask=np.arange(120) < 4, label_id=None, score=0.9),  # collapses
+    ]
+    refined = snap_predictions(preds, superpoints)
+    assert len(refined) == 1
+    assert isinstance(refined[0], PredictedInstance)
+    assert refined[0].label_id == 5 and refined[0].score == 0.7
+    np.testing.assert_array_equal(refined[0].mask, np.isin(superpoints, [1, 2]))
+    np.testing.assert_array_equal(preds[0].mask, mask)  # inputs untouched
+    assert snap_predictions([], superpoints) == []
+
+
+def test_snap_predictions_bad_shape():
+    preds = [PredictedInstance(mask=np.zeros(10, bool), label_id=1, score=0.5)]
+    with pytest.raises(ValueError, match=r"preds\[0\]\.mask"):
+        snap_predictions(preds, np.zeros(12, int))

@@ -7,7 +7,7 @@ from hypothesis import given, settings, strategies as st
 from tracklift.data.frame import Frame
 from tracklift.segment2d.graph_kernel import felzenszwalb_numba, felzenszwalb_reference
 from tracklift.core.masks import FrameMasks
-from tracklift.segment2d.normals import backproject, depth_normals, depth_normals_reference
+from tracklift.segment2d.normals import depth_to_points, depth_normals, depth_normals_reference
 from tracklift.segment2d.planes import PlaneConfig, find_planes
 from tracklift.segment2d.protocol import Segmenter
 from tracklift.segment2d.rgbd import RGBDConfig, RGBDSegmenter, pixel_graph, segment_rgbd
@@ -187,7 +187,7 @@ def test_kernel_rejects_bad_edges(src, dst, weight, message):
 def test_pixel_graph_weights_are_sorted_and_cut_depth_steps():
     frame = top_down_frame()
     normals, valid = depth_normals(frame.depth, frame.K, 2, 0.1)
-    src, dst, weight = pixel_graph(frame.color, frame.depth, backproject(frame.depth, frame.K), normals, valid, RGBDConfig())
+    src, dst, weight = pixel_graph(frame.color, frame.depth, depth_to_points(frame.depth, frame.K), normals, valid, RGBDConfig())
     assert np.all(np.diff(weight) >= 0)
     z = frame.depth.ravel()
     assert np.all(z[src] == z[dst])  # the 0.4 m steps are cut, flat neighbours are not
@@ -216,7 +216,7 @@ def test_floor_normals_point_up_and_towards_the_camera():
 
 def test_find_planes_recovers_floor_and_wall():
     frame, ids = render(60, 80, [], look_at((0.3, -2.2, 1.4), (0, 0.3, 0.2)), wall_y=1.5)
-    points = backproject(frame.depth, frame.K)
+    points = depth_to_points(frame.depth, frame.K)
     normals, valid = depth_normals(frame.depth, frame.K, 2, 0.1)
     plane_ids, planes = find_planes(points, normals, valid, PlaneConfig(), seed=3)
     assert planes.shape == (2, 4)

@@ -10,7 +10,7 @@ import pytest
 from tracklift.cli import main
 from tracklift.io.ply import Mesh, write_ply
 from tracklift.io.segs import read_segs
-from tracklift.refine.segmentator import segment_mesh
+from tracklift.superpoints.segmentator import segment_mesh
 
 
 def folded_sheet(n: int = 12) -> tuple[np.ndarray, np.ndarray]:

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from tracklift.refine.graph_segment import segment_graph, segment_graph_reference
-from tracklift.refine.segmentator import mesh_graph, mesh_graph_reference, segment_mesh, vertex_normals
+from tracklift.superpoints.graph_segment import segment_graph, segment_graph_reference
+from tracklift.superpoints.segmentator import mesh_graph, mesh_graph_reference, segment_mesh, vertex_normals
 
 
 def grid_faces(rows: int, cols: int) -> np.ndarray:

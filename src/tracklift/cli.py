@@ -20,7 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "boxes-from-infos": ("tracklift.eval.boxes_cli", "GT 3D boxes of a scene from mmdetection3d ScanNet infos pickles"),
     "segment": ("tracklift.pipeline_cli", "segment a scene into 3D instances (OpenTrack3D pipeline)"),
     "batch": ("tracklift.batch.cli", "segment every scene of a dataset on Ray or a process pool; resumable, pooled AP"),
-    "superpoints": ("tracklift.refine.cli", "mesh superpoints (ScanNet segmentator) to a .segs.json file"),
+    "superpoints": ("tracklift.superpoints.cli", "mesh superpoints (ScanNet segmentator) to a .segs.json file"),
     "query": ("tracklift.classify.cli", "rank the instances of a segmented scene for a text query"),
     "splat": ("tracklift.splat.cli", "Gaussian splatting with instance tracing (Trace3D)"),
     "view": ("tracklift.view.cli", "web viewer of a segmented scene or a Gaussian model (viser)"),

@@ -22,7 +22,7 @@ from tqdm import tqdm
 from tracklift.data.frame import BadFrameError, Frame
 from tracklift.features.protocol import FeatureExtractor
 from tracklift.lift.lifter import LiftConfig, lift_masks
-from tracklift.refine.snap import SnapConfig
+from tracklift.superpoints.snap import SnapConfig
 from tracklift.core.masks import FrameMasks
 from tracklift.trace.consistency import ConsistencyConfig
 from tracklift.track.config import TrackerConfig
@@ -202,8 +202,8 @@ def snap_to_superpoints(instances: list[Instance3D], masks: np.ndarray, vertices
     centimetres, so vertex-by-vertex transfer leaves holes and slivers along object borders; a scan's
     annotation is made of the same superpoints (ScanNet labels segments), so a majority vote per superpoint
     restores the borders. Without faces or with `config` None, returns the inputs unchanged."""
-    from tracklift.refine.segmentator import segment_mesh
-    from tracklift.refine.snap import snap_masks
+    from tracklift.superpoints.segmentator import segment_mesh
+    from tracklift.superpoints.snap import snap_masks
 
     if config is None or faces is None or len(faces) == 0 or len(instances) == 0:
         return instances, masks

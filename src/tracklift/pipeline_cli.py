@@ -64,7 +64,7 @@ def segment(args: argparse.Namespace) -> dict:
     from tracklift.history import GrowthRecorder, write_history
     from tracklift.io.instances_out import write_scene
     from tracklift.pipeline import instance_masks, reference_points, snap_to_superpoints
-    from tracklift.refine.snap import SnapConfig
+    from tracklift.superpoints.snap import SnapConfig
     from tracklift.vocab import load_vocabulary
 
     if args.stride < 1:

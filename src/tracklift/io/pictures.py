@@ -10,7 +10,7 @@ import numpy as np
 
 from tracklift.data.frame import Frame
 from tracklift.io.png import write_png  # noqa: F401  (re-exported for the picture writers)
-from tracklift.lift.backproject import project
+from tracklift.lift.projection import project
 from tracklift.core.instance import Instance3D
 
 

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from tracklift.data.frame import Frame
-from tracklift.lift.backproject import backproject, reliable_pixels
+from tracklift.lift.projection import pixels_to_world, reliable_pixels
 from tracklift.lift.components import main_components, voxel_components
 from tracklift.lift.voxels import count_keys, key_centres, pack_keys, voxel_coords
 from tracklift.core.masks import FrameMasks
@@ -157,7 +157,7 @@ def lift_masks(frame: Frame, masks: FrameMasks, config: LiftConfig | None = None
     mask_id, pix = np.divmod(flat, h * w)
     rows, cols = np.divmod(pix, w)
     z = depth[rows, cols]
-    points = backproject(cols * s, rows * s, z, frame.K, frame.pose)
+    points = pixels_to_world(cols * s, rows * s, z, frame.K, frame.pose)
     coords = voxel_coords(points, cfg.voxel)
     keys = pack_keys(coords)
     # Unique (mask, voxel) pairs with their pixel counts, sorted by mask then key.
@@ -200,7 +200,7 @@ def _background(grid: np.ndarray, good: np.ndarray, frame: Frame, s: int, cfg: L
         weight[sparse & ~ring] = float((s * t) ** 2)
     take = (weight > 0) & ~union & good
     rows, cols = np.nonzero(take)
-    points = backproject(cols * s, rows * s, frame.depth[::s, ::s][rows, cols], frame.K, frame.pose)
+    points = pixels_to_world(cols * s, rows * s, frame.depth[::s, ::s][rows, cols], frame.K, frame.pose)
     return count_keys(pack_keys(voxel_coords(points, cfg.voxel)), weight[rows, cols])
 
 

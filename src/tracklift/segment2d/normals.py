@@ -20,7 +20,7 @@ def check_depth_k(depth: np.ndarray, K: np.ndarray) -> None:
         raise ValueError(f"K must be [3, 3], got shape {K.shape}")
 
 
-def backproject(depth: np.ndarray, K: np.ndarray) -> np.ndarray:
+def depth_to_points(depth: np.ndarray, K: np.ndarray) -> np.ndarray:
     """depth: [H, W] float32 metres (0 invalid); K: [3, 3] -> points [H, W, 3] float32, metres, camera frame."""
     check_depth_k(depth, K)
     h, w = depth.shape
@@ -68,7 +68,7 @@ def depth_normals(
     if step < 1:
         raise ValueError(f"step must be >= 1, got {step}")
     depth = depth.astype(np.float32, copy=False)
-    points = backproject(depth, K)
+    points = depth_to_points(depth, K)
     tu, ok_u = _one_sided(points, depth, 1, step, max_rel_jump)
     tv, ok_v = _one_sided(points, depth, 0, step, max_rel_jump)
     normals = np.cross(tu, tv)
@@ -85,7 +85,7 @@ def depth_normals_reference(
     depth: np.ndarray, K: np.ndarray, step: int = 2, max_rel_jump: float = 0.05
 ) -> tuple[np.ndarray, np.ndarray]:
     """`depth_normals`, one pixel at a time (slow; for tests)."""
-    points = backproject(depth, K)
+    points = depth_to_points(depth, K)
     h, w = depth.shape
     normals = np.zeros((h, w, 3), np.float32)
     valid = np.zeros((h, w), bool)

@@ -28,7 +28,7 @@ from tracklift.data.frame import Frame
 from tracklift.segment2d.crease import crease_weights, lab_colors
 from tracklift.segment2d.graph_kernel import felzenszwalb_numba
 from tracklift.core.masks import FrameMasks
-from tracklift.segment2d.normals import backproject, depth_normals, smooth_normals
+from tracklift.segment2d.normals import depth_to_points, depth_normals, smooth_normals
 from tracklift.segment2d.planes import PlaneConfig, find_planes
 
 PLANE_MODES = ("remove", "segment", "keep")
@@ -149,7 +149,7 @@ def segment_rgbd(frame: Frame, cfg: RGBDConfig | None = None, kernel=felzenszwal
     depth = smooth_depth(frame.depth, cfg.depth_smooth, cfg.depth_sigma)
     normals, valid = depth_normals(depth, frame.K, cfg.normal_step, cfg.max_depth_jump * cfg.normal_step)
     normals = smooth_normals(normals, valid, cfg.normal_smooth)
-    points = backproject(depth, frame.K)
+    points = depth_to_points(depth, frame.K)
     segments: list[np.ndarray] = []
     nodes = valid
     if cfg.planes != "keep":

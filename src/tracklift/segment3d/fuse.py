@@ -1,6 +1,6 @@
 """Fuse an RGB-D stream into one coloured voxel map (no masks: every reliable depth pixel counts).
 
-Per frame, pixels on a `stride` grid with reliable depth (range, depth edges: `lift.backproject`) are
+Per frame, pixels on a `stride` grid with reliable depth (range, depth edges: `lift.projection`) are
 back-projected and hashed to voxels (`lift.voxels`); each voxel sums the pixels that fell into it, their
 colour, the unit directions towards the cameras that saw it (to orient normals) and the frames that saw it.
 Voxels seen in fewer than `min_frames` frames are dropped: flying pixels and passing noise are rarely
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from tracklift.lift.backproject import backproject, reliable_pixels
+from tracklift.lift.projection import pixels_to_world, reliable_pixels
 from tracklift.lift.voxels import key_centres, voxel_keys
 
 # Columns of the per-voxel sums: pixels, colour (3), view direction (3), frames.
@@ -101,7 +101,7 @@ def frame_voxels(frame, cfg: FuseConfig) -> tuple[np.ndarray, np.ndarray]:
     depth = frame.depth[::s, ::s]
     edge_ratio = cfg.edge_slope * 2 * s / min(frame.K[0, 0], frame.K[1, 1])
     rows, cols = np.nonzero(reliable_pixels(depth, cfg.min_depth, cfg.max_depth, edge_ratio))
-    points = backproject(cols * s, rows * s, depth[rows, cols], frame.K, frame.pose)
+    points = pixels_to_world(cols * s, rows * s, depth[rows, cols], frame.K, frame.pose)
     to_camera = frame.pose[:3, 3][None, :] - points
     to_camera /= np.maximum(np.linalg.norm(to_camera, axis=1, keepdims=True), 1e-9)
     values = np.empty((len(points), 8), np.float64)

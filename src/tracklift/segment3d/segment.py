@@ -17,8 +17,8 @@ from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
-from tracklift.lift.backproject import project
-from tracklift.refine.pointcloud import point_normals
+from tracklift.lift.projection import project
+from tracklift.superpoints.pointcloud import point_normals
 from tracklift.segment2d.factory import parse_options
 from tracklift.segment3d.fuse import FuseConfig, VoxelMap, fuse_stream
 from tracklift.segment3d.proposals import ProposalConfig, propose

@@ -11,7 +11,7 @@ import torch
 from scipy.spatial import cKDTree
 
 from tracklift.data.frame import Frame
-from tracklift.lift.backproject import backproject, reliable_pixels
+from tracklift.lift.projection import pixels_to_world, reliable_pixels
 from tracklift.lift.voxels import voxel_keys
 from tracklift.splat.camera import Camera
 from tracklift.splat.gaussians import Gaussians, num_sh_coeffs, rgb_to_sh_dc
@@ -21,7 +21,7 @@ from tracklift.splat.gaussians import Gaussians, num_sh_coeffs, rgb_to_sh_dc
 class InitConfig:
     """pixels_per_frame: random valid pixels back-projected per frame; voxel: metres, fusion grid;
     max_points: cap after fusion (random subset); min_depth/max_depth: metres, usable depth range;
-    edge_ratio: drop pixels on depth discontinuities (see lift.backproject.depth_edges);
+    edge_ratio: drop pixels on depth discontinuities (see lift.projection.depth_edges);
     opacity: initial opacity of every Gaussian."""
 
     pixels_per_frame: int = 2000
@@ -45,7 +45,7 @@ def fuse_rgbd_points(frames: Iterable[Frame], config: InitConfig, seed: int = 0)
         if len(u) > config.pixels_per_frame:
             pick = rng.choice(len(u), config.pixels_per_frame, replace=False)
             u, v = u[pick], v[pick]
-        points.append(backproject(u, v, frame.depth[v, u], frame.K, frame.pose))
+        points.append(pixels_to_world(u, v, frame.depth[v, u], frame.K, frame.pose))
         colors.append(frame.color[v, u].astype(np.float32) / 255.0)
     if not points or sum(len(p) for p in points) == 0:
         raise ValueError("no valid depth pixels to initialise Gaussians from (all frames empty or out of range)")
@@ -110,5 +110,5 @@ def init_random(cameras: list[Camera], n: int, sh_degree: int = 3, seed: int = 0
     points = np.empty((n, 3), np.float32)
     for i, cam in enumerate(cameras):
         sel = which == i
-        points[sel] = backproject(u[sel] * (cam.width - 1), v[sel] * (cam.height - 1), z[sel], cam.K, cam.pose)
+        points[sel] = pixels_to_world(u[sel] * (cam.width - 1), v[sel] * (cam.height - 1), z[sel], cam.K, cam.pose)
     return gaussians_from_points(points, np.full((n, 3), 0.5), sh_degree, opacity)

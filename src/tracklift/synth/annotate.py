@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-from tracklift.refine.segmentator import segment_mesh
+from tracklift.superpoints.segmentator import segment_mesh
 
 
 def nearest_instance(vertices: np.ndarray, ref_points: np.ndarray, ref_instance: np.ndarray,

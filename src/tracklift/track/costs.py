@@ -9,7 +9,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse import csr_matrix
 
-from tracklift.lift.backproject import project
+from tracklift.lift.projection import project
 from tracklift.lift.voxels import unique_keys
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from tracklift.data.frame import Frame
 from tracklift.eval.prediction import PredictedInstance
-from tracklift.lift.backproject import backproject
+from tracklift.lift.projection import pixels_to_world
 from tracklift.lift.voxels import voxel_keys
 from tracklift.core.masks import FrameMasks
 from tracklift.vocab import load_vocabulary
@@ -53,7 +53,7 @@ def lift_frame(frame: Frame, masks: FrameMasks, config: NaiveConfig) -> list[Lif
         v, u = np.nonzero(mask & valid)
         if len(u) == 0:
             continue
-        points = backproject(u, v, frame.depth[v, u], frame.K, frame.pose)
+        points = pixels_to_world(u, v, frame.depth[v, u], frame.K, frame.pose)
         lifted.append(LiftedMask(np.unique(voxel_keys(points, config.voxel)), label, float(score)))
     return lifted
 

@@ -8,30 +8,22 @@ Instances left with fewer than `min_points` points have collapsed and are droppe
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tracklift.core.config import config, option
 
-@dataclass
+if TYPE_CHECKING:
+    from tracklift.eval.prediction import PredictedInstance
+
+
+@config
 class SnapConfig:
-    """vote_threshold: share of a superpoint's points an instance needs to take the superpoint, in (0, 1].
-    min_points: instances with fewer points after snapping are dropped.
-    transfer_radius: metres; `snap_instances` puts a vertex in an instance when one of the instance's
-    points lies within this distance (about a map voxel's half-diagonal or more).
-    """
-
-    vote_threshold: float = 0.5
-    min_points: int = 10
-    transfer_radius: float = 0.05
-
-    def __post_init__(self) -> None:
-        if not 0 < self.vote_threshold <= 1:
-            raise ValueError(f"vote_threshold must be in (0, 1], got {self.vote_threshold}")
-        if self.min_points < 0:
-            raise ValueError(f"min_points must be >= 0, got {self.min_points}")
-        if not self.transfer_radius > 0:
-            raise ValueError(f"transfer_radius must be > 0, got {self.transfer_radius}")
+    vote_threshold: float = option(0.5, "share of a superpoint's points an instance needs to take it", low=1e-6, high=1.0)
+    min_points: int = option(10, "instances with fewer points after snapping are dropped", low=0)
 
 
 @dataclass
@@ -119,3 +111,22 @@ def _check(masks, superpoints, scores):
         raise ValueError(f"scores must be [{len(masks)}] like masks, got {scores.shape}")
     inverse = np.unique(superpoints, return_inverse=True)[1].reshape(-1)
     return masks, inverse, scores
+
+
+def snap_predictions(
+    preds: list[PredictedInstance], superpoints: np.ndarray, config: SnapConfig | None = None
+) -> list[PredictedInstance]:
+    """Snap each prediction's mask to superpoints; label and score are kept, collapsed predictions dropped.
+
+    preds: predictions with `mask: [V] bool` over the scene's reference vertices.
+    superpoints: [V] int superpoint id per vertex (`tracklift.io.segs.read_segs` or `segment_mesh`).
+    Returns new predictions (the inputs are not modified), in input order.
+    """
+    superpoints = np.asarray(superpoints)
+    for i, pred in enumerate(preds):
+        if np.shape(pred.mask) != superpoints.shape:
+            raise ValueError(f"preds[{i}].mask has shape {np.shape(pred.mask)}, superpoints {superpoints.shape}")
+    masks = np.stack([np.asarray(p.mask, bool) for p in preds]) if preds else np.zeros((0, len(superpoints)), bool)
+    scores = np.asarray([p.score for p in preds], np.float64)
+    result = snap_masks(masks, superpoints, scores, config)
+    return [dataclasses.replace(preds[k], mask=mask) for k, mask in zip(result.kept, result.masks)]

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from tracklift.refine.graph_segment import segment_graph
-from tracklift.refine.segmentator import edge_weights
+from tracklift.superpoints.graph_segment import segment_graph
+from tracklift.superpoints.segmentator import edge_weights
 
 
 @dataclass

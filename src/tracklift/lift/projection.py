@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 
-def backproject(u: np.ndarray, v: np.ndarray, z: np.ndarray, K: np.ndarray, pose: np.ndarray) -> np.ndarray:
+def pixels_to_world(u: np.ndarray, v: np.ndarray, z: np.ndarray, K: np.ndarray, pose: np.ndarray) -> np.ndarray:
     """Pixels to world points.
 
     u, v: [N] pixel column and row (any numeric dtype); z: [N] z-depth, metres.
@@ -32,7 +32,7 @@ def project(points: np.ndarray, K: np.ndarray, pose: np.ndarray) -> tuple[np.nda
     R, t = pose[:3, :3], pose[:3, 3]
     points = np.asarray(points, np.float64)
     d = [points[:, i] - t[i] for i in range(3)]
-    # cam = R^T (p - t), one column at a time (see backproject).
+    # cam = R^T (p - t), one column at a time (see pixels_to_world).
     x, y, z = (d[0] * R[0, i] + d[1] * R[1, i] + d[2] * R[2, i] for i in range(3))
     with np.errstate(divide="ignore", invalid="ignore"):
         u = K[0, 0] * x / z + K[0, 2]

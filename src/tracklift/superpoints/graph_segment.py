@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from tracklift.refine.cxx_sort import cxx_sort_order
+from tracklift.superpoints.cxx_sort import cxx_sort_order
 
 
 def _check_graph(num_vertices: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, k_thresh: float, min_size: int):

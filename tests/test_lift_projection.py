@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tracklift.lift.backproject import backproject, depth_edges, depth_edges_reference, project, reliable_pixels
+from tracklift.lift.projection import pixels_to_world, depth_edges, depth_edges_reference, project, reliable_pixels
 
 K = np.array([[2.0, 0.0, 1.0], [0.0, 4.0, 0.5], [0.0, 0.0, 1.0]])
 
@@ -10,7 +10,7 @@ def test_backproject_exact_on_hand_case():
     pose = np.eye(4)
     pose[:3, 3] = [10.0, 0.0, 0.0]
     # pixel (u=3, v=0.5) at z=2: x = (3-1)/2*2 = 2, y = 0
-    p = backproject(np.array([3, 1]), np.array([0.5, 2.5]), np.array([2.0, 1.0]), K, pose)
+    p = pixels_to_world(np.array([3, 1]), np.array([0.5, 2.5]), np.array([2.0, 1.0]), K, pose)
     np.testing.assert_allclose(p, [[12.0, 0.0, 2.0], [10.0, 0.5, 1.0]])
 
 
@@ -23,7 +23,7 @@ def test_backproject_and_project_match_matrix_reference():
     u, v, z = rng.uniform(0, 5, 50), rng.uniform(0, 5, 50), rng.uniform(0.5, 3, 50)
     cam = np.linalg.inv(K) @ np.stack([u * z, v * z, z])
     world = (pose @ np.vstack([cam, np.ones(50)]))[:3].T
-    np.testing.assert_allclose(backproject(u, v, z, K, pose), world, atol=1e-5)
+    np.testing.assert_allclose(pixels_to_world(u, v, z, K, pose), world, atol=1e-5)
     pix = K @ (np.linalg.inv(pose) @ np.vstack([world.T, np.ones(50)]))[:3]
     uu, vv, zz = project(world, K, pose)
     np.testing.assert_allclose(np.stack([uu, vv, zz]), np.stack([pix[0] / pix[2], pix[1] / pix[2], pix[2]]), atol=1e-9)
@@ -36,7 +36,7 @@ def test_project_inverts_backproject():
     pose = np.eye(4)
     pose[:3, :3], pose[:3, 3] = R * np.sign(np.linalg.det(R)), a
     u, v, z = rng.uniform(0, 5, 20), rng.uniform(0, 5, 20), rng.uniform(0.5, 3, 20)
-    uu, vv, zz = project(backproject(u, v, z, K, pose), K, pose)
+    uu, vv, zz = project(pixels_to_world(u, v, z, K, pose), K, pose)
     np.testing.assert_allclose(np.stack([uu, vv, zz]), np.stack([u, v, z]), atol=1e-4)
 
 

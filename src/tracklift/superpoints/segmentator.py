@@ -23,7 +23,7 @@ import math
 import numpy as np
 from numba import njit
 
-from tracklift.refine.graph_segment import segment_graph
+from tracklift.superpoints.graph_segment import segment_graph
 
 _ONE = np.float32(1.0)
 

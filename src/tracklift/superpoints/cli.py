@@ -27,8 +27,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from tracklift.io.ply import read_ply
     from tracklift.io.segs import write_segs
-    from tracklift.refine.pointcloud import PointSuperpointConfig, segment_points
-    from tracklift.refine.segmentator import segment_mesh
+    from tracklift.superpoints.pointcloud import PointSuperpointConfig, segment_points
+    from tracklift.superpoints.segmentator import segment_mesh
 
     if not args.k > 0:
         raise ValueError(f"--k must be > 0, got {args.k}")
