@@ -59,7 +59,7 @@ def agnostic_ap(preds: dict, gt_dir: Path) -> dict:
 def synthetic(suite: Suite, cache: Path) -> list[dict]:
     from tracklift.data.scene import open_scene
     from tracklift.eval import read_predictions
-    from tracklift.track.naive_baseline import naive_baseline
+    from benchmarks.naive_baseline import naive_baseline
     from tracklift.vocab import load_vocabulary
 
     rows = []

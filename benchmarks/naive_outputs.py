@@ -2,7 +2,7 @@
 
 `python -m benchmarks.naive_outputs SCENE --masks DIR --out OUT [--stride N] [--max-frames N]`
 
-`tracklift.track.naive_baseline` predicts over mesh vertices; real scans here have none, so its instances
+`benchmarks.naive_baseline` predicts over mesh vertices; real scans here have none, so its instances
 are written over the centres of its own voxel map instead (what `segment` does with its fused map):
 `OUT/<scene>.txt` + `pred_mask/`, `OUT/<scene>.json` (with `instances_npz` and the run's frame count) and
 `OUT/<scene>_instances.npz` (`points` [P, 3] float32, metres, world frame). Box evaluation reads these.
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     from tracklift.eval import write_predictions
     from tracklift.io.atomic import atomic_write_bytes, atomic_write_text
     from tracklift.lift.voxels import key_centres
-    from tracklift.track.naive_baseline import NaiveConfig, naive_map, objects_to_instances
+    from benchmarks.naive_baseline import NaiveConfig, naive_map, objects_to_instances
     from tracklift.vocab import load_vocabulary
 
     config = NaiveConfig()

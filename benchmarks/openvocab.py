@@ -21,7 +21,7 @@ Size: the full suite is the harness's three rooms (640×480, 60 frames, 20 objec
 4 minutes on a shared 2-core machine with room and mask generation, 2 minutes once cached; `--quick` is one
 320×240 room of 30 frames (15 objects) under three presets, about 30 seconds.
 
-Instances are transferred onto the mesh vertices as the harness's methods do (`tracklift.methods`), and
+Instances are transferred onto the mesh vertices as the harness's methods do (`benchmarks.methods`), and
 ranked by `instance_confidence(proposal score, label confidence)` (`labeller(..., rescore=True)`). Reported,
 pooled over the rooms of a preset: semantic and class-agnostic AP / AP50 / AP25 (ScanNet protocol), and
 query retrieval (`query_benchmark`: class names, synonyms and functional phrasings generated from the
@@ -206,10 +206,11 @@ def run_room(room: Room, masks_dir: Path, config, vocab, labellers: dict[str, An
     "instances", "pipeline_s", "scoring_s"}.
     """
     from tracklift.classify.benchmark import query_benchmark
-    from tracklift.methods import segment_onto_mesh
+    from benchmarks.methods import segment_onto_mesh
 
     t0 = time.perf_counter()
-    instances, masks = segment_onto_mesh(room.scene, masks_dir, config)  # as the instance suite's methods do
+    result = segment_onto_mesh(room.scene, masks_dir, config)  # as the instance suite's methods do
+    instances, masks = result.instances, result.masks
     t1 = time.perf_counter()
     preds, named = score_instances(instances, masks, room.superpoints, vocab, labellers)
     queries = {}
@@ -265,7 +266,7 @@ def run_suite(suite: Suite, cache: Path, embedder=None, progress: bool = True) -
     `TextEmbedder` for mapping and queries (default: the bundled MiniLM).
     """
     from tracklift.classify.text import default_text_embedder
-    from tracklift.pipeline import PipelineConfig
+    from tracklift.pipeline.mapper import PipelineConfig
     from tracklift.track.config import TrackerConfig
     from tracklift.vocab import load_vocabulary
 

@@ -84,7 +84,7 @@ def server_side(out: Path, repeats: int) -> dict:
 def browser_side(out: Path, repeats: int, screenshot: Path | None) -> dict:
     import numpy as np
 
-    from tracklift.io.pictures import instance_colors
+    from tracklift.outputs.pictures import instance_colors
     from tracklift.view.cli import open_viewer
     from tracklift.view.headless import Browser, colour_pixels, hue_pixels
     from tracklift.view.segmented import HIGHLIGHT

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from tracklift.cli import main
-from tracklift.history import (
+from tracklift.outputs.history import (
     GrowthRecorder, first_steps, first_steps_reference, read_history, write_history,
 )
 from tracklift.lift.voxels import key_centres, pack_keys

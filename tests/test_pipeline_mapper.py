@@ -1,20 +1,30 @@
 """The streaming Mapper on a tiny ray-cast world of boxes on a floor (64×48 frames, exact masks)."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from tracklift.data.frame import Frame
 from tracklift.eval import PredictedInstance, evaluate
 from tracklift.lift.lifter import LiftConfig
-from tracklift.pipeline import Mapper, PipelineConfig, predictions
+from tracklift.outputs.scene_files import predicted_instances
+from tracklift.outputs.transfer import instance_masks
+from tracklift.pipeline import Mapper, PipelineConfig
 from tracklift.core.masks import FrameMasks
 from tracklift.track.config import TrackerConfig
-from tracklift.track.transfer import check_alignment
+from tracklift.outputs.transfer import check_alignment
 from tracklift.vocab import load_vocabulary
 
 BOXES = [((-1.2, -1.0, 0.0), (-0.6, -0.4, 0.8)), ((0.5, -0.9, 0.0), (1.3, -0.3, 0.5)), ((-0.3, 0.6, 0.0), (0.3, 1.2, 1.0))]
 H, W = 48, 64
 K = np.array([[52.5, 0, 31.5], [0, 52.5, 23.5], [0, 0, 1]])
+
+
+def predictions(instances, points, voxel, vocab=None, **transfer):
+    """Instances as benchmark predictions over `points` (the transfer of `tracklift segment`)."""
+    masks = instance_masks(instances, points, voxel, **transfer)
+    return predicted_instances(instances, masks, vocab or load_vocabulary("scannet200"))
 
 
 def look_at(eye, target) -> np.ndarray:
@@ -65,9 +75,7 @@ def scan(n: int = 12):
 def config(mode: str = "spatial", refine: bool = True) -> PipelineConfig:
     # 64×48 frames have 5 cm pixels at 3 m: stride 1 and 5 cm voxels keep surfaces connected.
     cfg = PipelineConfig(lift=LiftConfig(voxel=0.05, stride=1, erode_px=0), tracker=TrackerConfig(mode=mode))
-    if not refine:
-        cfg.refine = None
-    return cfg
+    return cfg if refine else dataclasses.replace(cfg, refine=None)
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +198,7 @@ def test_predictions_do_not_spread_onto_seen_unmasked_surfaces(frames):
     # The floor is never masked. Background evidence over every unmasked pixel (sparsely beyond a ring around
     # the masks) marks it as seen, so filling along the mesh (meant for surfaces the lifting missed) leaves it
     # alone; a ring alone leaves most of it "never seen", open to whatever instance is nearest along the mesh.
-    from tracklift.track.transfer import observed_points
+    from tracklift.outputs.transfer import observed_points
 
     vertices, faces = floor_mesh()
     far = np.ones(len(vertices), bool)
@@ -224,7 +232,7 @@ def _two_squares() -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_snap_to_superpoints_fills_majority_superpoints_and_drops_collapsed():
-    from tracklift.pipeline import snap_to_superpoints
+    from tracklift.outputs.transfer import snap_to_superpoints
     from tracklift.superpoints.snap import SnapConfig
     from tracklift.core.instance import Instance3D
 

@@ -6,8 +6,8 @@ from tracklift.cli import main
 from tracklift.data.scene import open_scene
 from tracklift.eval import evaluate
 from tracklift.eval.gt import read_gt_file
-from tracklift.methods import tracker_fused_refined, tracker_spatial
-from tracklift.track.naive_baseline import naive_baseline
+from benchmarks.methods import tracker_fused_refined, tracker_spatial
+from benchmarks.naive_baseline import naive_baseline
 from tracklift.vocab import load_vocabulary
 
 

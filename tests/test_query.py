@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from tracklift.classify.affordances import AFFORDANCES, match_affordances
 from tracklift.classify.benchmark import box_iou, generate_queries, query_benchmark
-from tracklift.classify.predictions import load_instances
+from tracklift.outputs.scene_files import load_instances
 from tracklift.classify.query import ParsedQuery, parse_query, rank_instances, relevance
 from tracklift.classify.spatial import Viewpoint, box_gap, footprint_overlap, relation_score
 from tracklift.classify.vote import VoteClassifier

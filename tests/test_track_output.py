@@ -3,12 +3,12 @@ import json
 import numpy as np
 import pytest
 
-from tracklift.io.instances_out import instance_label_id, instance_of_point, write_scene
-from tracklift.io.pictures import frames_picture, instance_colors, render_instances, top_down_picture
+from tracklift.outputs.scene_files import instance_label_id, instance_of_point, write_scene
+from tracklift.outputs.pictures import frames_picture, instance_colors, render_instances, top_down_picture
 from tracklift.io.ply import read_ply
 from tracklift.data.frame import Frame
 from tracklift.core.instance import Instance3D
-from tracklift.track.transfer import check_alignment, fused_points, transfer_to_points, transfer_to_points_reference
+from tracklift.outputs.transfer import check_alignment, fused_points, transfer_to_points, transfer_to_points_reference
 from tracklift.vocab import load_vocabulary
 
 
@@ -112,7 +112,7 @@ def grid_mesh(n: int = 6):
 
 
 def test_complete_on_mesh_matches_reference_and_stays_on_its_component():
-    from tracklift.track.transfer import complete_on_mesh, complete_on_mesh_reference, mesh_edges
+    from tracklift.outputs.transfer import complete_on_mesh, complete_on_mesh_reference, mesh_edges
 
     verts, faces = grid_mesh()
     n = len(verts)

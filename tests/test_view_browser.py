@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tracklift.io.pictures import instance_colors
+from tracklift.outputs.pictures import instance_colors
 from tracklift.view.headless import CHROMIUM, Browser, colour_pixels
 from tracklift.view.segmented import HIGHLIGHT
 

@@ -13,7 +13,8 @@ from .view_helpers import free_port, segment, server  # noqa: F401
 
 def test_live_viewer_follows_the_tracks_and_hands_over_to_the_result(scene, server, tmp_path):  # noqa: F811
     from tracklift.data.scene import open_scene
-    from tracklift.pipeline import make_segmenter, map_scene
+    from tracklift.pipeline import map_scene
+    from tracklift.pipeline.backends import make_segmenter
     from tracklift.view.live import LiveViewer, track_colour
     from tracklift.view.segmented import SegmentedViewer
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from tracklift.cli import main
-from tracklift.io.instances_out import write_scene
-from tracklift.io.pictures import instance_colors
+from tracklift.outputs.scene_files import write_scene
+from tracklift.outputs.pictures import instance_colors
 from tracklift.core.instance import Instance3D
 from tracklift.view.outputs import load_segmented, output_kind
 from tracklift.view.segmented import BACKGROUND, DIM_SHARE, HIGHLIGHT, element_owner, element_steps, match_colours

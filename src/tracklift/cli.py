@@ -18,10 +18,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synth-masks": ("tracklift.synth.masks_cli", "write corrupted 2D masks from a synthetic scene's ground truth"),
     "eval": ("tracklift.eval.cli", "ScanNet-protocol 3D instance AP of predictions against ground truth"),
     "boxes-from-infos": ("tracklift.eval.boxes_cli", "GT 3D boxes of a scene from mmdetection3d ScanNet infos pickles"),
-    "segment": ("tracklift.pipeline_cli", "segment a scene into 3D instances (OpenTrack3D pipeline)"),
+    "segment": ("tracklift.pipeline.cli", "segment a scene into 3D instances (OpenTrack3D pipeline)"),
     "batch": ("tracklift.batch.cli", "segment every scene of a dataset on Ray or a process pool; resumable, pooled AP"),
     "superpoints": ("tracklift.superpoints.cli", "mesh superpoints (ScanNet segmentator) to a .segs.json file"),
-    "query": ("tracklift.classify.cli", "rank the instances of a segmented scene for a text query"),
+    "query": ("tracklift.pipeline.query_cli", "rank the instances of a segmented scene for a text query"),
     "splat": ("tracklift.splat.cli", "Gaussian splatting with instance tracing (Trace3D)"),
     "view": ("tracklift.view.cli", "web viewer of a segmented scene or a Gaussian model (viser)"),
 }

@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from tracklift.pipeline_cli import add_options
+    from tracklift.pipeline.cli import add_options
 
     parser.add_argument("root", help="dataset folder: scans/<scene>/, posed_images/<scene>/, data/<scene>/ or "
                         "<scene>/ folders of any layout `tracklift info` reads (or one scene folder)")
@@ -39,7 +39,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def segment_options(args: argparse.Namespace) -> dict:
     """The `tracklift segment` options among `args`."""
-    from tracklift.pipeline_cli import add_options
+    from tracklift.pipeline.cli import add_options
 
     probe = argparse.ArgumentParser(add_help=False)
     add_options(probe)

@@ -70,7 +70,7 @@ def run_batch(jobs: list[SceneJob], out: str | Path, engine_factory, *, masks_ro
     """Segment `jobs` into `out`; returns the batch document also written to OUT/batch.json.
 
     engine_factory: () -> Engine, called only when some scene needs running. options: the
-    `tracklift segment` options (see `tracklift.pipeline_cli.add_options`).
+    `tracklift segment` options (see `tracklift.pipeline.cli.add_options`).
     """
     out = Path(out).resolve()
     masks_root = None if masks_root is None else Path(masks_root)

@@ -31,7 +31,7 @@ def _limit_threads(cpus: int) -> None:
 
 def run_scene(task: dict) -> dict:
     """Segment one scene. task: {"scene", "path", "out", "masks" (folder or None), "options" (the options of
-    `tracklift.pipeline_cli.add_options`), "key" (settings key for the marker), "cpus", "attempt"}.
+    `tracklift.pipeline.cli.add_options`), "key" (settings key for the marker), "cpus", "attempt"}.
 
     Returns {"status": "ok" | "failed", "seconds", "frames", "fps", "instances", "peak_rss_mb", "host", "pid",
     "error"}; an exception in the pipeline is a failed result, not an exception of the task.
@@ -69,7 +69,7 @@ def run_scene(task: dict) -> dict:
 
 
 def _segment(task: dict) -> dict:
-    from tracklift.pipeline_cli import segment
+    from tracklift.pipeline.cli import segment_command as segment
 
     args = argparse.Namespace(**task["options"], scene=task["path"], out=task["out"], masks=task["masks"], mesh=None)
     summary = segment(args)

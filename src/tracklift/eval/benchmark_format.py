@@ -115,12 +115,14 @@ def write_predictions(
     preds: list[PredictedInstance],
     vocab: Vocabulary,
     extra_json: list[dict] | None = None,
+    scene_json: dict | None = None,
 ) -> Path:
     """Write one scene's instances in the benchmark format; returns the path of `<scene>.txt`.
 
     Each file is written atomically; mask files first, then `<scene>.json`, then the index
     `<scene>.txt`, so an index never names a missing mask. Mask files of an earlier, longer run of the
     same scene are removed. extra_json: one dict per instance merged into its JSON entry (views, box, …).
+    scene_json: more top-level entries of `<scene>.json` (they may not override "scene" or "instances").
     A label_id of None is written as UNKNOWN_LABEL_ID.
     """
     out_dir = Path(out_dir)
@@ -147,7 +149,10 @@ def write_predictions(
         if clash:
             raise ValueError(f"scene {scene!r} instance {k}: extra_json may not override {sorted(clash)}")
         entries.append({**entry, **extra})
-    document = {"scene": scene, "instances": entries}
+    clash = set(scene_json or {}) & {"scene", "instances"}
+    if clash:
+        raise ValueError(f"scene {scene!r}: scene_json may not override {sorted(clash)}")
+    document = {"scene": scene, "instances": entries, **(scene_json or {})}
     atomic_write_text(out_dir / f"{scene}.json", json.dumps(document, indent=1, default=_json_default, allow_nan=False))
     atomic_write_text(out_dir / f"{scene}.txt", "".join(lines))
     _remove_stale_masks(out_dir / MASK_DIR, scene, len(preds))

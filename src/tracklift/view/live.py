@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from tracklift.data.frame import Frame
-from tracklift.io.pictures import instance_colors
+from tracklift.outputs.pictures import instance_colors
 from tracklift.lift.voxels import key_centres
 from tracklift.view.scenery import CURRENT, TRAJECTORY, add_frustum, thumbnail
 

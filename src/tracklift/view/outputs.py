@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tracklift.classify.predictions import load_instances, scene_names
-from tracklift.history import History, read_history
+from tracklift.outputs.scene_files import load_instances, scene_names
+from tracklift.outputs.history import History, read_history
 from tracklift.core.instance import Instance3D
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ import numpy as np
 
 from tracklift.classify.query import instance_text
 from tracklift.data.frame import Frame
-from tracklift.io.pictures import instance_colors
+from tracklift.outputs.pictures import instance_colors
 from tracklift.lift.voxels import key_centres
 from tracklift.core.masks import FrameMasks
 from tracklift.core.instance import Instance3D

@@ -13,7 +13,7 @@ import threading
 
 import numpy as np
 
-from tracklift.io.pictures import instance_colors
+from tracklift.outputs.pictures import instance_colors
 from tracklift.view.outputs import SegmentedOutput
 from tracklift.view.scenery import Cameras, frame_scene, point_size
 

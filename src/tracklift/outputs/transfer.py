@@ -1,13 +1,19 @@
-"""Transfer instances (voxel-centre points) onto reference points — the scene mesh's vertices or the fused map —
-and fill the vertices the scan never saw along the mesh."""
+"""Transfer instances (voxel-centre points) onto the points predictions are written over — the scene mesh's
+vertices or the fused map —, fill the vertices the scan never saw along the mesh, and snap the result to the
+mesh's superpoints."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.spatial import cKDTree
 
 from tracklift.core.instance import Instance3D
+from tracklift.io.ply import read_ply
+from tracklift.superpoints.segmentator import segment_mesh
+from tracklift.superpoints.snap import SnapConfig, snap_masks
 
 
 def observed_points(instances: list[Instance3D], vertices: np.ndarray, radius: float,
@@ -152,3 +158,50 @@ def check_alignment(points: np.ndarray, vertices: np.ndarray, voxel: float, fact
             " probably in another coordinate frame than the camera poses"
         )
     return median
+
+
+def reference_points(scene, mesh_path: str | Path | None, instances: list[Instance3D], voxel: float):
+    """The points predictions are written over: the mesh's vertices when a mesh is given or found beside the
+    scene (checked to be in the poses' frame), else the fused instance points.
+
+    Returns (points [P, 3] float32, faces [F, 3] int64 or None, "mesh" | "fused").
+    """
+    path = mesh_path if mesh_path is not None else getattr(scene, "mesh_path", None)
+    if path is None:
+        return fused_points(instances), None, "fused"
+    mesh = read_ply(path)
+    mapped = fused_points(instances)
+    check_alignment(mapped, mesh.vertices, voxel, where=str(path))
+    return mesh.vertices, mesh.faces, "mesh"
+
+
+def instance_masks(instances: list[Instance3D], points: np.ndarray, voxel: float, radius_voxels: float = 1.0,
+                   background: np.ndarray | None = None, faces: np.ndarray | None = None,
+                   fill_distance: float = 0.5) -> np.ndarray:
+    """[I, P] bool: which of `points` ([P, 3] metres) belong to each instance: a point joins an instance when its
+    nearest instance or `background` point ([B, 3], e.g. `Mapper.background_points()`), within
+    radius_voxels · voxel, belongs to it. With mesh `faces` ([F, 3]), points no lifted voxel explains take the
+    memberships of the nearest explained point along the mesh, up to `fill_distance` metres: surfaces the
+    stride-sampled, edge-filtered lifting missed (slanted or thin parts, backs a few centimetres behind a seen
+    face). Surfaces seen in no mask are background evidence (`LiftConfig.background_step`), so filling never
+    spreads an instance over them.
+    """
+    radius = radius_voxels * voxel
+    masks = transfer_to_points(instances, points, radius, background)
+    if faces is not None and len(faces) and fill_distance > 0:
+        masks = complete_on_mesh(masks, observed_points(instances, points, radius, background), points, faces,
+                                 fill_distance)
+    return masks
+
+
+def snap_to_superpoints(instances: list[Instance3D], masks: np.ndarray, vertices: np.ndarray, faces: np.ndarray | None,
+                        config: SnapConfig | None) -> tuple[list[Instance3D], np.ndarray]:
+    """Snap vertex masks ([I, V] bool) to the mesh's superpoints (ScanNet's segmentator on `vertices` [V, 3] and
+    `faces` [F, 3]); instances that collapse are dropped. A reconstruction differs from every depth map by
+    centimetres, so vertex-by-vertex transfer leaves holes and slivers along object borders; a scan's
+    annotation is made of the same superpoints (ScanNet labels segments), so a majority vote per superpoint
+    restores the borders. Without faces or with `config` None, returns the inputs unchanged."""
+    if config is None or faces is None or len(faces) == 0 or len(instances) == 0:
+        return instances, masks
+    result = snap_masks(masks, segment_mesh(vertices, faces), np.array([i.score for i in instances]), config)
+    return [instances[k] for k in result.kept], result.masks

@@ -9,7 +9,6 @@ import cv2
 import numpy as np
 
 from tracklift.data.frame import Frame
-from tracklift.io.png import write_png  # noqa: F401  (re-exported for the picture writers)
 from tracklift.lift.projection import project
 from tracklift.core.instance import Instance3D
 

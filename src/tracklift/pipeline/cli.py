@@ -1,4 +1,5 @@
-"""`tracklift segment SCENE --out OUT`: segment an RGB-D scene into 3D instances (OpenTrack3D pipeline)."""
+"""`tracklift segment SCENE --out OUT`: segment an RGB-D scene into 3D instances (OpenTrack3D pipeline), write
+them, their growth history and pictures; optionally show them live (`--live`, `--rerun`)."""
 
 from __future__ import annotations
 
@@ -52,35 +53,20 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    print(json.dumps(segment(args), indent=1))
+    print(json.dumps(segment_command(args), indent=1))
     return 0
 
 
-def segment(args: argparse.Namespace) -> dict:
+def segment_command(args: argparse.Namespace) -> dict:
     """Segment `args.scene` into `args.out` (the options of `configure`; `tracklift batch` passes those of
     `add_options` only, without the viewer's); returns the run statistics and the paths written."""
     args = argparse.Namespace(**{"rerun": None, "live": False, "port": 8080, "host": None, **vars(args)})
     from tracklift.data.scene import open_scene
-    from tracklift.history import GrowthRecorder, write_history
-    from tracklift.io.instances_out import write_scene
-    from tracklift.pipeline import instance_masks, reference_points, snap_to_superpoints
-    from tracklift.superpoints.snap import SnapConfig
+    from tracklift.outputs.history import GrowthRecorder, write_history
+    from tracklift.pipeline.segment import segment, write_segmentation
     from tracklift.vocab import load_vocabulary
 
-    if args.stride < 1:
-        raise ValueError(f"--stride must be ≥ 1, got {args.stride}")
-    if args.pixel_stride < 1:
-        raise ValueError(f"--pixel-stride must be ≥ 1, got {args.pixel_stride}")
-    if args.voxel <= 0:
-        raise ValueError(f"--voxel must be positive, got {args.voxel}")
-    if args.masks is not None and not Path(args.masks).is_dir():
-        raise FileNotFoundError(f"{args.masks}: no such masks folder")
-    if args.mesh is not None and not Path(args.mesh).is_file():
-        raise FileNotFoundError(f"{args.mesh}: no such mesh file")
-    if args.host is not None and not args.live:
-        raise ValueError("--host only applies to the --live viewer")
-    if args.rerun is not None and not args.rerun.endswith(".rrd"):
-        raise ValueError(f"--rerun must name a .rrd file, got {args.rerun}")
+    _check(args)
     vocab = load_vocabulary(args.vocab)
     scene = open_scene(args.scene, stride=args.stride, max_frames=args.max_frames)
     recorder = GrowthRecorder()
@@ -98,44 +84,26 @@ def segment(args: argparse.Namespace) -> dict:
 
         logger = RerunLogger(args.rerun, scene.name, args.voxel)
         hooks.append(logger.log_frame)
-    spec = args.segmenter or ("precomputed" if args.masks else "rgbd")
     try:
-        if spec.partition(":")[0] == "geo3d":
-            instances, background, stats = _geo3d(scene, spec, args)
-        else:
-            instances, background, stats = _track(scene, spec, args, vocab, lambda *a: [hook(*a) for hook in hooks])
+        result = segment(scene, args.segmenter or ("precomputed" if args.masks else "rgbd"), masks_dir=args.masks,
+                         features=args.features, config=pipeline_config(args), vocab=vocab,
+                         name_instances=_namer(args, vocab), mesh=False if args.no_mesh else args.mesh,
+                         progress=True, on_frame=lambda *a: [hook(*a) for hook in hooks])
     except BaseException:  # a failed run leaves no half-written recording and no server behind
         if logger is not None:
             logger.abort()
         if server is not None:
             server.stop()
         raise
-    if args.classifier != "none":
-        from tracklift.classify.backends import make_classifier
-        from tracklift.classify.label import labeller
-
-        classifier = make_classifier(args.classifier, args.cache_dir or Path(args.out) / ".cache")
-        labeller(classifier, vocab, progress=True)(scene, instances)
-    mesh_path = None if args.no_mesh else args.mesh
-    if args.no_mesh:
-        from tracklift.track.transfer import fused_points
-
-        points, faces, reference = fused_points(instances), None, "fused"
-    else:
-        points, faces, reference = reference_points(scene, mesh_path, instances, args.voxel)
-    masks = instance_masks(instances, points, args.voxel, background=background, faces=faces)
-    instances, masks = snap_to_superpoints(instances, masks, points, faces, None if args.no_snap else SnapConfig())
-    stats = {**stats, "frames_unreadable": len(getattr(scene.stream, "skipped", [])), "instances": len(instances)}
-    paths = write_scene(args.out, scene.name, instances, masks, points, vocab, scene_dir=scene.root,
-                        reference=reference, faces=faces, extra={"run": stats})
-    steps = recorder.point_steps(points, args.voxel, radius=HISTORY_RADIUS)
+    paths = write_segmentation(args.out, result, vocab, scene_dir=scene.root)
+    steps = recorder.point_steps(result.points, args.voxel, radius=HISTORY_RADIUS)
     paths["history"] = write_history(Path(args.out) / f"{scene.name}_history.npz", recorder, steps)
     if logger is not None:
-        logger.log_instances(instances)
+        logger.log_instances(result.instances)
         paths["rerun"] = logger.close()
     if args.pictures > 0:
-        _pictures(args.out, scene, instances, args.pictures, args.voxel)
-    summary = {"scene": scene.name, **stats, "outputs": {k: str(v) for k, v in paths.items()}}
+        _pictures(args.out, scene, result.instances, args.pictures, args.voxel)
+    summary = {"scene": scene.name, **result.stats, "outputs": {k: str(v) for k, v in paths.items()}}
     if live is not None:
         from tracklift.view.server import serve_forever
 
@@ -145,37 +113,52 @@ def segment(args: argparse.Namespace) -> dict:
     return summary
 
 
-def _track(scene, spec: str, args: argparse.Namespace, vocab, on_frame):
-    """The 2D-mask path: segmenter → lift → tracker, `on_frame` called after each frame (see `map_scene`).
-    Returns (instances, background points [B, 3], run stats)."""
-    from dataclasses import asdict
-
+def pipeline_config(args: argparse.Namespace):
+    """The PipelineConfig the options of `add_options` describe."""
     from tracklift.lift.lifter import LiftConfig
-    from tracklift.pipeline import PipelineConfig, make_features, make_segmenter, map_scene
+    from tracklift.pipeline.mapper import PipelineConfig
+    from tracklift.superpoints.snap import SnapConfig
+    from tracklift.trace.consistency import ConsistencyConfig
     from tracklift.track.config import TrackerConfig
 
-    segmenter = make_segmenter(spec, args.masks, [vocab.name_of(i) for i in vocab.evaluated])
-    features = make_features("none" if args.mode == "spatial" else args.features)
-    config = PipelineConfig(lift=LiftConfig(voxel=args.voxel, stride=args.pixel_stride),
-                            tracker=TrackerConfig(mode=args.mode))
-    if args.no_refine:
-        config.refine = None
-    mapper = map_scene(scene, segmenter, features, config, progress=True, on_frame=on_frame)
-    return mapper.instances(), mapper.background_points(), asdict(mapper.stats)
+    return PipelineConfig(lift=LiftConfig(voxel=args.voxel, stride=args.pixel_stride),
+                          tracker=TrackerConfig(mode=args.mode),
+                          refine=None if args.no_refine else ConsistencyConfig(),
+                          snap=None if args.no_snap else SnapConfig())
 
 
-def _geo3d(scene, spec: str, args: argparse.Namespace):
-    """The 3D path: fuse the depth stream, segment the map. Returns (instances, background points, run stats)."""
-    from tracklift.segment3d.segment import geo3d_config, segment_scene
+def _check(args: argparse.Namespace) -> None:
+    if args.stride < 1:
+        raise ValueError(f"--stride must be ≥ 1, got {args.stride}")
+    if args.pixel_stride < 1:
+        raise ValueError(f"--pixel-stride must be ≥ 1, got {args.pixel_stride}")
+    if args.voxel <= 0:
+        raise ValueError(f"--voxel must be positive, got {args.voxel}")
+    if args.masks is not None and not Path(args.masks).is_dir():
+        raise FileNotFoundError(f"{args.masks}: no such masks folder")
+    if args.mesh is not None and not Path(args.mesh).is_file():
+        raise FileNotFoundError(f"{args.mesh}: no such mesh file")
+    if args.host is not None and not args.live:
+        raise ValueError("--host only applies to the --live viewer")
+    if args.rerun is not None and not args.rerun.endswith(".rrd"):
+        raise ValueError(f"--rerun must name a .rrd file, got {args.rerun}")
 
-    config = geo3d_config(spec.partition(":")[2], voxel=args.voxel, stride=args.pixel_stride)
-    result = segment_scene(scene, config, progress=True)
-    return result.instances, result.background, result.stats
+
+def _namer(args: argparse.Namespace, vocab):
+    """The `--classifier` as a function naming instances in place (None: 2D label-vote majority)."""
+    if args.classifier == "none":
+        return None
+    from tracklift.classify.backends import make_classifier
+    from tracklift.classify.label import labeller
+
+    return labeller(make_classifier(args.classifier, args.cache_dir or Path(args.out) / ".cache"), vocab,
+                    progress=True)
 
 
 def _pictures(out: str, scene, instances, count: int, voxel: float) -> None:
     from tracklift.data.frame import BadFrameError
-    from tracklift.io.pictures import frames_picture, top_down_picture, write_png
+    from tracklift.io.png import write_png
+    from tracklift.outputs.pictures import frames_picture, top_down_picture
 
     n = len(scene.stream)
     frames = []

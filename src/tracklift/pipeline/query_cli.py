@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from tracklift.classify.backends import make_classifier
-    from tracklift.classify.predictions import load_instances
+    from tracklift.outputs.scene_files import load_instances
     from tracklift.classify.query import rank_instances
     from tracklift.classify.spatial import DEFAULT_VIEWPOINT
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from tracklift.data.frame import Frame
 from tracklift.core.masks import FrameMasks
-from tracklift.track.naive_baseline import (
+from benchmarks.naive_baseline import (
     LiftedMask,
     NaiveConfig,
     greedy_merge,
@@ -129,7 +129,7 @@ def test_naive_baseline_end_to_end_is_perfect_on_a_clean_scene(tmp_path):
     pytest.importorskip("tracklift.segment2d.precomputed")
     from tracklift.data.scene import open_scene
     from tracklift.eval import evaluate
-    from tracklift.track.naive_baseline import naive_baseline
+    from benchmarks.naive_baseline import naive_baseline
     from tracklift.vocab import load_vocabulary
 
     masks_dir, gt = make_wall_scene(tmp_path / "scene0000_00")
@@ -145,7 +145,7 @@ def test_naive_baseline_end_to_end_is_perfect_on_a_clean_scene(tmp_path):
 
 def test_naive_baseline_needs_a_mesh(tmp_path):
     from tracklift.data.scene import open_scene
-    from tracklift.track.naive_baseline import naive_baseline
+    from benchmarks.naive_baseline import naive_baseline
 
     masks_dir, _ = make_wall_scene(tmp_path / "scene0000_00")
     (tmp_path / "scene0000_00" / "scene0000_00_vh_clean_2.ply").unlink()

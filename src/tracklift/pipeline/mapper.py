@@ -1,0 +1,119 @@
+"""The streaming core of the OpenTrack3D pipeline: 2D masks → lifted segments → features → tracker → instances.
+
+`Mapper` is the streaming API: `add_frame(frame, masks)` per frame and `instances()` at any time. It keeps
+only voxel maps, per-track summaries and the voxel-level tracing table — never a frame's point cloud. The
+maps grow with the mapped surface; the table with the (voxel, frame) observations, ~0.2 MB per 640×480
+frame with 20 masks at 3 cm voxels — `TrackerConfig.trace_every` thins it for very long streams.
+`map_scene` runs every frame of a scene through one.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+from tqdm import tqdm
+
+from tracklift.core.config import config
+from tracklift.core.instance import Instance3D
+from tracklift.core.masks import FrameMasks
+from tracklift.data.frame import BadFrameError, Frame
+from tracklift.features.protocol import FeatureExtractor
+from tracklift.lift.lifter import LiftConfig, lift_masks
+from tracklift.superpoints.snap import SnapConfig
+from tracklift.trace.consistency import ConsistencyConfig
+from tracklift.track.config import TrackerConfig
+from tracklift.track.output import background_points, build_instances
+from tracklift.track.tracker import Tracker
+
+log = logging.getLogger(__name__)
+
+
+@config
+class PipelineConfig:
+    """lift: masks -> voxel segments; tracker: association and track life; refine: consistency refinement
+    from the tracing table (None = off); snap: snapping of the outputs to the mesh's superpoints when the
+    predictions are written over a mesh (None = off)."""
+
+    lift: LiftConfig = field(default_factory=LiftConfig)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    refine: ConsistencyConfig | None = field(default_factory=ConsistencyConfig)
+    snap: SnapConfig | None = field(default_factory=SnapConfig)
+
+
+@dataclass
+class MapperStats:
+    frames: int = 0
+    frames_without_masks: int = 0
+    masks: int = 0
+    masks_dropped: int = 0  # no reliable depth, too small after denoising
+    segments: int = 0
+    frames_skipped: int = 0  # the segmenter could not make masks for them
+
+
+class Mapper:
+    """Online mapping of one scan. features: a FeatureExtractor, or None for spatial association only."""
+
+    def __init__(self, config: PipelineConfig | None = None, features: FeatureExtractor | None = None) -> None:
+        self.config = config or PipelineConfig()
+        if self.config.tracker.mode != "spatial" and features is None:
+            if self.config.tracker.mode == "visual":
+                raise ValueError("tracker mode 'visual' needs a feature extractor")
+            log.info("no feature extractor: fused tracking falls back to spatial association")
+        self.features = features
+        self.tracker = Tracker(self.config.tracker, self.config.lift.voxel, trace=True)
+        self.stats = MapperStats()
+
+    def add_frame(self, frame: Frame, masks: FrameMasks) -> list[int]:
+        """Lift and track one frame's masks; returns the track id of each kept mask's segment."""
+        self.stats.frames += 1
+        self.stats.masks += len(masks)
+        if len(masks) == 0:
+            self.stats.frames_without_masks += 1
+        lifted = lift_masks(frame, masks, self.config.lift)
+        self.stats.masks_dropped += lifted.dropped
+        segments = lifted.segments
+        self.stats.segments += len(segments)
+        feats = None
+        if self.features is not None and segments and self.config.tracker.mode != "spatial":
+            idx = [s.mask_index for s in segments]
+            kept = FrameMasks(masks.masks[idx], [masks.labels[i] for i in idx], masks.scores[idx])
+            feats = np.asarray(self.features(frame, kept), np.float32)
+            if feats.shape != (len(idx), self.features.dim):
+                raise ValueError(f"feature extractor returned {feats.shape}, expected ({len(idx)}, {self.features.dim})")
+        seg_masks = masks.masks[[s.mask_index for s in segments]] if segments else None
+        return self.tracker.step(frame.index, frame.depth, frame.K, frame.pose, segments, feats, lifted.background,
+                                 seg_masks)
+
+    def instances(self) -> list[Instance3D]:
+        """The objects mapped so far (merges pending tracks first; safe to call at any time)."""
+        self.tracker.merge()
+        return build_instances(self.tracker, self.config.refine)
+
+    def background_points(self) -> np.ndarray:
+        """[B, 3] float32 voxel centres seen more often as no object than as any track (metres, world)."""
+        return background_points(self.tracker)
+
+
+def map_scene(scene, segmenter: Callable[[Frame], FrameMasks], features: FeatureExtractor | None = None,
+              config: PipelineConfig | None = None, progress: bool = True,
+              on_frame: Callable[[Mapper, Frame, FrameMasks, list[int]], None] | None = None) -> Mapper:
+    """Run every frame of `scene.stream` through a Mapper; frames whose masks cannot be made are skipped
+    and counted in `mapper.stats` (the stream itself skips unreadable frames and counts `stream.skipped`).
+    on_frame(mapper, frame, masks, track_ids): called after each mapped frame (history, live views, logs)."""
+    mapper = Mapper(config, features)
+    for frame in tqdm(scene.stream, desc=f"segment {scene.name}", unit="frame", disable=not progress):
+        try:
+            masks = segmenter(frame)
+            if masks.shape != (frame.height, frame.width):
+                raise BadFrameError(f"masks are {masks.shape[1]}×{masks.shape[0]}, depth is {frame.width}×{frame.height}")
+        except (ValueError, FileNotFoundError) as err:  # BadFrameError is a ValueError
+            log.warning("skipping frame %s: %s", frame.name, err)
+            mapper.stats.frames_skipped += 1
+            continue
+        track_ids = mapper.add_frame(frame, masks)
+        if on_frame is not None:
+            on_frame(mapper, frame, masks, track_ids)
+    return mapper

@@ -1,0 +1,108 @@
+"""`segment(scene, …)`: one scene from its frames to 3D instances over the points predictions are written on.
+
+The one sequence behind `tracklift segment`, `tracklift batch`, the benchmarks and the Python API: segment each
+frame (or the fused map, for `geo3d`) → lift → track → name → transfer onto the mesh's vertices (or the fused map)
+→ snap to the mesh's superpoints. `write_segmentation` writes the result as `tracklift segment` does.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from tracklift.core.instance import Instance3D
+from tracklift.features.protocol import FeatureExtractor
+from tracklift.outputs.scene_files import predicted_instances, write_scene
+from tracklift.outputs.transfer import fused_points, instance_masks, reference_points, snap_to_superpoints
+from tracklift.pipeline.backends import make_features, make_segmenter
+from tracklift.pipeline.mapper import PipelineConfig, map_scene
+from tracklift.vocab import Vocabulary, load_vocabulary
+
+# Names instances in place, setting Instance3D.label / label_score (e.g. `tracklift.classify.label.labeller`).
+NameInstances = Callable[[object, list[Instance3D]], None]
+OnFrame = Callable[..., None]  # (mapper, frame, masks, track_ids), after each mapped frame
+
+
+@dataclass
+class Segmentation:
+    """A segmented scene.
+
+    masks: [I, P] bool, instance i holds point p; points: [P, 3] float32, metres, world frame — the mesh's
+    vertices (reference "mesh", with faces [F, 3] int64) or the fused instance map (reference "fused", faces None).
+    stats: the run's counts (frames, masks, skipped frames, instances, …).
+    """
+
+    scene: str
+    instances: list[Instance3D]
+    masks: np.ndarray
+    points: np.ndarray
+    faces: np.ndarray | None
+    reference: str
+    stats: dict
+
+    def predictions(self, vocab: Vocabulary):
+        """The instances as `PredictedInstance`s over `points` (label ids in `vocab`)."""
+        return predicted_instances(self.instances, self.masks, vocab)
+
+
+def segment(scene, segmenter: str | Callable = "rgbd", *, masks_dir: str | os.PathLike | None = None,
+            features: str | FeatureExtractor | None = "handcrafted", config: PipelineConfig | None = None,
+            name_instances: NameInstances | None = None, vocab: Vocabulary | None = None,
+            mesh: str | os.PathLike | bool | None = None, progress: bool = False,
+            on_frame: OnFrame | None = None) -> Segmentation:
+    """Segment `scene` (a `tracklift.data.scene.Scene`) into 3D instances.
+
+    segmenter: a spec ('precomputed' with `masks_dir`, 'rgbd[:options]', 'hf:…', 'geo3d[:options]' — 3D
+    segmentation of the fused map, where features and the tracker do not apply) or a callable frame → FrameMasks.
+    features: a spec ('handcrafted', 'dinov2:<model>', 'none') or an extractor; spatial tracking uses none.
+    name_instances: names the instances in place (without it an instance's label is its 2D label-vote majority).
+    vocab: the label set prompting open-vocabulary segmenters (default ScanNet200).
+    mesh: a mesh PLY to write over; None = the scene's own mesh if it has one; False = the fused map.
+    on_frame(mapper, frame, masks, track_ids): called after each mapped frame (history, live views, logs).
+    """
+    config = config or PipelineConfig()
+    vocab = vocab or load_vocabulary("scannet200")
+    voxel = config.lift.voxel
+    spec = segmenter if isinstance(segmenter, str) else None
+    if spec is not None and spec.partition(":")[0] == "geo3d":
+        instances, background, stats = _segment_fused_map(scene, spec.partition(":")[2], config, progress)
+    else:
+        if spec is not None:
+            segmenter = make_segmenter(spec, masks_dir, [vocab.name_of(i) for i in vocab.evaluated])
+        if config.tracker.mode == "spatial" or isinstance(features, str):
+            features = make_features("none" if config.tracker.mode == "spatial" else features)
+        mapper = map_scene(scene, segmenter, features, config, progress=progress, on_frame=on_frame)
+        instances, background, stats = mapper.instances(), mapper.background_points(), asdict(mapper.stats)
+    if name_instances is not None:
+        name_instances(scene, instances)
+    if mesh is False:
+        points, faces, reference = fused_points(instances), None, "fused"
+    else:
+        points, faces, reference = reference_points(scene, mesh, instances, voxel)
+    masks = instance_masks(instances, points, voxel, background=background, faces=faces)
+    instances, masks = snap_to_superpoints(instances, masks, points, faces, config.snap)
+    stats = {**stats, "frames_unreadable": len(getattr(scene.stream, "skipped", [])), "instances": len(instances)}
+    return Segmentation(scene.name, instances, masks, points, faces, reference, stats)
+
+
+def write_segmentation(out_dir: str | os.PathLike, result: Segmentation, vocab: Vocabulary, scene_dir=None,
+                       extra: dict | None = None) -> dict[str, Path]:
+    """Write `result` as `tracklift segment` does (see `tracklift.outputs.scene_files.write_scene`); the run's
+    statistics go into the JSON under "run". Returns the written paths by kind."""
+    return write_scene(out_dir, result.scene, result.instances, result.masks, result.points, vocab,
+                       scene_dir=scene_dir, reference=result.reference, faces=result.faces,
+                       extra={"run": result.stats, **(extra or {})})
+
+
+def _segment_fused_map(scene, options: str, config: PipelineConfig, progress: bool):
+    """The 3D path: fuse the depth stream, segment the map. Returns (instances, background [B, 3], stats)."""
+    from tracklift.segment3d.segment import geo3d_config, segment_scene
+
+    result = segment_scene(scene, geo3d_config(options, voxel=config.lift.voxel, stride=config.lift.stride),
+                           progress=progress)
+    return result.instances, result.background, result.stats
+
