@@ -18,13 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from benchmarks.measure import machine, machine_line
 from benchmarks.markdown import fmt
 
 HERE = Path(__file__).resolve().parent
@@ -101,7 +101,7 @@ def markdown_section(doc: dict) -> str:
         f"{s['scenes']} synthetic rooms ({s['frames']} frames of {s['width']}×{s['height']}, {s['objects']} objects, "
         "mild 2D-mask corruption), default `segment` settings (fused tracking, handcrafted features, vote "
         f"classifier, 1 CPU per scene). Each row is one `tracklift batch` command timed from outside (Ray start-up "
-        f"and every worker's imports included). Recorded {doc['date']} ({doc['machine']}); load average "
+        f"and every worker's imports included). Recorded {doc['date']} ({machine_line(doc['machine'])}); load average "
         f"{load['start'][0]:.2f} at the start, {load['end'][0]:.2f} at the end (2 cores shared with other work: "
         "the second worker competes with it). Baseline: a shell loop over `tracklift segment`, one fresh "
         "process per scene.",
@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         "suite": {"name": "batch", "scenes": args.scenes, "frames": args.frames, "width": args.width,
                   "height": args.height, "objects": args.objects, "repeats": args.repeats},
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPU(s), Python {platform.python_version()}",
+        "machine": machine(),
         "load_average": {"start": list(load_start), "end": list(os.getloadavg())},
         "runs": runs,
         "identical": all(o == outputs[0] for o in outputs[1:]),
@@ -257,13 +257,9 @@ def real_runs(root: Path, scenes: list[str], work: Path) -> list[dict]:
 
 
 def write(doc: dict, results: Path, markdown: Path) -> int:
-    from benchmarks.markdown import render
-    from tracklift.io.atomic import atomic_write_text
+    from benchmarks.run import record
 
-    results.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(results / "batch.json", json.dumps(doc, indent=1) + "\n")
-    print(markdown_section(doc))
-    atomic_write_text(markdown, render(results))
+    record(doc, results / "batch.json", markdown)
     return 0
 
 

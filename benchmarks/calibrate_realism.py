@@ -27,13 +27,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from dataclasses import asdict
 from pathlib import Path
 
 import cv2
 import numpy as np
+from benchmarks.measure import machine, machine_line
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -243,7 +243,7 @@ def markdown_section(doc: dict) -> str:
         f"Sensor statistics of real frames beside generated rooms (seed {doc['seed']}, 640×480 depth): `exact` "
         f"is the baseline, `scan` the realistic-scan mode. {doc['frames']} evenly spaced frames per source; "
         "definitions in the script's docstring. 7-Scenes colour is not registered to its depth (edge offset is "
-        f"an upper bound). Recorded {doc['date']} on {doc['machine']}.",
+        f"an upper bound). Recorded {doc['date']} on {machine_line(doc['machine'])}.",
         f"Generation of the {doc['synthetic_frames']}-frame synthetic scenes: "
         + ", ".join(f"{k} {v:.1f} s" if v is not None else f"{k} cached" for k, v in gen.items())
         + (f" (1-min load average {doc['load_average']['start'][0]:.1f} on the shared machine)."
@@ -287,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     doc = {
         "kind": "realism_calibration",
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPU(s), Python {platform.python_version()}",
+        "machine": machine(),
         "seed": args.seed,
         "frames": args.frames,
         "synthetic_frames": args.synthetic_frames,
@@ -295,9 +295,9 @@ def main(argv: list[str] | None = None) -> int:
         "load_average": {"start": list(load_start), "end": list(os.getloadavg())},
         "sources": sources,
     }
-    from benchmarks.markdown import record
+    from benchmarks.run import record
 
-    record(doc, Path(args.results) / "realism_calibration.json", markdown_section(doc), args.markdown)
+    record(doc, Path(args.results) / "realism_calibration.json", args.markdown)
     return 0
 
 

@@ -20,10 +20,10 @@ import argparse
 import contextlib
 import io
 import json
-import platform
 import time
 from pathlib import Path
 
+from benchmarks.measure import machine
 from benchmarks.markdown import fmt
 from benchmarks.scenes import ensure_masks, ensure_scene
 from benchmarks.suite import Suite
@@ -135,15 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     suite = QUICK if args.quick else SYNTH
     cache = Path(args.cache)
-    doc = {"kind": "geo3d", "suite": suite.describe(), "machine": platform.platform(),
+    doc = {"kind": "geo3d", "suite": suite.describe(), "machine": machine(),
            "synthetic": synthetic(suite, cache), "real": real([Path(p) for p in args.scannet], cache)}
-    from benchmarks.markdown import render
-    from tracklift.io.atomic import atomic_write_text
+    from benchmarks.run import record
 
-    results = HERE / "results"
-    atomic_write_text(results / f"{suite.name}.json", json.dumps(doc, indent=1))
-    atomic_write_text(HERE.parent / "BENCHMARKS.md", render(results))
-    print(markdown_section(doc))
+    record(doc, HERE / "results" / f"{suite.name}.json", HERE.parent / "BENCHMARKS.md")
     return 0
 
 

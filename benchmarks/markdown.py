@@ -1,9 +1,9 @@
-"""BENCHMARKS.md from the recorded result files: one table per suite, methods side by side."""
+"""Pieces of BENCHMARKS.md: its header, table cells, and the instance-segmentation suites' table (methods side by
+side); `benchmarks.run` assembles the page from every suite's section."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from benchmarks.measure import machine_line
 
 HEADER = """# Benchmarks
 
@@ -35,8 +35,7 @@ def suite_table(doc: dict) -> str:
         "",
         f"{len(suite['seeds'])} scenes (seeds {', '.join(map(str, suite['seeds']))}), {suite['frames']} frames of "
         f"{suite['width']}×{suite['height']}, {suite['objects']} objects each; {suite['repeats']} timed run(s) "
-        f"after a warm-up. Recorded {doc['date']} on {doc['machine']['cpus']} CPU(s), "
-        f"Python {doc['machine']['python']}, numpy {doc['machine']['numpy']}.",
+        f"after a warm-up. Recorded {doc['date']} on {machine_line(doc['machine'])}.",
         "",
         "| method | masks | agn. AP | agn. AP50 | agn. AP25 | sem. AP | sem. AP50 | sem. AP25 | fps | "
         "tracemalloc peak MB | max RSS MB | instances/scene |",
@@ -54,67 +53,3 @@ def suite_table(doc: dict) -> str:
                 f"{fmt(r['tracemalloc_peak_mb'], 0)} | {fmt(r['max_rss_mb'], 0)} | {fmt(r['instances_per_scene'], 1)} |"
             )
     return "\n".join(lines)
-
-
-def section(doc: dict) -> str:
-    """One result file's section: the instance-segmentation harness, or a suite that renders itself."""
-    kind = doc.get("kind", "instance3d")
-    if kind == "openvocab":
-        from benchmarks.openvocab import markdown_section
-
-        return markdown_section(doc)
-    if kind == "trace3d":
-        from benchmarks.trace3d import markdown_table
-
-        return markdown_table(doc)
-    if kind == "geo3d":
-        from benchmarks.geo3d import markdown_section as geo3d_section
-
-        return geo3d_section(doc)
-    if kind == "splat_train":
-        from benchmarks.splat_train import markdown_section as splat_train_section
-
-        return splat_train_section(doc)
-    if kind == "realism_calibration":
-        from benchmarks.calibrate_realism import markdown_section as realism_section
-
-        return realism_section(doc)
-    if kind == "real":
-        from benchmarks.real import markdown_section as real_section
-
-        return real_section(doc)
-    if kind == "batch":
-        from benchmarks.batch import markdown_section as batch_section
-
-        return batch_section(doc)
-    if kind == "viewer":
-        from benchmarks.viewer import markdown_section as viewer_section
-
-        return viewer_section(doc)
-    return suite_table(doc)
-
-
-ORDER = {"instance3d": 0, "real": 1, "geo3d": 2, "openvocab": 3, "trace3d": 4, "splat_train": 5, "batch": 6,
-         "viewer": 7, "realism_calibration": 8}
-
-
-def render(results_dir: Path) -> str:
-    """The whole page: instance segmentation (full suite first), real scans, open-vocabulary, Trace3D, splat
-    training, many scenes, the viewer, realism calibration."""
-    docs = [json.loads(p.read_text()) for p in sorted(results_dir.glob("*.json"))]
-    docs.sort(key=lambda d: (ORDER.get(d.get("kind", "instance3d"), 9), "quick" in json.dumps(d.get("suite", {}).get("name", ""))))
-    body = "\n\n".join(section(d) for d in docs) if docs else "No results recorded yet: run `make bench`."
-    return HEADER + "\n" + body + "\n"
-
-
-def record(doc: dict, out: Path, section: str, markdown: str | Path) -> None:
-    """Write a suite's results document to `out`, print its section, regenerate the page from every result
-    file beside `out`."""
-    from tracklift.eval.report import result_to_json
-    from tracklift.io.atomic import atomic_write_text
-
-    atomic_write_text(out, result_to_json(doc) + "\n")
-    print(section)
-    atomic_write_text(markdown, render(out.parent))
-    took = f" in {doc['wall_seconds']:.0f} s" if "wall_seconds" in doc else ""
-    print(f"wrote {out} and {markdown}{took}")

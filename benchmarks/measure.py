@@ -1,7 +1,10 @@
-"""Time and memory of one call: warm-up, median of repeats, tracemalloc peak, process max RSS."""
+"""Time and memory of one call (warm-up, median of repeats, tracemalloc peak, process max RSS), and the machine
+they were measured on."""
 
 from __future__ import annotations
 
+import os
+import platform
 import resource
 import statistics
 import sys
@@ -40,3 +43,19 @@ def measure(fn: Callable[[], Any], repeats: int) -> tuple[Any, dict]:
         "tracemalloc_peak_mb": peak / 2**20,
         "max_rss_mb": max_rss_mb(),
     }
+
+
+def machine() -> dict:
+    """What a result was measured on, recorded in every results document."""
+    import numpy as np
+
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
+            "machine": platform.machine(), "platform": platform.platform()}
+
+
+def machine_line(record: dict | str) -> str:
+    """'x86_64, 2 CPU(s), Python 3.11.7, numpy 1.26.4' (older result files hold a ready string)."""
+    if isinstance(record, str):
+        return record
+    parts = [record["machine"]] if "machine" in record else []
+    return ", ".join(parts + [f"{record['cpus']} CPU(s)", f"Python {record['python']}", f"numpy {record['numpy']}"])

@@ -37,8 +37,6 @@ import contextlib
 import dataclasses
 import io
 import json
-import os
-import platform
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
@@ -46,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 from tqdm import tqdm
 
+from benchmarks.measure import machine
 from benchmarks.markdown import fmt
 from benchmarks.scenes import build_cached, ensure_masks, ensure_scene
 from benchmarks.suite import FULL as HARNESS_FULL
@@ -288,8 +287,7 @@ def run_suite(suite: Suite, cache: Path, embedder=None, progress: bool = True) -
         "suite": suite.describe(),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
         "wall_seconds": round(time.time() - started, 1),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
-                    "platform": platform.platform()},
+        "machine": machine(),
         "presets": {p: summarise(r, rooms, vocab) for p, r in runs.items()},
     }
 
@@ -344,11 +342,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="page regenerated from all result files")
     args = parser.parse_args(argv)
 
-    from benchmarks.markdown import record
+    from benchmarks.run import record
 
     suite = QUICK if args.quick else FULL
     doc = run_suite(suite, Path(args.cache))
-    record(doc, Path(args.results) / f"{suite.name}.json", markdown_section(doc), args.markdown)
+    record(doc, Path(args.results) / f"{suite.name}.json", args.markdown)
     return 0
 
 

@@ -29,7 +29,6 @@ import argparse
 import dataclasses
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -37,8 +36,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 
+from benchmarks.measure import machine, machine_line
 from benchmarks.markdown import fmt
 
 HERE = Path(__file__).resolve().parent
@@ -222,8 +221,7 @@ def run_benchmark(scans: list[Scan], methods: dict[str, Method], presets: tuple[
         "kind": "real",
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
         "wall_seconds": round(time.time() - started, 1),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
-                    "platform": platform.platform()},
+        "machine": machine(),
         "settings": {"frames": frames, "stride": stride, "mask_presets": list(presets), "mask_seed": seed,
                      "methods": {n: {"args": list(m.args), "masks": m.masks,
                                      "command": "tracklift segment" if m.command is None else m.command.__name__}
@@ -262,7 +260,7 @@ def markdown_section(doc: dict) -> str:
         f"point lies in a GT box, then the synthetic corruption presets), so methods on them see the GT layout; "
         f"`rgbd` uses no masks and no GT, and names no classes (its instances are `object`), so its class-wise "
         f"AP is 0 by construction. Seconds are each command's wall time (start-up and model loading "
-        f"included), RSS its own peak. Recorded {doc['date']} on {doc['machine']['cpus']} CPU(s) "
+        f"included), RSS its own peak. Recorded {doc['date']} on {machine_line(doc['machine'])} "
         f"(`python -m benchmarks.real`).",
         "",
         "| scan | method | masks | agn. AP25 | agn. AP50 | mAP25 | mAP50 | instances | frames | s | fps | max RSS MB |",
@@ -321,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     methods = {m: METHODS[m] for m in _subset(args.methods, METHODS, "method(s)")}
     presets = _subset(args.presets, MASK_PRESETS, "preset(s)")
 
-    from benchmarks.markdown import record
+    from benchmarks.run import record
 
     cache = Path(args.cache)
     scenes = tuple(s.strip() for s in args.scenes.split(",") if s.strip())
@@ -329,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     if not scans:
         raise SystemExit(f"no scans found under {args.data}")
     doc = run_benchmark(scans, methods, presets, args.frames, args.stride, cache, args.seed)
-    record(doc, Path(args.results) / "real.json", markdown_section(doc), args.markdown)
+    record(doc, Path(args.results) / "real.json", args.markdown)
     return 0
 
 

@@ -1,8 +1,12 @@
-"""Run a benchmark suite and record it: `python -m benchmarks.run [--quick]` (what `make bench` calls).
+"""Every benchmark suite's place on the page, and the instance-segmentation suites' runner.
 
-For every method × mask preset × scene a worker process runs the method (warm-up, timed repeats, one
-tracemalloc run) and writes benchmark-format predictions; they are evaluated here, pooled over the
-suite's scenes, class-agnostic and semantic. Writes `benchmarks/results/<suite>.json` and BENCHMARKS.md.
+`SECTIONS` is the one table of suites: the `kind` of a results document → the module and function that render
+its section of BENCHMARKS.md, in page order. Each suite records its document with `record`, which regenerates the
+page from every file in `benchmarks/results/`.
+
+`python -m benchmarks.run [--suite full|scan|quick]` (what `make bench` calls first): for every method × mask
+preset × scene a worker process runs the method (warm-up, timed repeats, one tracemalloc run) and writes
+benchmark-format predictions; they are evaluated here, pooled over the suite's scenes, class-agnostic and semantic.
 """
 
 from __future__ import annotations
@@ -10,8 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
-import platform
+import importlib
 import shutil
 import subprocess
 import sys
@@ -21,13 +24,61 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from benchmarks.markdown import render
+from benchmarks.markdown import HEADER
+from benchmarks.measure import machine
 from benchmarks.methods import METHODS
 from benchmarks.scenes import ensure_masks, ensure_scene
 from benchmarks.suite import FULL, PRESETS, QUICK, SUITES, Suite
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+
+# kind of results document -> (module, function rendering its section), in the order of the page
+SECTIONS: dict[str, tuple[str, str]] = {
+    "instance3d": ("benchmarks.markdown", "suite_table"),
+    "real": ("benchmarks.real", "markdown_section"),
+    "geo3d": ("benchmarks.geo3d", "markdown_section"),
+    "openvocab": ("benchmarks.openvocab", "markdown_section"),
+    "trace3d": ("benchmarks.trace3d", "markdown_table"),
+    "splat_train": ("benchmarks.splat_train", "markdown_section"),
+    "batch": ("benchmarks.batch", "markdown_section"),
+    "viewer": ("benchmarks.viewer", "markdown_section"),
+    "realism_calibration": ("benchmarks.calibrate_realism", "markdown_section"),
+}
+
+
+def section(doc: dict) -> str:
+    """The section of BENCHMARKS.md for one results document (documents without a kind are instance suites)."""
+    module, function = SECTIONS[doc.get("kind", "instance3d")]
+    return getattr(importlib.import_module(module), function)(doc)
+
+
+def render(results_dir: Path) -> str:
+    """The whole page: sections in `SECTIONS` order (within a kind, quick suites last)."""
+    order = list(SECTIONS)
+    docs = [json.loads(p.read_text()) for p in sorted(Path(results_dir).glob("*.json"))]
+    docs.sort(key=lambda d: (order.index(d.get("kind", "instance3d")), _is_quick(d)))
+    body = "\n\n".join(section(d) for d in docs) if docs else "No results recorded yet: run `make bench`."
+    return HEADER + "\n" + body + "\n"
+
+
+def _is_quick(doc: dict) -> bool:
+    suite = doc.get("suite")
+    return isinstance(suite, dict) and "quick" in str(suite.get("name", ""))
+
+
+def record(doc: dict, out: Path, markdown: str | Path) -> None:
+    """Write a suite's results document to `out`, print its section and regenerate the page `markdown` from every
+    result file beside `out`."""
+    from tracklift.eval.report import result_to_json
+    from tracklift.io.atomic import atomic_write_text
+
+    out = Path(out)
+    atomic_write_text(out, result_to_json(doc) + "\n")
+    print(section(doc))
+    atomic_write_text(markdown, render(out.parent))
+    took = f" in {doc['wall_seconds']:.0f} s" if "wall_seconds" in doc else ""
+    print(f"wrote {out} and {markdown}{took}")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -89,11 +140,6 @@ def evaluate_run(pred_dir: Path, scenes: list[Path]) -> dict:
     return {"agnostic": evaluate(preds, gts, vocab, agnostic=True)["all"], "semantic": evaluate(preds, gts, vocab)["all"]}
 
 
-def machine() -> dict:
-    return {"cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
-            "platform": platform.platform()}
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     suite = choose_suite(args)
@@ -126,15 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         tqdm.write(f"{method:>10} {preset:>7}: agnostic AP {r['agnostic']['ap']:.3f}  semantic AP "
                    f"{r['semantic']['ap']:.3f}  {r['fps']:.1f} fps")
 
-    from tracklift.eval.report import result_to_json
-    from tracklift.io.atomic import atomic_write_text
-
     doc = {"suite": suite.describe(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
            "wall_seconds": round(time.time() - started, 1), "machine": machine(), "methods": results}
-    results_dir = Path(args.results)
-    atomic_write_text(results_dir / f"{suite.name}.json", result_to_json(doc) + "\n")
-    atomic_write_text(args.markdown, render(results_dir))
-    print(f"wrote {results_dir / (suite.name + '.json')} and {args.markdown} in {time.time() - started:.0f} s")
+    record(doc, Path(args.results) / f"{suite.name}.json", args.markdown)
     return 0
 
 

@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
-import platform
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -35,6 +33,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from benchmarks.measure import machine, machine_line
 from benchmarks.markdown import fmt
 from benchmarks.measure import max_rss_mb, measure
 
@@ -233,7 +232,7 @@ def markdown_section(doc: dict) -> str:
         f"{cfg['holdout_every']}th held out: {tr['holdout_views']} views), default `TrainConfig` "
         f"({cfg['iterations']} steps, tile {cfg['tile']}, SH degree {cfg['sh_degree']}, at most "
         f"{cfg['densify']['max_gaussians']} Gaussians), initialised from the fused depth points. Recorded "
-        f"{doc['date']} ({doc['machine']}); load average {load['start'][0]:.2f} at the start, "
+        f"{doc['date']} ({machine_line(doc['machine'])}); load average {load['start'][0]:.2f} at the start, "
         f"{load['end'][0]:.2f} at the end (2 shared cores: other work inflates the times).",
         "",
         f"Held-out PSNR vs wall time (seconds: initialisation {tr['init_seconds']:.2f} s + the training clock, "
@@ -310,21 +309,14 @@ def main(argv: list[str] | None = None) -> int:
         "kind": "splat_train",
         "suite": asdict(suite),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPU(s), Python {platform.python_version()}, "
-                   f"torch {torch.__version__}, torch threads 1",
+        "machine": {**machine(), "torch": torch.__version__, "torch_threads": 1},
         "load_average": {"start": list(load_start), "end": list(os.getloadavg())},
         "train": train,
         "step_cost": costs,
     }
-    from tracklift.io.atomic import atomic_write_text
+    from benchmarks.run import record
 
-    results = Path(args.results)
-    results.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(results / f"{suite.name}.json", json.dumps(doc, indent=2, allow_nan=True) + "\n")
-    print(markdown_section(doc))
-    from benchmarks.markdown import render
-
-    atomic_write_text(Path(args.markdown), render(results))
+    record(doc, Path(args.results) / f"{suite.name}.json", args.markdown)
     return 0
 
 

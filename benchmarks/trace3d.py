@@ -16,7 +16,7 @@ their own masks (a granularity change). Then lift with the closed form
   silhouette (alpha >= 0.5) IoU against the GT mask, with the parts hidden behind other Gaussians of the
   full model (rendered depth more than 5 cm behind) not counted; averaged per object, then over objects.
 
-Writes `benchmarks/results/trace3d.json` and regenerates BENCHMARKS.md (`benchmarks.markdown.render`).
+Writes `benchmarks/results/trace3d.json` and regenerates BENCHMARKS.md (`benchmarks.run.record`).
 """
 
 from __future__ import annotations
@@ -442,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     atomic_write_text(results / "trace3d.json", json.dumps(doc, indent=2) + "\n")
     partial.unlink()
     print(markdown_table(doc))
-    from benchmarks.markdown import render
+    from benchmarks.run import render
 
     atomic_write_text(Path(args.markdown), render(results))
     return 0

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import socket
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+from benchmarks.measure import machine, machine_line
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -138,7 +138,7 @@ def markdown_section(doc: dict) -> str:
         "",
         f"One synthetic room (`tracklift synth`, seed {doc['seed']}, {doc['frames']} frames of 640×480, `mild` masks), "
         f"segmented with `tracklift segment` defaults: {s['instances']} instances over {s['points']} mesh vertices "
-        f"({s['faces']} faces), {s['steps']} history steps. Recorded {doc['date']} on {doc['machine']}; "
+        f"({s['faces']} faces), {s['steps']} history steps. Recorded {doc['date']} on {machine_line(doc['machine'])}; "
         "medians of timed runs after a warm-up (browser: fresh headless Chromium each run, SwiftShader WebGL, no GPU).",
         "",
         "| what | seconds |",
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         "frames": args.frames,
         "seed": args.seed,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPU(s), Python {platform.python_version()}",
+        "machine": machine(),
         "load_average_start": list(os.getloadavg()),
         "server": server_side(out, args.repeats),
         "browser": browser_side(out, args.repeats, Path(args.screenshot) if args.screenshot else None),
@@ -183,9 +183,9 @@ def main(argv: list[str] | None = None) -> int:
                   "ply_kb": (out / f"{name}_instances.ply").stat().st_size / 1024},
         "load_average_end": list(os.getloadavg()),
     }
-    from benchmarks.markdown import record
+    from benchmarks.run import record
 
-    record(doc, Path(args.results) / "viewer.json", markdown_section(doc), args.markdown)
+    record(doc, Path(args.results) / "viewer.json", args.markdown)
     return 0
 
 

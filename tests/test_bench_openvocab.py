@@ -125,7 +125,7 @@ def test_perfect_masks_and_labels_score_semantic_ap50_one(tiny_run):
 
 
 def test_benchmarks_page_renders_the_openvocab_section(tiny_run, tmp_path):
-    from benchmarks.markdown import render
+    from benchmarks.run import render
     from tracklift.eval.report import result_to_json
 
     _, doc = tiny_run

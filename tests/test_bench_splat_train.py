@@ -8,7 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from benchmarks.markdown import render  # noqa: E402
+from benchmarks.run import render  # noqa: E402
 from benchmarks.splat_train import (  # noqa: E402
     SplatTrainSuite,
     first_reaching,

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from benchmarks.markdown import render
+from benchmarks.run import render
 from benchmarks.measure import measure
 from benchmarks.methods import METHODS
 from benchmarks.run import choose_suite, parse_args

@@ -8,7 +8,6 @@ instance colours are recognised by hue: a saturated pixel belongs to the instanc
 within HUE_TOLERANCE. The highlight (255, 0, 255) has saturated channels, which render exactly.
 """
 
-import threading
 import time
 from pathlib import Path
 
