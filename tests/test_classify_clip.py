@@ -136,7 +136,7 @@ def test_query_cli_with_clip_reads_views_from_the_scene(clip_dir, tmp_path, caps
     from tracklift.cli import main
 
     from .fixtures_rgbd import make_scannet
-    from .test_query import obj, write_predictions
+    from .test_pipeline_query import obj, write_predictions
 
     scene = make_scannet(tmp_path / "scans", n=4).root
     out = tmp_path / "out"
