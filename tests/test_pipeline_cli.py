@@ -62,6 +62,24 @@ def test_segment_cli_writes_everything_and_scores(scene, tmp_path, capsys):
     assert result["all"]["ap50"] >= 0.9
 
 
+def test_segment_cli_timings_table_and_json(scene, tmp_path, capsys):
+    root, masks_dir = scene
+    out = tmp_path / "out"
+    code = main(["segment", str(root), "--out", str(out), "--masks", str(masks_dir), "--voxel", "0.05",
+                 "--pixel-stride", "1", "--pictures", "0", "--timings"])
+    assert code == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    stages = ["read", "segment", "lift", "features", "track", "merge", "name", "transfer", "write"]
+    assert list(summary["timings"]) == stages and all(s >= 0 for s in summary["timings"].values())
+    table = captured.err.splitlines()
+    assert [row.split()[0] for row in table[2:]] == stages + ["total"]
+    total = float(table[-1].split()[1])
+    assert total == pytest.approx(sum(summary["timings"].values()), abs=0.01)
+    run = json.loads((out / "boxes.json").read_text())["run"]
+    assert list(run["timings"]) == stages[:-1]  # the scene files are written last: every stage before them
+
+
 def test_segment_cli_rejects_a_mesh_in_another_frame(scene, tmp_path, capsys):
     root, masks_dir = scene
     from tracklift.io.ply import read_ply

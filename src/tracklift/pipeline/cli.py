@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,8 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                              "siglip:<model> | llm:<url-or-model> | none (majority of exact 2D labels)")
     parser.add_argument("--cache-dir", help="cache of LLM answers and text embeddings (default OUT/.cache)")
     parser.add_argument("--pictures", type=int, default=3, help="frames drawn in the PNG overview (0 = no pictures)")
+    parser.add_argument("--timings", action="store_true", help="print seconds per stage (read, segment, lift, "
+                        "features, track, merge, transfer, write); they are always in the output JSON's \"run\"")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,7 +63,9 @@ def run(args: argparse.Namespace) -> int:
 def segment_command(args: argparse.Namespace) -> dict:
     """Segment `args.scene` into `args.out` (the options of `configure`; `tracklift batch` passes those of
     `add_options` only, without the viewer's); returns the run statistics and the paths written."""
-    args = argparse.Namespace(**{"rerun": None, "live": False, "port": 8080, "host": None, **vars(args)})
+    args = argparse.Namespace(**{"rerun": None, "live": False, "port": 8080, "host": None, "timings": False,
+                                 **vars(args)})
+    from tracklift.core.timing import StageTimes, timings_table
     from tracklift.data.scene import open_scene
     from tracklift.outputs.history import GrowthRecorder, write_history
     from tracklift.pipeline.segment import segment, write_segmentation
@@ -95,15 +100,23 @@ def segment_command(args: argparse.Namespace) -> dict:
         if server is not None:
             server.stop()
         raise
-    paths = write_segmentation(args.out, result, vocab, scene_dir=scene.root)
-    steps = recorder.point_steps(result.points, args.voxel, radius=HISTORY_RADIUS)
-    paths["history"] = write_history(Path(args.out) / f"{scene.name}_history.npz", recorder, steps)
-    if logger is not None:
-        logger.log_instances(result.instances)
-        paths["rerun"] = logger.close()
-    if args.pictures > 0:
-        _pictures(args.out, scene, result.instances, args.pictures, args.voxel)
-    summary = {"scene": scene.name, **result.stats, "outputs": {k: str(v) for k, v in paths.items()}}
+    times = StageTimes()
+    times.add(result.times)
+    with times("write"):  # the scene files last: their JSON records the timings up to them
+        paths = {}
+        steps = recorder.point_steps(result.points, args.voxel, radius=HISTORY_RADIUS)
+        paths["history"] = write_history(Path(args.out) / f"{scene.name}_history.npz", recorder, steps)
+        if logger is not None:
+            logger.log_instances(result.instances)
+            paths["rerun"] = logger.close()
+        if args.pictures > 0:
+            _pictures(args.out, scene, result.instances, args.pictures, args.voxel)
+        result.times = dict(times.seconds)
+        paths = {**write_segmentation(args.out, result, vocab, scene_dir=scene.root), **paths}
+    summary = {"scene": scene.name, **result.stats, "timings": times.rounded(),
+               "outputs": {k: str(v) for k, v in paths.items()}}
+    if args.timings:
+        print(timings_table(times.seconds, result.stats.get("frames")), file=sys.stderr)
     if live is not None:
         from tracklift.view.server import serve_forever
 

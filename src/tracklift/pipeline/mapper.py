@@ -19,6 +19,7 @@ from tqdm import tqdm
 from tracklift.core.config import config
 from tracklift.core.instance import Instance3D
 from tracklift.core.masks import FrameMasks
+from tracklift.core.timing import StageTimes
 from tracklift.data.frame import BadFrameError, Frame
 from tracklift.features.protocol import FeatureExtractor
 from tracklift.lift.lifter import LiftConfig, lift_masks
@@ -65,6 +66,7 @@ class Mapper:
         self.features = features
         self.tracker = Tracker(self.config.tracker, self.config.lift.voxel, trace=True)
         self.stats = MapperStats()
+        self.times = StageTimes()  # seconds per stage: segment, read (by map_scene), lift, features, track, merge
 
     def add_frame(self, frame: Frame, masks: FrameMasks) -> list[int]:
         """Lift and track one frame's masks; returns the track id of each kept mask's segment."""
@@ -72,7 +74,8 @@ class Mapper:
         self.stats.masks += len(masks)
         if len(masks) == 0:
             self.stats.frames_without_masks += 1
-        lifted = lift_masks(frame, masks, self.config.lift)
+        with self.times("lift"):
+            lifted = lift_masks(frame, masks, self.config.lift)
         self.stats.masks_dropped += lifted.dropped
         segments = lifted.segments
         self.stats.segments += len(segments)
@@ -80,17 +83,20 @@ class Mapper:
         if self.features is not None and segments and self.config.tracker.mode != "spatial":
             idx = [s.mask_index for s in segments]
             kept = FrameMasks(masks.masks[idx], [masks.labels[i] for i in idx], masks.scores[idx])
-            feats = np.asarray(self.features(frame, kept), np.float32)
+            with self.times("features"):
+                feats = np.asarray(self.features(frame, kept), np.float32)
             if feats.shape != (len(idx), self.features.dim):
                 raise ValueError(f"feature extractor returned {feats.shape}, expected ({len(idx)}, {self.features.dim})")
         seg_masks = masks.masks[[s.mask_index for s in segments]] if segments else None
-        return self.tracker.step(frame.index, frame.depth, frame.K, frame.pose, segments, feats, lifted.background,
-                                 seg_masks)
+        with self.times("track"):
+            return self.tracker.step(frame.index, frame.depth, frame.K, frame.pose, segments, feats,
+                                     lifted.background, seg_masks)
 
     def instances(self) -> list[Instance3D]:
         """The objects mapped so far (merges pending tracks first; safe to call at any time)."""
-        self.tracker.merge()
-        return build_instances(self.tracker, self.config.refine)
+        with self.times("merge"):
+            self.tracker.merge()
+            return build_instances(self.tracker, self.config.refine)
 
     def background_points(self) -> np.ndarray:
         """[B, 3] float32 voxel centres seen more often as no object than as any track (metres, world)."""
@@ -104,7 +110,22 @@ def map_scene(scene, segmenter: Callable[[Frame], FrameMasks], features: Feature
     and counted in `mapper.stats` (the stream itself skips unreadable frames and counts `stream.skipped`).
     on_frame(mapper, frame, masks, track_ids): called after each mapped frame (history, live views, logs)."""
     mapper = Mapper(config, features)
-    for frame in tqdm(scene.stream, desc=f"segment {scene.name}", unit="frame", disable=not progress):
+    frames = iter(scene.stream)
+    with tqdm(total=len(scene.stream), desc=f"segment {scene.name}", unit="frame", disable=not progress) as bar:
+        while (frame := _next_frame(frames, mapper.times)) is not None:
+            bar.update()
+            _map_frame(mapper, segmenter, frame, on_frame)
+    return mapper
+
+
+def _next_frame(frames, times: StageTimes) -> Frame | None:
+    with times("read"):
+        return next(frames, None)
+
+
+def _map_frame(mapper: Mapper, segmenter, frame: Frame, on_frame) -> None:
+    """Segment one frame and add it to `mapper`; a frame whose masks cannot be made is skipped and counted."""
+    with mapper.times("segment"):
         try:
             masks = segmenter(frame)
             if masks.shape != (frame.height, frame.width):
@@ -112,8 +133,7 @@ def map_scene(scene, segmenter: Callable[[Frame], FrameMasks], features: Feature
         except (ValueError, FileNotFoundError) as err:  # BadFrameError is a ValueError
             log.warning("skipping frame %s: %s", frame.name, err)
             mapper.stats.frames_skipped += 1
-            continue
-        track_ids = mapper.add_frame(frame, masks)
-        if on_frame is not None:
-            on_frame(mapper, frame, masks, track_ids)
-    return mapper
+            return
+    track_ids = mapper.add_frame(frame, masks)
+    if on_frame is not None:
+        on_frame(mapper, frame, masks, track_ids)

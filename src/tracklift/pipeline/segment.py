@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 
 from tracklift.core.instance import Instance3D
+from tracklift.core.timing import StageTimes
 from tracklift.features.protocol import FeatureExtractor
 from tracklift.outputs.scene_files import predicted_instances, write_scene
 from tracklift.outputs.transfer import fused_points, instance_masks, reference_points, snap_to_superpoints
@@ -34,6 +35,7 @@ class Segmentation:
     masks: [I, P] bool, instance i holds point p; points: [P, 3] float32, metres, world frame — the mesh's
     vertices (reference "mesh", with faces [F, 3] int64) or the fused instance map (reference "fused", faces None).
     stats: the run's counts (frames, masks, skipped frames, instances, …).
+    times: wall seconds per stage (read, segment, lift, features, track, merge, name, transfer).
     """
 
     scene: str
@@ -43,6 +45,7 @@ class Segmentation:
     faces: np.ndarray | None
     reference: str
     stats: dict
+    times: dict[str, float]
 
     def predictions(self, vocab: Vocabulary):
         """The instances as `PredictedInstance`s over `points` (label ids in `vocab`)."""
@@ -66,10 +69,12 @@ def segment(scene, segmenter: str | Callable = "rgbd", *, masks_dir: str | os.Pa
     """
     config = config or PipelineConfig()
     vocab = vocab or load_vocabulary("scannet200")
+    times = StageTimes()
     voxel = config.lift.voxel
     spec = segmenter if isinstance(segmenter, str) else None
     if spec is not None and spec.partition(":")[0] == "geo3d":
-        instances, background, stats = _segment_fused_map(scene, spec.partition(":")[2], config, progress)
+        with times("segment3d"):
+            instances, background, stats = _segment_fused_map(scene, spec.partition(":")[2], config, progress)
     else:
         if spec is not None:
             segmenter = make_segmenter(spec, masks_dir, [vocab.name_of(i) for i in vocab.evaluated])
@@ -77,25 +82,29 @@ def segment(scene, segmenter: str | Callable = "rgbd", *, masks_dir: str | os.Pa
             features = make_features("none" if config.tracker.mode == "spatial" else features)
         mapper = map_scene(scene, segmenter, features, config, progress=progress, on_frame=on_frame)
         instances, background, stats = mapper.instances(), mapper.background_points(), asdict(mapper.stats)
+        times.add(mapper.times.seconds)
     if name_instances is not None:
-        name_instances(scene, instances)
-    if mesh is False:
-        points, faces, reference = fused_points(instances), None, "fused"
-    else:
-        points, faces, reference = reference_points(scene, mesh, instances, voxel)
-    masks = instance_masks(instances, points, voxel, background=background, faces=faces)
-    instances, masks = snap_to_superpoints(instances, masks, points, faces, config.snap)
+        with times("name"):
+            name_instances(scene, instances)
+    with times("transfer"):
+        if mesh is False:
+            points, faces, reference = fused_points(instances), None, "fused"
+        else:
+            points, faces, reference = reference_points(scene, mesh, instances, voxel)
+        masks = instance_masks(instances, points, voxel, background=background, faces=faces)
+        instances, masks = snap_to_superpoints(instances, masks, points, faces, config.snap)
     stats = {**stats, "frames_unreadable": len(getattr(scene.stream, "skipped", [])), "instances": len(instances)}
-    return Segmentation(scene.name, instances, masks, points, faces, reference, stats)
+    return Segmentation(scene.name, instances, masks, points, faces, reference, stats, times.seconds)
 
 
 def write_segmentation(out_dir: str | os.PathLike, result: Segmentation, vocab: Vocabulary, scene_dir=None,
                        extra: dict | None = None) -> dict[str, Path]:
     """Write `result` as `tracklift segment` does (see `tracklift.outputs.scene_files.write_scene`); the run's
-    statistics go into the JSON under "run". Returns the written paths by kind."""
+    statistics and stage timings go into the JSON under "run". Returns the written paths by kind."""
+    run = {**result.stats, "timings": {k: round(v, 3) for k, v in result.times.items()}}
     return write_scene(out_dir, result.scene, result.instances, result.masks, result.points, vocab,
                        scene_dir=scene_dir, reference=result.reference, faces=result.faces,
-                       extra={"run": result.stats, **(extra or {})})
+                       extra={"run": run, **(extra or {})})
 
 
 def _segment_fused_map(scene, options: str, config: PipelineConfig, progress: bool):
