@@ -72,7 +72,8 @@ def test_segment_cli_timings_table_and_json(scene, tmp_path, capsys):
     summary = json.loads(captured.out)
     stages = ["read", "segment", "lift", "features", "track", "merge", "name", "transfer", "write"]
     assert list(summary["timings"]) == stages and all(s >= 0 for s in summary["timings"].values())
-    table = captured.err.splitlines()
+    err = captured.err.splitlines()
+    table = err[next(i for i, row in enumerate(err) if row.split()[:2] == ["stage", "seconds"]):]
     assert [row.split()[0] for row in table[2:]] == stages + ["total"]
     total = float(table[-1].split()[1])
     assert total == pytest.approx(sum(summary["timings"].values()), abs=0.01)
