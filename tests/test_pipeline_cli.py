@@ -1,6 +1,7 @@
 """`tracklift segment` end to end on a tiny ScanNet-layout scene written from the box world."""
 
 import json
+import shutil
 
 import cv2
 import numpy as np
@@ -79,6 +80,35 @@ def test_segment_cli_timings_table_and_json(scene, tmp_path, capsys):
     assert total == pytest.approx(sum(summary["timings"].values()), abs=0.01)
     run = json.loads((out / "boxes.json").read_text())["run"]
     assert list(run["timings"]) == stages[:-1]  # the scene files are written last: every stage before them
+
+
+def test_segment_cli_fails_when_no_frame_can_be_used(scene, tmp_path, capsys):
+    """A masks folder of another scene (no file matches a frame): one summary line, exit 2, nothing written."""
+    root, _ = scene
+    other = tmp_path / "other_masks"
+    other.mkdir()
+    (other / "frame-000000.png").write_bytes(b"")
+    out = tmp_path / "out"
+    code = main(["segment", str(root), "--out", str(out), "--masks", str(other), "--voxel", "0.05"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err[-1] == ("tracklift segment: error: scene boxes: not one 2D mask in 11 frames (are the masks named "
+                       "after this scene's frames, e.g. '0'.png?); nothing written")
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_segment_cli_fails_when_most_frames_are_lost(scene, tmp_path, capsys):
+    root, masks_dir = scene
+    broken = tmp_path / "boxes"
+    shutil.copytree(root, broken)
+    for name in range(7):  # 7 of 12 frames unreadable (frame 5 has a NaN pose too) > 0.5
+        (broken / "depth" / f"{name}.png").write_bytes(b"not a png")
+    args = ["segment", str(broken), "--out", str(tmp_path / "out"), "--masks", str(masks_dir), "--voxel", "0.05"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("tracklift segment: error: scene boxes: 7 of 12 frames could not be used (7 unreadable, "
+                          "0 without masks), e.g. 0: ")
+    assert main(args + ["--max-lost", "0.6"]) == 0
 
 
 def test_segment_cli_rejects_a_mesh_in_another_frame(scene, tmp_path, capsys):

@@ -51,6 +51,9 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                              "siglip:<model> | llm:<url-or-model> | none (majority of exact 2D labels)")
     parser.add_argument("--cache-dir", help="cache of LLM answers and text embeddings (default OUT/.cache)")
     parser.add_argument("--pictures", type=int, default=3, help="frames drawn in the PNG overview (0 = no pictures)")
+    parser.add_argument("--max-lost", type=float, default=0.5,
+                        help="fail (writing nothing) when more than this share of frames is unreadable or has no "
+                             "masks (default 0.5)")
     parser.add_argument("--timings", action="store_true", help="print seconds per stage (read, segment, lift, "
                         "features, track, merge, transfer, write); they are always in the output JSON's \"run\"")
 
@@ -64,7 +67,7 @@ def segment_command(args: argparse.Namespace) -> dict:
     """Segment `args.scene` into `args.out` (the options of `configure`; `tracklift batch` passes those of
     `add_options` only, without the viewer's); returns the run statistics and the paths written."""
     args = argparse.Namespace(**{"rerun": None, "live": False, "port": 8080, "host": None, "timings": False,
-                                 **vars(args)})
+                                 "max_lost": 0.5, **vars(args)})
     from tracklift.core.timing import StageTimes, timings_table
     from tracklift.data.scene import open_scene
     from tracklift.outputs.history import GrowthRecorder, write_history
@@ -93,7 +96,7 @@ def segment_command(args: argparse.Namespace) -> dict:
         result = segment(scene, args.segmenter or ("precomputed" if args.masks else "rgbd"), masks_dir=args.masks,
                          features=args.features, config=pipeline_config(args), vocab=vocab,
                          name_instances=_namer(args, vocab), mesh=False if args.no_mesh else args.mesh,
-                         progress=True, on_frame=lambda *a: [hook(*a) for hook in hooks])
+                         progress=True, on_frame=lambda *a: [hook(*a) for hook in hooks], max_lost=args.max_lost)
     except BaseException:  # a failed run leaves no half-written recording and no server behind
         if logger is not None:
             logger.abort()
@@ -145,6 +148,8 @@ def _check(args: argparse.Namespace) -> None:
         raise ValueError(f"--stride must be ≥ 1, got {args.stride}")
     if args.pixel_stride < 1:
         raise ValueError(f"--pixel-stride must be ≥ 1, got {args.pixel_stride}")
+    if not 0 <= args.max_lost < 1:
+        raise ValueError(f"--max-lost must be in [0, 1), got {args.max_lost}")
     if args.voxel <= 0:
         raise ValueError(f"--voxel must be positive, got {args.voxel}")
     if args.masks is not None and not Path(args.masks).is_dir():

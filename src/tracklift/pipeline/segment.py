@@ -56,7 +56,7 @@ def segment(scene, segmenter: str | Callable = "rgbd", *, masks_dir: str | os.Pa
             features: str | FeatureExtractor | None = "handcrafted", config: PipelineConfig | None = None,
             name_instances: NameInstances | None = None, vocab: Vocabulary | None = None,
             mesh: str | os.PathLike | bool | None = None, progress: bool = False,
-            on_frame: OnFrame | None = None) -> Segmentation:
+            on_frame: OnFrame | None = None, max_lost: float = 0.5) -> Segmentation:
     """Segment `scene` (a `tracklift.data.scene.Scene`) into 3D instances.
 
     segmenter: a spec ('precomputed' with `masks_dir`, 'rgbd[:options]', 'hf:…', 'geo3d[:options]' — 3D
@@ -66,6 +66,9 @@ def segment(scene, segmenter: str | Callable = "rgbd", *, masks_dir: str | os.Pa
     vocab: the label set prompting open-vocabulary segmenters (default ScanNet200).
     mesh: a mesh PLY to write over; None = the scene's own mesh if it has one; False = the fused map.
     on_frame(mapper, frame, masks, track_ids): called after each mapped frame (history, live views, logs).
+    max_lost: the run fails (ValueError, nothing returned) when no frame could be used or more than this share
+    of the stream's frames was unreadable or could not be segmented — a wrong layout or masks folder, not a few
+    bad frames.
     """
     config = config or PipelineConfig()
     vocab = vocab or load_vocabulary("scannet200")
@@ -94,7 +97,24 @@ def segment(scene, segmenter: str | Callable = "rgbd", *, masks_dir: str | os.Pa
         masks = instance_masks(instances, points, voxel, background=background, faces=faces)
         instances, masks = snap_to_superpoints(instances, masks, points, faces, config.snap)
     stats = {**stats, "frames_unreadable": len(getattr(scene.stream, "skipped", [])), "instances": len(instances)}
+    check_frames_used(scene, stats, max_lost)
     return Segmentation(scene.name, instances, masks, points, faces, reference, stats, times.seconds)
+
+
+def check_frames_used(scene, stats: dict, max_lost: float) -> None:
+    """Raise ValueError naming the scene, the counts and the first reasons when the run used no frame, lost
+    more than `max_lost` of them (unreadable frames, frames whose masks could not be made), or found no 2D mask
+    in any frame (a masks folder named after another scene's frames)."""
+    total = len(scene.stream)
+    lost = stats["frames_unreadable"] + stats.get("frames_skipped", 0)
+    if total == 0 or lost == total or lost > max_lost * total:
+        reasons = "; ".join(f"{name}: {why}" for name, why in list(getattr(scene.stream, "skipped", []))[:3])
+        raise ValueError(f"scene {scene.name}: {lost} of {total} frames could not be used "
+                         f"({stats['frames_unreadable']} unreadable, {stats.get('frames_skipped', 0)} without masks)"
+                         + (f", e.g. {reasons}" if reasons else "") + "; nothing written")
+    if stats.get("masks", 1) == 0:
+        raise ValueError(f"scene {scene.name}: not one 2D mask in {stats['frames']} frames (are the masks named "
+                         f"after this scene's frames, e.g. {scene.stream.names[0]!r}.png?); nothing written")
 
 
 def write_segmentation(out_dir: str | os.PathLike, result: Segmentation, vocab: Vocabulary, scene_dir=None,
