@@ -50,10 +50,12 @@ def batch_args(root, out, *extra):
 
 
 def outputs(out):
-    """{relative path: bytes} of the per-scene outputs (not batch.json / eval.json / the state folder)."""
+    """{relative path: bytes} of the per-scene outputs (not batch.json / eval.json / the state folder, nor the
+    wall-clock timings)."""
     out = Path(out)
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and STATE_DIR not in p.parts and p.name not in ("batch.json", "eval.json")}
+            if p.is_file() and STATE_DIR not in p.parts and p.name not in ("batch.json", "eval.json")
+            and not p.name.endswith("_timings.json")}
 
 
 def of_scenes(files, scenes):

@@ -30,10 +30,11 @@ def observed_points(instances: list[Instance3D], vertices: np.ndarray, radius: f
 def mesh_edges(vertices: np.ndarray, faces: np.ndarray) -> csr_matrix:
     """[V, V] sparse symmetric matrix of mesh edge lengths (metres) from faces [F, 3] int."""
     faces = np.asarray(faces, np.int64).reshape(-1, 3)
-    pairs = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
-    a, b = np.unique(np.sort(pairs, axis=1), axis=0).T
-    length = np.linalg.norm(vertices[a] - vertices[b], axis=1) + 1e-9  # a zero weight would drop the edge
+    pairs = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
     n = len(vertices)
+    # one int64 key per edge: a 1-D unique is several times faster than np.unique(axis=0) on a 1M-face mesh
+    a, b = np.divmod(np.unique(pairs[:, 0] * n + pairs[:, 1]), n)
+    length = np.linalg.norm(vertices[a] - vertices[b], axis=1) + 1e-9  # a zero weight would drop the edge
     return csr_matrix((np.r_[length, length], (np.r_[a, b], np.r_[b, a])), shape=(n, n))
 
 

@@ -55,7 +55,7 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                         help="fail (writing nothing) when more than this share of frames is unreadable or has no "
                              "masks (default 0.5)")
     parser.add_argument("--timings", action="store_true", help="print seconds per stage (read, segment, lift, "
-                        "features, track, merge, transfer, write); they are always in the output JSON's \"run\"")
+                        "features, track, merge, transfer, write); they are always written to OUT/<scene>_timings.json")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -105,7 +105,7 @@ def segment_command(args: argparse.Namespace) -> dict:
         raise
     times = StageTimes()
     times.add(result.times)
-    with times("write"):  # the scene files last: their JSON records the timings up to them
+    with times("write"):  # the scene files last: `<scene>_timings.json` records the timings up to them
         paths = {}
         steps = recorder.point_steps(result.points, args.voxel, radius=HISTORY_RADIUS)
         paths["history"] = write_history(Path(args.out) / f"{scene.name}_history.npz", recorder, steps)

@@ -7,6 +7,7 @@ frame (or the fused map, for `geo3d`) → lift → track → name → transfer o
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ import numpy as np
 from tracklift.core.instance import Instance3D
 from tracklift.core.timing import StageTimes
 from tracklift.features.protocol import FeatureExtractor
+from tracklift.io.atomic import atomic_write_text
 from tracklift.outputs.scene_files import predicted_instances, write_scene
 from tracklift.outputs.transfer import fused_points, instance_masks, reference_points, snap_to_superpoints
 from tracklift.pipeline.backends import make_features, make_segmenter
@@ -119,12 +121,16 @@ def check_frames_used(scene, stats: dict, max_lost: float) -> None:
 
 def write_segmentation(out_dir: str | os.PathLike, result: Segmentation, vocab: Vocabulary, scene_dir=None,
                        extra: dict | None = None) -> dict[str, Path]:
-    """Write `result` as `tracklift segment` does (see `tracklift.outputs.scene_files.write_scene`); the run's
-    statistics and stage timings go into the JSON under "run". Returns the written paths by kind."""
-    run = {**result.stats, "timings": {k: round(v, 3) for k, v in result.times.items()}}
-    return write_scene(out_dir, result.scene, result.instances, result.masks, result.points, vocab,
-                       scene_dir=scene_dir, reference=result.reference, faces=result.faces,
-                       extra={"run": run, **(extra or {})})
+    """Write `result` as `tracklift segment` does (see `tracklift.outputs.scene_files.write_scene`), the run's
+    statistics in the JSON under "run", and its stage timings beside it in `<scene>_timings.json` (kept apart so
+    the same inputs give the same scene files, byte for byte). Returns the written paths by kind."""
+    paths = write_scene(out_dir, result.scene, result.instances, result.masks, result.points, vocab,
+                        scene_dir=scene_dir, reference=result.reference, faces=result.faces,
+                        extra={"run": result.stats, **(extra or {})})
+    paths["timings"] = Path(out_dir) / f"{result.scene}_timings.json"
+    timings = {stage: round(seconds, 3) for stage, seconds in result.times.items()}
+    atomic_write_text(paths["timings"], json.dumps({"scene": result.scene, "seconds": timings}, indent=1) + "\n")
+    return paths
 
 
 def _segment_fused_map(scene, options: str, config: PipelineConfig, progress: bool):
