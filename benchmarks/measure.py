@@ -8,9 +8,13 @@ import platform
 import resource
 import statistics
 import sys
+import subprocess
 import time
 import tracemalloc
+from pathlib import Path
 from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def max_rss_mb() -> float:
@@ -59,3 +63,19 @@ def machine_line(record: dict | str) -> str:
         return record
     parts = [record["machine"]] if "machine" in record else []
     return ", ".join(parts + [f"{record['cpus']} CPU(s)", f"Python {record['python']}", f"numpy {record['numpy']}"])
+
+
+def run_measured(cmd: list[str], log: Path) -> dict:
+    """Run `cmd` from the repository root with its output in `log`; returns wall seconds, the child's own
+    peak RSS (MiB, from wait4) and its exit code."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH")]))}
+    start = time.perf_counter()
+    with log.open("w") as f:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
+    seconds = time.perf_counter() - start
+    rss = usage.ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else usage.ru_maxrss / 1024
+    return {"seconds": seconds, "max_rss_mb": rss, "returncode": proc.returncode}

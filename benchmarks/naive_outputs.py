@@ -2,8 +2,9 @@
 
 `python -m benchmarks.naive_outputs SCENE --masks DIR --out OUT [--stride N] [--max-frames N]`
 
-`benchmarks.naive_baseline` predicts over mesh vertices; real scans here have none, so its instances
-are written over the centres of its own voxel map instead (what `segment` does with its fused map):
+Over the scene's mesh vertices when it has a mesh (as `tracklift segment` writes by default); real scans here
+have none, so there its instances are written over the centres of its own voxel map (what `segment` does with
+its fused map):
 `OUT/<scene>.txt` + `pred_mask/`, `OUT/<scene>.json` (with `instances_npz` and the run's frame count) and
 `OUT/<scene>_instances.npz` (`points` [P, 3] float32, metres, world frame). Box evaluation reads these.
 """
@@ -30,27 +31,31 @@ def main(argv: list[str] | None = None) -> int:
 
     from tracklift.data.scene import open_scene
     from tracklift.eval import write_predictions
-    from tracklift.io.atomic import atomic_write_bytes, atomic_write_text
+    from tracklift.io.atomic import atomic_write_bytes
     from tracklift.lift.voxels import key_centres
-    from benchmarks.naive_baseline import NaiveConfig, naive_map, objects_to_instances
+    from benchmarks.naive_baseline import NaiveConfig, naive_baseline, naive_map, objects_to_instances
+    from tracklift.io.ply import read_ply
     from tracklift.vocab import load_vocabulary
 
     config = NaiveConfig()
     vocab = load_vocabulary(config.vocabulary)
     scene = open_scene(args.scene, stride=args.stride, max_frames=args.max_frames)
-    lifted, assigned, keys, owners = naive_map(scene, args.masks, config)
-    # the voxel map's own centres are the reference points: every voxel's object is its owner
-    preds = objects_to_instances(lifted, assigned, owners, dict(zip(vocab.names, vocab.ids)))
     out = Path(args.out)
-    write_predictions(out, scene.name, preds, vocab)
+    if scene.mesh_path is not None:
+        preds, points = naive_baseline(scene, args.masks, config), read_ply(scene.mesh_path).vertices
+    else:
+        lifted, assigned, keys, owners = naive_map(scene, args.masks, config)
+        # the voxel map's own centres are the reference points: every voxel's object is its owner
+        preds = objects_to_instances(lifted, assigned, owners, dict(zip(vocab.names, vocab.ids)))
+        points = key_centres(keys, config.voxel)
     buf = io.BytesIO()
-    np.savez_compressed(buf, points=key_centres(keys, config.voxel).astype(np.float32))
+    np.savez_compressed(buf, points=np.asarray(points, np.float32))
     atomic_write_bytes(out / f"{scene.name}_instances.npz", buf.getvalue())
-    document = json.loads((out / f"{scene.name}.json").read_text())
-    document.update(instances_npz=f"{scene.name}_instances.npz", reference="naive voxel map",
-                    run={"frames": len(scene.stream) - len(scene.stream.skipped), "instances": len(preds)})
-    atomic_write_text(out / f"{scene.name}.json", json.dumps(document, indent=1))
-    print(json.dumps(document["run"]))
+    run = {"frames": len(scene.stream) - len(scene.stream.skipped), "instances": len(preds)}
+    write_predictions(out, scene.name, preds, vocab, scene_json={
+        "instances_npz": f"{scene.name}_instances.npz", "reference": "mesh" if scene.mesh_path else "naive voxel map",
+        "run": run})
+    print(json.dumps(run))
     return 0
 
 

@@ -28,16 +28,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Callable
 
 
-from benchmarks.measure import machine, machine_line
+from benchmarks.measure import machine, machine_line, run_measured
 from benchmarks.markdown import fmt
 
 HERE = Path(__file__).resolve().parent
@@ -128,22 +126,6 @@ def find_scans(data: Path, scenes: tuple[str, ...], cache: Path, sevenscenes: bo
         if candidates:
             scans.append(Scan(SEVENSCENES_NAME, candidates[0], None))
     return scans
-
-
-def run_measured(cmd: list[str], log: Path) -> dict:
-    """Run `cmd` from the repository root with its output in `log`; returns wall seconds, the child's own
-    peak RSS (MiB, from wait4) and its exit code."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH")]))}
-    start = time.perf_counter()
-    with log.open("w") as f:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
-    seconds = time.perf_counter() - start
-    rss = usage.ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else usage.ru_maxrss / 1024
-    return {"seconds": seconds, "max_rss_mb": rss, "returncode": proc.returncode}
 
 
 def masks_for(scan: Scan, presets: tuple[str, ...], frames: int, stride: int, cache: Path, seed: int) -> dict[str, Path]:

@@ -1,0 +1,64 @@
+"""The speed benchmark's instruments: the back-and-forth playback, the looped scene, the plot and the section."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from benchmarks.speed import looped_scene, markdown_section, played_back, plot_streams
+from tracklift.data.scene import open_scene
+
+
+def test_played_back_by_hand():
+    assert [played_back(i, 4) for i in range(10)] == [0, 1, 2, 3, 2, 1, 0, 1, 2, 3]
+    assert [played_back(i, 1) for i in range(3)] == [0, 0, 0]
+
+
+@pytest.mark.parametrize("frames", [1, 2, 5, 300])
+def test_playback_steps_by_one_frame(frames):
+    sources = [played_back(i, frames) for i in range(3 * frames)]
+    assert set(sources) == set(range(frames))
+    assert all(abs(a - b) == (1 if frames > 1 else 0) for a, b in zip(sources, sources[1:]))
+
+
+def test_looped_scene_links_frames_back_and_forth(tmp_path):
+    scene, masks = tmp_path / "src" / "scene0001_00", tmp_path / "src" / "masks"
+    for folder in ("color", "depth", "pose", "intrinsic"):
+        (scene / folder).mkdir(parents=True)
+    masks.mkdir()
+    K = np.eye(4)
+    K[:3, :3] = [[50, 0, 16], [0, 50, 12], [0, 0, 1]]
+    np.savetxt(scene / "intrinsic" / "intrinsic_depth.txt", K)
+    for i in range(3):
+        cv2.imwrite(str(scene / "color" / f"{i}.jpg"), np.full((24, 32, 3), 40 * i, np.uint8))
+        cv2.imwrite(str(scene / "depth" / f"{i}.png"), np.full((24, 32), 1000 + i, np.uint16))
+        pose = np.eye(4)
+        pose[0, 3] = i
+        np.savetxt(scene / "pose" / f"{i}.txt", pose)
+        (masks / f"{i}.json").write_text(json.dumps({"1": {"label": "chair"}}))
+    looped, looped_masks = looped_scene(scene, masks, 7, tmp_path / "loop")
+    stream = open_scene(looped).stream
+    assert len(stream) == 7
+    assert [round(f.pose[0, 3]) for f in stream] == [0, 1, 2, 1, 0, 1, 2]
+    assert sorted(p.name for p in looped_masks.iterdir()) == sorted(f"{i}.json" for i in range(7))
+    assert (looped / "depth" / "3.png").resolve() == (scene / "depth" / "1.png").resolve()
+
+
+def test_plot_and_section(tmp_path):
+    rows = [{"frames": 300, "seconds": 30.0, "fps": 10.0, "lift_track_fps": 80.0, "max_rss_mb": 500.0},
+            {"frames": 1000, "seconds": 95.0, "fps": 10.5, "lift_track_fps": 82.0, "max_rss_mb": 700.0}]
+    plot_streams(rows, tmp_path / "plot.png", size=(400, 200))
+    image = cv2.imread(str(tmp_path / "plot.png"))
+    assert image.shape == (200, 400, 3) and (image < 255).any()
+    r = {"seconds": 12.0, "fps": 25.0, "max_rss_mb": 400.0, "ap": 0.5, "ap50": 0.7, "ap25": 0.8}
+    doc = {"suite": {"name": "speed", "realism": "scan", "frames": 300, "width": 640, "height": 480, "preset": "mild",
+                     "repeats": 2}, "mesh_vertices": 1000, "color_size": "1296×968", "date": "today",
+           "machine": {"cpus": 2, "python": "3.11", "numpy": "2"},
+           "compare": {"segment": {**r, "seconds": 6.0, "lift_track_fps": 90.0}, "naive": r, "ratio": 0.5},
+           "streams": rows, "plot": "docs/speed_streams.png"}
+    text = markdown_section(doc)
+    assert "**0.50×**" in text and "| 1000 | 95.0 | 10.5 | 82.0 | 700 |" in text
+    assert "| `tracklift segment` | 6.0 | 25.0 | 90.0 | 400 | 0.500 | 0.700 | 0.800 |" in text
