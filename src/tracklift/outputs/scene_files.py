@@ -67,6 +67,9 @@ def write_scene(out_dir: str | os.PathLike, scene: str, instances: list[Instance
     reference_points = np.asarray(reference_points, np.float32)
     if masks.shape != (len(instances), len(reference_points)):
         raise ValueError(f"masks must be [{len(instances)}, {len(reference_points)}], got {masks.shape}")
+    # The index `<scene>.txt` goes first and comes back last: a run killed while writing leaves no index naming
+    # mask files of two different runs (readers take a scene without its index as not written).
+    (out_dir / f"{scene}.txt").unlink(missing_ok=True)
     preds = predicted_instances(instances, masks, vocab)
     details = [
         {"views": i.views, "box": i.box.tolist(), "track_id": int(i.id), "points": int(m.sum()),
@@ -78,16 +81,16 @@ def write_scene(out_dir: str | os.PathLike, scene: str, instances: list[Instance
     buf = io.BytesIO()
     np.savez_compressed(buf, points=reference_points, instance_of_point=owner)
     atomic_write_bytes(npz_path, buf.getvalue())
-    scene_json = {"scene_dir": None if scene_dir is None else str(Path(scene_dir).resolve()),
-                  "reference": reference, "instances_npz": npz_path.name, **(extra or {})}
-    txt = write_predictions(out_dir, scene, preds, vocab, details, scene_json)
-    json_path = out_dir / f"{scene}.json"
     colors = np.full((len(reference_points), 3), 90, np.uint8)
     palette = instance_colors(len(instances))
     colors[owner >= 0] = palette[owner[owner >= 0]]
     ply_path = out_dir / f"{scene}_instances.ply"
     write_ply(ply_path, Mesh(reference_points, np.zeros((0, 3)) if faces is None else faces, colors,
                              {"instance": owner}))
+    scene_json = {"scene_dir": None if scene_dir is None else str(Path(scene_dir).resolve()),
+                  "reference": reference, "instances_npz": npz_path.name, **(extra or {})}
+    txt = write_predictions(out_dir, scene, preds, vocab, details, scene_json)
+    json_path = out_dir / f"{scene}.json"
     return {"predictions": txt, "json": json_path, "npz": npz_path, "ply": ply_path}
 
 

@@ -20,6 +20,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--masks", help="precomputed 2D masks folder (<frame>.png/.json or <frame>.npz)")
     parser.add_argument("--mesh", help="mesh PLY to write predictions over (default: the scene's mesh, if any)")
     add_options(parser)
+    parser.add_argument("--checkpoint", metavar="DIR",
+                        help="save the mapping state to DIR/<scene>.ckpt every --checkpoint-every frames and on "
+                             "Ctrl-C / SIGTERM (atomically); removed once the outputs are written")
+    parser.add_argument("--checkpoint-every", type=int, default=100, help="frames between checkpoints (default 100)")
+    parser.add_argument("--resume", action="store_true",
+                        help="with --checkpoint: continue from DIR/<scene>.ckpt if it exists (same settings only); "
+                             "the outputs are those of a run that never stopped")
     parser.add_argument("--rerun", metavar="FILE.rrd",
                         help="log frames, masks, the growing instance map and boxes per frame to a rerun recording "
                              "(needs `pip install 'tracklift[rerun]'`)")
@@ -67,7 +74,8 @@ def segment_command(args: argparse.Namespace) -> dict:
     """Segment `args.scene` into `args.out` (the options of `configure`; `tracklift batch` passes those of
     `add_options` only, without the viewer's); returns the run statistics and the paths written."""
     args = argparse.Namespace(**{"rerun": None, "live": False, "port": 8080, "host": None, "timings": False,
-                                 "max_lost": 0.5, **vars(args)})
+                                 "max_lost": 0.5, "checkpoint": None, "checkpoint_every": 100, "resume": False,
+                                 **vars(args)})
     from tracklift.core.timing import StageTimes, timings_table
     from tracklift.data.scene import open_scene
     from tracklift.outputs.history import GrowthRecorder, write_history
@@ -77,7 +85,9 @@ def segment_command(args: argparse.Namespace) -> dict:
     _check(args)
     vocab = load_vocabulary(args.vocab)
     scene = open_scene(args.scene, stride=args.stride, max_frames=args.max_frames)
-    recorder = GrowthRecorder()
+    config = pipeline_config(args)
+    checkpointer, resume = _checkpointing(args, scene, config)
+    recorder = resume["recorder"] if resume is not None else GrowthRecorder()
     hooks = [recorder.record]
     server = live = logger = None
     if args.live:
@@ -94,7 +104,8 @@ def segment_command(args: argparse.Namespace) -> dict:
         hooks.append(logger.log_frame)
     try:
         result = segment(scene, args.segmenter or ("precomputed" if args.masks else "rgbd"), masks_dir=args.masks,
-                         features=args.features, config=pipeline_config(args), vocab=vocab,
+                         features=args.features, config=config, vocab=vocab, checkpoint=checkpointer,
+                         keep={"recorder": recorder}, resume=resume,
                          name_instances=_namer(args, vocab), mesh=False if args.no_mesh else args.mesh,
                          progress=True, on_frame=lambda *a: [hook(*a) for hook in hooks], max_lost=args.max_lost)
     except BaseException:  # a failed run leaves no half-written recording and no server behind
@@ -116,6 +127,8 @@ def segment_command(args: argparse.Namespace) -> dict:
             _pictures(args.out, scene, result.instances, args.pictures, args.voxel)
         result.times = dict(times.seconds)
         paths = {**write_segmentation(args.out, result, vocab, scene_dir=scene.root), **paths}
+    if checkpointer is not None:
+        checkpointer.path.unlink(missing_ok=True)  # the outputs are complete: nothing left to resume
     summary = {"scene": scene.name, **result.stats, "timings": times.rounded(),
                "outputs": {k: str(v) for k, v in paths.items()}}
     if args.timings:
@@ -141,6 +154,29 @@ def pipeline_config(args: argparse.Namespace):
                           tracker=TrackerConfig(mode=args.mode),
                           refine=None if args.no_refine else ConsistencyConfig(),
                           snap=None if args.no_snap else SnapConfig())
+
+
+def _checkpointing(args: argparse.Namespace, scene, config):
+    """(Checkpointer or None, the checkpoint to resume from or None) for `--checkpoint DIR [--resume]`."""
+    if args.checkpoint is None:
+        if args.resume:
+            raise ValueError("--resume needs --checkpoint DIR (where the checkpoint was written)")
+        return None, None
+    from tracklift.pipeline.checkpoint import Checkpointer, load_checkpoint, settings_key
+
+    folder = Path(args.checkpoint)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"--checkpoint {folder}: not a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    key = settings_key({"scene": str(Path(scene.root).resolve()), "frames": scene.stream.names,
+                        "masks": None if args.masks is None else str(Path(args.masks).resolve()),
+                        "segmenter": args.segmenter, "features": args.features, "vocab": args.vocab,
+                        "config": repr(config)})
+    path = folder / f"{scene.name}.ckpt"
+    resume = load_checkpoint(path, key) if args.resume else None
+    if resume is not None:
+        log.info("resuming %s from %s at frame %d of %d", scene.name, path, resume["next_frame"], len(scene.stream))
+    return Checkpointer(path, key, args.checkpoint_every), resume
 
 
 def _check(args: argparse.Namespace) -> None:

@@ -10,6 +10,7 @@ frame with 20 masks at 3 cm voxels — `TrackerConfig.trace_every` thins it for 
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -23,6 +24,7 @@ from tracklift.core.timing import StageTimes
 from tracklift.data.frame import BadFrameError, Frame
 from tracklift.features.protocol import FeatureExtractor
 from tracklift.lift.lifter import LiftConfig, lift_masks
+from tracklift.pipeline.checkpoint import Checkpointer
 from tracklift.superpoints.snap import SnapConfig
 from tracklift.trace.consistency import ConsistencyConfig
 from tracklift.track.config import TrackerConfig
@@ -68,6 +70,10 @@ class Mapper:
         self.stats = MapperStats()
         self.times = StageTimes()  # seconds per stage: segment, read (by map_scene), lift, features, track, merge
 
+    def __getstate__(self) -> dict:
+        # A checkpoint holds the mapping state, not the feature extractor (a model, reattached on resume).
+        return {**self.__dict__, "features": None}
+
     def add_frame(self, frame: Frame, masks: FrameMasks) -> list[int]:
         """Lift and track one frame's masks; returns the track id of each kept mask's segment."""
         self.stats.frames += 1
@@ -105,17 +111,34 @@ class Mapper:
 
 def map_scene(scene, segmenter: Callable[[Frame], FrameMasks], features: FeatureExtractor | None = None,
               config: PipelineConfig | None = None, progress: bool = True,
-              on_frame: Callable[[Mapper, Frame, FrameMasks, list[int]], None] | None = None) -> Mapper:
+              on_frame: Callable[[Mapper, Frame, FrameMasks, list[int]], None] | None = None,
+              checkpoint: Checkpointer | None = None, keep: dict | None = None, resume: dict | None = None) -> Mapper:
     """Run every frame of `scene.stream` through a Mapper; frames whose masks cannot be made are skipped
     and counted in `mapper.stats` (the stream itself skips unreadable frames and counts `stream.skipped`).
-    on_frame(mapper, frame, masks, track_ids): called after each mapped frame (history, live views, logs)."""
-    mapper = Mapper(config, features)
-    frames = iter(scene.stream)
-    with tqdm(total=len(scene.stream), desc=f"segment {scene.name}", unit="frame", disable=not progress) as bar:
+    on_frame(mapper, frame, masks, track_ids): called after each mapped frame (history, live views, logs).
+    checkpoint: saves the mapping state (and the objects in `keep`, e.g. a history recorder) as it goes;
+    resume: a loaded checkpoint (`load_checkpoint`) to continue from instead of starting at the first frame."""
+    if resume is not None:
+        mapper, start = resume["mapper"], resume["next_frame"]
+        mapper.features = features
+        scene.stream.skipped = list(resume["skipped"])
+    else:
+        mapper, start = Mapper(config, features), 0
+    frames = scene.stream.frames(start)
+    with tqdm(total=len(scene.stream), initial=start, desc=f"segment {scene.name}", unit="frame",
+              disable=not progress) as bar, checkpoint or nullcontext():
         while (frame := _next_frame(frames, mapper.times)) is not None:
-            bar.update()
+            bar.update(frame.index + 1 - bar.n)
             _map_frame(mapper, segmenter, frame, on_frame)
+            if checkpoint is not None:
+                checkpoint.after_frame(_state(mapper, scene, frame.index + 1, keep))
+        if checkpoint is not None:
+            checkpoint.save(_state(mapper, scene, len(scene.stream), keep))
     return mapper
+
+
+def _state(mapper: Mapper, scene, next_frame: int, keep: dict | None) -> dict:
+    return {"next_frame": next_frame, "mapper": mapper, "skipped": list(scene.stream.skipped), **(keep or {})}
 
 
 def _next_frame(frames, times: StageTimes) -> Frame | None:

@@ -22,6 +22,7 @@ from tracklift.io.atomic import atomic_write_text
 from tracklift.outputs.scene_files import predicted_instances, write_scene
 from tracklift.outputs.transfer import fused_points, instance_masks, reference_points, snap_to_superpoints
 from tracklift.pipeline.backends import make_features, make_segmenter
+from tracklift.pipeline.checkpoint import Checkpointer
 from tracklift.pipeline.mapper import PipelineConfig, map_scene
 from tracklift.vocab import Vocabulary, load_vocabulary
 
@@ -58,7 +59,8 @@ def segment(scene, segmenter: str | Callable = "rgbd", *, masks_dir: str | os.Pa
             features: str | FeatureExtractor | None = "handcrafted", config: PipelineConfig | None = None,
             name_instances: NameInstances | None = None, vocab: Vocabulary | None = None,
             mesh: str | os.PathLike | bool | None = None, progress: bool = False,
-            on_frame: OnFrame | None = None, max_lost: float = 0.5) -> Segmentation:
+            on_frame: OnFrame | None = None, max_lost: float = 0.5, checkpoint: Checkpointer | None = None,
+            keep: dict | None = None, resume: dict | None = None) -> Segmentation:
     """Segment `scene` (a `tracklift.data.scene.Scene`) into 3D instances.
 
     segmenter: a spec ('precomputed' with `masks_dir`, 'rgbd[:options]', 'hf:…', 'geo3d[:options]' — 3D
@@ -71,6 +73,7 @@ def segment(scene, segmenter: str | Callable = "rgbd", *, masks_dir: str | os.Pa
     max_lost: the run fails (ValueError, nothing returned) when no frame could be used or more than this share
     of the stream's frames was unreadable or could not be segmented — a wrong layout or masks folder, not a few
     bad frames.
+    checkpoint, keep, resume: save the mapping state as it goes / continue from a saved one (see `map_scene`).
     """
     config = config or PipelineConfig()
     vocab = vocab or load_vocabulary("scannet200")
@@ -78,6 +81,8 @@ def segment(scene, segmenter: str | Callable = "rgbd", *, masks_dir: str | os.Pa
     voxel = config.lift.voxel
     spec = segmenter if isinstance(segmenter, str) else None
     if spec is not None and spec.partition(":")[0] == "geo3d":
+        if checkpoint is not None or resume is not None:
+            raise ValueError("checkpoints apply to the 2D-mask path; geo3d segments the fused map in one pass")
         with times("segment3d"):
             instances, background, stats = _segment_fused_map(scene, spec.partition(":")[2], config, progress)
     else:
@@ -85,7 +90,8 @@ def segment(scene, segmenter: str | Callable = "rgbd", *, masks_dir: str | os.Pa
             segmenter = make_segmenter(spec, masks_dir, [vocab.name_of(i) for i in vocab.evaluated])
         if config.tracker.mode == "spatial" or isinstance(features, str):
             features = make_features("none" if config.tracker.mode == "spatial" else features)
-        mapper = map_scene(scene, segmenter, features, config, progress=progress, on_frame=on_frame)
+        mapper = map_scene(scene, segmenter, features, config, progress=progress, on_frame=on_frame,
+                           checkpoint=checkpoint, keep=keep, resume=resume)
         instances, background, stats = mapper.instances(), mapper.background_points(), asdict(mapper.stats)
         times.add(mapper.times.seconds)
     if name_instances is not None:
