@@ -61,8 +61,10 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-lost", type=float, default=0.5,
                         help="fail (writing nothing) when more than this share of frames is unreadable or has no "
                              "masks (default 0.5)")
-    parser.add_argument("--timings", action="store_true", help="print seconds per stage (read, segment, lift, "
-                        "features, track, merge, transfer, write); they are always written to OUT/<scene>_timings.json")
+    parser.add_argument("--timings", action="store_true",
+                        help="print seconds per stage (read, segment: in a background thread beside the rest; wait: "
+                             "mapping stood still for them; lift, features, track, merge, name, transfer, write); "
+                             "always written to OUT/<scene>_timings.json")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,9 +10,11 @@ frame with 20 masks at 3 cm voxels — `TrackerConfig.trace_every` thins it for 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 from tqdm import tqdm
@@ -124,39 +126,108 @@ def map_scene(scene, segmenter: Callable[[Frame], FrameMasks], features: Feature
         scene.stream.skipped = list(resume["skipped"])
     else:
         mapper, start = Mapper(config, features), 0
-    frames = scene.stream.frames(start)
-    with tqdm(total=len(scene.stream), initial=start, desc=f"segment {scene.name}", unit="frame",
-              disable=not progress) as bar, checkpoint or nullcontext():
-        while (frame := _next_frame(frames, mapper.times)) is not None:
-            bar.update(frame.index + 1 - bar.n)
-            _map_frame(mapper, segmenter, frame, on_frame)
+    read_ahead = ReadAhead(scene.stream.frames(start), segmenter)
+    waiting = StageTimes()
+    try:
+        with tqdm(total=len(scene.stream), initial=start, desc=f"segment {scene.name}", unit="frame",
+                  disable=not progress) as bar, checkpoint or nullcontext():
+            while True:
+                with waiting("wait"):
+                    item = read_ahead.next()
+                if item is None:
+                    break
+                frame, masks = item
+                bar.update(frame.index + 1 - bar.n)
+                _map_frame(mapper, frame, masks, on_frame)
+                if checkpoint is not None:
+                    checkpoint.after_frame(_state(mapper, scene, frame.index + 1, keep))
             if checkpoint is not None:
-                checkpoint.after_frame(_state(mapper, scene, frame.index + 1, keep))
-        if checkpoint is not None:
-            checkpoint.save(_state(mapper, scene, len(scene.stream), keep))
+                checkpoint.save(_state(mapper, scene, len(scene.stream), keep))
+    finally:
+        read_ahead.close()
+        # reading and making masks ran beside the mapping; "wait" is how long mapping stood still for them
+        earlier = mapper.times.seconds
+        mapper.times.seconds = {**_sum(read_ahead.times.seconds, earlier, ("read", "segment")),
+                                **_sum(waiting.seconds, earlier, ("wait",)),
+                                **{k: v for k, v in earlier.items() if k not in ("read", "segment", "wait")}}
     return mapper
 
 
+def _sum(new: dict[str, float], old: dict[str, float], stages: tuple[str, ...]) -> dict[str, float]:
+    return {s: new.get(s, 0.0) + old.get(s, 0.0) for s in stages if s in new or s in old}
+
+
 def _state(mapper: Mapper, scene, next_frame: int, keep: dict | None) -> dict:
-    return {"next_frame": next_frame, "mapper": mapper, "skipped": list(scene.stream.skipped), **(keep or {})}
+    # the reader runs ahead: only the skips before `next_frame` belong to the state a resumed run starts from
+    index = {name: i for i, name in enumerate(scene.stream.names)}
+    skipped = [s for s in list(scene.stream.skipped) if index.get(s[0], 0) < next_frame]
+    return {"next_frame": next_frame, "mapper": mapper, "skipped": skipped, **(keep or {})}
 
 
-def _next_frame(frames, times: StageTimes) -> Frame | None:
-    with times("read"):
-        return next(frames, None)
+class ReadAhead:
+    """Frames and their masks, made `depth` frames ahead in a background thread and handed over in stream order.
 
+    Decoding images and reading mask files release the GIL, so on a second core they overlap lifting and
+    tracking. A frame whose masks cannot be made arrives with the error instead of masks."""
 
-def _map_frame(mapper: Mapper, segmenter, frame: Frame, on_frame) -> None:
-    """Segment one frame and add it to `mapper`; a frame whose masks cannot be made is skipped and counted."""
-    with mapper.times("segment"):
+    def __init__(self, frames: Iterator[Frame], segmenter: Callable[[Frame], FrameMasks], depth: int = 4) -> None:
+        self.times = StageTimes()
+        self._frames, self._segmenter = frames, segmenter
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tracklift-read-ahead", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
         try:
-            masks = segmenter(frame)
-            if masks.shape != (frame.height, frame.width):
-                raise BadFrameError(f"masks are {masks.shape[1]}×{masks.shape[0]}, depth is {frame.width}×{frame.height}")
-        except (ValueError, FileNotFoundError) as err:  # BadFrameError is a ValueError
-            log.warning("skipping frame %s: %s", frame.name, err)
-            mapper.stats.frames_skipped += 1
-            return
+            while not self._stop.is_set():
+                with self.times("read"):
+                    frame = next(self._frames, None)
+                if frame is None:
+                    break
+                with self.times("segment"):
+                    masks = _make_masks(self._segmenter, frame)
+                self._put((frame, masks))
+        except BaseException as err:  # a reader bug must reach the main thread, not die here silently
+            self._put(err)
+        finally:
+            self._put(None)
+
+    def _put(self, item) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def next(self) -> tuple[Frame, FrameMasks | Exception] | None:
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _make_masks(segmenter, frame: Frame) -> FrameMasks | Exception:
+    try:
+        masks = segmenter(frame)
+        if masks.shape != (frame.height, frame.width):
+            raise BadFrameError(f"masks are {masks.shape[1]}×{masks.shape[0]}, depth is {frame.width}×{frame.height}")
+        return masks
+    except (ValueError, FileNotFoundError) as err:  # BadFrameError is a ValueError
+        return err
+
+
+def _map_frame(mapper: Mapper, frame: Frame, masks: FrameMasks | Exception, on_frame) -> None:
+    """Add one frame and its masks to `mapper`; a frame whose masks could not be made is skipped and counted."""
+    if isinstance(masks, Exception):
+        log.warning("skipping frame %s: %s", frame.name, masks)
+        mapper.stats.frames_skipped += 1
+        return
     track_ids = mapper.add_frame(frame, masks)
     if on_frame is not None:
         on_frame(mapper, frame, masks, track_ids)
