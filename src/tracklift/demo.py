@@ -28,7 +28,7 @@ def step(title: str, *argv: str) -> None:
 
 
 def run(out: Path, width: int, height: int, frames: int, objects: int, seed: int) -> None:
-    scene = out / "scene0000_00"
+    scene = out / "synth_room"
     masks = out / "masks_mild"
     pred_masks, pred_rgbd = out / "pred_masks", out / "pred_rgbd"
     gt = scene / "gt"

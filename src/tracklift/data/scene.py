@@ -25,7 +25,7 @@ LAYOUTS: dict[str, Layout] = {
 class Scene:
     """A scene folder opened for reading.
 
-    name: the folder name (ScanNet: "scene0000_00"); root: the folder; layout: a key of LAYOUTS.
+    name: the folder name (ScanNet: "scene0113_00"); root: the folder; layout: a key of LAYOUTS.
     stream: the lazy RGB-D frames. The file paths are None when absent:
     mesh_path (`<name>_vh_clean_2.ply`, a layout's own mesh such as ScanNet++ `scans/mesh_aligned_0.05.ply`
     or Replica `../<name>_mesh.ply`, else the single `*.ply`), segs_path (`<name>_vh_clean_2.0.010000.segs.json`
