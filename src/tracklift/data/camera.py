@@ -16,6 +16,9 @@ from tracklift.data.frame import BadFrameError
 # A pose whose rotation drifts further than this from orthonormal is corrupt, not rounded: text poses
 # written with 5+ decimals stay below 1e-4.
 RIGID_TOLERANCE = 1e-2
+# A camera further than this from the origin (metres) is a corrupt pose, not a large scene: the biggest
+# indoor and city-block captures stay within a few hundred metres, and voxel keys overflow far beyond.
+MAX_TRANSLATION = 1e4
 
 
 def read_matrix_txt(path: str | os.PathLike, shape: tuple[int, int]) -> np.ndarray:
@@ -109,6 +112,9 @@ def pose_problem(pose: np.ndarray) -> str | None:
         return f"pose is not a rigid transform (max |RᵀR − I| = {drift:.3g}, last row {pose[3].tolist()})"
     if np.linalg.det(rot) < 0:
         return "pose rotation is a reflection (determinant < 0)"
+    distance = float(np.linalg.norm(pose[:3, 3]))
+    if distance > MAX_TRANSLATION:
+        return f"pose translation is farther than {MAX_TRANSLATION:g} m from the origin (|t| = {distance:.3g} m)"
     return None
 
 
