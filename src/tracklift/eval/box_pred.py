@@ -17,11 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from tracklift.data.formats.common import read_json
 from tracklift.eval.box_gt import SceneBoxes
 from tracklift.eval.boxes import Detection, evaluate_boxes
 from tracklift.eval.detection_classes import SCANNET18, detection_class
 from tracklift.eval.idfile import read_ids
+from tracklift.io.jsonfile import read_json
+from tracklift.io.npz import read_instances_npz
 
 
 def transform_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -56,12 +57,7 @@ def read_detections(out_dir: str | os.PathLike, scene: str, axis_align: np.ndarr
     npz_path = out_dir / document.get("instances_npz", f"{scene}_instances.npz")
     if not npz_path.is_file():
         raise FileNotFoundError(f"{json_path}: its instance points {npz_path} do not exist")
-    with np.load(npz_path) as npz:
-        if "points" not in npz:
-            raise ValueError(f"{npz_path}: no 'points' array")
-        points = np.asarray(npz["points"], np.float64)
-    if points.ndim != 2 or points.shape[1] != 3:
-        raise ValueError(f"{npz_path}: 'points' must be [P, 3], got {points.shape}")
+    points = read_instances_npz(npz_path)[0].astype(np.float64)
     if axis_align is not None:
         points = transform_points(points, axis_align)
     detections = []

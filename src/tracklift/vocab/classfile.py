@@ -44,6 +44,8 @@ def _json_pairs(path: Path, text: str) -> list[tuple[int, str]]:
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise ValueError(f"class file {path}: invalid JSON at line {err.lineno}: {err.msg}") from None
+    except RecursionError:
+        raise ValueError(f"class file {path}: invalid JSON (nested too deeply)") from None
     if not isinstance(data, dict):
         raise ValueError(f'class file {path}: expected an object {{"<id>": "<name>"}}, found {type(data).__name__}')
     pairs = []

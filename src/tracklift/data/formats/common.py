@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
@@ -63,14 +62,6 @@ def union_stems(*groups: dict[str, Path]) -> list[str]:
     """Every stem present in any group, in natural order: a frame missing one of its files stays listed
     so that loading it reports the missing file instead of the frame silently vanishing."""
     return sorted(set().union(*groups), key=natural_key)
-
-
-def read_json(path: Path) -> Any:
-    """Parsed JSON; ValueError naming the file when it is not valid JSON."""
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: invalid JSON ({err})") from None
 
 
 def require_frames(records: list[FrameRecord], root: Path, layout: str, looked_in: str) -> None:
