@@ -16,7 +16,7 @@ SRC = os.path.join(os.path.dirname(__file__), "..", "src")
 
 def _python(code: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": SRC}
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, timeout=60)
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, timeout=60, check=False)
 
 
 def test_a_write_after_a_killed_write_removes_its_temporary(tmp_path):

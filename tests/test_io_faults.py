@@ -10,10 +10,10 @@ import pytest
 
 from tests.faults import DEEP_JSON
 from tracklift.cli import main
-from tracklift.io.jsonfile import check_text, read_json
 from tracklift.io.npz import read_instances_npz, read_npz
 from tracklift.io.ply import Mesh, read_ply, write_ply
 from tracklift.io.segs import read_segs
+from tracklift.io.textfile import check_text, read_json
 
 PLY_HEADER = "ply\nformat ascii 1.0\nelement vertex {n}\n{props}element face {f}\nproperty list uchar int vertex_indices\nend_header\n"
 
@@ -29,7 +29,7 @@ def test_read_json_of_deep_nesting_and_bad_bytes(tmp_path):
     with pytest.raises(ValueError, match=r"a\.segs\.json: invalid JSON \(nested too deeply\)"):
         read_segs(path)
     path.write_bytes(b'{"segIndices": [1]}\xff')
-    with pytest.raises(ValueError, match=r"a\.segs\.json: invalid JSON"):
+    with pytest.raises(ValueError, match=r"a\.segs\.json: not UTF-8 text \(invalid start byte at byte 19\)"):
         read_json(path)
     path.write_text('{"segIndices": [0, 0, 1]}')
     assert read_segs(path).tolist() == [0, 0, 1]

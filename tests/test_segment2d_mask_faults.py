@@ -19,7 +19,7 @@ H, W = 6, 8
 def _png(folder, ids: np.ndarray | None = None) -> None:
     ids = np.zeros((H, W), np.uint16) if ids is None else ids
     ids[:2, :3] = 1
-    ok, buf = cv2.imencode(".png", ids)
+    _, buf = cv2.imencode(".png", ids)
     (folder / "0.png").write_bytes(buf.tobytes())
 
 

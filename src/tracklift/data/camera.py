@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from tracklift.data.frame import BadFrameError
+from tracklift.io.textfile import read_text
 
 # A pose whose rotation drifts further than this from orthonormal is corrupt, not rounded: text poses
 # written with 5+ decimals stay below 1e-4.
@@ -53,7 +54,7 @@ def read_intrinsics_txt(path: str | os.PathLike) -> np.ndarray:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such intrinsics file")
     try:
-        values = np.array([float(v) for v in path.read_text().split()], dtype=np.float64)
+        values = np.array([float(v) for v in read_text(path).split()], dtype=np.float64)
     except ValueError as err:
         raise ValueError(f"{path}: intrinsics must be numbers ({err})") from None
     if values.size == 4:

@@ -20,6 +20,7 @@ import numpy as np
 from tracklift.eval.idfile import mask_to_bytes, read_ids
 from tracklift.eval.prediction import PredictedInstance
 from tracklift.io.atomic import atomic_write_bytes, atomic_write_text
+from tracklift.io.textfile import read_text
 from tracklift.vocab import Vocabulary
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ def _read_scene(
     # Keyed by mask file: a file listed twice keeps its first place and its last label and score,
     # as the reference reads it.
     entries: dict[Path, tuple[int | None, float, str]] = {}
-    for lineno, line in enumerate(index.read_text().splitlines(), 1):
+    for lineno, line in enumerate(read_text(index).splitlines(), 1):
         if not line.strip():
             continue
         where = f"{index} line {lineno}"
@@ -78,7 +79,10 @@ def _read_scene(
             raise ValueError(f"{where}: score {score_text!r} is not finite")
         if os.path.isabs(rel):
             raise ValueError(f"{where}: mask file {rel!r} must be a path relative to {pred_dir}")
-        mask_path = (index.parent / rel).resolve()
+        try:
+            mask_path = (index.parent / rel).resolve()
+        except (RuntimeError, OSError) as err:  # a symlink loop (RuntimeError before Python 3.13)
+            raise ValueError(f"{where}: mask file {rel!r} cannot be resolved ({err})") from None
         if not mask_path.is_relative_to(root):
             raise ValueError(f"{where}: mask file {rel!r} points outside the prediction folder {pred_dir}")
         if mask_path in entries:

@@ -21,8 +21,8 @@ from tracklift.eval.box_gt import SceneBoxes
 from tracklift.eval.boxes import Detection, evaluate_boxes
 from tracklift.eval.detection_classes import SCANNET18, detection_class
 from tracklift.eval.idfile import read_ids
-from tracklift.io.jsonfile import read_json
 from tracklift.io.npz import read_instances_npz
+from tracklift.io.textfile import read_json
 
 
 def transform_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:

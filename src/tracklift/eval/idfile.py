@@ -11,13 +11,15 @@ from pathlib import Path
 
 import numpy as np
 
+from tracklift.io.textfile import read_text
+
 _NEWLINE, _ZERO, _NINE = 10, 48, 57
 
 
 def read_ids_plain(path: str | os.PathLike) -> np.ndarray:
     """[N] int64, one per line of the file; ValueError naming the file and the first bad line."""
     path = Path(path)
-    lines = path.read_text().splitlines()
+    lines = read_text(path).splitlines()
     try:
         return np.array(lines, dtype=np.int64).reshape(-1)
     except ValueError:

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from tracklift.io.atomic import atomic_open, atomic_write_text
-from tracklift.io.jsonfile import read_json
 from tracklift.io.segs import read_segs
+from tracklift.io.textfile import read_json, read_text
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ def read_gt_txt(path: str | os.PathLike) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such GT file")
-    lines = path.read_text().splitlines()
+    lines = read_text(path).splitlines()
     ids = np.empty(len(lines), dtype=np.int64)
     for k, line in enumerate(lines):
         try:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from tracklift.io.atomic import atomic_write_text
-from tracklift.io.jsonfile import read_json
+from tracklift.io.textfile import read_json
 
 
 def read_segs(path: str | os.PathLike, num_vertices: int | None = None) -> np.ndarray:

@@ -20,11 +20,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tracklift.core.masks import FrameMasks
 from tracklift.data.frame import Frame
 from tracklift.io.atomic import atomic_write_bytes, atomic_write_text
-from tracklift.io.jsonfile import check_text, read_json
 from tracklift.io.npz import read_npz
-from tracklift.core.masks import FrameMasks
+from tracklift.io.textfile import check_text, read_json
 
 
 def _check_shape(path: Path, found: tuple[int, ...], shape: tuple[int, int] | None) -> None:

@@ -19,7 +19,10 @@ def read_class_file(path: str | os.PathLike) -> Vocabulary:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"class file {path} does not exist")
-    text = path.read_text()
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"class file {path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     if path.suffix.lower() == ".json":
         pairs = _json_pairs(path, text)
     else:

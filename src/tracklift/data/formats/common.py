@@ -10,7 +10,7 @@ from typing import Callable
 import numpy as np
 
 from tracklift.data.stream import FrameRecord, SensorSpec
-
+from tracklift.io.textfile import read_text
 
 # placeholder pose of a record whose `problem` already says why it has none
 NO_POSE = np.full((4, 4), np.nan)
@@ -81,7 +81,7 @@ def read_pose_rows(path: Path) -> tuple[list[np.ndarray], dict[int, str]]:
         raise FileNotFoundError(f"{path}: no such pose file")
     poses: list[np.ndarray] = []
     problems: dict[int, str] = {}
-    for line_no, line in enumerate(path.read_text().splitlines(), start=1):
+    for line_no, line in enumerate(read_text(path).splitlines(), start=1):
         text = line.strip()
         if not text or text.startswith("#"):
             continue

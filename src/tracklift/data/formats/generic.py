@@ -43,7 +43,7 @@ from tracklift.data.formats.common import (
     union_stems,
 )
 from tracklift.data.stream import FrameRecord, SensorSpec
-from tracklift.io.jsonfile import read_json
+from tracklift.io.textfile import read_json
 
 COLOR_SUFFIXES = (".jpg", ".jpeg", ".png")
 DEPTH_SUFFIXES = (".png", ".npy")

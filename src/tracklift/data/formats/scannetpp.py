@@ -19,7 +19,7 @@ from tracklift.data.formats.common import (
     union_stems,
 )
 from tracklift.data.stream import FrameRecord, SensorSpec
-from tracklift.io.jsonfile import read_json
+from tracklift.io.textfile import read_json
 
 POSES = "pose_intrinsic_imu.json"
 

@@ -14,9 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from tracklift.data.camera import intrinsics_matrix, quaternion_to_matrix, read_intrinsics_txt
+from tracklift.data.camera import (
+    intrinsics_matrix,
+    quaternion_to_matrix,
+    read_intrinsics_txt,
+)
 from tracklift.data.formats.common import NO_POSE, Layout, Listing, require_frames
 from tracklift.data.stream import FrameRecord, SensorSpec
+from tracklift.io.textfile import read_text
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +38,7 @@ def _read_rows(path: Path, columns: int, numeric: bool = False) -> tuple[np.ndar
     if not path.is_file():
         raise FileNotFoundError(f"{path}: missing (TUM sequences need rgb.txt, depth.txt and groundtruth.txt)")
     stamps, fields = [], []
-    for line_no, line in enumerate(path.read_text().splitlines(), start=1):
+    for line_no, line in enumerate(read_text(path).splitlines(), start=1):
         parts = line.split()
         if not parts or parts[0].startswith("#"):
             continue

@@ -1,4 +1,5 @@
-"""Read a JSON file from outside the program (sidecars, settings, annotations) with one clear error."""
+"""Read text and JSON files from outside the program (sidecars, settings, annotations, id lists) with one
+clear error naming the file."""
 
 from __future__ import annotations
 
@@ -8,6 +9,16 @@ from pathlib import Path
 from typing import Any
 
 
+def read_text(path: str | os.PathLike) -> str:
+    """The UTF-8 text of the file at `path`; ValueError naming the file when it is not UTF-8. OSError
+    (missing, unreadable) passes through: it names the file already."""
+    path = Path(path)
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+
+
 def read_json(path: str | os.PathLike) -> Any:
     """The parsed JSON document at `path`.
 
@@ -15,10 +26,10 @@ def read_json(path: str | os.PathLike) -> Any:
     document of thousands of nested brackets raises RecursionError inside `json`). OSError (missing,
     unreadable) passes through: it names the file already.
     """
-    path = Path(path)
+    text = read_text(path)
     try:
-        return json.loads(path.read_bytes().decode("utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
         raise ValueError(f"{path}: invalid JSON ({err})") from None
     except RecursionError:
         raise ValueError(f"{path}: invalid JSON (nested too deeply)") from None
