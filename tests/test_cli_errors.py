@@ -123,3 +123,13 @@ def test_non_utf8_scene_folder_is_read_and_written(tmp_path, capsys):
     assert main(_segment(scene, tmp_path / "out", tmp_path / "masks")) == 0
     assert (tmp_path / "out" / "sc\udcffene.txt").is_file()
     assert np.load(tmp_path / "out" / "sc\udcffene_instances.npz")["points"].shape[1] == 3
+
+
+def test_eval_gt_id_beyond_int64_names_file_and_line(tmp_path, capsys):
+    args = _eval_case(tmp_path)
+    gt = tmp_path / "gt" / "s.txt"
+    lines = gt.read_text().splitlines()
+    lines[4] = "99999999999999999999999"
+    gt.write_text("\n".join(lines) + "\n")
+    assert main(args) == 2
+    assert _one_error_line(capsys, "eval").endswith(f"{gt} line 5: integer 99999999999999999999999 is out of range")

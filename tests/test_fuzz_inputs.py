@@ -284,6 +284,27 @@ def _eval_files(target, corruption, seed):
 test_eval_files, test_eval_files_slow = _eval_files
 
 
+GT_VALUES = ["-1", "2001.5", "chair", "", "99999999999999999999999", "1e3", " 2001 ", "0x10", "\udcff"]
+
+
+@fuzz(value=st.sampled_from(GT_VALUES), line=st.integers(0, V - 1), mask_line=st.booleans())
+def _id_lines(value, line, mask_line):
+    """One line of the GT file or of a mask file replaced by a value of the wrong kind."""
+    with tempfile.TemporaryDirectory() as tmp:
+        pred, gt = _eval_case(Path(tmp))
+        path = pred / "pred_mask" / "s_1.txt" if mask_line else gt / "s.txt"
+        lines = path.read_text().splitlines()
+        lines[line] = value
+        path.write_bytes(("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
+        run = run_cli(["eval", "--pred", pred, "--gt", gt, "--json", Path(tmp) / "r.json"])
+        if check_outcome(run, "eval", path):
+            assert value.strip().lstrip("-").isdigit() or value == ""
+            assert json.loads((Path(tmp) / "r.json").read_text())["all"]["ap"] is not None
+
+
+test_id_lines, test_id_lines_slow = _id_lines
+
+
 # ---------------------------------------------------------------- meshes
 
 
