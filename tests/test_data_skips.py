@@ -83,3 +83,17 @@ def test_pose_far_from_the_origin_skips_only_its_frame(tmp_path):
     near = np.eye(4)
     near[:3, 3] = [MAX_TRANSLATION * 0.99, 0.0, 0.0]
     assert pose_problem(near) is None
+
+
+def test_tum_list_naming_an_image_outside_the_sequence_skips_that_frame(tmp_path):
+    from tests.fixtures_rgbd import make_tum
+
+    fx = make_tum(tmp_path, n=4)
+    lines = (fx.root / "rgb.txt").read_text().splitlines()
+    data = [k for k, line in enumerate(lines) if line and not line.startswith("#")]
+    stamp = lines[data[1]].split()[0]
+    lines[data[1]] = f"{stamp} ../../../etc/passwd"
+    (fx.root / "rgb.txt").write_text("\n".join(lines) + "\n")
+    stream = open_scene(fx.root).stream
+    assert len([frame.name for frame in stream]) == 3
+    assert len(stream.skipped) == 1 and "rgb.txt: image '../../../etc/passwd' points outside" in stream.skipped[0][1]

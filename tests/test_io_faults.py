@@ -118,3 +118,21 @@ def test_superpoints_on_an_empty_mesh_is_one_error_line(tmp_path, capsys):
     assert main(["superpoints", str(path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err == f"tracklift superpoints: error: {path}: mesh has no vertices"
+
+
+def test_contained_path_keeps_data_file_paths_inside_their_folder(tmp_path):
+    from tracklift.io.paths import contained_path
+
+    (tmp_path / "a").mkdir()
+    assert contained_path(tmp_path, "a/x.txt", "idx line 1") == (tmp_path / "a" / "x.txt").resolve()
+    for rel, message in [("/etc/passwd", "must be a path relative"), ("a/../../x", "points outside"),
+                         ("", "must be a relative path")]:
+        with pytest.raises(ValueError, match=f"idx line 1: mask file .*{message}"):
+            contained_path(tmp_path, rel, "idx line 1", "mask file")
+    (tmp_path / "out").symlink_to("/")
+    with pytest.raises(ValueError, match="points outside"):
+        contained_path(tmp_path, "out/etc/passwd", "idx line 1")
+    (tmp_path / "loop").symlink_to("loop2")
+    (tmp_path / "loop2").symlink_to("loop")
+    with pytest.raises(ValueError, match="cannot be resolved"):
+        contained_path(tmp_path, "loop/x", "idx line 1")

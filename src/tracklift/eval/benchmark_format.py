@@ -20,6 +20,7 @@ import numpy as np
 from tracklift.eval.idfile import mask_to_bytes, read_ids
 from tracklift.eval.prediction import PredictedInstance
 from tracklift.io.atomic import atomic_write_bytes, atomic_write_text
+from tracklift.io.paths import contained_path
 from tracklift.io.textfile import read_text
 from tracklift.vocab import Vocabulary
 
@@ -59,7 +60,6 @@ def read_predictions(
 def _read_scene(
     index: Path, pred_dir: Path, vocab: Vocabulary | None, num_vertices: int | None, strict_labels: bool
 ) -> list[PredictedInstance]:
-    root = pred_dir.resolve()
     # Keyed by mask file: a file listed twice keeps its first place and its last label and score,
     # as the reference reads it.
     entries: dict[Path, tuple[int | None, float, str]] = {}
@@ -77,14 +77,7 @@ def _read_scene(
             raise ValueError(f"{where}: score {score_text!r} is not a number") from None
         if not math.isfinite(score):
             raise ValueError(f"{where}: score {score_text!r} is not finite")
-        if os.path.isabs(rel):
-            raise ValueError(f"{where}: mask file {rel!r} must be a path relative to {pred_dir}")
-        try:
-            mask_path = (index.parent / rel).resolve()
-        except (RuntimeError, OSError) as err:  # a symlink loop (RuntimeError before Python 3.13)
-            raise ValueError(f"{where}: mask file {rel!r} cannot be resolved ({err})") from None
-        if not mask_path.is_relative_to(root):
-            raise ValueError(f"{where}: mask file {rel!r} points outside the prediction folder {pred_dir}")
+        mask_path = contained_path(pred_dir, rel, where, "mask file")
         if mask_path in entries:
             log.warning("%s: mask file %s is listed again; the later line wins", where, rel)
         label_id = _label_id(label, vocab, where)

@@ -22,6 +22,7 @@ from tracklift.eval.boxes import Detection, evaluate_boxes
 from tracklift.eval.detection_classes import SCANNET18, detection_class
 from tracklift.eval.idfile import read_ids
 from tracklift.io.npz import read_instances_npz
+from tracklift.io.paths import contained_path
 from tracklift.io.textfile import read_json
 
 
@@ -54,7 +55,8 @@ def read_detections(out_dir: str | os.PathLike, scene: str, axis_align: np.ndarr
     if not json_path.is_file():
         raise FileNotFoundError(f"no predictions for scene {scene!r}: {json_path} does not exist")
     document = read_json(json_path)
-    npz_path = out_dir / document.get("instances_npz", f"{scene}_instances.npz")
+    npz_path = contained_path(out_dir, document.get("instances_npz", f"{scene}_instances.npz"), str(json_path),
+                              "'instances_npz'")
     if not npz_path.is_file():
         raise FileNotFoundError(f"{json_path}: its instance points {npz_path} do not exist")
     points = read_instances_npz(npz_path)[0].astype(np.float64)
@@ -62,7 +64,7 @@ def read_detections(out_dir: str | os.PathLike, scene: str, axis_align: np.ndarr
         points = transform_points(points, axis_align)
     detections = []
     for k, inst in enumerate(document.get("instances", [])):
-        mask_path = out_dir / inst["mask_file"]
+        mask_path = contained_path(out_dir, inst["mask_file"], f"{json_path} instance {k}", "'mask_file'")
         mask = read_ids(mask_path) != 0
         if len(mask) != len(points):
             raise ValueError(f"{mask_path}: {len(mask)} lines, but {npz_path} has {len(points)} points")

@@ -21,6 +21,7 @@ from tracklift.data.camera import (
 )
 from tracklift.data.formats.common import NO_POSE, Layout, Listing, require_frames
 from tracklift.data.stream import FrameRecord, SensorSpec
+from tracklift.io.paths import contained_path
 from tracklift.io.textfile import read_text
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,12 @@ def list_frames(root: Path) -> Listing:
     pose_index = nearest(depth_t[[j for _, j in pairs]], gt_t) if pairs else np.zeros(0, np.int64)
     records = []
     for (i, j), k in zip(pairs, pose_index):
+        problem = None if k >= 0 else f"no ground-truth pose within {MAX_DT} s of depth time {depth_t[j]:.6f}"
+        for listed, where in ((rgb_files[i][0], "rgb.txt"), (depth_files[j][0], "depth.txt")):
+            try:  # a listed image outside the sequence folder costs its frame, not the sequence
+                contained_path(root, listed, where, "image")
+            except ValueError as err:
+                problem = str(err)
         records.append(
             FrameRecord(
                 name=Path(rgb_files[i][0]).stem,
@@ -123,7 +130,7 @@ def list_frames(root: Path) -> Listing:
                 depth=root / depth_files[j][0],
                 pose=poses[k] if k >= 0 else NO_POSE,
                 K=K,
-                problem=None if k >= 0 else f"no ground-truth pose within {MAX_DT} s of depth time {depth_t[j]:.6f}",
+                problem=problem,
             )
         )
     require_frames(records, root, "tum", "rgb.txt / depth.txt (no colour-depth pairs within 0.02 s)")
