@@ -21,7 +21,7 @@ from tracklift.eval.box_gt import SceneBoxes
 from tracklift.eval.boxes import Detection, evaluate_boxes
 from tracklift.eval.detection_classes import SCANNET18, detection_class
 from tracklift.eval.idfile import read_ids
-from tracklift.io.npz import read_instances_npz
+from tracklift.io.npz import read_npz
 from tracklift.io.paths import contained_path
 from tracklift.io.textfile import read_json
 
@@ -59,7 +59,10 @@ def read_detections(out_dir: str | os.PathLike, scene: str, axis_align: np.ndarr
                               "'instances_npz'")
     if not npz_path.is_file():
         raise FileNotFoundError(f"{json_path}: its instance points {npz_path} do not exist")
-    points = read_instances_npz(npz_path)[0].astype(np.float64)
+    points = read_npz(npz_path, ("points",))["points"]
+    if points.ndim != 2 or points.shape[1] != 3 or points.dtype.kind not in "fiu":
+        raise ValueError(f"{npz_path}: 'points' must be [P, 3] numbers, got {points.shape} {points.dtype}")
+    points = points.astype(np.float64)
     if axis_align is not None:
         points = transform_points(points, axis_align)
     detections = []
