@@ -97,3 +97,13 @@ def test_tum_list_naming_an_image_outside_the_sequence_skips_that_frame(tmp_path
     stream = open_scene(fx.root).stream
     assert len([frame.name for frame in stream]) == 3
     assert len(stream.skipped) == 1 and "rgb.txt: image '../../../etc/passwd' points outside" in stream.skipped[0][1]
+
+
+def test_frames_from_a_start_index_keep_the_earlier_counts(tmp_path):
+    fx = make_scannet(tmp_path, n=4)
+    fx.files["0"]["depth"].write_bytes(b"")
+    fx.files["2"]["depth"].write_bytes(b"")
+    stream = open_scene(fx.root).stream
+    assert [f.name for f in stream.frames(0)][:1] == ["1"]
+    assert [f.name for f in stream.frames(2)] == ["3"]  # a resumed pass adds to the counts
+    assert dict(stream.skipped_by_reason) == {"empty file": 3}

@@ -125,9 +125,14 @@ class RGBDStream:
         return self._load(self.records[index], index)
 
     def __iter__(self) -> Iterator[Frame]:
-        self.skipped = []
-        self.skipped_by_reason = Counter()
-        for index, record in enumerate(self.records):
+        return self.frames()
+
+    def frames(self, start: int = 0) -> Iterator[Frame]:
+        """The good frames from stream index `start` on (a resumed run); skips are recorded from there."""
+        if start == 0:
+            self.skipped = []
+            self.skipped_by_reason = Counter()
+        for index, record in enumerate(self.records[start:], start):
             try:
                 frame = self._load(record, index)
             except BadFrameError as err:
