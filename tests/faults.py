@@ -45,3 +45,20 @@ def symlink_loop(path: Path) -> None:
     other = path.with_name(path.name + ".loop")
     os.symlink(other.name, path)
     os.symlink(path.name, other)
+
+
+def write_frame_masks(masks_dir: Path, names: list[str], shape: tuple[int, int] = (48, 64)) -> None:
+    """Two labelled masks (chair, table) for each frame of `names`, PNG and NPZ files alternating, so a
+    `--segmenter precomputed` run has something to segment."""
+    import numpy as np
+
+    from tracklift.core.masks import FrameMasks
+    from tracklift.segment2d.precomputed import write_masks
+
+    h, w = shape
+    masks = np.zeros((2, h, w), bool)
+    masks[0, h // 10 : h * 6 // 10, w // 12 : w // 2] = True
+    masks[1, h * 6 // 10 : h * 9 // 10, w // 2 : w * 9 // 10] = True
+    for k, name in enumerate(names):
+        write_masks(masks_dir, name, FrameMasks(masks, ["chair", "table"], np.array([0.9, 0.8], np.float32)),
+                    format="png" if k % 2 == 0 else "npz")

@@ -9,7 +9,7 @@ import tempfile
 import numpy as np
 import pytest
 
-from tests.faults import deny
+from tests.faults import deny, write_frame_masks
 from tests.fixtures_rgbd import make_scannet
 from tests.test_eval_io import gt_ids, mask, write_gt
 from tracklift.cli import main, one_line
@@ -33,7 +33,7 @@ def _eval_case(tmp_path) -> list[str]:
 
 
 def _segment(scene, out, masks) -> list[str]:
-    masks.mkdir(exist_ok=True)
+    write_frame_masks(masks, ["0", "1", "2"])
     return ["segment", str(scene), "--out", str(out), "--segmenter", "precomputed", "--masks", str(masks),
             "--max-frames", "3", "--classifier", "none", "--pictures", "0"]
 

@@ -9,6 +9,7 @@ import logging
 import numpy as np
 import pytest
 
+from tests.faults import write_frame_masks
 from tests.fixtures_rgbd import make_7scenes, make_scannet, write_matrix
 from tracklift.cli import main
 from tracklift.data.camera import MAX_TRANSLATION, pose_problem
@@ -17,7 +18,7 @@ from tracklift.data.stream import SHOWN_PER_REASON, skip_reason
 
 
 def _segment(root, out, masks, capsys) -> dict:
-    masks.mkdir(exist_ok=True)
+    write_frame_masks(masks, [f"frame-{i:06d}" for i in range(3)])
     code = main(["segment", str(root), "--out", str(out), "--segmenter", "precomputed", "--masks", str(masks),
                  "--max-frames", "3", "--classifier", "none", "--pictures", "0"])
     assert code == 0

@@ -16,8 +16,8 @@ many more.
 from __future__ import annotations
 
 import contextlib
-import gc
 import functools
+import gc
 import io
 import json
 import os
@@ -34,13 +34,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.faults import DEEP_JSON, NON_UTF8, deny, symlink_loop
+from tests.faults import DEEP_JSON, NON_UTF8, deny, symlink_loop, write_frame_masks
 from tests.fixtures_rgbd import make_scannet
 from tracklift.cli import main
-from tracklift.core.masks import FrameMasks
 from tracklift.eval import PredictedInstance, write_predictions
 from tracklift.io.ply import Mesh, write_ply
-from tracklift.segment2d.precomputed import write_masks
 from tracklift.vocab import load_vocabulary
 
 FAST, SLOW = 20, 200  # examples per family: CI, and `pytest -m slow`
@@ -141,12 +139,7 @@ def _template() -> Path:
     if "root" not in _TEMPLATE:
         root = Path(tempfile.mkdtemp(prefix="tracklift-fuzz-"))
         fx = make_scannet(root / "scenes", n=3)
-        for k, name in enumerate(fx.names):
-            masks = np.zeros((2, 48, 64), bool)
-            masks[0, 5:30, 5:30] = True
-            masks[1, 30:45, 35:60] = True
-            write_masks(root / "masks", name, FrameMasks(masks, ["chair", "table"], np.array([0.9, 0.8], np.float32)),
-                        format="png" if k % 2 == 0 else "npz")
+        write_frame_masks(root / "masks", fx.names)
         _TEMPLATE["root"] = root
     return _TEMPLATE["root"]
 
