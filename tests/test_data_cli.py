@@ -66,6 +66,6 @@ def test_info_when_no_frame_is_readable(tmp_path, capsys):
     fx = make_scannet(tmp_path, n=2)
     for name in fx.names:
         fx.files[name]["color"].unlink()
-    assert main(["info", str(fx.root)]) == 0
+    assert main(["info", str(fx.root)]) == 1  # nothing readable: info fails as segment does (issue 16)
     rows = _fields(capsys.readouterr().out)
     assert rows["colour"].startswith("- (no readable frame") and rows["bad frames"].startswith("2 ")

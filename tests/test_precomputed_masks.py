@@ -118,7 +118,7 @@ def _png(tmp_path, name="0", shape=(H, W), ids=(1,)):
 @pytest.mark.parametrize(
     "sidecar, match",
     [
-        ('{"1": {"label": "chair"}', "not valid JSON"),
+        ('{"1": {"label": "chair"}', "invalid JSON"),
         ('[1, 2]', "expected an object"),
         ('{"9": {"label": "chair"}}', "id 9 has no pixels"),
         ('{"x": {"label": "chair"}}', "positive integer id"),

@@ -40,6 +40,10 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    for stream in (sys.stdout, sys.stderr):
+        # file names that are not UTF-8 arrive as lone surrogates, which a strict encoder refuses to print
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     command = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(command if command in COMMANDS else None)
     args = parser.parse_args(argv)
@@ -49,10 +53,20 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         return int(args.func(args) or 0)
-    except (FileNotFoundError, ValueError) as err:
-        # Bad input is reported as one clear line, not a traceback.
-        print(f"tracklift {args.command}: error: {err}", file=sys.stderr)
+    except (OSError, ValueError) as err:
+        # Bad input and file-system faults (unreadable inputs, an output path that is a file or not
+        # writable, a full disk) are reported as one clear line, not a traceback.
+        print(f"tracklift {args.command}: error: {one_line(err)}", file=sys.stderr)
         return 2
+
+
+def one_line(err: BaseException) -> str:
+    """The message of `err` on one line, naming the file of an OSError."""
+    if isinstance(err, OSError) and err.filename is not None and err.strerror:
+        text = f"{err.filename}: {err.strerror}"
+    else:
+        text = str(err) or type(err).__name__
+    return " ".join(text.split())
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -32,7 +32,8 @@ ENV_URL, ENV_MODEL, ENV_KEY = "TRACKLIFT_LLM_URL", "TRACKLIFT_LLM_MODEL", "TRACK
 class OpenAIChatConfig:
     url: str  # server base (".../v1") or the full ".../chat/completions" address
     model: str
-    api_key: str | None = None
+    # secret: never in a repr (so never in a log line or an error message); the CLI takes it from ENV_KEY only
+    api_key: str | None = field(default=None, repr=False)
     timeout: float = 120.0  # seconds per attempt
     retries: int = 3  # attempts after the first
     backoff: float = 1.0  # seconds before the first retry, doubled each time
@@ -48,7 +49,7 @@ class OpenAIChatConfig:
             raise ValueError(f"no LLM endpoint: pass a URL or set {ENV_URL}")
         if not model:
             raise ValueError(f"no LLM model name for {url}: set {ENV_MODEL}")
-        return cls(url=url, model=model, api_key=kwargs.pop("api_key", None) or os.environ.get(ENV_KEY), **kwargs)
+        return cls(url=url, model=model, api_key=os.environ.get(ENV_KEY) or None, **kwargs)
 
 
 def completions_url(url: str) -> str:

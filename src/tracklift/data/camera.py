@@ -12,10 +12,14 @@ from pathlib import Path
 import numpy as np
 
 from tracklift.data.frame import BadFrameError
+from tracklift.io.textfile import read_text
 
 # A pose whose rotation drifts further than this from orthonormal is corrupt, not rounded: text poses
 # written with 5+ decimals stay below 1e-4.
 RIGID_TOLERANCE = 1e-2
+# A camera further than this from the origin (metres) is a corrupt pose, not a large scene: the biggest
+# indoor and city-block captures stay within a few hundred metres, and voxel keys overflow far beyond.
+MAX_TRANSLATION = 1e4
 
 
 def read_matrix_txt(path: str | os.PathLike, shape: tuple[int, int]) -> np.ndarray:
@@ -50,7 +54,7 @@ def read_intrinsics_txt(path: str | os.PathLike) -> np.ndarray:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such intrinsics file")
     try:
-        values = np.array([float(v) for v in path.read_text().split()], dtype=np.float64)
+        values = np.array([float(v) for v in read_text(path).split()], dtype=np.float64)
     except ValueError as err:
         raise ValueError(f"{path}: intrinsics must be numbers ({err})") from None
     if values.size == 4:
@@ -109,6 +113,9 @@ def pose_problem(pose: np.ndarray) -> str | None:
         return f"pose is not a rigid transform (max |RᵀR − I| = {drift:.3g}, last row {pose[3].tolist()})"
     if np.linalg.det(rot) < 0:
         return "pose rotation is a reflection (determinant < 0)"
+    distance = float(np.linalg.norm(pose[:3, 3]))
+    if distance > MAX_TRANSLATION:
+        return f"pose translation is farther than {MAX_TRANSLATION:g} m from the origin (|t| = {distance:.3g} m)"
     return None
 
 

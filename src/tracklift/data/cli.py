@@ -79,7 +79,10 @@ def _frame_rows(stream, first, stats) -> list[tuple[str, str]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from collections import Counter
+
     from tracklift.data.scene import open_scene
+    from tracklift.data.stream import skip_reason
 
     scene = open_scene(args.scene, layout=args.layout)
     stream = scene.stream
@@ -109,4 +112,11 @@ def run(args: argparse.Namespace) -> int:
     name_width = max((len(name) for name, _ in bad), default=0) + 2
     for name, reason in bad:
         print(f"  {name:<{name_width}}{reason}")
+    if first is None:
+        # `segment` would read nothing either: say so the way it fails, not with a clean-looking summary
+        reasons = Counter(skip_reason(message) for _, message in bad)
+        counts = ", ".join(f"{count} {reason}" for reason, count in reasons.most_common())
+        print(f"tracklift info: error: {scene.root}: none of {len(indices)} frames read is usable ({counts})",
+              file=sys.stderr)
+        return 1
     return 0

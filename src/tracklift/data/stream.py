@@ -9,6 +9,8 @@ depth image, camera-to-world pose.
 from __future__ import annotations
 
 import logging
+import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Literal, Sequence
@@ -24,6 +26,17 @@ log = logging.getLogger(__name__)
 
 # Colour and depth must show the same field of view; ScanNet's 1296×968 vs 640×480 differ by 0.4 %.
 ASPECT_TOLERANCE = 0.02
+# Per-frame warnings shown for each kind of problem before the rest are only counted: a layout mismatch
+# makes every frame fail the same way, and a thousand identical lines hide the one that matters.
+SHOWN_PER_REASON = 3
+_DETAIL = re.compile(r"\s*\([^()]*\)|'[^']*'|\"[^\"]*\"")
+
+
+def skip_reason(message: str) -> str:
+    """The kind of problem a BadFrameError message names, without the file or frame and without details
+    in parentheses or quotes: "a/1.png: empty file" and "b/2.png: empty file" share the reason "empty file"."""
+    reason = _DETAIL.sub("", message).rsplit(": ", 1)[-1].strip()
+    return reason or message
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,8 +84,10 @@ class RGBDStream:
     """Frames of one sequence, read from disk only when asked for.
 
     `stream[i]` loads frame i or raises BadFrameError naming the file and problem. Iterating yields the
-    good frames in order and skips bad ones; each skip is logged and recorded in `skipped` as
-    (frame name, reason) (reset at the start of every pass). `stride` keeps every stride-th record,
+    good frames in order and skips bad ones; each skip is recorded in `skipped` as (frame name, message)
+    and counted in `skipped_by_reason` ({skip_reason: frames}); both are reset at the start of every pass.
+    The first SHOWN_PER_REASON skips of each reason are logged, the rest once in a summary line at the end
+    of the pass. `stride` keeps every stride-th record,
     `max_frames` caps how many are kept; `len()` counts kept records, good or bad.
     """
 
@@ -92,6 +107,7 @@ class RGBDStream:
         self.stride = stride
         self.max_frames = max_frames
         self.skipped: list[tuple[str, str]] = []
+        self.skipped_by_reason: Counter[str] = Counter()
         self._depth_size = spec.depth_size
 
     def __len__(self) -> int:
@@ -115,14 +131,31 @@ class RGBDStream:
         """The good frames from stream index `start` on (a resumed run); skips are recorded from there."""
         if start == 0:
             self.skipped = []
+            self.skipped_by_reason = Counter()
         for index, record in enumerate(self.records[start:], start):
             try:
                 frame = self._load(record, index)
             except BadFrameError as err:
-                log.warning("skipping frame %s: %s", record.name, err)
-                self.skipped.append((record.name, str(err)))
+                self._skip(record.name, str(err))
                 continue
             yield frame
+        for reason, count in self.skipped_by_reason.items():
+            if count > SHOWN_PER_REASON:
+                log.warning("%d more frames skipped: %s", count - SHOWN_PER_REASON, reason)
+
+    def _skip(self, name: str, message: str) -> None:
+        reason = skip_reason(message)
+        self.skipped.append((name, message))
+        self.skipped_by_reason[reason] += 1
+        if self.skipped_by_reason[reason] <= SHOWN_PER_REASON:
+            log.warning("skipping frame %s: %s", name, message)
+
+    def skip_summary(self) -> str | None:
+        """One line counting the last pass's skipped frames by reason (most frequent first), or None."""
+        if not self.skipped:
+            return None
+        reasons = ", ".join(f"{n} {reason}" for reason, n in self.skipped_by_reason.most_common())
+        return f"{len(self.skipped)} of {len(self.records)} frames skipped: {reasons}"
 
     def _load(self, record: FrameRecord, index: int) -> Frame:
         if record.problem is not None:

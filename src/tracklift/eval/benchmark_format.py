@@ -20,6 +20,8 @@ import numpy as np
 from tracklift.eval.idfile import mask_to_bytes, read_ids
 from tracklift.eval.prediction import PredictedInstance
 from tracklift.io.atomic import atomic_write_bytes, atomic_write_text
+from tracklift.io.paths import contained_path
+from tracklift.io.textfile import read_text
 from tracklift.vocab import Vocabulary
 
 log = logging.getLogger(__name__)
@@ -31,13 +33,18 @@ _INTEGER = re.compile(r"^[+-]?\d+(\.0*)?$")  # ids may be written as floats ("5.
 
 
 def read_predictions(
-    pred_dir: str | os.PathLike, vocab: Vocabulary | None, num_vertices: dict[str, int] | None = None
+    pred_dir: str | os.PathLike,
+    vocab: Vocabulary | None,
+    num_vertices: dict[str, int] | None = None,
+    strict_labels: bool = False,
 ) -> dict[str, list[PredictedInstance]]:
     """scene -> instances, from every `<scene>.txt` directly inside `pred_dir`.
 
     vocab: resolves class names and checks ids (an unknown one is an error); None keeps numeric ids
            unchecked and names as None (class-agnostic evaluation).
     num_vertices: scene -> expected mask length; a mask file of another length is an error.
+    strict_labels: a label of the vocabulary that is not evaluated (wall, floor) is an error too; by
+           default it is read, and `evaluate` skips and counts it as ScanNet's reference script does.
     Errors name the file and line.
     """
     pred_dir = Path(pred_dir)
@@ -47,17 +54,16 @@ def read_predictions(
     if not index_files:
         raise FileNotFoundError(f"prediction folder {pred_dir} has no <scene>.txt files")
     expected = num_vertices or {}
-    return {p.stem: _read_scene(p, pred_dir, vocab, expected.get(p.stem)) for p in index_files}
+    return {p.stem: _read_scene(p, pred_dir, vocab, expected.get(p.stem), strict_labels) for p in index_files}
 
 
 def _read_scene(
-    index: Path, pred_dir: Path, vocab: Vocabulary | None, num_vertices: int | None
+    index: Path, pred_dir: Path, vocab: Vocabulary | None, num_vertices: int | None, strict_labels: bool
 ) -> list[PredictedInstance]:
-    root = pred_dir.resolve()
     # Keyed by mask file: a file listed twice keeps its first place and its last label and score,
     # as the reference reads it.
     entries: dict[Path, tuple[int | None, float, str]] = {}
-    for lineno, line in enumerate(index.read_text().splitlines(), 1):
+    for lineno, line in enumerate(read_text(index).splitlines(), 1):
         if not line.strip():
             continue
         where = f"{index} line {lineno}"
@@ -71,14 +77,14 @@ def _read_scene(
             raise ValueError(f"{where}: score {score_text!r} is not a number") from None
         if not math.isfinite(score):
             raise ValueError(f"{where}: score {score_text!r} is not finite")
-        if os.path.isabs(rel):
-            raise ValueError(f"{where}: mask file {rel!r} must be a path relative to {pred_dir}")
-        mask_path = (index.parent / rel).resolve()
-        if not mask_path.is_relative_to(root):
-            raise ValueError(f"{where}: mask file {rel!r} points outside the prediction folder {pred_dir}")
+        mask_path = contained_path(pred_dir, rel, where, "mask file")
         if mask_path in entries:
             log.warning("%s: mask file %s is listed again; the later line wins", where, rel)
-        entries[mask_path] = (_label_id(label, vocab, where), score, where)
+        label_id = _label_id(label, vocab, where)
+        if strict_labels and vocab is not None and label_id is not None and label_id not in vocab.evaluated:
+            raise ValueError(f"{where}: label {vocab.name_of(label_id)!r} (id {label_id}) is not an evaluated "
+                             f"class of {vocab.name!r} (without --strict-labels it is skipped and counted)")
+        entries[mask_path] = (label_id, score, where)
     instances = []
     for mask_path, (label_id, score, where) in entries.items():
         if not mask_path.is_file():

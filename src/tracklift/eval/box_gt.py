@@ -87,7 +87,7 @@ def parse_scene_boxes(document: object, where: str) -> SceneBoxes:
 
 
 def read_scene_boxes(path: str | os.PathLike) -> SceneBoxes:
-    from tracklift.data.formats.common import read_json
+    from tracklift.io.textfile import read_json
 
     return parse_scene_boxes(read_json(Path(path)), str(path))
 

@@ -17,11 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from tracklift.data.formats.common import read_json
 from tracklift.eval.box_gt import SceneBoxes
 from tracklift.eval.boxes import Detection, evaluate_boxes
 from tracklift.eval.detection_classes import SCANNET18, detection_class
 from tracklift.eval.idfile import read_ids
+from tracklift.io.npz import read_npz
+from tracklift.io.paths import contained_path
+from tracklift.io.textfile import read_json
 
 
 def transform_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -53,20 +55,19 @@ def read_detections(out_dir: str | os.PathLike, scene: str, axis_align: np.ndarr
     if not json_path.is_file():
         raise FileNotFoundError(f"no predictions for scene {scene!r}: {json_path} does not exist")
     document = read_json(json_path)
-    npz_path = out_dir / document.get("instances_npz", f"{scene}_instances.npz")
+    npz_path = contained_path(out_dir, document.get("instances_npz", f"{scene}_instances.npz"), str(json_path),
+                              "'instances_npz'")
     if not npz_path.is_file():
         raise FileNotFoundError(f"{json_path}: its instance points {npz_path} do not exist")
-    with np.load(npz_path) as npz:
-        if "points" not in npz:
-            raise ValueError(f"{npz_path}: no 'points' array")
-        points = np.asarray(npz["points"], np.float64)
-    if points.ndim != 2 or points.shape[1] != 3:
-        raise ValueError(f"{npz_path}: 'points' must be [P, 3], got {points.shape}")
+    points = read_npz(npz_path, ("points",))["points"]
+    if points.ndim != 2 or points.shape[1] != 3 or points.dtype.kind not in "fiu":
+        raise ValueError(f"{npz_path}: 'points' must be [P, 3] numbers, got {points.shape} {points.dtype}")
+    points = points.astype(np.float64)
     if axis_align is not None:
         points = transform_points(points, axis_align)
     detections = []
     for k, inst in enumerate(document.get("instances", [])):
-        mask_path = out_dir / inst["mask_file"]
+        mask_path = contained_path(out_dir, inst["mask_file"], f"{json_path} instance {k}", "'mask_file'")
         mask = read_ids(mask_path) != 0
         if len(mask) != len(points):
             raise ValueError(f"{mask_path}: {len(mask)} lines, but {npz_path} has {len(points)} points")

@@ -18,6 +18,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="class vocabulary (default scannet200, or custom when --classes is given)")
     parser.add_argument("--classes", help="class file for --dataset custom: JSON {\"<id>\": \"<name>\"} or TSV id<TAB>name")
     parser.add_argument("--agnostic", action="store_true", help="all evaluated classes as one (judge proposals)")
+    parser.add_argument("--strict-labels", action="store_true",
+                        help="a prediction of a class that is not evaluated (wall, floor, excluded) is an error; "
+                             "by default it is skipped and counted, as ScanNet's reference script does")
     parser.add_argument("--json", dest="json_out", help="also write the result as JSON to this file")
     parser.set_defaults(func=run)
 
@@ -39,18 +42,20 @@ def run(args: argparse.Namespace) -> int:
     if args.boxes:
         return run_boxes(args)
     from tracklift.eval.benchmark_format import read_predictions
-    from tracklift.eval.evaluate import evaluate
+    from tracklift.eval.evaluate import evaluate, skipped_labels
     from tracklift.eval.gt import read_gt_dir
     from tracklift.eval.report import format_table, result_to_json
     from tracklift.io.atomic import atomic_write_text
 
     vocab = _vocabulary(args)
     gts = read_gt_dir(args.gt)
-    preds = read_predictions(args.pred, None if args.agnostic else vocab, {s: len(g) for s, g in gts.items()})
+    preds = read_predictions(args.pred, None if args.agnostic else vocab, {s: len(g) for s, g in gts.items()},
+                             strict_labels=args.strict_labels)
     missing = sorted(set(preds) - set(gts))
     if missing:
         raise FileNotFoundError(f"no GT file for scene {missing[0]!r} in {args.gt} (expected {missing[0]}.txt)")
     result = evaluate(preds, gts, vocab, agnostic=args.agnostic, progress=True)
+    result["skipped_labels"] = {} if args.agnostic else skipped_labels(preds, vocab)
     print(f"{len(preds)} scenes, vocabulary {vocab.name}{', class-agnostic' if args.agnostic else ''}")
     print(format_table(result))
     if args.json_out:

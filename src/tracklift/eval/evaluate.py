@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 
 import numpy as np
 from tqdm import tqdm
@@ -37,7 +38,8 @@ def evaluate(
 
     Returns {"all": {"ap", "ap50", "ap25"}, "head": {…}, "common": {…}, "tail": {…},
     "classes": {name: {…}}}; NaN where nothing can be measured (a class without GT, a split the
-    vocabulary does not define).
+    vocabulary does not define). Predictions labelled with a vocabulary class that is not evaluated
+    (wall, floor) are skipped as the reference skips them; `skipped_labels` counts them.
     """
     missing = sorted(set(preds) - set(gts))
     if missing:
@@ -54,6 +56,16 @@ def evaluate(
     names = [AGNOSTIC_NAME] if agnostic else [vocab.name_of(k) for k in keys]
     splits = {} if agnostic else vocab.splits
     return summarize(ap, keys, names, splits)
+
+
+def skipped_labels(preds: dict[str, list[PredictedInstance]], vocab: Vocabulary) -> dict[str, int]:
+    """{class name: predictions} of the predictions `evaluate` skips for a label that is not evaluated
+    (ids outside `vocab` are named by their number)."""
+    evaluated = set(vocab.evaluated)
+    counts = Counter(
+        p.label_id for scene in preds.values() for p in scene if p.label_id is not None and p.label_id not in evaluated
+    )
+    return {vocab.name_of(i) if i in vocab else str(i): n for i, n in sorted(counts.items())}
 
 
 def _nanmean(values: np.ndarray) -> float:

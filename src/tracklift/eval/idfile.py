@@ -11,23 +11,28 @@ from pathlib import Path
 
 import numpy as np
 
+from tracklift.io.textfile import read_text
+
 _NEWLINE, _ZERO, _NINE = 10, 48, 57
+INT64_MIN, INT64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
 
 
 def read_ids_plain(path: str | os.PathLike) -> np.ndarray:
     """[N] int64, one per line of the file; ValueError naming the file and the first bad line."""
     path = Path(path)
-    lines = path.read_text().splitlines()
+    lines = read_text(path).splitlines()
     try:
         return np.array(lines, dtype=np.int64).reshape(-1)
-    except ValueError:
+    except (ValueError, OverflowError):
         pass
     for lineno, line in enumerate(lines, 1):
         try:
-            int(line)
+            value = int(line)
         except ValueError:
             raise ValueError(f"{path} line {lineno}: expected one integer, found {line!r}") from None
-    raise ValueError(f"{path}: integers out of range")  # int() accepted all lines, int64 did not
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise ValueError(f"{path} line {lineno}: integer {line.strip()} is out of range")
+    raise ValueError(f"{path}: integers out of range")  # int() and the range check accepted all lines
 
 
 def read_ids(path: str | os.PathLike) -> np.ndarray:

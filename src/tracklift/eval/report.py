@@ -37,6 +37,10 @@ def format_table(result: dict, metrics: tuple[tuple[str, str], ...] = INSTANCE_M
         lines.extend(_row(s, result[s], metrics) for s in splits)
     lines.append("-" * width)
     lines.append(_row("average", result["all"], metrics))
+    skipped = result.get("skipped_labels")
+    if skipped:
+        listed = ", ".join(f"{name} {count}" for name, count in skipped.items())
+        lines.append(f"{sum(skipped.values())} predictions of classes that are not evaluated were skipped ({listed})")
     return "\n".join(lines)
 
 

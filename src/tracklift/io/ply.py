@@ -69,7 +69,12 @@ def read_ply(path: str | os.PathLike) -> Mesh:
     missing = [p for p in ("x", "y", "z") if p not in names]
     if missing:
         raise ValueError(f"{path}: vertex element lacks properties {missing}")
+    if len(vert) == 0:
+        raise ValueError(f"{path}: mesh has no vertices")
     vertices = np.stack([vert["x"], vert["y"], vert["z"]], axis=1).astype(np.float32)
+    if not np.isfinite(vertices).all():
+        bad = int(np.argmax(~np.isfinite(vertices).all(axis=1)))
+        raise ValueError(f"{path}: vertex {bad} has NaN or inf coordinates {vertices[bad].tolist()}")
     colors = None
     if all(c in names for c in ("red", "green", "blue")):
         colors = np.stack([vert["red"], vert["green"], vert["blue"]], axis=1).astype(np.uint8)
@@ -78,8 +83,16 @@ def read_ply(path: str | os.PathLike) -> Mesh:
     if "face" in ply and len(ply["face"].data):
         face_data = ply["face"].data
         key = "vertex_indices" if "vertex_indices" in face_data.dtype.names else face_data.dtype.names[0]
-        faces = np.stack([np.asarray(f[:3]) for f in face_data[key]]).astype(np.int64)
-    return Mesh(vertices, faces, colors, extra)
+        try:
+            faces = np.stack([np.asarray(f[:3]) for f in face_data[key]]).astype(np.int64)
+        except (TypeError, ValueError) as err:  # corner lists of different lengths, or not index lists
+            raise ValueError(f"{path}: face element is not a list of triangles ({err})") from None
+        if faces.ndim != 2 or faces.shape[1] != 3:
+            raise ValueError(f"{path}: face element is not a list of triangles (found shape {faces.shape})")
+    try:
+        return Mesh(vertices, faces, colors, extra)
+    except ValueError as err:  # faces indexing missing vertices, per-vertex data of the wrong length
+        raise ValueError(f"{path}: {err}") from None
 
 
 def write_ply(path: str | os.PathLike, mesh: Mesh) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 
 from tracklift.io.atomic import atomic_open, atomic_write_text
 from tracklift.io.segs import read_segs
+from tracklift.io.textfile import read_json, read_text
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +36,7 @@ def read_aggregation(path: str | os.PathLike) -> list[SegGroup]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such aggregation file")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: invalid JSON ({err})") from None
+    data = read_json(path)
     groups = data.get("segGroups") if isinstance(data, dict) else None
     if not isinstance(groups, list):
         raise ValueError(f"{path}: expected an object with a 'segGroups' list")
@@ -133,7 +131,7 @@ def read_gt_txt(path: str | os.PathLike) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such GT file")
-    lines = path.read_text().splitlines()
+    lines = read_text(path).splitlines()
     ids = np.empty(len(lines), dtype=np.int64)
     for k, line in enumerate(lines):
         try:

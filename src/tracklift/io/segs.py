@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from tracklift.io.atomic import atomic_write_text
+from tracklift.io.textfile import read_json
 
 
 def read_segs(path: str | os.PathLike, num_vertices: int | None = None) -> np.ndarray:
@@ -16,10 +17,7 @@ def read_segs(path: str | os.PathLike, num_vertices: int | None = None) -> np.nd
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such segments file")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: invalid JSON ({err})") from None
+    data = read_json(path)
     if not isinstance(data, dict) or not isinstance(data.get("segIndices"), list):
         raise ValueError(f"{path}: expected an object with a 'segIndices' list")
     values = data["segIndices"]

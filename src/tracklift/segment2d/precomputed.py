@@ -14,14 +14,17 @@ from __future__ import annotations
 import io
 import json
 import os
+import stat
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from tracklift.core.masks import FrameMasks
 from tracklift.data.frame import Frame
 from tracklift.io.atomic import atomic_write_bytes, atomic_write_text
-from tracklift.core.masks import FrameMasks
+from tracklift.io.npz import read_npz
+from tracklift.io.textfile import check_text, read_json
 
 
 def _check_shape(path: Path, found: tuple[int, ...], shape: tuple[int, int] | None) -> None:
@@ -33,12 +36,9 @@ def _read_sidecar(path: Path, ids: np.ndarray) -> tuple[list[str | None], np.nda
     """Labels and scores for `ids` from a JSON sidecar (missing entries: no label, score 1)."""
     labels: list[str | None] = [None] * len(ids)
     scores = np.ones(len(ids), np.float32)
-    if not path.is_file():
+    if not os.path.lexists(path):
         return labels, scores
-    try:
-        meta = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path}: not valid JSON ({err})") from err
+    meta = read_json(_regular(path))
     if not isinstance(meta, dict):
         raise ValueError(f"{path}: expected an object {{\"<id>\": {{\"label\": ..., \"score\": ...}}}}, got {type(meta).__name__}")
     position = {int(i): k for k, i in enumerate(ids)}
@@ -51,16 +51,30 @@ def _read_sidecar(path: Path, ids: np.ndarray) -> tuple[list[str | None], np.nda
         label = entry.get("label")
         if label is not None and not isinstance(label, str):
             raise ValueError(f"{path}: label of id {key} must be a string, got {label!r}")
-        labels[k] = label
+        labels[k] = None if label is None else check_text(label, path, f"label of id {key}")
         score = entry.get("score", 1.0)
-        if not isinstance(score, (int, float)) or not 0.0 <= float(score) <= 1.0:
+        if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0.0 <= float(score) <= 1.0:
             raise ValueError(f"{path}: score of id {key} must be a number in [0, 1], got {score!r}")
         scores[k] = score
     return labels, scores
 
 
+def _regular(path: Path) -> Path:
+    """`path` when it leads to a regular file; ValueError naming it when it is a symlink loop, a dangling
+    link or a folder. (Permissions are not checked here: reading then raises PermissionError naming it.)"""
+    try:
+        mode = path.stat().st_mode
+    except OSError as err:  # ELOOP, ENOENT of a dangling link
+        raise ValueError(f"{path}: not a readable file ({err.strerror})") from None
+    if not stat.S_ISREG(mode):
+        raise ValueError(f"{path}: not a regular file")
+    return path
+
+
 def _read_png(path: Path, shape: tuple[int, int] | None) -> FrameMasks:
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    with open(path, "rb") as fh:  # raises PermissionError naming the file; cv2.imread would say nothing
+        data = fh.read()
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
     if image is None:
         raise ValueError(f"{path}: not a readable PNG")
     if image.ndim != 2 or image.dtype not in (np.uint8, np.uint16):
@@ -74,27 +88,21 @@ def _read_png(path: Path, shape: tuple[int, int] | None) -> FrameMasks:
 
 
 def _read_npz(path: Path, shape: tuple[int, int] | None) -> FrameMasks:
-    try:
-        # Open the file ourselves: np.load leaks its handle when the archive is corrupt.
-        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except Exception as err:  # zipfile/numpy raise many types for corrupt archives
-        raise ValueError(f"{path}: not a readable .npz ({err})") from err
-    if "masks" not in arrays:
-        raise ValueError(f"{path}: no 'masks' array (found {sorted(arrays)})")
+    arrays = read_npz(path, ("masks",))
     masks = arrays["masks"]
-    if masks.ndim != 3 or not (masks.dtype == np.bool_ or np.isin(masks, (0, 1)).all()):
+    if masks.ndim != 3 or not (masks.dtype == np.bool_ or (masks.dtype.kind in "iu" and np.isin(masks, (0, 1)).all())):
         raise ValueError(f"{path}: 'masks' must be [N, H, W] bool, got {masks.shape} {masks.dtype}")
     masks = masks.astype(bool)
     n = len(masks)
     _check_shape(path, masks.shape[1:], shape)
     labels: list[str | None] = [None] * n
     if "labels" in arrays:
-        if arrays["labels"].shape != (n,):
-            raise ValueError(f"{path}: 'labels' must be [{n}] strings, got shape {arrays['labels'].shape}")
-        labels = [str(x) or None for x in arrays["labels"]]
+        if arrays["labels"].shape != (n,) or arrays["labels"].dtype.kind != "U":
+            raise ValueError(f"{path}: 'labels' must be [{n}] strings, got {arrays['labels'].shape} {arrays['labels'].dtype}")
+        labels = [check_text(str(x), path, f"label {k}") or None for k, x in enumerate(arrays["labels"])]
     scores = arrays.get("scores", np.ones(n, np.float32))
-    if scores.shape != (n,) or not np.isfinite(scores).all() or (scores < 0).any() or (scores > 1).any():
+    if (scores.shape != (n,) or scores.dtype.kind not in "fiu" or not np.isfinite(scores).all() or (scores < 0).any()
+            or (scores > 1).any()):
         raise ValueError(f"{path}: 'scores' must be [{n}] floats in [0, 1], got {scores.shape} {scores.dtype}")
     return FrameMasks(masks, labels, scores.astype(np.float32))
 
@@ -106,12 +114,13 @@ def read_masks(masks_dir: str | os.PathLike, frame_name: str, shape: tuple[int, 
     """
     masks_dir = Path(masks_dir)
     png, npz = masks_dir / f"{frame_name}.png", masks_dir / f"{frame_name}.npz"
-    if png.is_file() and npz.is_file():
+    # lexists: a dangling or looping symlink is a broken mask file, not a frame without masks
+    if os.path.lexists(png) and os.path.lexists(npz):
         raise ValueError(f"{masks_dir}: frame {frame_name!r} has both {png.name} and {npz.name}; keep one")
-    if png.is_file():
-        return _read_png(png, shape)
-    if npz.is_file():
-        return _read_npz(npz, shape)
+    if os.path.lexists(png):
+        return _read_png(_regular(png), shape)
+    if os.path.lexists(npz):
+        return _read_npz(_regular(npz), shape)
     if shape is None:
         raise ValueError(f"{masks_dir}: no masks for frame {frame_name!r} and no shape given for an empty result")
     return FrameMasks.empty(*shape)

@@ -19,7 +19,10 @@ def read_class_file(path: str | os.PathLike) -> Vocabulary:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"class file {path} does not exist")
-    text = path.read_text()
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"class file {path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     if path.suffix.lower() == ".json":
         pairs = _json_pairs(path, text)
     else:
@@ -44,6 +47,8 @@ def _json_pairs(path: Path, text: str) -> list[tuple[int, str]]:
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise ValueError(f"class file {path}: invalid JSON at line {err.lineno}: {err.msg}") from None
+    except RecursionError:
+        raise ValueError(f"class file {path}: invalid JSON (nested too deeply)") from None
     if not isinstance(data, dict):
         raise ValueError(f'class file {path}: expected an object {{"<id>": "<name>"}}, found {type(data).__name__}')
     pairs = []

@@ -107,9 +107,5 @@ def _replica() -> Vocabulary:
     return Vocabulary("replica", ids, names)
 
 
-def load_vocabulary(name: str) -> Vocabulary:
-    """A packaged vocabulary by name: 'scannet200', 'scannet20' or 'replica'."""
-    loaders = {"scannet200": _scannet200, "scannet20": _scannet20, "replica": _replica}
-    if name not in loaders:
-        raise KeyError(f"unknown vocabulary {name!r}; packaged: {', '.join(PACKAGED)}")
-    return loaders[name]()
+# name -> builder of each packaged vocabulary (`tracklift.vocab.load.load_vocabulary` picks from them)
+PACKAGED_LOADERS = {"scannet200": _scannet200, "scannet20": _scannet20, "replica": _replica}

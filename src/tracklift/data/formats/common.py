@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
 from tracklift.data.stream import FrameRecord, SensorSpec
-
+from tracklift.io.textfile import read_text
 
 # placeholder pose of a record whose `problem` already says why it has none
 NO_POSE = np.full((4, 4), np.nan)
@@ -65,14 +64,6 @@ def union_stems(*groups: dict[str, Path]) -> list[str]:
     return sorted(set().union(*groups), key=natural_key)
 
 
-def read_json(path: Path) -> Any:
-    """Parsed JSON; ValueError naming the file when it is not valid JSON."""
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: invalid JSON ({err})") from None
-
-
 def require_frames(records: list[FrameRecord], root: Path, layout: str, looked_in: str) -> None:
     """ValueError when a folder has a layout's structure but not a single frame."""
     if not records:
@@ -90,7 +81,7 @@ def read_pose_rows(path: Path) -> tuple[list[np.ndarray], dict[int, str]]:
         raise FileNotFoundError(f"{path}: no such pose file")
     poses: list[np.ndarray] = []
     problems: dict[int, str] = {}
-    for line_no, line in enumerate(path.read_text().splitlines(), start=1):
+    for line_no, line in enumerate(read_text(path).splitlines(), start=1):
         text = line.strip()
         if not text or text.startswith("#"):
             continue

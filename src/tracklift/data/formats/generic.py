@@ -38,12 +38,12 @@ from tracklift.data.formats.common import (
     Layout,
     Listing,
     files_by_stem,
-    read_json,
     read_pose_rows,
     require_frames,
     union_stems,
 )
 from tracklift.data.stream import FrameRecord, SensorSpec
+from tracklift.io.textfile import read_json
 
 COLOR_SUFFIXES = (".jpg", ".jpeg", ".png")
 DEPTH_SUFFIXES = (".png", ".npy")

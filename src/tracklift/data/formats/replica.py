@@ -14,12 +14,12 @@ from tracklift.data.formats.common import (
     Listing,
     existing,
     files_by_stem,
-    read_json,
     read_pose_rows,
     require_frames,
     union_stems,
 )
 from tracklift.data.stream import FrameRecord, SensorSpec
+from tracklift.io.textfile import read_json
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ from tracklift.data.formats.common import (
     Listing,
     existing,
     files_by_stem,
-    read_json,
     require_frames,
     union_stems,
 )
 from tracklift.data.stream import FrameRecord, SensorSpec
+from tracklift.io.textfile import read_json
 
 POSES = "pose_intrinsic_imu.json"
 

@@ -14,9 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
-from tracklift.data.camera import intrinsics_matrix, quaternion_to_matrix, read_intrinsics_txt
+from tracklift.data.camera import (
+    intrinsics_matrix,
+    quaternion_to_matrix,
+    read_intrinsics_txt,
+)
 from tracklift.data.formats.common import NO_POSE, Layout, Listing, require_frames
 from tracklift.data.stream import FrameRecord, SensorSpec
+from tracklift.io.paths import contained_path
+from tracklift.io.textfile import read_text
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +39,7 @@ def _read_rows(path: Path, columns: int, numeric: bool = False) -> tuple[np.ndar
     if not path.is_file():
         raise FileNotFoundError(f"{path}: missing (TUM sequences need rgb.txt, depth.txt and groundtruth.txt)")
     stamps, fields = [], []
-    for line_no, line in enumerate(path.read_text().splitlines(), start=1):
+    for line_no, line in enumerate(read_text(path).splitlines(), start=1):
         parts = line.split()
         if not parts or parts[0].startswith("#"):
             continue
@@ -111,6 +117,12 @@ def list_frames(root: Path) -> Listing:
     pose_index = nearest(depth_t[[j for _, j in pairs]], gt_t) if pairs else np.zeros(0, np.int64)
     records = []
     for (i, j), k in zip(pairs, pose_index):
+        problem = None if k >= 0 else f"no ground-truth pose within {MAX_DT} s of depth time {depth_t[j]:.6f}"
+        for listed, where in ((rgb_files[i][0], "rgb.txt"), (depth_files[j][0], "depth.txt")):
+            try:  # a listed image outside the sequence folder costs its frame, not the sequence
+                contained_path(root, listed, where, "image")
+            except ValueError as err:
+                problem = str(err)
         records.append(
             FrameRecord(
                 name=Path(rgb_files[i][0]).stem,
@@ -118,7 +130,7 @@ def list_frames(root: Path) -> Listing:
                 depth=root / depth_files[j][0],
                 pose=poses[k] if k >= 0 else NO_POSE,
                 K=K,
-                problem=None if k >= 0 else f"no ground-truth pose within {MAX_DT} s of depth time {depth_t[j]:.6f}",
+                problem=problem,
             )
         )
     require_frames(records, root, "tum", "rgb.txt / depth.txt (no colour-depth pairs within 0.02 s)")
