@@ -150,6 +150,11 @@ class RGBDStream:
         if self.skipped_by_reason[reason] <= SHOWN_PER_REASON:
             log.warning("skipping frame %s: %s", name, message)
 
+    def restore_skipped(self, skipped: list[tuple[str, str]]) -> None:
+        """Take over the skips of an earlier pass that stopped (a resumed run), without logging them again."""
+        self.skipped = list(skipped)
+        self.skipped_by_reason = Counter(skip_reason(message) for _, message in self.skipped)
+
     def skip_summary(self) -> str | None:
         """One line counting the last pass's skipped frames by reason (most frequent first), or None."""
         if not self.skipped:

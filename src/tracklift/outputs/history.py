@@ -28,6 +28,7 @@ from scipy.spatial import cKDTree
 
 from tracklift.data.frame import Frame
 from tracklift.io.atomic import atomic_write_bytes
+from tracklift.io.npz import read_npz
 from tracklift.lift.voxels import key_centres
 
 HISTORY_VERSION = 1
@@ -145,10 +146,9 @@ def read_history(path: str | os.PathLike, points: int | None = None) -> History:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such history file")
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError) as err:
-        raise ValueError(f"{path}: not a history .npz ({err})") from err
+        arrays = read_npz(path)
+    except ValueError as err:  # read_npz names the file already: keep its reason
+        raise ValueError(f"{path}: not a history .npz ({str(err).split(': ', 1)[-1]})") from err
     missing = sorted({"version", "frame_name", "frame_index", "pose", "K", "image_size", "tracks", "voxels",
                       "point_step"} - set(arrays))
     if missing:

@@ -11,7 +11,6 @@ instances, -1 = none; where instances overlap the higher-scored one wins).
 from __future__ import annotations
 
 import io
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,9 @@ import numpy as np
 from tracklift.core.instance import Instance3D
 from tracklift.eval import PredictedInstance, write_predictions
 from tracklift.io.atomic import atomic_write_bytes
+from tracklift.io.npz import read_instances_npz
 from tracklift.io.ply import Mesh, write_ply
+from tracklift.io.textfile import read_json
 from tracklift.outputs.pictures import instance_colors
 from tracklift.vocab import Vocabulary
 
@@ -124,16 +125,13 @@ def load_instances(out_dir: str | os.PathLike, scene: str | None = None) -> Scen
         raise FileNotFoundError(f"{out_dir}: no {scene}.json with {scene}_instances.npz (scenes: {', '.join(names) or 'none'})")
     json_path, npz_path = out_dir / f"{scene}.json", out_dir / f"{scene}_instances.npz"
     try:
-        document = json.loads(json_path.read_text())
+        document = read_json(json_path)
         entries = document["instances"]
     except (ValueError, KeyError, TypeError) as err:
-        raise ValueError(f"{json_path}: not a predictions JSON with an 'instances' list ({err})") from err
-    with np.load(npz_path) as npz:
-        if "points" not in npz or "instance_of_point" not in npz:
-            raise ValueError(f"{npz_path}: needs arrays 'points' and 'instance_of_point', has {sorted(npz.files)}")
-        points, owner = np.asarray(npz["points"], np.float32), np.asarray(npz["instance_of_point"], np.int64)
-    if points.ndim != 2 or points.shape[1] != 3 or owner.shape != (len(points),):
-        raise ValueError(f"{npz_path}: points must be [P, 3] and instance_of_point [P], got {points.shape} and {owner.shape}")
+        reason = str(err).split(": ", 1)[-1] if isinstance(err, ValueError) else err
+        raise ValueError(f"{json_path}: not a predictions JSON with an 'instances' list ({reason})") from err
+    points, owner = read_instances_npz(npz_path)
+    points, owner = np.asarray(points, np.float32), np.asarray(owner, np.int64)
     if owner.size and owner.max() >= len(entries):
         raise ValueError(
             f"{npz_path}: instance_of_point refers to instance {owner.max()} but {json_path.name} has {len(entries)}"

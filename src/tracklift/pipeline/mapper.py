@@ -123,7 +123,7 @@ def map_scene(scene, segmenter: Callable[[Frame], FrameMasks], features: Feature
     if resume is not None:
         mapper, start = resume["mapper"], resume["next_frame"]
         mapper.features = features
-        scene.stream.skipped = list(resume["skipped"])
+        scene.stream.restore_skipped(resume["skipped"])
     else:
         mapper, start = Mapper(config, features), 0
     read_ahead = ReadAhead(scene.stream.frames(start), segmenter)

@@ -7,7 +7,6 @@ A segment output is `<scene>.json` + `<scene>_instances.npz` (+ `<scene>_instanc
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import dataclass
@@ -15,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tracklift.io.npz import read_instances_npz
+from tracklift.io.textfile import read_json
 from tracklift.outputs.scene_files import load_instances, scene_names
 from tracklift.outputs.history import History, read_history
 from tracklift.core.instance import Instance3D
@@ -65,9 +66,9 @@ def load_segmented(out_dir: str | os.PathLike, scene: str | None = None) -> Segm
     out_dir = Path(out_dir)
     loaded = load_instances(out_dir, scene)  # checks the JSON and the .npz against each other
     name = loaded.name
-    document = json.loads((out_dir / f"{name}.json").read_text())
-    with np.load(out_dir / f"{name}_instances.npz") as npz:
-        points, owner = np.asarray(npz["points"], np.float32), np.asarray(npz["instance_of_point"], np.int64)
+    document = read_json(out_dir / f"{name}.json")
+    points, owner = read_instances_npz(out_dir / f"{name}_instances.npz")
+    points, owner = np.asarray(points, np.float32), np.asarray(owner, np.int64)
     faces = None
     ply = out_dir / f"{name}_instances.ply"
     if document.get("reference") == "mesh" and ply.is_file():
