@@ -11,7 +11,6 @@ answers    parsing of free-form LLM answers;  chat / cache: backends and content
 label      classify_instances and the pipeline hook;  scores: final instance confidence
 query      rank_instances for class, synonym, functional, spatial and superlative queries
            (affordances, spatial);  benchmark: query retrieval on GT-generated queries
-predictions / cli   read a segmented scene back; `tracklift query`
 
 Importing this package loads no model and no heavy library.
 """
