@@ -42,6 +42,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from tracklift.core.felzenszwalb import connected_components
 from tracklift.core.masks import FrameMasks
 
 STRUCTURE = frozenset({"wall", "floor", "ceiling"})
@@ -228,20 +229,14 @@ def corrupt_frame(instance: np.ndarray, labels: dict[int, str], config: Corrupti
         raise ValueError(f"instances {missing[:5]} in the image have no label")
     keep = [i for i in present if config.structure or labels[i] not in STRUCTURE]
 
-    parent = {i: i for i in keep}
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            i = parent[i]
-        return i
-
+    merged: list[tuple[int, int]] = []
     if config.merge > 0:
-        for a, b in _touching_pairs(instance, set(keep)):
-            if rng.random() < config.merge:
-                parent[root(b)] = root(a)
+        merged = [pair for pair in _touching_pairs(instance, set(keep)) if rng.random() < config.merge]
+    index = {i: n for n, i in enumerate(keep)}
+    pairs = np.array([(index[a], index[b]) for a, b in merged], np.int64).reshape(-1, 2)
     groups: dict[int, list[int]] = {}
-    for i in keep:
-        groups.setdefault(root(i), []).append(i)
+    for i, group in zip(keep, connected_components(len(keep), pairs[:, 0], pairs[:, 1]).tolist()):
+        groups.setdefault(group, []).append(i)
     areas = {i: int(a) for i, a in zip(*np.unique(instance, return_counts=True))}
 
     candidates: list[tuple[np.ndarray, str, bool]] = []  # mask, label, label corrupted
