@@ -44,7 +44,7 @@ class Dinov2Features:
     def __init__(self, config: Dinov2FeatureConfig):
         from transformers import AutoImageProcessor, AutoModel
 
-        from tracklift.segment2d.hf_load import load_model, load_pretrained
+        from tracklift.core.models import load_model, load_pretrained
 
         self.config = config
         self.model = load_model(AutoModel, config.model, "DINOv2", config.device, config.dtype)

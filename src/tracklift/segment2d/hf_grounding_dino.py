@@ -51,7 +51,7 @@ class GroundingDinoDetector:
     def __init__(self, model: str, device: str = "cpu", dtype: str = "float32"):
         from transformers import AutoProcessor, GroundingDinoForObjectDetection
 
-        from tracklift.segment2d.hf_load import load_model, load_pretrained
+        from tracklift.core.models import load_model, load_pretrained
 
         self.model = load_model(GroundingDinoForObjectDetection, model, "Grounding DINO", device, dtype)
         self.processor = load_pretrained(AutoProcessor, model, "Grounding DINO processor")

@@ -26,7 +26,7 @@ class Owlv2Detector:
     ):
         from transformers import Owlv2ForObjectDetection, Owlv2Processor
 
-        from tracklift.segment2d.hf_load import load_model, load_pretrained
+        from tracklift.core.models import load_model, load_pretrained
 
         if prompt_batch < 1:
             raise ValueError(f"prompt_batch must be >= 1, got {prompt_batch}")

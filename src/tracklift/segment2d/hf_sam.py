@@ -15,7 +15,7 @@ class SamBoxPrompter:
     def __init__(self, model: str, device: str = "cpu", dtype: str = "float32", box_batch: int = 16):
         from transformers import SamModel, SamProcessor
 
-        from tracklift.segment2d.hf_load import load_model, load_pretrained
+        from tracklift.core.models import load_model, load_pretrained
 
         if box_batch < 1:
             raise ValueError(f"box_batch must be >= 1, got {box_batch}")
