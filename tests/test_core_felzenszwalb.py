@@ -3,11 +3,10 @@ against the plain reference, hand-computed graphs, ScanNet's representative labe
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tracklift.core.felzenszwalb import connected_components, felzenszwalb, felzenszwalb_reference, first_seen
-
-
 
 
 @settings(max_examples=30, deadline=None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tracklift.core.models import load_model, load_pretrained, torch_dtype
+from tracklift.core.models import load_pretrained, load_pretrained_model, torch_dtype
 
 transformers = pytest.importorskip("transformers")
 pytestmark = pytest.mark.models
@@ -85,13 +85,13 @@ class Loaded:
         return self
 
 
-def test_load_model_passes_dtype_and_moves_to_device():
+def test_load_pretrained_model_passes_dtype_and_moves_to_device():
     import torch
 
     Loaded.calls = []
-    model = load_model(Loaded, "here", "stand-in", "cpu", "bfloat16")
+    model = load_pretrained_model(Loaded, "here", "stand-in", "cpu", "bfloat16")
     assert model.device == "cpu" and model.evaluated
-    load_model(Loaded, "here", "stand-in", "cpu")  # no dtype: the checkpoint's own
+    load_pretrained_model(Loaded, "here", "stand-in", "cpu")  # no dtype: the checkpoint's own
     assert Loaded.calls == [("here", {"dtype": torch.bfloat16}), ("here", {})]
 
 

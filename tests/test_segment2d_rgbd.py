@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
 
 from tracklift.data.frame import Frame
 from tracklift.core.felzenszwalb import felzenszwalb_reference

@@ -53,10 +53,10 @@ class ClipClassifier:
         import torch
         from transformers import AutoModel, AutoProcessor
 
-        from tracklift.core.models import load_model, load_pretrained
+        from tracklift.core.models import load_pretrained, load_pretrained_model
 
         self.config = config
-        self.model = load_model(AutoModel, path, "CLIP/SigLIP", config.device)
+        self.model = load_pretrained_model(AutoModel, path, "CLIP/SigLIP", config.device)
         self.processor = load_pretrained(AutoProcessor, path, "CLIP/SigLIP processor")
         model_type = self.model.config.model_type
         if model_type not in ("clip", "siglip", "siglip2"):

@@ -31,7 +31,7 @@ def load_pretrained(cls, name_or_path: str, what: str, **kwargs):
         ) from err
 
 
-def load_model(cls, name_or_path: str, what: str, device: str, dtype: str | None = None):
+def load_pretrained_model(cls, name_or_path: str, what: str, device: str, dtype: str | None = None):
     """A model in eval mode on `device` with weights in `dtype` ("float32", "float16", "bfloat16"; None: the
     transformers default for the checkpoint)."""
     kwargs = {} if dtype is None else {"dtype": torch_dtype(dtype)}
