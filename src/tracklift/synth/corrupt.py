@@ -42,6 +42,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from tracklift.core.adjacency import touching_pairs
 from tracklift.core.felzenszwalb import connected_components
 from tracklift.core.masks import FrameMasks
 
@@ -147,17 +148,6 @@ PRESETS: dict[str, Corruption] = {
 }
 
 
-def _touching_pairs(instance: np.ndarray, keep: set[int]) -> list[tuple[int, int]]:
-    """Sorted pairs of kept instance ids that share a pixel edge."""
-    pairs = set()
-    for a, b in ((instance[:, :-1], instance[:, 1:]), (instance[:-1, :], instance[1:, :])):
-        diff = a != b
-        for x, y in zip(a[diff].tolist(), b[diff].tolist()):
-            if x in keep and y in keep:
-                pairs.add((min(x, y), max(x, y)))
-    return sorted(pairs)
-
-
 def _split(mask: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
     """Cut a mask into 2–3 pieces: parallel straight cuts or k-means clusters of its pixels."""
     vs, us = np.nonzero(mask)
@@ -229,9 +219,10 @@ def corrupt_frame(instance: np.ndarray, labels: dict[int, str], config: Corrupti
         raise ValueError(f"instances {missing[:5]} in the image have no label")
     keep = [i for i in present if config.structure or labels[i] not in STRUCTURE]
 
-    merged: list[tuple[int, int]] = []
+    merged: list[list[int]] = []  # touching kept instance pairs drawn for merging
     if config.merge > 0:
-        merged = [pair for pair in _touching_pairs(instance, set(keep)) if rng.random() < config.merge]
+        kept = np.where(np.isin(instance, keep), instance, -1)
+        merged = [pair for pair in touching_pairs(kept).tolist() if rng.random() < config.merge]
     index = {i: n for n, i in enumerate(keep)}
     pairs = np.array([(index[a], index[b]) for a, b in merged], np.int64).reshape(-1, 2)
     groups: dict[int, list[int]] = {}
