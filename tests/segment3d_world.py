@@ -3,7 +3,7 @@
 import numpy as np
 
 from tracklift.lift.voxels import key_centres, unique_keys, voxel_keys
-from tracklift.segment3d.fuse import VoxelMap
+from tracklift.segment3d.fuse import FusedMap
 
 VOXEL = 0.04
 
@@ -27,8 +27,8 @@ def box_surface(lo, hi, step=VOXEL / 2) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(grids), np.concatenate([np.tile(n, (len(g), 1)) for g, (_, _, n) in zip(grids, faces)])
 
 
-def world(boxes, colors=None, floor=((-1.5, -1.5), (1.5, 1.5)), voxel=VOXEL) -> tuple[VoxelMap, np.ndarray]:
-    """A VoxelMap of a floor (z = 0, grey) with `boxes` [(lo, hi)] standing on it, each of one RGB colour, seen
+def world(boxes, colors=None, floor=((-1.5, -1.5), (1.5, 1.5)), voxel=VOXEL) -> tuple[FusedMap, np.ndarray]:
+    """A FusedMap of a floor (z = 0, grey) with `boxes` [(lo, hi)] standing on it, each of one RGB colour, seen
     from outside (views along the faces' outward normals). Returns the map and [N] int box index per voxel
     (-1 = floor)."""
     colors = colors or [(200, 40, 40)] * len(boxes)
@@ -59,7 +59,7 @@ def world(boxes, colors=None, floor=((-1.5, -1.5), (1.5, 1.5)), voxel=VOXEL) -> 
     view = np.zeros((len(uniq), 3))
     np.add.at(view, where, views)
     view /= np.maximum(np.linalg.norm(view, axis=1, keepdims=True), 1e-9)
-    vmap = VoxelMap(uniq, points, palette[owner + 1], view.astype(np.float32), np.full(len(uniq), 5, np.int32),
+    vmap = FusedMap(uniq, points, palette[owner + 1], view.astype(np.float32), np.full(len(uniq), 5, np.int32),
                     np.array([0.0, 0.0, 1.0]), [], voxel)
     return vmap, owner
 

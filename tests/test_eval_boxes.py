@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracklift.eval.boxes import (Detection, average_precision, box_iou_3d, box_iou_3d_reference, class_ap,
-                                  class_tp_fp, evaluate_boxes)
+from tracklift.eval.boxes import (Detection, box_iou_3d, box_iou_3d_reference, class_ap, class_tp_fp,
+                                  evaluate_boxes, voc_average_precision)
 
 CUBE = [0.0, 0.0, 0.0, 2.0, 2.0, 2.0]
 
@@ -20,6 +20,7 @@ CUBE = [0.0, 0.0, 0.0, 2.0, 2.0, 2.0]
     ([2.0, 0.0, 0.0, 2.0, 2.0, 2.0], 0.0),      # touching faces
     (CUBE, 1.0),
     ([0.0, 0.0, 0.5, 2.0, 2.0, 1.0], 0.5),      # upper half
+    ([1.0, 0.0, 0.0, 2.0, 2.0, 2.0], 4 / 12),   # shifted by half its width: 4 / (8 + 8 - 4)
 ])
 def test_iou_of_known_boxes(other, expected):
     assert box_iou_3d(np.array([CUBE]), np.array([other]))[0, 0] == pytest.approx(expected, abs=1e-15)
@@ -75,8 +76,8 @@ def test_a_detection_whose_best_gt_is_taken_is_a_false_positive_even_if_another_
 
 def test_average_precision_is_the_area_under_the_precision_envelope():
     # a hand envelope: P 1 up to R .25, then .5 up to R .5; recall never reaches 1
-    assert average_precision(np.array([0.25, 0.25, 0.5]), np.array([1.0, 0.5, 0.5])) == pytest.approx(0.375)
-    assert average_precision(np.array([0.0]), np.array([0.0])) == 0.0
+    assert voc_average_precision(np.array([0.25, 0.25, 0.5]), np.array([1.0, 0.5, 0.5])) == pytest.approx(0.375)
+    assert voc_average_precision(np.array([0.0]), np.array([0.0])) == 0.0
 
 
 def test_scenes_are_pooled_but_never_matched_across():

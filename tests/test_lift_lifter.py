@@ -3,7 +3,7 @@ import pytest
 
 from tracklift.data.frame import Frame
 from tracklift.lift.projection import pixels_to_world
-from tracklift.lift.lifter import LiftConfig, lift_masks, segment_points
+from tracklift.lift.lifter import LiftConfig, lift_masks, segment_centres
 from tracklift.lift.voxels import voxel_keys
 from tracklift.core.masks import FrameMasks
 
@@ -30,7 +30,7 @@ def test_flat_wall_exact_voxels():
     expected, counts = np.unique(voxel_keys(pixels_to_world(u, v, np.ones(len(u)), K, np.eye(4)), 0.02), return_counts=True)
     np.testing.assert_array_equal(seg[0].keys, expected)
     np.testing.assert_array_equal(seg[0].weights, counts)
-    pts = segment_points(seg[0], 0.02)
+    pts = segment_centres(seg[0], 0.02)
     assert np.allclose(pts[:, 2], 1.01)
 
 
@@ -40,7 +40,7 @@ def test_mask_split_across_depth_keeps_largest_part():
     mask = np.zeros((1, H, W), bool)
     mask[0, 1:11, 2:13] = True  # 8 columns on the object, 3 on the background
     seg = lift_masks(frame(depth), FrameMasks(mask), config()).segments[0]
-    assert np.allclose(segment_points(seg, 0.02)[:, 2], 1.01)  # only the near part, edge pixels dropped
+    assert np.allclose(segment_centres(seg, 0.02)[:, 2], 1.01)  # only the near part, edge pixels dropped
 
 
 def test_erosion_and_stride_shrink_the_segment():

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tracklift.classify.affordances import AFFORDANCES, match_affordances
-from tracklift.classify.benchmark import box_iou, generate_queries, query_benchmark
+from tracklift.classify.benchmark import generate_queries, query_benchmark
 from tracklift.outputs.scene_files import load_instances
 from tracklift.classify.query import ParsedQuery, parse_query, rank_instances, relevance
 from tracklift.classify.spatial import Viewpoint, box_gap, footprint_overlap, relation_score
@@ -284,12 +284,6 @@ def test_query_cli(tmp_path, bedroom, capsys):
 
 
 # --- benchmark -------------------------------------------------------------------------------------
-
-
-def test_box_iou_hand_computed():
-    a = np.array([0, 0, 0, 2, 2, 2.0])
-    b = np.array([[1, 0, 0, 2, 2, 2.0], [0, 0, 0, 2, 2, 2.0], [9, 9, 9, 1, 1, 1.0]])
-    np.testing.assert_allclose(box_iou(a, b), [4 / 12, 1.0, 0.0])
 
 
 def test_generate_queries_covers_kinds():

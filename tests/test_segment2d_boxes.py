@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 
-from tracklift.segment2d.boxes import Detections, box_iou, center_to_corners, nms
+from tracklift.segment2d.boxes import Detections, box_iou_2d, center_to_corners, nms
 from tracklift.segment2d.hf_grounding_dino import class_token_map, prompt_chunks
 
 
-def test_box_iou_and_corners_hand_computed():
+def test_box_iou_2d_and_corners_hand_computed():
     a = np.array([[0, 0, 2, 2], [0, 0, 0, 0]], float)
     b = np.array([[1, 1, 3, 3], [0, 0, 2, 2]], float)
-    np.testing.assert_allclose(box_iou(a, b), [[1 / 7, 1], [0, 0]])
+    np.testing.assert_allclose(box_iou_2d(a, b), [[1 / 7, 1], [0, 0]])
     np.testing.assert_allclose(center_to_corners(np.array([[2.0, 3.0, 2.0, 4.0]])), [[1, 1, 3, 5]])
 
 

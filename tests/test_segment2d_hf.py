@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tracklift.data.frame import Frame
-from tracklift.segment2d.boxes import box_iou
+from tracklift.segment2d.boxes import box_iou_2d
 from tracklift.segment2d.factory import make_segmenter
 from tracklift.core.masks import FrameMasks
 
@@ -48,7 +48,7 @@ def test_open_vocab_segmenter_returns_labelled_frame_masks(models, detector):
     assert set(result.labels) <= set(VOCAB)
     assert np.all((result.scores >= 0) & (result.scores <= 1)) and np.all(np.diff(result.scores) <= 0)
     found = seg.detect(frame())
-    iou = box_iou(found.boxes, found.boxes)
+    iou = box_iou_2d(found.boxes, found.boxes)
     assert np.all(iou[np.triu_indices(len(found), 1)] <= 0.5)  # NMS held
     assert np.all((found.boxes >= 0) & (found.boxes <= [64, 48, 64, 48]))
 

@@ -1,11 +1,10 @@
-"""The weight-free RGB-D segmenter: normals, planes, the FH kernel (numba vs reference), whole frames."""
+"""The weight-free RGB-D segmenter: normals, planes, whole frames (with the fast and the reference FH kernel)."""
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
 
 from tracklift.data.frame import Frame
-from tracklift.segment2d.graph_kernel import felzenszwalb_numba, felzenszwalb_reference
+from tracklift.core.felzenszwalb import felzenszwalb_reference
 from tracklift.core.masks import FrameMasks
 from tracklift.segment2d.normals import depth_to_points, depth_normals, depth_normals_reference
 from tracklift.segment2d.planes import PlaneConfig, find_planes
@@ -139,49 +138,6 @@ def test_invalid_depth_gives_no_masks():
 def test_config_rejects_unknown_plane_mode():
     with pytest.raises(ValueError, match="planes must be one of"):
         RGBDConfig(planes="floor")
-
-
-# --- the FH kernel ---
-
-
-@settings(max_examples=30, deadline=None)
-@given(
-    h=st.integers(1, 7),
-    w=st.integers(1, 7),
-    k=st.floats(0.0, 5.0),
-    min_size=st.integers(1, 6),
-    seed=st.integers(0, 2**16),
-)
-def test_numba_kernel_matches_reference_on_random_grids(h, w, k, min_size, seed):
-    rng = np.random.default_rng(seed)
-    ids = np.arange(h * w).reshape(h, w)
-    src = np.concatenate([ids[:, :-1].ravel(), ids[:-1, :].ravel()])
-    dst = np.concatenate([ids[:, 1:].ravel(), ids[1:, :].ravel()])
-    weight = rng.integers(0, 4, src.size).astype(np.float32)  # few values: many ties, order matters
-    order = np.argsort(weight, kind="stable")
-    args = (src[order], dst[order], weight[order], h * w, k, min_size)
-    np.testing.assert_array_equal(felzenszwalb_numba(*args), felzenszwalb_reference(*args))
-
-
-def test_kernel_on_a_hand_computed_chain():
-    # Chain 0-1-2-3 with weights 0.1, 5, 0.2: k = 1 merges the cheap edges, not the expensive one.
-    src, dst, weight = np.array([0, 2, 1]), np.array([1, 3, 2]), np.array([0.1, 0.2, 5.0], np.float32)
-    for kernel in (felzenszwalb_numba, felzenszwalb_reference):
-        np.testing.assert_array_equal(kernel(src, dst, weight, 4, 1.0, 1), [0, 0, 1, 1])
-        np.testing.assert_array_equal(kernel(src, dst, weight, 4, 1.0, 3), [0, 0, 0, 0])  # min_size merges
-
-
-@pytest.mark.parametrize(
-    "src, dst, weight, message",
-    [
-        (np.array([0]), np.array([1, 2]), np.array([0.0, 1.0]), "one length"),
-        (np.array([0]), np.array([9]), np.array([0.0]), r"lie in \[0, 4\)"),
-        (np.array([0, 1]), np.array([1, 2]), np.array([1.0, 0.0]), "sorted"),
-    ],
-)
-def test_kernel_rejects_bad_edges(src, dst, weight, message):
-    with pytest.raises(ValueError, match=message):
-        felzenszwalb_numba(src, dst, weight.astype(np.float32), 4, 1.0, 1)
 
 
 def test_pixel_graph_weights_are_sorted_and_cut_depth_steps():

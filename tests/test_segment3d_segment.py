@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tracklift.segment2d.graph_kernel import felzenszwalb_numba, felzenszwalb_reference
+from tracklift.core.felzenszwalb import felzenszwalb, felzenszwalb_reference
 from tracklift.segment3d.proposals import ProposalConfig, propose
 from tracklift.segment3d.score import ScoreConfig, extents, furniture_score
 from tracklift.segment3d.segment import Geo3DConfig, geo3d_config, oriented_normals, segment_map, voxel_nms
@@ -96,7 +96,7 @@ def test_proposals_match_with_the_reference_kernel():
     vmap, _ = world(STEP, [RED, BLUE])
     normals = oriented_normals(vmap.points, vmap.view, 16)
     cfg = ProposalConfig(scales=tuple(k * VOXEL**2 for k in (1.0, 3.0, 10.0)))
-    fast = propose(vmap.points, vmap.colors, normals, VOXEL, cfg, felzenszwalb_numba)
+    fast = propose(vmap.points, vmap.colors, normals, VOXEL, cfg, felzenszwalb)
     slow = propose(vmap.points, vmap.colors, normals, VOXEL, cfg, felzenszwalb_reference)
     assert len(fast) == len(slow) > 3
     for x, y in zip(fast, slow):

@@ -10,7 +10,7 @@ import pytest
 from tracklift.synth import reference
 from tracklift.synth.layout import build_scene
 from tracklift.synth.noise import DepthNoise, apply_depth_noise
-from tracklift.synth.primitives import Material, Part, Room, Scene, SceneObject
+from tracklift.synth.primitives import Material, Part, PrimitiveScene, Room, SceneObject
 from tracklift.synth.raycast import intersect_box, intersect_cylinder, intersect_part, intersect_room, intersect_sphere, part_normals
 from tracklift.synth.render import intrinsics, render
 from tracklift.synth.trajectory import camera_path, look_at
@@ -115,10 +115,10 @@ def test_normals_are_unit_and_outward(kind):
     assert ((n * dirs[hit]).sum(1) < 0).all()
 
 
-def _one_box_scene() -> Scene:
+def _one_box_scene() -> PrimitiveScene:
     box = Part("box", (0.0, 0.0, 1.5), (1.0, 1.0, 1.0), GREY)
     room = Room(np.array([-5.0, -5.0, 0.0]), np.array([5.0, 5.0, 3.0]), (2, 3, 4, 5, 6, 7), (1, 1, 1, 1, 3, 42), (GREY,) * 6)
-    return Scene(room, (SceneObject(1, "box", 26, (box,)),), np.array([0.0, 0.0, 2.7]))
+    return PrimitiveScene(room, (SceneObject(1, "box", 26, (box,)),), np.array([0.0, 0.0, 2.7]))
 
 
 def test_depth_of_a_box_is_its_analytic_distance():

@@ -21,6 +21,7 @@ from tracklift.classify.protocol import Classifier
 from tracklift.classify.query import rank_instances
 from tracklift.classify.text import TextEmbedder, normalise_label
 from tracklift.core.instance import Instance3D
+from tracklift.eval.boxes import box_iou_3d
 
 # Everyday names of ScanNet200 classes, for synonym queries (some are aliases, most need the embedding).
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -97,19 +98,10 @@ def query_benchmark(
     return summary
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """3D IoU of box a [6] against boxes b [N, 6] (centre + size) -> [N]."""
-    lo = np.maximum(a[:3] - a[3:] / 2, b[:, :3] - b[:, 3:] / 2)
-    hi = np.minimum(a[:3] + a[3:] / 2, b[:, :3] + b[:, 3:] / 2)
-    inter = np.prod(np.clip(hi - lo, 0, None), axis=1)
-    union = np.prod(a[3:]) + np.prod(b[:, 3:], axis=1) - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
-
-
 def _best_match(box: np.ndarray, gt_boxes: np.ndarray, iou: float) -> int:
     if len(gt_boxes) == 0:
         return -1
-    ious = box_iou(np.asarray(box, np.float64), gt_boxes)
+    ious = box_iou_3d(np.asarray(box, np.float64)[None], gt_boxes)[0]
     best = int(ious.argmax())
     return best if ious[best] >= iou else -1
 

@@ -53,9 +53,11 @@ class ClipClassifier:
         import torch
         from transformers import AutoModel, AutoProcessor
 
+        from tracklift.core.models import load_pretrained, load_pretrained_model
+
         self.config = config
-        self.model = AutoModel.from_pretrained(str(path)).to(config.device).eval()
-        self.processor = AutoProcessor.from_pretrained(str(path))
+        self.model = load_pretrained_model(AutoModel, path, "CLIP/SigLIP", config.device)
+        self.processor = load_pretrained(AutoProcessor, path, "CLIP/SigLIP processor")
         model_type = self.model.config.model_type
         if model_type not in ("clip", "siglip", "siglip2"):
             raise ValueError(f"{path}: expected a CLIP or SigLIP model, found model_type {model_type!r}")

@@ -17,10 +17,12 @@ class LocalVLMChat:
         import torch
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
-        self.processor = AutoProcessor.from_pretrained(str(path))
+        from tracklift.core.models import load_pretrained, load_pretrained_model
+
+        self.processor = load_pretrained(AutoProcessor, path, "local VLM processor")
         if getattr(self.processor, "chat_template", None) is None:
             raise ValueError(f"{path}: the processor has no chat template; cannot build prompts for it")
-        self.model = AutoModelForImageTextToText.from_pretrained(str(path)).to(device).eval()
+        self.model = load_pretrained_model(AutoModelForImageTextToText, path, "local VLM", device)
         self.model_id = f"local:{os.fspath(path)}"
         self.max_new_tokens = max_new_tokens
         self.device = device

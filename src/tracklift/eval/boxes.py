@@ -80,7 +80,7 @@ class Detection:
     score: float
 
 
-def average_precision(recall: np.ndarray, precision: np.ndarray) -> float:
+def voc_average_precision(recall: np.ndarray, precision: np.ndarray) -> float:
     """VOC area under the monotone precision envelope (mmdetection3d `average_precision`, mode 'area').
 
     recall, precision: [D] float64 at each detection in score order.
@@ -138,7 +138,7 @@ def class_ap(detections: dict[str, list[tuple[np.ndarray, float]]], gt: dict[str
     for t in range(len(thresholds)):
         ctp, cfp = np.cumsum(tp[t]), np.cumsum(fp[t])
         precision = ctp / np.maximum(ctp + cfp, np.finfo(np.float64).eps)
-        out.append(average_precision(ctp / npos, precision))
+        out.append(voc_average_precision(ctp / npos, precision))
     return out
 
 

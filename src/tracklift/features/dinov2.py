@@ -44,10 +44,10 @@ class Dinov2Features:
     def __init__(self, config: Dinov2FeatureConfig):
         from transformers import AutoImageProcessor, AutoModel
 
-        from tracklift.segment2d.hf_load import load_model, load_pretrained
+        from tracklift.core.models import load_pretrained, load_pretrained_model
 
         self.config = config
-        self.model = load_model(AutoModel, config.model, "DINOv2", config.device, config.dtype)
+        self.model = load_pretrained_model(AutoModel, config.model, "DINOv2", config.device, config.dtype)
         model_type = self.model.config.model_type
         if model_type not in MODEL_TYPES:
             raise ValueError(f"{config.model!r} is a {model_type!r} model, expected one of {MODEL_TYPES}")

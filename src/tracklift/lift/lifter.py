@@ -204,6 +204,6 @@ def _background(grid: np.ndarray, good: np.ndarray, frame: Frame, s: int, cfg: L
     return count_keys(pack_keys(voxel_coords(points, cfg.voxel)), weight[rows, cols])
 
 
-def segment_points(segment: Segment, voxel: float) -> np.ndarray:
+def segment_centres(segment: Segment, voxel: float) -> np.ndarray:
     """[M, 3] float32 voxel centres of a segment, metres, world frame."""
     return key_centres(segment.keys, voxel)

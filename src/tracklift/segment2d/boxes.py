@@ -47,8 +47,8 @@ def center_to_corners(boxes: np.ndarray) -> np.ndarray:
     return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=-1)
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """[M, 4] × [K, 4] -> [M, K] intersection over union (0 where both boxes are empty)."""
+def box_iou_2d(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Boxes a [M, 4], b [K, 4] (x0, y0, x1, y1) -> [M, K] intersection over union (0 where both are empty)."""
     lo = np.maximum(a[:, None, :2], b[None, :, :2])
     hi = np.minimum(a[:, None, 2:], b[None, :, 2:])
     inter = np.prod(np.clip(hi - lo, 0, None), axis=-1)
@@ -65,7 +65,7 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float, labels: np.
     only boxes of the same label suppress each other.
     """
     order = np.argsort(-scores, kind="stable")
-    iou = box_iou(boxes, boxes)
+    iou = box_iou_2d(boxes, boxes)
     same = np.ones_like(iou, bool) if labels is None else labels[:, None] == labels[None, :]
     suppressed = np.zeros(len(scores), bool)
     keep = []

@@ -51,9 +51,9 @@ class GroundingDinoDetector:
     def __init__(self, model: str, device: str = "cpu", dtype: str = "float32"):
         from transformers import AutoProcessor, GroundingDinoForObjectDetection
 
-        from tracklift.segment2d.hf_load import load_model, load_pretrained
+        from tracklift.core.models import load_pretrained, load_pretrained_model
 
-        self.model = load_model(GroundingDinoForObjectDetection, model, "Grounding DINO", device, dtype)
+        self.model = load_pretrained_model(GroundingDinoForObjectDetection, model, "Grounding DINO", device, dtype)
         self.processor = load_pretrained(AutoProcessor, model, "Grounding DINO processor")
         self.device = device
         self.max_tokens = int(self.model.config.max_text_len)

@@ -26,11 +26,11 @@ class Owlv2Detector:
     ):
         from transformers import Owlv2ForObjectDetection, Owlv2Processor
 
-        from tracklift.segment2d.hf_load import load_model, load_pretrained
+        from tracklift.core.models import load_pretrained, load_pretrained_model
 
         if prompt_batch < 1:
             raise ValueError(f"prompt_batch must be >= 1, got {prompt_batch}")
-        self.model = load_model(Owlv2ForObjectDetection, model, "OWLv2", device, dtype)
+        self.model = load_pretrained_model(Owlv2ForObjectDetection, model, "OWLv2", device, dtype)
         self.processor = load_pretrained(Owlv2Processor, model, "OWLv2 processor")
         self.device, self.template, self.prompt_batch = device, template, prompt_batch
 

@@ -15,11 +15,11 @@ class SamBoxPrompter:
     def __init__(self, model: str, device: str = "cpu", dtype: str = "float32", box_batch: int = 16):
         from transformers import SamModel, SamProcessor
 
-        from tracklift.segment2d.hf_load import load_model, load_pretrained
+        from tracklift.core.models import load_pretrained, load_pretrained_model
 
         if box_batch < 1:
             raise ValueError(f"box_batch must be >= 1, got {box_batch}")
-        self.model = load_model(SamModel, model, "SAM", device, dtype)
+        self.model = load_pretrained_model(SamModel, model, "SAM", device, dtype)
         self.processor = load_pretrained(SamProcessor, model, "SAM processor")
         self.device, self.box_batch = device, box_batch
 

@@ -10,7 +10,7 @@
    * the normal angle (1 - cos); both shape terms are damped on convex creases so box edges do not
      split an object, while concave creases (object meets object or support) separate,
    * the CIE Lab colour difference (weak by default: textured objects would shatter).
-4. Felzenszwalb–Huttenlocher segmentation of that graph (`graph_kernel`), tiny pieces merged,
+4. Felzenszwalb–Huttenlocher segmentation of that graph (`core.felzenszwalb`), tiny pieces merged,
    segments below `min_area` dropped.
 Masks are at depth resolution, labels None, scores from compactness (area / bounding box) and size.
 Known limit: objects made of parts meeting at concave creases (chair seat and back) come out as parts.
@@ -26,7 +26,7 @@ from scipy import ndimage
 
 from tracklift.data.frame import Frame
 from tracklift.segment2d.crease import crease_weights, lab_colors
-from tracklift.segment2d.graph_kernel import felzenszwalb_numba
+from tracklift.core.felzenszwalb import felzenszwalb
 from tracklift.core.masks import FrameMasks
 from tracklift.segment2d.normals import depth_to_points, depth_normals, smooth_normals
 from tracklift.segment2d.planes import PlaneConfig, find_planes
@@ -138,10 +138,10 @@ def _scores(label_image: np.ndarray, n: int, image_pixels: int, score_area: floa
     return np.sqrt(areas / box_areas * size).astype(np.float32)
 
 
-def segment_rgbd(frame: Frame, cfg: RGBDConfig | None = None, kernel=felzenszwalb_numba) -> FrameMasks:
+def segment_rgbd(frame: Frame, cfg: RGBDConfig | None = None, kernel=felzenszwalb) -> FrameMasks:
     """Segment one frame into object-like pieces. Returns FrameMasks [N, H, W] at depth resolution, labels None.
 
-    kernel: the FH implementation (`graph_kernel.felzenszwalb_numba` or `felzenszwalb_reference`).
+    kernel: the FH implementation (`core.felzenszwalb.felzenszwalb` or `felzenszwalb_reference`).
     """
     cfg = cfg or RGBDConfig()
     h, w = frame.height, frame.width

@@ -43,7 +43,7 @@ class FuseConfig:
 
 
 @dataclass(frozen=True)
-class View:
+class FusedCamera:
     """A fused frame's camera: stream index, K [3, 3] pixels, pose [4, 4] camera-to-world, depth image size."""
 
     index: int
@@ -54,7 +54,7 @@ class View:
 
 
 @dataclass
-class VoxelMap:
+class FusedMap:
     """The fused map.
 
     keys:    [N] int64 sorted unique voxel keys (`lift.voxels`); points: [N, 3] float32 voxel centres, metres, world.
@@ -69,7 +69,7 @@ class VoxelMap:
     view: np.ndarray
     frames: np.ndarray
     up: np.ndarray
-    views: list[View]
+    views: list[FusedCamera]
     voxel: float
 
     def __len__(self) -> int:
@@ -122,14 +122,14 @@ def estimate_up(poses: list[np.ndarray]) -> np.ndarray:
     return up / norm if norm > 1e-9 else np.array([0.0, 0.0, 1.0])
 
 
-def fuse_stream(stream, cfg: FuseConfig | None = None, progress: bool = True, desc: str = "fuse") -> VoxelMap:
+def fuse_stream(stream, cfg: FuseConfig | None = None, progress: bool = True, desc: str = "fuse") -> FusedMap:
     """Fuse every frame of `stream` (an iterable of `Frame`s; unreadable frames are the stream's to skip)."""
     cfg = cfg or FuseConfig()
     chunks: list[tuple[np.ndarray, np.ndarray]] = []
-    views: list[View] = []
+    views: list[FusedCamera] = []
     for frame in tqdm(stream, desc=desc, unit="frame", disable=not progress):
         chunks.append(frame_voxels(frame, cfg))
-        views.append(View(frame.index, frame.K, frame.pose, frame.height, frame.width))
+        views.append(FusedCamera(frame.index, frame.K, frame.pose, frame.height, frame.width))
         if len(chunks) >= cfg.reduce_every:
             chunks = [_reduce(chunks)]
     keys, sums = _reduce(chunks) if chunks else (np.zeros(0, np.int64), np.zeros((0, 8)))
@@ -138,7 +138,7 @@ def fuse_stream(stream, cfg: FuseConfig | None = None, progress: bool = True, de
     pixels = sums[:, _PIXELS:_PIXELS + 1]
     view = sums[:, _VIEW]
     view = view / np.maximum(np.linalg.norm(view, axis=1, keepdims=True), 1e-9)
-    return VoxelMap(
+    return FusedMap(
         keys=keys,
         points=key_centres(keys, cfg.voxel),
         colors=np.clip(np.round(sums[:, _RGB] / pixels), 0, 255).astype(np.uint8),

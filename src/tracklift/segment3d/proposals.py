@@ -2,7 +2,7 @@
 
 Objects standing apart are apart in the voxel graph (no edge spans more than `max_edge`); objects that
 touch (a toilet beside a cabinet, a chair pushed under a table) are cut at each scale by
-Felzenszwalb–Huttenlocher segmentation (`segment2d.graph_kernel`) of a
+Felzenszwalb–Huttenlocher segmentation (`core.felzenszwalb`) of a
 k-nearest-neighbour voxel graph whose edges weigh shape and colour like the RGB-D segmenter's pixel graph
 (`segment2d.crease`: concave creases and colour changes separate, convex creases hardly count) at one
 FH scale `k`: a small k splits parts of different shape or colour, a large k only clear boundaries.
@@ -18,7 +18,7 @@ from scipy.spatial import cKDTree
 
 from tracklift.lift.components import voxel_components
 from tracklift.segment2d.crease import crease_weights, lab_colors
-from tracklift.segment2d.graph_kernel import felzenszwalb_numba
+from tracklift.core.felzenszwalb import felzenszwalb
 
 
 @dataclass(frozen=True)
@@ -65,12 +65,12 @@ def voxel_graph(points: np.ndarray, normals: np.ndarray, colors: np.ndarray, vox
 
 
 def propose(points: np.ndarray, colors: np.ndarray, normals: np.ndarray, voxel: float,
-            cfg: ProposalConfig | None = None, kernel=felzenszwalb_numba) -> list[np.ndarray]:
+            cfg: ProposalConfig | None = None, kernel=felzenszwalb) -> list[np.ndarray]:
     """Proposals as index arrays into `points`.
 
     points: [N, 3] float32 voxel centres, metres, world; colors: [N, 3] uint8 RGB; normals: [N, 3] float32 unit,
     facing the cameras (the convexity test needs outward normals); voxel: edge, metres.
-    kernel: the FH implementation (`graph_kernel.felzenszwalb_numba` or `felzenszwalb_reference`).
+    kernel: the FH implementation (`core.felzenszwalb.felzenszwalb` or `felzenszwalb_reference`).
     Returns sorted int64 index arrays, scale by scale (components first if asked), each of ≥ cfg.min_area.
     """
     cfg = cfg or ProposalConfig()

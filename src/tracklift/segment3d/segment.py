@@ -20,7 +20,7 @@ import numpy as np
 from tracklift.lift.projection import project
 from tracklift.superpoints.pointcloud import point_normals
 from tracklift.segment2d.factory import parse_options
-from tracklift.segment3d.fuse import FuseConfig, VoxelMap, fuse_stream
+from tracklift.segment3d.fuse import FuseConfig, FusedMap, fuse_stream
 from tracklift.segment3d.proposals import ProposalConfig, propose
 from tracklift.segment3d.score import ScoreConfig, furniture_score
 from tracklift.segment3d.structure import StructureConfig, find_structure
@@ -98,7 +98,7 @@ def oriented_normals(points: np.ndarray, view: np.ndarray, knn: int) -> np.ndarr
     return normals
 
 
-def segment_map(vmap: VoxelMap, cfg: Geo3DConfig | None = None) -> Geo3DResult:
+def segment_map(vmap: FusedMap, cfg: Geo3DConfig | None = None) -> Geo3DResult:
     """Instances of a fused map, best score first (ids 0..)."""
     cfg = cfg or Geo3DConfig()
     stats = {"frames": len(vmap.views), "voxels": len(vmap), "structural_planes": 0, "proposals": 0}
@@ -143,7 +143,7 @@ def voxel_nms(sets: list[np.ndarray], scores: np.ndarray, iou: float) -> list[in
     return keep
 
 
-def seen_by(points: np.ndarray, vmap: VoxelMap, cfg: Geo3DConfig) -> list[int]:
+def seen_by(points: np.ndarray, vmap: FusedMap, cfg: Geo3DConfig) -> list[int]:
     """Stream indices of the fused frames whose image and depth range hold ≥ cfg.min_visible of `points`
     ([M, 3] metres, world); occlusion is not tested."""
     out = []

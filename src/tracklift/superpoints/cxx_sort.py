@@ -7,7 +7,7 @@ on it. Planar patches of a mesh produce many exactly equal weights, so to reprod
 superpoints we reproduce that order, not just *a* sorted order. This module re-implements the
 algorithm (median-of-three quicksort down to runs of 16, heapsort below a depth limit of
 2·floor(log2 n), one final insertion sort) with the same comparisons in the same sequence.
-It is checked against the real `std::sort` in `tests/test_refine_cxx_sort.py`.
+It is checked against the real `std::sort` in `tests/test_superpoints_cxx_sort.py`.
 """
 
 from __future__ import annotations

@@ -42,6 +42,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from tracklift.core.adjacency import touching_pairs
+from tracklift.core.felzenszwalb import connected_components
 from tracklift.core.masks import FrameMasks
 
 STRUCTURE = frozenset({"wall", "floor", "ceiling"})
@@ -146,17 +148,6 @@ PRESETS: dict[str, Corruption] = {
 }
 
 
-def _touching_pairs(instance: np.ndarray, keep: set[int]) -> list[tuple[int, int]]:
-    """Sorted pairs of kept instance ids that share a pixel edge."""
-    pairs = set()
-    for a, b in ((instance[:, :-1], instance[:, 1:]), (instance[:-1, :], instance[1:, :])):
-        diff = a != b
-        for x, y in zip(a[diff].tolist(), b[diff].tolist()):
-            if x in keep and y in keep:
-                pairs.add((min(x, y), max(x, y)))
-    return sorted(pairs)
-
-
 def _split(mask: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
     """Cut a mask into 2–3 pieces: parallel straight cuts or k-means clusters of its pixels."""
     vs, us = np.nonzero(mask)
@@ -228,20 +219,15 @@ def corrupt_frame(instance: np.ndarray, labels: dict[int, str], config: Corrupti
         raise ValueError(f"instances {missing[:5]} in the image have no label")
     keep = [i for i in present if config.structure or labels[i] not in STRUCTURE]
 
-    parent = {i: i for i in keep}
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            i = parent[i]
-        return i
-
+    merged: list[list[int]] = []  # touching kept instance pairs drawn for merging
     if config.merge > 0:
-        for a, b in _touching_pairs(instance, set(keep)):
-            if rng.random() < config.merge:
-                parent[root(b)] = root(a)
+        kept = np.where(np.isin(instance, keep), instance, -1)
+        merged = [pair for pair in touching_pairs(kept).tolist() if rng.random() < config.merge]
+    index = {i: n for n, i in enumerate(keep)}
+    pairs = np.array([(index[a], index[b]) for a, b in merged], np.int64).reshape(-1, 2)
     groups: dict[int, list[int]] = {}
-    for i in keep:
-        groups.setdefault(root(i), []).append(i)
+    for i, group in zip(keep, connected_components(len(keep), pairs[:, 0], pairs[:, 1]).tolist()):
+        groups.setdefault(group, []).append(i)
     areas = {i: int(a) for i, a in zip(*np.unique(instance, return_counts=True))}
 
     candidates: list[tuple[np.ndarray, str, bool]] = []  # mask, label, label corrupted

@@ -29,14 +29,16 @@ from tracklift.synth.config import SynthConfig
 from tracklift.synth.layout import build_scene
 from tracklift.synth.mesh import build_mesh, crop_mesh, observed_vertices
 from tracklift.synth.noise import apply_depth_noise
-from tracklift.synth.primitives import Scene
+from tracklift.synth.primitives import PrimitiveScene
 from tracklift.synth.render import intrinsics, render
 from tracklift.synth.scan import write_scan
 from tracklift.synth.trajectory import camera_path
 from tracklift.synth.write import jpeg, remove_stale_frames, write_annotations, write_frame, write_gt_2d, write_intrinsics
 
 
-def render_frame(scene: Scene, K: np.ndarray, pose: np.ndarray, config: SynthConfig, index: int) -> dict[str, np.ndarray]:
+def render_frame(
+    scene: PrimitiveScene, K: np.ndarray, pose: np.ndarray, config: SynthConfig, index: int
+) -> dict[str, np.ndarray]:
     """Colour [H, W, 3] uint8, depth [H, W] float32 metres (0 invalid), instance and semantic [H, W] uint16."""
     out = render(scene, K, pose, config.width, config.height)
     rng = np.random.default_rng([config.seed, 3, index])

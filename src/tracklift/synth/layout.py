@@ -15,7 +15,7 @@ import numpy as np
 
 from tracklift.synth import catalog
 from tracklift.synth.catalog import Template
-from tracklift.synth.primitives import Room, Scene, SceneObject, Surface, rotation_z
+from tracklift.synth.primitives import PrimitiveScene, Room, SceneObject, Surface, rotation_z
 from tracklift.vocab import load_vocabulary
 
 CELL = 0.05  # floor occupancy grid resolution, metres
@@ -232,7 +232,7 @@ def _place_on_wall(rng: np.random.Generator, layout: _Layout, template: Template
     return False
 
 
-def build_scene(seed: int, n_objects: int) -> Scene:
+def build_scene(seed: int, n_objects: int) -> PrimitiveScene:
     """A furnished room with `n_objects` annotated objects; instances 1..n_objects, then the 6 room faces."""
     rng = np.random.default_rng([seed, 1])
     area = rng.uniform(14.0, 20.0) + 0.9 * n_objects
@@ -279,4 +279,4 @@ def build_scene(seed: int, n_objects: int) -> Scene:
     label_ids = tuple(vocab.id_of(n) for n in Room.FACE_LABELS)
     room = Room(layout.lo, layout.hi, faces, label_ids, materials)
     light = np.array([0.0, 0.0, layout.hi[2] - 0.3])
-    return Scene(room, objects, light)
+    return PrimitiveScene(room, objects, light)

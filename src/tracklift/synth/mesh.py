@@ -1,4 +1,4 @@
-"""Tessellate a `Scene` into a coloured triangle mesh with per-vertex ground truth.
+"""Tessellate a `PrimitiveScene` into a coloured triangle mesh with per-vertex ground truth.
 
 Every surface is a parametric grid (box faces, cylinder sides and caps, sphere latitude/longitude)
 whose vertices lie exactly on the analytic surface the renderer ray-casts; coincident vertices of a
@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from tracklift.io.ply import Mesh
-from tracklift.synth.primitives import Part, Scene
+from tracklift.synth.primitives import Part, PrimitiveScene
 from tracklift.synth.texture import albedo, to_local
 
 MIN_SEGMENTS = 12  # around a cylinder or sphere, however small
@@ -121,7 +121,7 @@ def tessellate(part: Part, spacing: float) -> tuple[np.ndarray, np.ndarray]:
     return verts + part.center, faces
 
 
-def build_mesh(scene: Scene, spacing: float = 0.08, min_object_vertices: int = 250) -> SceneMesh:
+def build_mesh(scene: PrimitiveScene, spacing: float = 0.08, min_object_vertices: int = 250) -> SceneMesh:
     """Mesh of every object (refined until >= `min_object_vertices` each) and the room's inner faces."""
     pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray, int, int]] = []  # verts, faces, colours, instance, label
     for obj in scene.objects:

@@ -132,8 +132,9 @@ class Room:
 
 
 @dataclass(frozen=True, eq=False)
-class Scene:
-    """A room and the objects in it. `objects` excludes the room's faces."""
+class PrimitiveScene:
+    """A room and the objects in it, as analytic primitives (what synth renders; `data.scene.Scene` is a scene
+    folder opened for reading). `objects` excludes the room's faces."""
 
     room: Room
     objects: tuple[SceneObject, ...]

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from tracklift.synth.primitives import Part, Scene
+from tracklift.synth.primitives import Part, PrimitiveScene
 
 _EPS = 1e-6
 
@@ -102,7 +102,9 @@ def ray_part(o: np.ndarray, d: np.ndarray, part: Part) -> float:
     return ray_sphere(o, d, part.center, part.size[0] / 2)
 
 
-def render_depth_instance(scene: Scene, K: np.ndarray, pose: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+def render_depth_instance(
+    scene: PrimitiveScene, K: np.ndarray, pose: np.ndarray, width: int, height: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Pixel-by-pixel z-depth [H, W] float64 (metres) and instance [H, W] int64 by testing every part."""
     depth = np.zeros((height, width))
     instance = np.zeros((height, width), np.int64)

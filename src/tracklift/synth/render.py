@@ -1,4 +1,4 @@
-"""Ray-cast rendering of a `Scene`: RGB (Lambert + ambient), z-depth, instance and semantic ids.
+"""Ray-cast rendering of a `PrimitiveScene`: RGB (Lambert + ambient), z-depth, instance and semantic ids.
 
 Each part is intersected only with the rays inside its projected bounding rectangle (screen-space
 culling), vectorised with numpy; `tracklift.synth.reference.render_depth_instance` is the pixel-by-pixel
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tracklift.synth.primitives import Part, Scene
+from tracklift.synth.primitives import Part, PrimitiveScene
 from tracklift.synth.raycast import ROOM_NORMALS, intersect_part, intersect_room, part_normals
 from tracklift.synth.texture import albedo, to_local
 
@@ -20,7 +20,7 @@ AMBIENT = 0.35
 
 
 @dataclass
-class RenderOutput:
+class RGBDRender:
     """One rendered view.
 
     depth:    [H, W] float32, metres along the optical axis (the room is closed: every pixel hits).
@@ -66,7 +66,7 @@ def _screen_rect(part: Part, K: np.ndarray, pose: np.ndarray, width: int, height
     return slice(v0, v1), slice(u0, u1)
 
 
-def render(scene: Scene, K: np.ndarray, pose: np.ndarray, width: int, height: int) -> RenderOutput:
+def render(scene: PrimitiveScene, K: np.ndarray, pose: np.ndarray, width: int, height: int) -> RGBDRender:
     """Render `scene` from camera-to-world `pose` [4, 4] with intrinsics `K` [3, 3] at width×height."""
     origin = pose[:3, 3]
     dirs = camera_rays(K, pose, width, height)
@@ -87,10 +87,12 @@ def render(scene: Scene, K: np.ndarray, pose: np.ndarray, width: int, height: in
     instances = np.array(list(room.face_instances) + [i for _, i, _ in parts], np.int32)
     label_ids = np.array(list(room.face_label_ids) + [lab for _, _, lab in parts], np.int32)
     color, cos_inc = _shade(scene, parts, origin, dirs, t, surface)
-    return RenderOutput(t.astype(np.float32), instances[surface], label_ids[surface], color, cos_inc)
+    return RGBDRender(t.astype(np.float32), instances[surface], label_ids[surface], color, cos_inc)
 
 
-def _shade(scene: Scene, parts: list, origin: np.ndarray, dirs: np.ndarray, t: np.ndarray, surface: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _shade(
+    scene: PrimitiveScene, parts: list, origin: np.ndarray, dirs: np.ndarray, t: np.ndarray, surface: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Colour [H, W, 3] uint8 and |cos incidence| [H, W] float32, one visible surface at a time."""
     h, w = t.shape
     flat = surface.ravel()

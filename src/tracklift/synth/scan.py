@@ -28,7 +28,7 @@ from tracklift.synth.config import SynthConfig
 from tracklift.synth.drift import drifted_poses
 from tracklift.synth.mesh import SceneMesh, build_mesh
 from tracklift.synth.noise import apply_depth_noise
-from tracklift.synth.primitives import Scene
+from tracklift.synth.primitives import PrimitiveScene
 from tracklift.synth.rasterize import rasterize_ids
 from tracklift.synth.render import intrinsics, render
 from tracklift.synth.scan_color import color_camera, degrade_color, exposure_gains, image_motion
@@ -40,7 +40,7 @@ from tracklift.synth.write import (depth_mm, jpeg, remove_stale_frames, write_an
 MOTION_BLUR_SPREAD = 0.5  # log-σ of the per-frame blur length around `ScanRealism.motion_blur`
 
 
-def write_scan(out: Path, name: str, scene: Scene, config: SynthConfig, progress: bool) -> None:
+def write_scan(out: Path, name: str, scene: PrimitiveScene, config: SynthConfig, progress: bool) -> None:
     """Render, reconstruct, annotate and write `scene` into `out` (the scan realism of `generate_scene`)."""
     realism = config.scan
     w, h = config.width, config.height

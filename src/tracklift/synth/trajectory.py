@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tracklift.synth.primitives import Scene
+from tracklift.synth.primitives import PrimitiveScene
 
 WALL_MARGIN = 1.0  # metres between the path and the walls (tall furniture stands within 0.7 m of them)
 
@@ -39,7 +39,7 @@ def look_at(position: np.ndarray, target: np.ndarray) -> np.ndarray:
     return pose
 
 
-def camera_path(scene: Scene, frames: int, seed: int, loops: float = 1.25, waypoints: int = 8) -> np.ndarray:
+def camera_path(scene: PrimitiveScene, frames: int, seed: int, loops: float = 1.25, waypoints: int = 8) -> np.ndarray:
     """Camera-to-world poses [frames, 4, 4] float64 along a closed loop through the room."""
     rng = np.random.default_rng([seed, 2])
     lo, hi = scene.room.lo, scene.room.hi

@@ -13,7 +13,7 @@ from tracklift.io.atomic import atomic_write_bytes, atomic_write_text
 from tracklift.io.ply import write_ply
 from tracklift.synth.config import SynthConfig
 from tracklift.synth.mesh import SceneMesh
-from tracklift.synth.primitives import Scene
+from tracklift.synth.primitives import PrimitiveScene
 from tracklift.vocab import load_vocabulary
 
 UNANNOTATED_LABEL_IDS = (load_vocabulary("scannet200").id_of("ceiling"),)
@@ -71,7 +71,7 @@ def remove_stale_frames(out: Path, frames: int) -> None:
                 path.unlink()
 
 
-def write_annotations(out: Path, name: str, scene: Scene, scene_mesh: SceneMesh, config: SynthConfig) -> None:
+def write_annotations(out: Path, name: str, scene: PrimitiveScene, scene_mesh: SceneMesh, config: SynthConfig) -> None:
     """Mesh, superpoints, aggregation, per-vertex GT and scene.json. Object boxes are the analytic ones in
     exact mode and the extent of the object's annotated vertices in scan mode (as ScanNet's boxes are)."""
     write_ply(out / f"{name}_vh_clean_2.ply", scene_mesh.mesh)
@@ -106,7 +106,7 @@ def write_annotations(out: Path, name: str, scene: Scene, scene_mesh: SceneMesh,
     atomic_write_text(out / "scene.json", json.dumps(meta, indent=1))
 
 
-def _box_of(scene: Scene, scene_mesh: SceneMesh, instance: int, analytic: bool) -> np.ndarray:
+def _box_of(scene: PrimitiveScene, scene_mesh: SceneMesh, instance: int, analytic: bool) -> np.ndarray:
     """[6] (cx, cy, cz, dx, dy, dz): the object's analytic box (when `analytic`), else its mesh extent."""
     if analytic:
         for obj in scene.objects:
