@@ -5,9 +5,9 @@ take the exact per-view instance masks of the training views (objects only: wall
 unmasked, i.e. background) and make them inconsistent across views on purpose: touching objects merged
 into one mask, objects split in two by a line, and coarse masks covering two touching objects laid over
 their own masks (a granularity change). Then lift with the closed form
-(`splat.lift`) under four settings, as the paper's ablation: (a) no GIT, (b) mask correction only,
+(`splat.trace3d.closed_form`) under four settings, as the paper's ablation: (a) no GIT, (b) mask correction only,
 (c) split/prune only, (d) both; and the same four, (e)-(h), with contrastive lifting
-(`splat.contrastive`, the setting of the paper's ablation). Reported:
+(`splat.trace3d.contrastive`, the setting of the paper's ablation). Reported:
 
 * 2D mask mIoU: the label maps that are lifted (corrected or not) against the exact masks, per object
   the best-matching mask, averaged over objects and training views;
@@ -92,7 +92,7 @@ def inconsistent_masks(gt: np.ndarray, rng: np.random.Generator, suite: Trace3DS
     from scipy.sparse.csgraph import connected_components
 
     from tracklift.core.masks import FrameMasks
-    from tracklift.splat.correct import touching_pairs
+    from tracklift.splat.trace3d.correct import touching_pairs
 
     ids = np.unique(gt[gt >= 0])
     if len(ids) == 0:
@@ -138,8 +138,8 @@ def extraction_miou(g, inst, train_cams, train_gt, held_cams, held_gt, min_pixel
     """3D extraction mIoU (module docstring) and the number of GT objects scored."""
     import torch
 
-    from tracklift.splat.apps import extract, render_instance_map
-    from tracklift.splat.rasterize import rasterize
+    from tracklift.splat.trace3d.objects import extract, render_instance_map
+    from tracklift.splat.render.rasterizer import rasterize
 
     votes: dict[int, dict[int, int]] = {}
     for cam, gt in zip(train_cams, train_gt):
@@ -195,11 +195,11 @@ def run_variants(
     """The ablation settings (`VARIANTS`, then (o)) on one trained scene; returns {variant key: metrics}.
 
     done: the variants of this room an earlier run finished (kept, not recomputed)."""
-    from tracklift.splat.apps import granularity_maps
-    from tracklift.splat.contrastive import ContrastiveConfig, lift_contrastive
-    from tracklift.splat.correct import CorrectionConfig, correct_masks
-    from tracklift.splat.density import SplitPruneConfig, refit, split_and_prune
-    from tracklift.splat.lift import lift_closed_form, with_background
+    from tracklift.splat.trace3d.hierarchy import granularity_maps
+    from tracklift.splat.trace3d.contrastive import ContrastiveConfig, lift_contrastive
+    from tracklift.splat.trace3d.correct import CorrectionConfig, correct_masks
+    from tracklift.splat.trace3d.instance_split import SplitPruneConfig, refit, split_and_prune
+    from tracklift.splat.trace3d.closed_form import lift_closed_form, with_background
 
     g, train_cams, train_gt = scene.g, scene.train_cams, scene.train_gt
     rng = np.random.default_rng([suite.mask_seed, seed])
@@ -267,11 +267,12 @@ def prepare_scene(cache: Path, seed: int, suite: Trace3DSuite) -> PreparedScene:
     import cv2
 
     from tracklift.data.scene import open_scene
-    from tracklift.splat.camera import Camera
-    from tracklift.splat.densify import DensifyConfig
-    from tracklift.splat.init import InitConfig
-    from tracklift.splat.ply import read_gaussians_ply
-    from tracklift.splat.train import TrainConfig, split_views, train_from_scene
+    from tracklift.splat.render.camera import Camera
+    from tracklift.splat.train.densify import DensifyConfig
+    from tracklift.splat.train.init import InitConfig
+    from tracklift.splat.io.ply import read_gaussians_ply
+    from tracklift.splat.train import TrainConfig, train_from_scene
+    from tracklift.splat.train.loop import split_views
     from tracklift.synth import SynthConfig, generate_scene
 
     scene_dir = cache / f"room{seed}_{suite.frames}f_{suite.width}x{suite.height}_{suite.objects}o"

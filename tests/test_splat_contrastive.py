@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.splat_toy import render_ids, toy_cameras, toy_scene
-from tracklift.splat.apps import render_instance_map
-from tracklift.splat.contrastive import (
+from tracklift.splat.trace3d.objects import render_instance_map
+from tracklift.splat.trace3d.contrastive import (
     ContrastiveConfig,
     cluster_features,
     lift_contrastive,

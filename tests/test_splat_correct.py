@@ -7,7 +7,7 @@ import pytest
 
 from tests.splat_toy import toy_scene
 from tracklift.core.masks import FrameMasks
-from tracklift.splat.correct import (
+from tracklift.splat.trace3d.correct import (
     CorrectionConfig,
     PatchEvidence,
     agreement_per_view,

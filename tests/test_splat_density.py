@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from tests.splat_toy import look_at, render_ids, toy_cameras, toy_gaussians
-from tracklift.splat.camera import Camera
-from tracklift.splat.density import SplitPruneConfig, ambiguous_gaussians, refit, split_and_prune, split_in_two
-from tracklift.splat.gaussians import Gaussians
-from tracklift.splat.git import InstanceTrace, trace_instances
-from tracklift.splat.lift import with_background
+from tracklift.splat.render.camera import Camera
+from tracklift.splat.trace3d.instance_split import SplitPruneConfig, ambiguous_gaussians, refit, split_and_prune, split_in_two
+from tracklift.splat.render.gaussians import Gaussians
+from tracklift.splat.trace3d.tracing import InstanceTrace, trace_instances
+from tracklift.splat.trace3d.closed_form import with_background
 from tracklift.trace.table import TraceTable
 
 
@@ -131,7 +131,7 @@ def test_input_is_not_modified(scene):
 
 
 def test_refit_keeps_the_count_and_moves_parameters(scene):
-    from tracklift.splat.rasterize import rasterize
+    from tracklift.splat.render.rasterizer import rasterize
 
     g, _, cams, _ = scene
     with torch.no_grad():

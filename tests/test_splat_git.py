@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.splat_toy import render_ids, toy_cameras, toy_gaussians, toy_scene
-from tracklift.splat.git import (
+from tracklift.splat.trace3d.tracing import (
     check_label_maps,
     owned_weights,
     pixel_areas,
@@ -18,7 +18,7 @@ from tracklift.splat.git import (
     trace_instances,
     view_distributions,
 )
-from tracklift.splat.rasterize import rasterize, trace_weights
+from tracklift.splat.render.rasterizer import rasterize, trace_weights
 
 
 @pytest.fixture(scope="module")
@@ -146,8 +146,8 @@ def test_bad_label_maps_raise(scene):
 
 
 def test_pixel_areas_exact():
-    from tracklift.splat.camera import Camera
-    from tracklift.splat.gaussians import Gaussians
+    from tracklift.splat.render.camera import Camera
+    from tracklift.splat.render.gaussians import Gaussians
 
     g = Gaussians(torch.tensor([[0.0, 0.0, 2.0], [0.3, 0.1, -1.0]]), torch.zeros(2, 3), torch.tensor([[1.0, 0, 0, 0]] * 2),
                   torch.zeros(2), torch.zeros(2, 1, 3))
@@ -158,9 +158,9 @@ def test_pixel_areas_exact():
 def test_visibility_does_not_fall_with_distance():
     """One Gaussian seen head-on from 2 m and from 4 m: its footprint is four times smaller from 4 m, but the
     far view sees it as fully; only the 0.3 px low-pass of the projection keeps the ratio from being exact."""
-    from tracklift.splat.camera import Camera
-    from tracklift.splat.gaussians import Gaussians
-    from tracklift.splat.git import InstanceTrace
+    from tracklift.splat.render.camera import Camera
+    from tracklift.splat.render.gaussians import Gaussians
+    from tracklift.splat.trace3d.tracing import InstanceTrace
 
     g = Gaussians(torch.zeros(1, 3), torch.full((1, 3), float(np.log(0.05))), torch.tensor([[1.0, 0, 0, 0]]),
                   torch.zeros(1), torch.zeros(1, 1, 3))

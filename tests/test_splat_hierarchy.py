@@ -19,9 +19,9 @@ from tests.test_splat_cli import write_id_png, write_toy_model
 from tracklift.cli import main
 from tracklift.core.masks import FrameMasks
 from tracklift.segment2d.precomputed import write_masks
-from tracklift.splat.apps import children_of, level_masks
-from tracklift.splat.hierarchy_file import read_hierarchy, write_hierarchy
-from tracklift.splat.instances import Instances
+from tracklift.splat.trace3d.hierarchy import children_of, level_masks
+from tracklift.splat.io.hierarchy_file import read_hierarchy, write_hierarchy
+from tracklift.splat.io.instances import Instances
 
 N_VIEWS = 4
 PART = 3  # toy object 0's outer end (x < -0.5 m) gets this id: a part nested in object 0
@@ -94,7 +94,7 @@ def test_instance_map_pngs(lifted):
 
 
 def test_levels_in_extract_and_render(lifted, tmp_path):
-    from tracklift.splat.ply import read_gaussians_ply
+    from tracklift.splat.io.ply import read_gaussians_ply
 
     model, _, _ = lifted
     fine, coarse, _, _ = read_hierarchy(model)
@@ -138,7 +138,7 @@ def test_hierarchy_files_round_trip(tmp_path):
     assert c.instance.tolist() == [0, 0, 0, 1, -1] and c.labels == ["box", None]
     assert parent.tolist() == [0, 0, 1] and info["views"] == 3 and info["gaussians"] == "point_cloud.ply"
     # a level file of another run (another Gaussian count) is caught
-    from tracklift.splat.instances import write_instances
+    from tracklift.splat.io.instances import write_instances
 
     write_instances(tmp_path, Instances(np.array([0, 0, 1])), "point_cloud.ply", stem="instances_coarse")
     with pytest.raises(ValueError, match="hierarchy.json: fine ids cover 5 Gaussians, coarse ids 3"):

@@ -11,8 +11,8 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
-from tracklift.splat.camera import Camera
-from tracklift.splat.cameras_io import (
+from tracklift.splat.render.camera import Camera
+from tracklift.splat.io.cameras import (
     PosedImage,
     load_image,
     read_colmap,
@@ -20,8 +20,8 @@ from tracklift.splat.cameras_io import (
     read_posed_images,
     read_transforms_json,
 )
-from tracklift.splat.gaussians import Gaussians, rgb_to_sh_dc
-from tracklift.splat.rasterize import rasterize
+from tracklift.splat.render.gaussians import Gaussians, rgb_to_sh_dc
+from tracklift.splat.render.rasterizer import rasterize
 from tracklift.splat.train import TrainConfig, train_from_dataset, train_from_scene
 
 W, H = 24, 16

@@ -13,21 +13,12 @@ from hypothesis import strategies as st
 
 from tests.splat_toy import render_ids, toy_cameras, toy_scene
 from tracklift.core.masks import FrameMasks
-from tracklift.splat.apps import (
-    colorize,
-    extract,
-    granularity_maps,
-    hierarchical_lift,
-    hierarchy,
-    recolor,
-    remove,
-    render_instance_map,
-    render_silhouette,
-)
-from tracklift.splat.git import InstanceTrace
-from tracklift.splat.instances import Instances, read_instances, write_instances
-from tracklift.splat.lift import (
-    LiftConfig,
+from tracklift.splat.trace3d.hierarchy import granularity_maps, hierarchical_lift, hierarchy
+from tracklift.splat.trace3d.objects import colorize, extract, recolor, remove, render_instance_map, render_silhouette
+from tracklift.splat.trace3d.tracing import InstanceTrace
+from tracklift.splat.io.instances import Instances, read_instances, write_instances
+from tracklift.splat.trace3d.closed_form import (
+    GaussianLiftConfig,
     agglomerate,
     agglomerate_reference,
     lift_closed_form,
@@ -70,7 +61,7 @@ def purity(instance: np.ndarray, obj: np.ndarray, seen: np.ndarray) -> list[floa
 @pytest.fixture(scope="module")
 def visible(scene):
     """[N] float64, each Gaussian's traced weight summed over the views."""
-    from tracklift.splat.git import trace_instances
+    from tracklift.splat.trace3d.tracing import trace_instances
 
     g, _, cams, maps = scene
     return trace_instances(g, cams, [np.zeros_like(m) for m in maps]).matrix().toarray().sum(axis=1)
@@ -118,7 +109,7 @@ def test_labels_follow_segment_names(scene):
 
 def test_background_bias_shrinks_instances(scene):
     g, _, cams, maps = scene
-    sizes = [(lift_closed_form(g, cams, maps, LiftConfig(background_bias=b)).instance >= 0).sum() for b in (0.0, 1e9)]
+    sizes = [(lift_closed_form(g, cams, maps, GaussianLiftConfig(background_bias=b)).instance >= 0).sum() for b in (0.0, 1e9)]
     assert sizes[0] > sizes[1]
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tracklift.splat.camera import Camera
+from tracklift.splat.render.camera import Camera
 
 log = logging.getLogger(__name__)
 

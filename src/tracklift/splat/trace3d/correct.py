@@ -27,10 +27,10 @@ from scipy.sparse import csr_matrix
 from tqdm import tqdm
 
 from tracklift.core.masks import FrameMasks
-from tracklift.splat.camera import Camera
-from tracklift.splat.gaussians import Gaussians
-from tracklift.splat.git import InstanceTrace, owned_weights, signatures, trace_instances
-from tracklift.splat.lift import agglomerate
+from tracklift.splat.render.camera import Camera
+from tracklift.splat.render.gaussians import Gaussians
+from tracklift.splat.trace3d.tracing import InstanceTrace, owned_weights, signatures, trace_instances
+from tracklift.splat.trace3d.closed_form import agglomerate
 
 
 @dataclass
@@ -230,7 +230,7 @@ def split_conflicts(
     """
     import torch
 
-    from tracklift.splat.rasterize import rasterize
+    from tracklift.splat.render.rasterizer import rasterize
 
     view_of = trace.view_of_label()
     idx = np.arange(patches.n)

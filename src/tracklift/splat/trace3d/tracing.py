@@ -18,9 +18,9 @@ import torch
 from scipy.sparse import csr_matrix
 from tqdm import tqdm
 
-from tracklift.splat.camera import Camera
-from tracklift.splat.gaussians import Gaussians
-from tracklift.splat.rasterize import trace_weights
+from tracklift.splat.render.camera import Camera
+from tracklift.splat.render.gaussians import Gaussians
+from tracklift.splat.render.rasterizer import trace_weights
 from tracklift.trace.table import TraceTable
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from tracklift.io.atomic import atomic_write_text
-from tracklift.splat.camera import Camera
+from tracklift.splat.render.camera import Camera
 
 CAMERAS_FILE = "cameras.json"
 

@@ -16,7 +16,7 @@ import torch
 
 from tracklift.io.atomic import atomic_open
 from tracklift.io.ply import open_ply
-from tracklift.splat.gaussians import Gaussians, sh_degree_of
+from tracklift.splat.render.gaussians import Gaussians, sh_degree_of
 
 
 def _property_names(k: int) -> list[str]:

@@ -4,7 +4,7 @@
 `{"kind": "rgbd", "path": "/abs/scene", "stride": 1, "max_frames": null}` for an RGB-D scene folder (any
 layout `tracklift.data.scene.open_scene` reads; stride/max_frames as trained, for the record: views are
 found by frame name in the whole scene), or `{"kind": "posed_images", "path": "/abs/transforms.json"}`
-for a COLMAP folder or a transforms.json (`tracklift.splat.cameras_io.read_posed_images`).
+for a COLMAP folder or a transforms.json (`tracklift.splat.io.cameras.read_posed_images`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from tracklift.io.atomic import atomic_write_text
-from tracklift.splat.camera import Camera
+from tracklift.splat.render.camera import Camera
 
 SOURCE_FILE = "source.json"
 KINDS = ("rgbd", "posed_images")
@@ -24,7 +24,7 @@ KINDS = ("rgbd", "posed_images")
 
 def is_posed_image_dataset(path: str | Path) -> bool:
     """A transforms.json, a folder holding one, or a COLMAP folder (else: an RGB-D scene folder)."""
-    from tracklift.splat.cameras_io import find_colmap_model
+    from tracklift.splat.io.cameras import find_colmap_model
 
     path = Path(path)
     return path.suffix == ".json" or (path / "transforms.json").is_file() or find_colmap_model(path) is not None
@@ -73,7 +73,7 @@ def load_view_images(source: dict, cameras: Sequence[Camera]) -> list[np.ndarray
     """
     root = Path(source["path"])
     if source["kind"] == "posed_images":
-        from tracklift.splat.cameras_io import load_image, read_posed_images
+        from tracklift.splat.io.cameras import load_image, read_posed_images
 
         by_name = {p.camera.name: p for p in read_posed_images(root)[0]}
         found = {c.name: load_image(by_name[c.name]) for c in cameras if c.name in by_name}

@@ -12,7 +12,7 @@ Pixels are grouped in tiles; each tile gathers the depth-sorted Gaussians whose 
 tiles with similar Gaussian counts are evaluated together as dense [tiles, pixels, Gaussians] tensors:
 log α as one matmul of pixel monomials with per-Gaussian quadratic coefficients, transmittance by a
 cumulative sum of log(1 - α), and a hand-written backward for the compositing step (autograd does the
-rest). `_reference.py` holds a per-pixel loop version of the same model that the tests compare against,
+rest). `reference.py` holds a per-pixel loop version of the same model that the tests compare against,
 values and gradients.
 """
 
@@ -25,35 +25,13 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
-from tracklift.splat.camera import Camera
-from tracklift.splat.gaussians import Gaussians, eval_sh, quat_to_rotmat
+from tracklift.splat.render.camera import Camera
+from tracklift.splat.render.gsplat_backend import choose_backend, rasterize_gsplat
+from tracklift.splat.render.gaussians import Gaussians, eval_sh, quat_to_rotmat
+from tracklift.splat.render.output import ALPHA_MAX, ALPHA_MIN, LOWPASS, T_MIN, RenderOutput, background_tensor
 
-LOWPASS = 0.3  # px², added to the 2D covariance (anti-aliasing dilation of 3DGS)
-ALPHA_MIN = 1.0 / 255.0
-ALPHA_MAX = 0.99
-T_MIN = 1e-4
 # Elements of one [tiles, pixels, Gaussians] batch; bounds peak memory (~20 live tensors of this size).
 BATCH_ELEMENTS = 1 << 21
-
-
-@dataclass
-class RenderOutput:
-    """A rendered view.
-
-    color:   [H, W, C], composited features (C = 3 for RGB) over the background.
-    alpha:   [H, W], accumulated opacity 1 - T_final.
-    depth:   [H, W], metres, expected camera depth Σ wᵢ zᵢ / alpha (0 where nothing is rendered).
-    means2d: [N, 2], pixel coordinates of the projected means (retains .grad after backward when the
-             Gaussians require grad: the screen-space gradient used by densification).
-    radii:   [N] int64, screen radius in pixels (0 = culled: behind `near`, degenerate or off-image).
-    """
-
-    color: torch.Tensor
-    alpha: torch.Tensor
-    depth: torch.Tensor
-    means2d: torch.Tensor
-    radii: torch.Tensor
-
 
 @dataclass
 class Projection:
@@ -292,19 +270,15 @@ def rasterize(
     backend:    "auto" (gsplat when CUDA and gsplat are available, else "cpu"), "cpu" or "gsplat".
     Returns RenderOutput with color [H, W, C], alpha [H, W], depth [H, W].
     """
-    from tracklift.splat.gsplat_backend import choose_backend
-
     _check_inputs(g, cam, tile)
     if choose_backend(backend) == "gsplat":
-        from tracklift.splat.gsplat_backend import rasterize_gsplat
-
         return rasterize_gsplat(g, cam, sh_degree=sh_degree, background=background, colors=colors, near=near)
 
     proj = project(g, cam, near=near, sh_degree=sh_degree, colors=colors)
     if proj.means2d.requires_grad:
         proj.means2d.retain_grad()
     n_ch = proj.features.shape[1]
-    bg = _background(background, n_ch, proj.features.dtype)
+    bg = background_tensor(background, n_ch, proj.features.dtype)
     tiles_x, tiles_y = -(-cam.width // tile), -(-cam.height // tile)
     hp, wp = tiles_y * tile, tiles_x * tile
 
@@ -323,15 +297,6 @@ def rasterize(
     depth = acc[..., n_ch] / alpha.clamp_min(1e-10)
     color = acc[..., :n_ch] + (1.0 - alpha)[..., None] * bg
     return RenderOutput(color=color, alpha=alpha, depth=depth, means2d=proj.means2d, radii=proj.radii)
-
-
-def _background(background: Sequence[float] | torch.Tensor | None, n_ch: int, dtype: torch.dtype) -> torch.Tensor:
-    if background is None:
-        return torch.zeros(n_ch, dtype=dtype)
-    bg = torch.as_tensor(background, dtype=dtype).reshape(-1)
-    if bg.numel() != n_ch:
-        raise ValueError(f"background must have {n_ch} values (one per colour channel), got {bg.numel()}")
-    return bg
 
 
 def trace_weights(

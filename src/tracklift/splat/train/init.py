@@ -13,8 +13,8 @@ from scipy.spatial import cKDTree
 from tracklift.data.frame import Frame
 from tracklift.lift.projection import pixels_to_world, reliable_pixels
 from tracklift.lift.voxels import voxel_keys
-from tracklift.splat.camera import Camera
-from tracklift.splat.gaussians import Gaussians, num_sh_coeffs, rgb_to_sh_dc
+from tracklift.splat.render.camera import Camera
+from tracklift.splat.render.gaussians import Gaussians, num_sh_coeffs, rgb_to_sh_dc
 
 
 @dataclass
@@ -90,9 +90,10 @@ def gaussians_from_points(
 
 
 def init_from_rgbd(
-    frames: Iterable[Frame], config: InitConfig = InitConfig(), sh_degree: int = 3, seed: int = 0
+    frames: Iterable[Frame], config: InitConfig | None = None, sh_degree: int = 3, seed: int = 0
 ) -> Gaussians:
-    """Gaussians on the voxel-fused, back-projected points of RGB-D frames."""
+    """Gaussians on the voxel-fused, back-projected points of RGB-D frames (config: default InitConfig())."""
+    config = config or InitConfig()
     points, colors = fuse_rgbd_points(frames, config, seed)
     return gaussians_from_points(points, colors, sh_degree, config.opacity)
 

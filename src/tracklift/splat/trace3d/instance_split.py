@@ -24,9 +24,9 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from tracklift.splat.camera import Camera
-from tracklift.splat.gaussians import Gaussians, quat_to_rotmat
-from tracklift.splat.git import InstanceTrace, trace_instances
+from tracklift.splat.render.camera import Camera
+from tracklift.splat.render.gaussians import Gaussians, quat_to_rotmat
+from tracklift.splat.trace3d.tracing import InstanceTrace, trace_instances
 from tracklift.trace.table import ambiguous_view_fraction
 
 
@@ -160,7 +160,7 @@ def refit(
     """
     from tempfile import TemporaryDirectory
 
-    from tracklift.splat.train import TrainConfig, train_gaussians
+    from tracklift.splat.train.loop import TrainConfig, train_gaussians
 
     config = TrainConfig(
         iterations=iterations, sh_degree=g.sh_degree, densify_from=iterations + 1, densify_until=0,
@@ -169,3 +169,17 @@ def refit(
     with TemporaryDirectory() as tmp:
         out, _ = train_gaussians(cameras, images, config, tmp, init=g.detach(), progress=progress)
     return out
+
+
+def refit_with_report(
+    g: Gaussians, cameras: Sequence[Camera], images: Sequence[np.ndarray], iterations: int, seed: int = 0,
+    *, progress: bool = False,
+) -> tuple[Gaussians, dict]:
+    """`refit` and its report: steps, views and the views' mean PSNR (dB) before and after."""
+    from tracklift.splat.train.loop import TrainConfig, evaluate_psnr
+
+    targets = [torch.as_tensor(im).float() / 255.0 for im in images]
+    before = evaluate_psnr(g, cameras, targets, TrainConfig())  # refit trains with these render settings
+    g = refit(g, cameras, images, iterations, seed, progress=progress)
+    after = evaluate_psnr(g, cameras, targets, TrainConfig())
+    return g, {"iterations": iterations, "views": len(cameras), "psnr_before": before, "psnr_after": after}

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Sequence
 
 import torch
 
+from tracklift.splat.render.output import RenderOutput, background_tensor
+
 if TYPE_CHECKING:
-    from tracklift.splat.camera import Camera
-    from tracklift.splat.gaussians import Gaussians
-    from tracklift.splat.rasterize import RenderOutput
+    from tracklift.splat.render.camera import Camera
+    from tracklift.splat.render.gaussians import Gaussians
 
 BACKENDS = ("auto", "cpu", "gsplat")
 
@@ -48,11 +49,9 @@ def rasterize_gsplat(
     colors: torch.Tensor | None,
     near: float,
 ) -> RenderOutput:
-    """Same contract as `rasterize` (outputs on the Gaussians' CUDA device), except that `means2d` is
-    gsplat's [1, N, 2] tensor in gsplat pixel coordinates (ours + 0.5); read gradients with reshape(-1, 2)."""
+    """Same contract and shapes as `rasterize` (outputs on the Gaussians' CUDA device): `means2d` is [N, 2]
+    in our pixel coordinates, a detached tensor whose .grad receives gsplat's screen-space gradient."""
     import gsplat
-
-    from tracklift.splat.rasterize import RenderOutput, _background
 
     device, dtype = g.means.device, g.means.dtype
     K = torch.as_tensor(cam.K, dtype=dtype, device=device).clone()
@@ -64,7 +63,7 @@ def rasterize_gsplat(
         feats, n_ch = g.sh, 3
     else:
         degree, feats, n_ch = None, colors.to(dtype), colors.shape[1]
-    bg = _background(background, n_ch, dtype).to(device)
+    bg = background_tensor(background, n_ch, dtype).to(device)
     render, alphas, meta = gsplat.rasterization(
         means=g.means,
         quats=g.quats,
@@ -81,9 +80,7 @@ def rasterize_gsplat(
         backgrounds=bg[None],
         render_mode="RGB+ED",
     )
-    means2d = meta["means2d"]  # [1, N, 2]: the tensor the graph uses, so its .grad is the screen-space gradient
-    if means2d.requires_grad:
-        means2d.retain_grad()
+    means2d = screen_means(meta["means2d"])
     radii = meta["radii"][0]
     if radii.ndim == 2:  # newer gsplat returns per-axis radii
         radii = radii.max(dim=-1).values
@@ -94,3 +91,22 @@ def rasterize_gsplat(
         means2d=means2d,
         radii=radii.to(torch.int64),
     )
+
+
+def screen_means(raw: torch.Tensor) -> torch.Tensor:
+    """gsplat's projected means [1, N, 2] (pixel centres at +0.5) as ours: [N, 2], centres at integers.
+
+    The render graph uses `raw`, so a tensor derived from it would get no gradient; the result is a detached
+    copy that requires grad, and a hook on `raw` accumulates raw's gradient into its .grad (the shift does
+    not change it), which densification reads as it does on the CPU backend."""
+    if raw.ndim != 3 or raw.shape[0] != 1 or raw.shape[2] != 2:
+        raise ValueError(f"gsplat means2d must be [1, N, 2], got {list(raw.shape)}")
+    means2d = (raw[0] - 0.5).detach()
+    if raw.requires_grad:
+        means2d.requires_grad_(True)
+
+        def accumulate(grad: torch.Tensor) -> None:
+            means2d.grad = grad[0].detach() if means2d.grad is None else means2d.grad + grad[0].detach()
+
+        raw.register_hook(accumulate)
+    return means2d

@@ -11,7 +11,7 @@ from typing import Callable
 
 import torch
 
-from tracklift.splat.gaussians import Gaussians
+from tracklift.splat.render.gaussians import Gaussians
 
 PARAM_NAMES = ("means", "log_scales", "quats", "opacity_logits", "sh_dc", "sh_rest")
 

@@ -21,14 +21,14 @@ import torch
 from tqdm import tqdm
 
 from tracklift.io.atomic import atomic_open, atomic_write_text
-from tracklift.splat.camera import Camera
-from tracklift.splat.densify import DensifyConfig, GradientStats, densify_and_prune, reset_opacity
-from tracklift.splat.gaussians import Gaussians
-from tracklift.splat.init import InitConfig, gaussians_from_points, init_from_rgbd, init_random
-from tracklift.splat.losses import photometric_loss, psnr
-from tracklift.splat.optim import GaussianOptimizer
-from tracklift.splat.ply import write_gaussians_ply
-from tracklift.splat.rasterize import rasterize
+from tracklift.splat.render.camera import Camera
+from tracklift.splat.train.densify import DensifyConfig, GradientStats, densify_and_prune, reset_opacity
+from tracklift.splat.render.gaussians import Gaussians
+from tracklift.splat.train.init import InitConfig, init_random
+from tracklift.splat.train.losses import photometric_loss, psnr
+from tracklift.splat.train.optim import GaussianOptimizer
+from tracklift.splat.io.ply import write_gaussians_ply
+from tracklift.splat.render.rasterizer import rasterize
 
 log = logging.getLogger(__name__)
 
@@ -280,60 +280,3 @@ def _train(
     }
     atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2, allow_nan=True) + "\n")
     return g, metrics
-
-
-def train_from_scene(
-    scene_dir: str | Path,
-    out_dir: str | Path,
-    config: TrainConfig = TrainConfig(),
-    *,
-    stride: int = 1,
-    max_frames: int | None = None,
-    resume: bool = False,
-    progress: bool = True,
-) -> tuple[Gaussians, dict]:
-    """Train on an RGB-D scene folder (any layout `tracklift.data.scene.open_scene` reads), initialised
-    from its fused depth points; the depths also feed the depth loss when `config.depth_lambda` > 0.
-    Bad frames are skipped and counted in the metrics (`skipped_frames`). All kept frames are held in
-    memory: thin long streams with `stride` / `max_frames`."""
-    from tracklift.data.scene import open_scene
-
-    scene = open_scene(scene_dir, stride=stride, max_frames=max_frames)
-    frames = list(scene.stream)
-    if len(frames) < 2:
-        raise ValueError(f"{scene_dir}: need at least 2 usable frames to train, found {len(frames)}")
-    init = init_from_rgbd(frames, config.init, config.sh_degree, config.seed)
-    g, metrics = train_gaussians(
-        [Camera.from_frame(f) for f in frames],
-        [f.color for f in frames],
-        config,
-        out_dir,
-        init=init,
-        depths=[f.depth for f in frames],
-        resume=resume,
-        progress=progress,
-    )
-    metrics["skipped_frames"] = len(scene.stream.skipped)
-    atomic_write_text(Path(out_dir) / "metrics.json", json.dumps(metrics, indent=2, allow_nan=True) + "\n")
-    return g, metrics
-
-
-def train_from_dataset(
-    source: str | Path,
-    out_dir: str | Path,
-    config: TrainConfig = TrainConfig(),
-    *,
-    resume: bool = False,
-    progress: bool = True,
-) -> tuple[Gaussians, dict]:
-    """Train on a COLMAP folder or a transforms.json (see `cameras_io.read_posed_images`), initialised
-    from the COLMAP sparse points when present, else at random."""
-    from tracklift.splat.cameras_io import load_image, read_posed_images
-
-    posed, points = read_posed_images(source)
-    images = [load_image(p) for p in posed]
-    cameras = [p.camera for p in posed]
-    init = None
-    if points is not None and len(points[0]) >= 2:
-        init = gaussians_from_points(points[0], points[1], config.sh_degree, config.init.opacity)
-    return train_gaussians(cameras, images, config, out_dir, init=init, resume=resume, progress=progress)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import torch
 
-from tracklift.splat.gaussians import quat_to_rotmat
-from tracklift.splat.optim import GaussianOptimizer
+from tracklift.splat.render.gaussians import quat_to_rotmat
+from tracklift.splat.train.optim import GaussianOptimizer
 
 _SPLIT_SHRINK = math.log(1.6)  # a split Gaussian's children have 1/1.6 of its scale (two children, as 3DGS)
 

@@ -17,14 +17,14 @@ from typing import Sequence
 
 import numpy as np
 
-from tracklift.splat.camera import Camera
-from tracklift.splat.gaussians import Gaussians
-from tracklift.splat.git import InstanceTrace, check_label_maps, owned_weights, signatures, trace_instances
-from tracklift.splat.instances import Instances
+from tracklift.splat.render.camera import Camera
+from tracklift.splat.render.gaussians import Gaussians
+from tracklift.splat.trace3d.tracing import InstanceTrace, check_label_maps, owned_weights, signatures, trace_instances
+from tracklift.splat.io.instances import Instances
 
 
 @dataclass
-class LiftConfig:
+class GaussianLiftConfig:
     """link_threshold: mean affinity needed to join segments; min_visible: a view pair counts when each
     view sees at least this share of the other's segment; background_bias: weight of the background vote;
     min_views: instances supported by fewer views are dropped; min_gaussians: smaller instances are
@@ -164,7 +164,7 @@ def lift_closed_form(
     g: Gaussians,
     cameras: Sequence[Camera],
     label_maps: Sequence[np.ndarray],
-    config: LiftConfig | None = None,
+    config: GaussianLiftConfig | None = None,
     *,
     labels: Sequence[Sequence[str | None]] | None = None,
     progress: bool = False,
@@ -174,7 +174,7 @@ def lift_closed_form(
     label_maps: V × [H, W] int, -1 = no mask (background), else the view's mask index. labels: optional
     per view, a class name per mask index (the instance takes its segments' most common name).
     """
-    cfg = config or LiftConfig()
+    cfg = config or GaussianLiftConfig()
     maps, counts = with_background(check_label_maps(cameras, label_maps))
     trace = trace_instances(g, cameras, maps, mode=cfg.mode, num_labels=counts, progress=progress)
     background = np.zeros(trace.n_labels, bool)

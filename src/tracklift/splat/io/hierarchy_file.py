@@ -1,7 +1,7 @@
 """A two-level (coarse/fine) segmentation of a splat model, saved in its folder by `tracklift splat hierarchy`.
 
 * `instances_fine.npy` / `instances_fine.json` and `instances_coarse.npy` / `instances_coarse.json`: each
-  level in the `instances` format (`tracklift.splat.instances`, stem `instances_<level>`): [N] int32
+  level in the `instances` format (`tracklift.splat.io.instances`, stem `instances_<level>`): [N] int32
   instance id per Gaussian of the PLY named in the json (-1 = none), and an entry per instance.
 * `hierarchy.json`: `{"gaussians": "point_cloud.ply", "fine": I_fine, "coarse": I_coarse, "parent":
   [I_fine ids], ...}`; `parent[f]` is the coarse instance holding most of fine instance f's Gaussians
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from tracklift.io.atomic import atomic_write_text
-from tracklift.splat.instances import Instances, read_instances, write_instances
+from tracklift.splat.io.instances import Instances, read_instances, write_instances
 
 HIERARCHY_FILE = "hierarchy.json"
 LEVELS = ("fine", "coarse")

@@ -10,9 +10,9 @@ import math
 
 import torch
 
-from tracklift.splat.camera import Camera
-from tracklift.splat.gaussians import Gaussians, eval_sh, quat_to_rotmat
-from tracklift.splat.rasterize import ALPHA_MAX, ALPHA_MIN, LOWPASS, T_MIN, RenderOutput
+from tracklift.splat.render.camera import Camera
+from tracklift.splat.render.gaussians import Gaussians, eval_sh, quat_to_rotmat
+from tracklift.splat.render.output import ALPHA_MAX, ALPHA_MIN, LOWPASS, T_MIN, RenderOutput
 
 
 def _splats(g: Gaussians, cam: Camera, near: float, sh_degree: int | None, colors: torch.Tensor | None) -> list[dict]:
