@@ -91,8 +91,8 @@ def inconsistent_masks(gt: np.ndarray, rng: np.random.Generator, suite: Trace3DS
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components
 
+    from tracklift.core.label_maps import split_by_lines, touching_pairs
     from tracklift.core.masks import FrameMasks
-    from tracklift.splat.trace3d.correct import touching_pairs
 
     ids = np.unique(gt[gt >= 0])
     if len(ids) == 0:
@@ -104,13 +104,12 @@ def inconsistent_masks(gt: np.ndarray, rng: np.random.Generator, suite: Trace3DS
     graph = csr_matrix((np.ones(len(links)), (links[:, 0], links[:, 1])), shape=(len(ids), len(ids)))
     _, group = connected_components(graph, directed=False)
     masks = [np.isin(gt, ids[group == c]) for c in np.unique(group)]
-    rows, cols = np.mgrid[0 : gt.shape[0], 0 : gt.shape[1]]
     out = []
     for m in masks:
         if m.sum() >= 4 * suite.min_pixels and rng.random() < suite.split_rate:
-            angle = rng.uniform(0, np.pi)
-            side = (cols - cols[m].mean()) * np.cos(angle) + (rows - rows[m].mean()) * np.sin(angle) >= 0
-            out += [m & side, m & ~side]
+            rows, cols = np.nonzero(m)
+            below, above = split_by_lines(m, rng.uniform(0, np.pi), [0.0], (cols.mean(), rows.mean()), side="right")
+            out += [above, below]
         else:
             out.append(m)
     for a, b in pairs[rng.random(len(pairs)) < suite.coarse_rate]:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tests.splat_toy import toy_scene
+from tracklift.core.label_maps import touching_pairs
 from tracklift.core.masks import FrameMasks
 from tracklift.splat.trace3d.correct import (
     CorrectionConfig,
@@ -14,7 +15,6 @@ from tracklift.splat.trace3d.correct import (
     build_patches,
     correct_masks,
     pair_agreement,
-    touching_pairs,
 )
 
 

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from tracklift.core.label_maps import line_coordinates, split_by_lines, touching_pairs
 from tracklift.core.masks import FrameMasks
 
 STRUCTURE = frozenset({"wall", "floor", "ceiling"})
@@ -146,17 +147,6 @@ PRESETS: dict[str, Corruption] = {
 }
 
 
-def _touching_pairs(instance: np.ndarray, keep: set[int]) -> list[tuple[int, int]]:
-    """Sorted pairs of kept instance ids that share a pixel edge."""
-    pairs = set()
-    for a, b in ((instance[:, :-1], instance[:, 1:]), (instance[:-1, :], instance[1:, :])):
-        diff = a != b
-        for x, y in zip(a[diff].tolist(), b[diff].tolist()):
-            if x in keep and y in keep:
-                pairs.add((min(x, y), max(x, y)))
-    return sorted(pairs)
-
-
 def _split(mask: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
     """Cut a mask into 2–3 pieces: parallel straight cuts or k-means clusters of its pixels."""
     vs, us = np.nonzero(mask)
@@ -166,14 +156,12 @@ def _split(mask: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
     pts = np.stack([us, vs], 1).astype(np.float64)
     if rng.random() < 0.5:
         angle = rng.uniform(0, np.pi)
-        proj = pts @ np.array([np.cos(angle), np.sin(angle)])
-        cuts = np.quantile(proj, np.sort(rng.uniform(0.25, 0.75, k - 1)))
-        piece = np.searchsorted(cuts, proj)
-    else:
-        centers = pts[rng.choice(len(pts), k, replace=False)]
-        for _ in range(8):
-            piece = np.argmin(((pts[:, None] - centers[None]) ** 2).sum(-1), axis=1)
-            centers = np.array([pts[piece == j].mean(0) if (piece == j).any() else centers[j] for j in range(k)])
+        cuts = np.quantile(line_coordinates(mask, angle), np.sort(rng.uniform(0.25, 0.75, k - 1)))
+        return [m for m in split_by_lines(mask, angle, cuts) if m.any()]
+    centers = pts[rng.choice(len(pts), k, replace=False)]
+    for _ in range(8):
+        piece = np.argmin(((pts[:, None] - centers[None]) ** 2).sum(-1), axis=1)
+        centers = np.array([pts[piece == j].mean(0) if (piece == j).any() else centers[j] for j in range(k)])
     out = []
     for j in range(k):
         m = np.zeros_like(mask)
@@ -236,7 +224,8 @@ def corrupt_frame(instance: np.ndarray, labels: dict[int, str], config: Corrupti
         return i
 
     if config.merge > 0:
-        for a, b in _touching_pairs(instance, set(keep)):
+        kept = set(keep)
+        for a, b in (p for p in touching_pairs(instance).tolist() if p[0] in kept and p[1] in kept):
             if rng.random() < config.merge:
                 parent[root(b)] = root(a)
     groups: dict[int, list[int]] = {}

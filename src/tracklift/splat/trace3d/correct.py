@@ -26,6 +26,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from tqdm import tqdm
 
+from tracklift.core.label_maps import touching_pairs
 from tracklift.core.masks import FrameMasks
 from tracklift.splat.render.camera import Camera
 from tracklift.splat.render.gaussians import Gaussians
@@ -90,16 +91,6 @@ def build_patches(masks: np.ndarray) -> Patches:
     keys, inverse = np.unique(flat[covered], axis=0, return_inverse=True)
     patch_map[covered] = inverse.ravel()
     return Patches(patch_map.reshape(h, w), keys.astype(bool))
-
-
-def touching_pairs(label_map: np.ndarray) -> np.ndarray:
-    """[E, 2] int64 unique pairs (a < b) of labels >= 0 that are 4-neighbours somewhere in the map."""
-    pairs = []
-    for a, b in ((label_map[:, :-1], label_map[:, 1:]), (label_map[:-1, :], label_map[1:, :])):
-        sel = (a != b) & (a >= 0) & (b >= 0)
-        pairs.append(np.stack([np.minimum(a[sel], b[sel]), np.maximum(a[sel], b[sel])], axis=1))
-    both = np.concatenate(pairs)
-    return np.unique(both, axis=0) if len(both) else np.zeros((0, 2), np.int64)
 
 
 def candidate_pairs(patches: Patches) -> np.ndarray:
