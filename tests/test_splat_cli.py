@@ -3,6 +3,7 @@ scene, and their bad inputs."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -79,7 +80,7 @@ def test_train_flags_keep_the_config_defaults_unless_given(capsys):
     assert train_config(_parse_train()) == TrainConfig()
     config = train_config(_parse_train("--iters", "40", "--voxel", "0.1", "--sh-degree", "1"))
     expected = TrainConfig(iterations=40, sh_degree=1, init=InitConfig(voxel=0.1))
-    expected.densify_until = 30  # densification stops at 3/4 of a run shorter than the default schedule
+    expected = dataclasses.replace(expected, densify_until=30)  # densification stops at 3/4 of a run shorter than the default schedule
     assert config == expected
     with pytest.raises(SystemExit):
         main(["splat", "train", "--help"])

@@ -138,10 +138,9 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
     given = {d: getattr(args, d) for d in TRAIN_FLAGS if getattr(args, d) is not None}
     fields = {section: {f: given[d] for d, (sec, f) in TRAIN_FLAGS.items() if sec == section and d in given}
               for section in (None, "init")}
-    config = TrainConfig(**fields[None], init=InitConfig(**fields["init"]))
     if "iters" in given:  # a short run still ends with steps that refine a fixed set of Gaussians
-        config.densify_until = min(config.densify_until, int(0.75 * args.iters))
-    return config
+        fields[None]["densify_until"] = min(TrainConfig().densify_until, int(0.75 * args.iters))
+    return TrainConfig(**fields[None], init=InitConfig(**fields["init"]))
 
 
 def run_train(args: argparse.Namespace) -> int:

@@ -12,30 +12,28 @@ weight, as in FlashSplat's closed form, against the background (unmasked pixels)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
+from tracklift.core.config import config, option
 from tracklift.splat.render.camera import Camera
 from tracklift.splat.render.gaussians import Gaussians
 from tracklift.splat.trace3d.tracing import InstanceTrace, check_label_maps, owned_weights, signatures, trace_instances
 from tracklift.splat.io.instances import Instances
 
 
-@dataclass
+@config
 class GaussianLiftConfig:
-    """link_threshold: mean affinity needed to join segments; min_visible: a view pair counts when each
-    view sees at least this share of the other's segment; background_bias: weight of the background vote;
-    min_views: instances supported by fewer views are dropped; min_gaussians: smaller instances are
-    dropped; mode: tracing weight, "alpha" or "count"."""
+    """Closed-form lifting of per-view masks to Gaussians (splat's; `tracklift.lift.LiftConfig` is RGB-D's)."""
 
-    link_threshold: float = 0.5
-    min_visible: float = 0.3
-    background_bias: float = 1.0
-    min_views: int = 2
-    min_gaussians: int = 3
-    mode: str = "alpha"
+    link_threshold: float = option(0.5, "mean segment affinity needed to join segments", low=0.0, high=1.0)
+    min_visible: float = option(0.3, "a view pair counts when each sees this share of the other's segment",
+                                low=0.0, high=1.0)
+    background_bias: float = option(1.0, "weight of the background vote", low=0.0)
+    min_views: int = option(2, "instances supported by fewer views are dropped", low=1)
+    min_gaussians: int = option(3, "smaller instances are dropped", low=1)
+    mode: str = option("alpha", "tracing weight", choices=("alpha", "count"))
 
 
 def with_background(

@@ -21,7 +21,6 @@ to its own feature, and -1 if that is the background, as the closed form's backg
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -29,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from tracklift.core.config import config, option
 from tracklift.splat.render.camera import Camera
 from tracklift.splat.render.gaussians import Gaussians
 from tracklift.splat.trace3d.tracing import check_label_maps
@@ -37,30 +37,23 @@ from tracklift.splat.trace3d.closed_form import agglomerate, with_background
 from tracklift.splat.render.rasterizer import rasterize
 
 
-@dataclass
+@config
 class ContrastiveConfig:
-    """dim: feature size; iterations, lr: Adam steps (one view each) and rate; pixels: at most this many
-    covered pixels per step (a random subset; the default takes all of a 160x120 view); temperature: of
-    the prototype softmax; cluster_threshold: mean cosine similarity needed to join two clusters of mask
-    prototypes; min_gaussians: smaller instances are dropped (-1); min_views: clusters with masks in fewer
-    views are not assigned; assign_threshold: Gaussians whose cosine similarity to their nearest cluster
-    is not above it get -1; tile: rasterizer tile size (a speed knob, 8 is fastest at 160x120); threads:
-    torch CPU threads while training (0 = leave torch's setting; with one thread the result is
-    bit-reproducible, and the rasterizer's small tensors gain nothing from more); seed: feature init,
-    view order and pixel sampling."""
+    """Contrastive lifting: per-Gaussian features trained against mask prototypes, then clustered."""
 
-    dim: int = 16
-    iterations: int = 300
-    lr: float = 0.1
-    pixels: int = 20_000
-    temperature: float = 0.1
-    cluster_threshold: float = 0.5
-    min_gaussians: int = 3
-    min_views: int = 2
-    assign_threshold: float = 0.0
-    tile: int = 8
-    threads: int = 1
-    seed: int = 0
+    dim: int = option(16, "feature size", low=1)
+    iterations: int = option(300, "Adam steps, one view each", low=0)
+    lr: float = option(0.1, "Adam learning rate", low=0.0)
+    pixels: int = option(20_000, "at most this many covered pixels per step (random subset)", low=1)
+    temperature: float = option(0.1, "of the prototype softmax", low=1e-6)
+    cluster_threshold: float = option(0.5, "mean cosine similarity joining two clusters of mask prototypes",
+                                      low=-1.0, high=1.0)
+    min_gaussians: int = option(3, "smaller instances are dropped (-1)", low=1)
+    min_views: int = option(2, "clusters with masks in fewer views are not assigned", low=1)
+    assign_threshold: float = option(0.0, "Gaussians not above this similarity to a cluster get -1", low=-1.0, high=1.0)
+    tile: int = option(8, "rasterizer tile size (speed only)", low=1)
+    threads: int = option(1, "torch CPU threads while training (0 = leave torch's setting)", low=0)
+    seed: int = option(0, "feature init, view order and pixel sampling", low=0)
 
 
 def prototype_loss(features: torch.Tensor, labels: torch.Tensor, temperature: float) -> torch.Tensor:

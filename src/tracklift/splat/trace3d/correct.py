@@ -26,6 +26,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from tqdm import tqdm
 
+from tracklift.core.config import config, option
 from tracklift.core.label_maps import touching_pairs
 from tracklift.core.masks import FrameMasks
 from tracklift.splat.render.camera import Camera
@@ -34,28 +35,19 @@ from tracklift.splat.trace3d.tracing import InstanceTrace, owned_weights, signat
 from tracklift.splat.trace3d.closed_form import agglomerate
 
 
-@dataclass
+@config
 class CorrectionConfig:
-    """threshold: merge two touching patches when their agreement in other views is >= this (the paper's
-    code uses 0.4-0.5); separation_weight: how much more a view that keeps two patches apart counts than
-    one that groups them (`pair_agreement`): a mask over two objects is often a legitimate coarser
-    granularity, a clean boundary between them is not an accident, so with 2 the patches must be grouped
-    in two thirds of the views; split_below: cut a patch whose own Gaussians agree less than this (0 = never,
-    see `split_conflicts`); high, because a small object fused into a large one's mask lowers the patch's
-    agreement only by its share of the mass, and regrouping rejoins parts that were cut needlessly;
-    min_part, min_part_pixels: parts of a cut patch smaller than this share of it or this many pixels stay
-    with its largest part (slivers along a boundary are bleed, not objects);
-    min_views: other views needed to overrule the view's own masks; min_visible: a view counts for a
-    patch when it sees at least this share of its Gaussian mass; mode: tracing weight, "alpha" or "count"."""
+    """Mask correction across views (why these defaults: docs/tuning.md#splat)."""
 
-    threshold: float = 0.5
-    separation_weight: float = 2.0
-    split_below: float = 0.95
-    min_part: float = 0.05
-    min_part_pixels: int = 12
-    min_views: int = 2
-    min_visible: float = 0.2
-    mode: str = "alpha"
+    threshold: float = option(0.5, "merge touching patches whose agreement in other views is >= this", low=0.0, high=1.0)
+    separation_weight: float = option(2.0, "weight of a view keeping two patches apart vs one grouping them", low=0.0)
+    split_below: float = option(0.95, "cut a patch whose own Gaussians agree less than this (0 = never)",
+                                low=0.0, high=1.0)
+    min_part: float = option(0.05, "parts of a cut patch below this share stay with its largest part", low=0.0, high=1.0)
+    min_part_pixels: int = option(12, "parts of a cut patch below this many pixels stay with its largest", low=0)
+    min_views: int = option(2, "other views needed to overrule the view's own masks", low=1)
+    min_visible: float = option(0.2, "a view counts for a patch seeing this share of its Gaussian mass", low=0.0, high=1.0)
+    mode: str = option("alpha", "tracing weight", choices=("alpha", "count"))
 
 
 @dataclass

@@ -18,34 +18,28 @@ steps and `SplitPruneConfig.keep_unresolved` keeps parents whose split separated
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 import torch
 
+from tracklift.core.config import config, option
 from tracklift.splat.render.camera import Camera
 from tracklift.splat.render.gaussians import Gaussians, quat_to_rotmat
 from tracklift.splat.trace3d.tracing import InstanceTrace, trace_instances
 from tracklift.trace.table import ambiguous_view_fraction
 
 
-@dataclass
+@config
 class SplitPruneConfig:
-    """min_share: a view finds a Gaussian ambiguous below this top-label share (paper: 0.8);
-    max_ambiguous: split above this fraction of ambiguous views (paper: 0.4); mode: tracing weight;
-    prune_unseen: remove Gaussians that contribute to no view; keep_unresolved: when both children of a
-    parent stay ambiguous the split separated nothing, so keep the parent instead of pruning both (the
-    paper prunes them and lets further training regrow the gap; a trained model has no such training);
-    split_axes: how many of a parent's largest axes are tried as split directions (1: the longest only,
-    one tracing pass per axis)."""
+    """GIT-guided split/prune of Gaussians shared by instances (defaults and the paper's: docs/tuning.md#splat)."""
 
-    min_share: float = 0.8
-    max_ambiguous: float = 0.4
-    mode: str = "alpha"
-    prune_unseen: bool = True
-    keep_unresolved: bool = False
-    split_axes: int = 2
+    min_share: float = option(0.8, "a view finds a Gaussian ambiguous below this top-label share", low=0.0, high=1.0)
+    max_ambiguous: float = option(0.4, "split above this fraction of ambiguous views", low=0.0, high=1.0)
+    mode: str = option("alpha", "tracing weight", choices=("alpha", "count"))
+    prune_unseen: bool = option(True, "remove Gaussians that contribute to no view")
+    keep_unresolved: bool = option(False, "keep a parent whose two children both stay ambiguous")
+    split_axes: int = option(2, "how many of a parent's largest axes are tried as split directions")
 
     def __post_init__(self) -> None:
         if self.split_axes not in (1, 2, 3):

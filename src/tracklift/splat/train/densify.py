@@ -4,30 +4,26 @@ positional gradient, prune transparent or oversized ones."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 
+from tracklift.core.config import config, option
 from tracklift.splat.render.gaussians import quat_to_rotmat
 from tracklift.splat.train.optim import GaussianOptimizer
 
 _SPLIT_SHRINK = math.log(1.6)  # a split Gaussian's children have 1/1.6 of its scale (two children, as 3DGS)
 
 
-@dataclass
+@config
 class DensifyConfig:
-    """grad_threshold: mean view-space gradient norm (NDC units, as 3DGS) that marks under-reconstruction;
-    percent_dense: × scene extent, the size above which a Gaussian is split rather than cloned;
-    prune_opacity: remove below this opacity; max_world_size: × scene extent, remove larger ones;
-    max_screen_size: pixels, remove Gaussians whose screen radius exceeded it (0 = never);
-    max_gaussians: no growth beyond this count."""
+    """3DGS adaptive density control (the 3DGS defaults; see docs/tuning.md#splat)."""
 
-    grad_threshold: float = 0.0002
-    percent_dense: float = 0.01
-    prune_opacity: float = 0.005
-    max_world_size: float = 0.1
-    max_screen_size: int = 0
-    max_gaussians: int = 50_000  # CPU budget: ~0.3-0.5 s per 160x120 training step at this size
+    grad_threshold: float = option(0.0002, "mean view-space gradient norm (NDC) marking under-reconstruction", low=0.0)
+    percent_dense: float = option(0.01, "× scene extent: larger Gaussians are split, smaller cloned", low=0.0)
+    prune_opacity: float = option(0.005, "remove Gaussians below this opacity", low=0.0, high=1.0)
+    max_world_size: float = option(0.1, "× scene extent: remove larger Gaussians", low=0.0)
+    max_screen_size: int = option(0, "pixels: remove Gaussians whose screen radius exceeded it (0 = never)", low=0)
+    max_gaussians: int = option(50_000, "no growth beyond this count (CPU budget)", low=1)
 
 
 class GradientStats:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Iterable
 
 import numpy as np
 import torch
 from scipy.spatial import cKDTree
 
+from tracklift.core.config import config, option
 from tracklift.data.frame import Frame
 from tracklift.lift.projection import pixels_to_world, reliable_pixels
 from tracklift.lift.voxels import voxel_keys
@@ -17,20 +17,17 @@ from tracklift.splat.render.camera import Camera
 from tracklift.splat.render.gaussians import Gaussians, num_sh_coeffs, rgb_to_sh_dc
 
 
-@dataclass
+@config
 class InitConfig:
-    """pixels_per_frame: random valid pixels back-projected per frame; voxel: metres, fusion grid;
-    max_points: cap after fusion (random subset); min_depth/max_depth: metres, usable depth range;
-    edge_ratio: drop pixels on depth discontinuities (see lift.projection.depth_edges);
-    opacity: initial opacity of every Gaussian."""
+    """Gaussians seeded on fused RGB-D points."""
 
-    pixels_per_frame: int = 2000
-    voxel: float = 0.04
-    max_points: int = 100_000
-    min_depth: float = 0.1
-    max_depth: float = 10.0
-    edge_ratio: float = 0.05
-    opacity: float = 0.1
+    pixels_per_frame: int = option(2000, "random valid pixels back-projected per frame", low=1)
+    voxel: float = option(0.04, "metres; RGB-D points are fused on this grid to seed Gaussians", low=1e-4)
+    max_points: int = option(100_000, "cap after fusion (random subset)", low=1)
+    min_depth: float = option(0.1, "metres, nearest usable depth", low=0.0)
+    max_depth: float = option(10.0, "metres, farthest usable depth", low=0.0)
+    edge_ratio: float = option(0.05, "drop pixels on depth discontinuities (lift.projection.depth_edges)", low=0.0)
+    opacity: float = option(0.1, "initial opacity of every Gaussian", low=1e-6, high=1.0 - 1e-6)
 
 
 def fuse_rgbd_points(frames: Iterable[Frame], config: InitConfig, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, field
 from pathlib import Path
 from typing import Sequence
 
@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from tracklift.core.config import config, option
 from tracklift.io.atomic import atomic_open, atomic_write_text
 from tracklift.splat.render.camera import Camera
 from tracklift.splat.train.densify import DensifyConfig, GradientStats, densify_and_prune, reset_opacity
@@ -36,56 +37,40 @@ CHECKPOINT = "checkpoint.pt"
 _RUN_ONLY = {"iterations", "checkpoint_every", "threads"}  # config fields a resumed run may change freely
 
 
-@dataclass
+@config
 class TrainConfig:
-    """Learning rates are the 3DGS defaults (lr_means is multiplied by the scene extent); the schedule
-    (3DGS: 30k steps) is compressed to the ~1000 CPU steps that bring a 160x120, 48-view RGB-D room
-    initialised from its depth above 30 dB held-out PSNR.
+    """3DGS training, its schedule compressed to CPU runs (learning rates are 3DGS'; lr_means is × the scene
+    extent). Why these defaults: docs/tuning.md#splat."""
 
-    iterations: total optimisation steps. sh_degree: final SH degree, reached one band per `sh_every` steps.
-    ssim_lambda: weight λ of the SSIM term. depth_lambda: weight of the L1 depth loss (RGB-D input only).
-    densify_from/until/every: steps of adaptive density control. opacity_reset_every: 0 = never.
-    holdout_every: every n-th view is held out for PSNR (0 = none). tile: rasterizer tile size.
-    checkpoint_every: steps between checkpoints (0 = only at the end). random_init_points: Gaussians
-    when no initial points are given. threads: torch CPU threads while training (0 = leave torch's
-    setting); the tile tensors are small, and measured on a shared 2-core machine one thread was 3-6×
-    faster than two (synchronisation cost under contention).
-    """
-
-    iterations: int = 1000
-    sh_degree: int = 3
-    sh_every: int = 250
-    lr_means: float = 1.6e-4
-    lr_means_final: float = 1.6e-6
-    lr_log_scales: float = 5e-3
-    lr_quats: float = 1e-3
-    lr_opacity: float = 5e-2
-    lr_sh_dc: float = 2.5e-3
-    lr_sh_rest: float = 2.5e-3 / 20
-    ssim_lambda: float = 0.2
-    depth_lambda: float = 0.0
-    densify_from: int = 100
-    densify_until: int = 750
-    densify_every: int = 100
-    opacity_reset_every: int = 0
+    iterations: int = option(1000, "optimisation steps", low=0)
+    sh_degree: int = option(3, "spherical-harmonics degree of the colours", low=0)
+    sh_every: int = option(250, "steps per SH band added", low=1)
+    lr_means: float = option(1.6e-4, "initial learning rate of the means (× scene extent)", low=0.0)
+    lr_means_final: float = option(1.6e-6, "final learning rate of the means (exponential decay)", low=1e-12)
+    lr_log_scales: float = option(5e-3, "learning rate of the log scales", low=0.0)
+    lr_quats: float = option(1e-3, "learning rate of the rotations", low=0.0)
+    lr_opacity: float = option(5e-2, "learning rate of the opacity logits", low=0.0)
+    lr_sh_dc: float = option(2.5e-3, "learning rate of the SH DC terms", low=0.0)
+    lr_sh_rest: float = option(2.5e-3 / 20, "learning rate of the higher SH bands", low=0.0)
+    ssim_lambda: float = option(0.2, "weight λ of the (1 - SSIM) term", low=0.0, high=1.0)
+    depth_lambda: float = option(0.0, "weight of the L1 depth loss (RGB-D input only)", low=0.0)
+    densify_from: int = option(100, "first step of adaptive density control", low=0)
+    densify_until: int = option(750, "last step of adaptive density control", low=0)
+    densify_every: int = option(100, "steps between densifications", low=1)
+    opacity_reset_every: int = option(0, "steps between opacity resets (0 = never)", low=0)
     densify: DensifyConfig = field(default_factory=DensifyConfig)
     init: InitConfig = field(default_factory=InitConfig)
-    random_init_points: int = 20_000
-    holdout_every: int = 8
-    background: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    tile: int = 8
-    checkpoint_every: int = 500
-    threads: int = 1
-    seed: int = 0
+    random_init_points: int = option(20_000, "Gaussians when no initial points are given", low=1)
+    holdout_every: int = option(8, "every n-th view is held out for PSNR (0 = none)", low=0)
+    background: tuple[float, ...] = option((0.0, 0.0, 0.0), "RGB behind the Gaussians", low=0.0, high=1.0)
+    tile: int = option(8, "rasterizer tile size (speed only)", low=1)
+    checkpoint_every: int = option(500, "steps between checkpoints (0 = only at the end)", low=0)
+    threads: int = option(1, "torch CPU threads while training (0 = leave torch's setting)", low=0)
+    seed: int = option(0, "random seed of initialisation and view order", low=0)
 
     def __post_init__(self) -> None:
-        if isinstance(self.densify, dict):
-            self.densify = DensifyConfig(**self.densify)
-        if isinstance(self.init, dict):
-            self.init = InitConfig(**self.init)
-        self.background = tuple(self.background)
-        if self.iterations < 0 or self.sh_every < 1 or self.densify_every < 1 or not 0 <= self.sh_degree <= 3:
-            raise ValueError(f"invalid TrainConfig: {self}")
+        if self.sh_degree > 3 or len(self.background) != 3:
+            raise ValueError(f"invalid TrainConfig: sh_degree must be <= 3 and background 3 values: {self}")
 
 
 def _learning_rates(config: TrainConfig, extent: float) -> dict[str, float]:
