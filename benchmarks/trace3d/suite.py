@@ -22,7 +22,7 @@ ROOM_LABELS = ("wall", "floor", "ceiling")
 @dataclass(frozen=True)
 class Trace3DSuite:
     """seeds: one room each. iterations: Gaussian training steps; refit_iterations: photometric steps
-    after split/prune (`density.refit`; 0 = none); split_below, keep_unresolved, split_axes: see
+    after split/prune (`instance_split.refit`; 0 = none); split_below, keep_unresolved, split_axes: see
     CorrectionConfig and SplitPruneConfig. merge_rate / coarse_rate: chance per
     touching object pair and training view of a merged mask / an extra coarse mask; split_rate: chance per
     object and view of a split. min_pixels: objects smaller than this in a view are not scored there."""

@@ -1,7 +1,7 @@
 """Slow, obviously correct versions of `rasterize` and `trace_weights`: one Gaussian and one pixel at a time.
 
 Only for tests on tiny scenes (autograd through Python scalars). The model is spelled out in
-`rasterize.py`'s module docstring; this file follows it line by line without tiles or batching.
+`rasterizer.py`'s module docstring; this file follows it line by line without tiles or batching.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The masks' ids need not agree across views, so segments are first *associated*: two segments of different
 views have affinity min(share of a's Gaussians that land in b, share of b's that land in a), measured on
-the instance weight matrix (`git.signatures`) where each view sees the other's Gaussians well enough.
+the instance weight matrix (`tracing.signatures`) where each view sees the other's Gaussians well enough.
 Average-linkage agglomeration joins segments while the mean affinity is >= `link_threshold` and never puts
 two segments of one view into one instance (they are different objects by definition), which stops chains
 through a mask that fused two objects. Then each Gaussian takes the instance with the largest summed

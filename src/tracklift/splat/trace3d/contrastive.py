@@ -12,7 +12,7 @@ are visited in a fresh random order every epoch.
 
 Clustering works on what the loss shaped, the rendered masks: every view's mask prototypes (mean rendered
 feature of each mask) are joined by average-linkage agglomeration on cosine similarity, with a cannot-link
-between masks of one view (`lift.agglomerate`, as the closed form associates segments), so a mask that
+between masks of one view (`closed_form.agglomerate`, as the closed form associates segments), so a mask that
 fused two objects in one view cannot chain them together. A cluster made mostly (by pixels) of background
 prototypes is the background; clusters seen in fewer than `min_views` views (e.g. the second half of a
 mask split in one view) are not offered. Each Gaussian takes the offered cluster whose centroid is nearest

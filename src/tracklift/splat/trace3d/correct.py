@@ -4,7 +4,7 @@ other views group their Gaussians.
 A segmenter such as SAM gives overlapping masks at several granularities and groups an object differently
 from view to view. Per view, the masks cut the image into *patches* (pixels covered by the same set of
 masks). Each patch is traced into the Gaussians; for every other view its *signature* says into which of
-that view's patches those Gaussians fall (`git.signatures`). In another view, two patches agree as much as
+that view's patches those Gaussians fall (`tracing.signatures`). In another view, two patches agree as much as
 the smaller of: the share of p's mass under a mask with q's main patch, and the other way round
 (`agreement_per_view`; J, the Jaccard index of the sets of masks covering two patches, says how much a
 view groups them, `comembership`). Patches are grouped by size-weighted average linkage while their
@@ -122,7 +122,7 @@ def comembership(all_patches: Sequence[Patches], offsets: np.ndarray) -> csr_mat
 class PatchEvidence:
     """What the other views say about one view's P patches.
 
-    sig:     [P, S] float64, `git.signatures` of the patches (owned weights).
+    sig:     [P, S] float64, `tracing.signatures` of the patches (owned weights).
     grouped: [P, S] float64, sig summed over the patches each global patch shares a mask with.
     seen:    [P, V] float64, share of the patch's Gaussian mass each view sees (0 for the patches' own view).
     visible: [P, V] bool, views that see the patch well enough to count (seen >= min_visible).

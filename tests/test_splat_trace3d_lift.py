@@ -1,5 +1,5 @@
 """Lifting 2D masks to 3D instances in closed form, and what instances are used for (contrastive lifting:
-test_splat_contrastive.py)."""
+test_splat_trace3d_contrastive.py)."""
 
 from __future__ import annotations
 
