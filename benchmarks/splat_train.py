@@ -100,8 +100,8 @@ def train_curve(scene_dir: Path, out_dir: Path, suite: SplatTrainSuite, progress
     """
     from tracklift.data.scene import open_scene
     from tracklift.splat.render.camera import Camera
-    from tracklift.splat.train.init import init_from_rgbd
     from tracklift.splat.train import TrainConfig, train_gaussians
+    from tracklift.splat.train.init import init_from_rgbd
 
     config = TrainConfig() if suite.iterations is None else TrainConfig(iterations=suite.iterations)
     frames = list(open_scene(scene_dir).stream)
@@ -177,9 +177,9 @@ def step_cost(g, cam, image, suite: SplatTrainSuite, progress: bool = True) -> d
     """
     import torch
 
-    from tracklift.splat.train.losses import photometric_loss
     from tracklift.splat.render.rasterizer import project, rasterize
     from tracklift.splat.train import TrainConfig
+    from tracklift.splat.train.losses import photometric_loss
 
     lam = TrainConfig().ssim_lambda
     target = torch.as_tensor(image).float() / 255.0

@@ -74,8 +74,8 @@ def _parse_train(*flags: str):
 
 def test_train_flags_keep_the_config_defaults_unless_given(capsys):
     from tracklift.splat.cli import train_config
-    from tracklift.splat.train.init import InitConfig
     from tracklift.splat.train import TrainConfig
+    from tracklift.splat.train.init import InitConfig
 
     assert train_config(_parse_train()) == TrainConfig()
     config = train_config(_parse_train("--iters", "40", "--voxel", "0.1", "--sh-degree", "1"))

@@ -11,7 +11,6 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
-from tracklift.splat.render.camera import Camera
 from tracklift.splat.io.cameras import (
     PosedImage,
     load_image,
@@ -20,6 +19,7 @@ from tracklift.splat.io.cameras import (
     read_posed_images,
     read_transforms_json,
 )
+from tracklift.splat.render.camera import Camera
 from tracklift.splat.render.gaussians import Gaussians, rgb_to_sh_dc
 from tracklift.splat.render.rasterizer import rasterize
 from tracklift.splat.train import TrainConfig, train_from_dataset, train_from_scene

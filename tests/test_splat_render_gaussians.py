@@ -10,9 +10,16 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from tracklift.data.frame import Frame
-from tracklift.splat.render.camera import Camera
-from tracklift.splat.render.gaussians import Gaussians, eval_sh, num_sh_coeffs, quat_to_rotmat, rgb_to_sh_dc, sh_degree_of
 from tracklift.splat.io.ply import read_gaussians_ply, write_gaussians_ply
+from tracklift.splat.render.camera import Camera
+from tracklift.splat.render.gaussians import (
+    Gaussians,
+    eval_sh,
+    num_sh_coeffs,
+    quat_to_rotmat,
+    rgb_to_sh_dc,
+    sh_degree_of,
+)
 
 
 def _gaussians(n: int = 6, degree: int = 2, seed: int = 0) -> Gaussians:

@@ -12,7 +12,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.splat_toy import render_ids, toy_cameras, toy_scene
-from tracklift.splat.trace3d.objects import render_instance_map
 from tracklift.splat.trace3d.contrastive import (
     ContrastiveConfig,
     cluster_features,
@@ -22,6 +21,7 @@ from tracklift.splat.trace3d.contrastive import (
     train_features,
     view_order,
 )
+from tracklift.splat.trace3d.objects import render_instance_map
 
 FAST = ContrastiveConfig(iterations=40, seed=0)
 

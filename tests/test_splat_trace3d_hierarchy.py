@@ -19,9 +19,9 @@ from tests.test_splat_cli import write_id_png, write_toy_model
 from tracklift.cli import main
 from tracklift.core.masks import FrameMasks
 from tracklift.segment2d.precomputed import write_masks
-from tracklift.splat.trace3d.hierarchy import children_of, level_masks
 from tracklift.splat.io.hierarchy_file import read_hierarchy, write_hierarchy
 from tracklift.splat.io.instances import Instances
+from tracklift.splat.trace3d.hierarchy import children_of, level_masks
 
 N_VIEWS = 4
 PART = 3  # toy object 0's outer end (x < -0.5 m) gets this id: a part nested in object 0

@@ -10,10 +10,16 @@ import torch
 
 from tests.splat_toy import look_at, render_ids, toy_cameras, toy_gaussians
 from tracklift.splat.render.camera import Camera
-from tracklift.splat.trace3d.instance_split import SplitPruneConfig, ambiguous_gaussians, refit, split_and_prune, split_in_two
 from tracklift.splat.render.gaussians import Gaussians
-from tracklift.splat.trace3d.tracing import InstanceTrace, trace_instances
 from tracklift.splat.trace3d.closed_form import with_background
+from tracklift.splat.trace3d.instance_split import (
+    SplitPruneConfig,
+    ambiguous_gaussians,
+    refit,
+    split_and_prune,
+    split_in_two,
+)
+from tracklift.splat.trace3d.tracing import InstanceTrace, trace_instances
 from tracklift.trace.table import TraceTable
 
 

@@ -13,9 +13,6 @@ from hypothesis import strategies as st
 
 from tests.splat_toy import render_ids, toy_cameras, toy_scene
 from tracklift.core.masks import FrameMasks
-from tracklift.splat.trace3d.hierarchy import granularity_maps, hierarchical_lift, hierarchy
-from tracklift.splat.trace3d.objects import colorize, extract, recolor, remove, render_instance_map, render_silhouette
-from tracklift.splat.trace3d.tracing import InstanceTrace
 from tracklift.splat.io.instances import Instances, read_instances, write_instances
 from tracklift.splat.trace3d.closed_form import (
     GaussianLiftConfig,
@@ -25,6 +22,9 @@ from tracklift.splat.trace3d.closed_form import (
     vote,
     with_background,
 )
+from tracklift.splat.trace3d.hierarchy import granularity_maps, hierarchical_lift, hierarchy
+from tracklift.splat.trace3d.objects import colorize, extract, recolor, remove, render_instance_map, render_silhouette
+from tracklift.splat.trace3d.tracing import InstanceTrace
 from tracklift.trace.table import TraceTable
 
 
@@ -109,7 +109,8 @@ def test_labels_follow_segment_names(scene):
 
 def test_background_bias_shrinks_instances(scene):
     g, _, cams, maps = scene
-    sizes = [(lift_closed_form(g, cams, maps, GaussianLiftConfig(background_bias=b)).instance >= 0).sum() for b in (0.0, 1e9)]
+    sizes = [(lift_closed_form(g, cams, maps, GaussianLiftConfig(background_bias=b)).instance >= 0).sum()
+             for b in (0.0, 1e9)]
     assert sizes[0] > sizes[1]
 
 

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.splat_toy import render_ids, toy_cameras, toy_gaussians, toy_scene
+from tracklift.splat.render.rasterizer import rasterize, trace_weights
 from tracklift.splat.trace3d.tracing import (
     check_label_maps,
     owned_weights,
@@ -18,7 +19,6 @@ from tracklift.splat.trace3d.tracing import (
     trace_instances,
     view_distributions,
 )
-from tracklift.splat.render.rasterizer import rasterize, trace_weights
 
 
 @pytest.fixture(scope="module")

@@ -10,15 +10,15 @@ import pytest
 import torch
 
 from tracklift.data.frame import Frame
+from tracklift.splat.io.ply import read_gaussians_ply
 from tracklift.splat.render.camera import Camera
-from tracklift.splat.train.densify import DensifyConfig, GradientStats, densify_and_prune, reset_opacity
 from tracklift.splat.render.gaussians import Gaussians, rgb_to_sh_dc
+from tracklift.splat.render.rasterizer import rasterize
+from tracklift.splat.train.densify import DensifyConfig, GradientStats, densify_and_prune, reset_opacity
 from tracklift.splat.train.init import InitConfig, init_from_rgbd, init_random
+from tracklift.splat.train.loop import TrainConfig, split_views, train_gaussians
 from tracklift.splat.train.losses import photometric_loss, psnr, ssim, ssim_map
 from tracklift.splat.train.optim import GaussianOptimizer
-from tracklift.splat.io.ply import read_gaussians_ply
-from tracklift.splat.render.rasterizer import rasterize
-from tracklift.splat.train.loop import TrainConfig, split_views, train_gaussians
 
 W, H = 32, 24
 

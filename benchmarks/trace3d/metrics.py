@@ -25,8 +25,8 @@ def extraction_miou(g, inst, train_cams, train_gt, held_cams, held_gt, min_pixel
     """3D extraction mIoU (module docstring) and the number of GT objects scored."""
     import torch
 
-    from tracklift.splat.trace3d.objects import extract, render_instance_map
     from tracklift.splat.render.rasterizer import rasterize
+    from tracklift.splat.trace3d.objects import extract, render_instance_map
 
     votes: dict[int, dict[int, int]] = {}
     for cam, gt in zip(train_cams, train_gt):

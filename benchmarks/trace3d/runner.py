@@ -42,11 +42,11 @@ def run_variants(
     """The ablation settings (`VARIANTS`, then (o)) on one trained scene; returns {variant key: metrics}.
 
     done: the variants of this room an earlier run finished (kept, not recomputed)."""
-    from tracklift.splat.trace3d.hierarchy import granularity_maps
+    from tracklift.splat.trace3d.closed_form import lift_closed_form, with_background
     from tracklift.splat.trace3d.contrastive import ContrastiveConfig, lift_contrastive
     from tracklift.splat.trace3d.correct import CorrectionConfig, correct_masks
+    from tracklift.splat.trace3d.hierarchy import granularity_maps
     from tracklift.splat.trace3d.instance_split import SplitPruneConfig, refit, split_and_prune
-    from tracklift.splat.trace3d.closed_form import lift_closed_form, with_background
 
     g, train_cams, train_gt = scene.g, scene.train_cams, scene.train_gt
     rng = np.random.default_rng([suite.mask_seed, seed])
@@ -114,11 +114,11 @@ def prepare_scene(cache: Path, seed: int, suite: Trace3DSuite) -> PreparedScene:
     import cv2
 
     from tracklift.data.scene import open_scene
+    from tracklift.splat.io.ply import read_gaussians_ply
     from tracklift.splat.render.camera import Camera
+    from tracklift.splat.train import TrainConfig, train_from_scene
     from tracklift.splat.train.densify import DensifyConfig
     from tracklift.splat.train.init import InitConfig
-    from tracklift.splat.io.ply import read_gaussians_ply
-    from tracklift.splat.train import TrainConfig, train_from_scene
     from tracklift.splat.train.loop import split_views
     from tracklift.synth import SynthConfig, generate_scene
 

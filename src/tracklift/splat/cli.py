@@ -132,8 +132,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def train_config(args: argparse.Namespace) -> TrainConfig:
     """The TrainConfig of `splat train`'s flags: the dataclass defaults, overridden by the flags given."""
-    from tracklift.splat.train import InitConfig
-    from tracklift.splat.train import TrainConfig
+    from tracklift.splat.train import InitConfig, TrainConfig
 
     given = {d: getattr(args, d) for d in TRAIN_FLAGS if getattr(args, d) is not None}
     fields = {section: {f: given[d] for d, (sec, f) in TRAIN_FLAGS.items() if sec == section and d in given}
@@ -172,10 +171,10 @@ def _check_refit_flags(args: argparse.Namespace) -> None:
 
 def run_lift(args: argparse.Namespace) -> int:
     from tracklift.io.atomic import atomic_open
-    from tracklift.splat.io.model import SEGMENTED_FILE, load_model, read_view_masks, view_stem
-    from tracklift.splat.trace3d.hierarchy import granularity_maps
     from tracklift.splat.io.instances import write_instances
+    from tracklift.splat.io.model import SEGMENTED_FILE, load_model, read_view_masks, view_stem
     from tracklift.splat.io.ply import write_gaussians_ply
+    from tracklift.splat.trace3d.hierarchy import granularity_maps
 
     _check_refit_flags(args)
     model_dir = Path(args.model)
@@ -203,8 +202,8 @@ def run_lift(args: argparse.Namespace) -> int:
     pick = 1 if args.granularity == "coarse" else 0
     label_maps = [granularity_maps(fm)[pick] for fm in masks]
     if args.split_prune:
-        from tracklift.splat.trace3d.instance_split import SplitPruneConfig, refit_with_report, split_and_prune
         from tracklift.splat.trace3d.closed_form import with_background
+        from tracklift.splat.trace3d.instance_split import SplitPruneConfig, refit_with_report, split_and_prune
 
         axes = {"split_axes": args.split_axes} if args.split_axes else {}  # else the config's default
         config = SplitPruneConfig(mode=args.mode, keep_unresolved=args.keep_unresolved, **axes)
@@ -238,11 +237,11 @@ def run_hierarchy(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from tracklift.io.png import write_png
+    from tracklift.splat.io.hierarchy_file import write_hierarchy
     from tracklift.splat.io.model import MODEL_FILE, load_model, read_view_masks, view_stem
+    from tracklift.splat.trace3d.closed_form import GaussianLiftConfig
     from tracklift.splat.trace3d.hierarchy import children_of, level_masks, lift_levels
     from tracklift.splat.trace3d.objects import colorize, render_instance_map
-    from tracklift.splat.io.hierarchy_file import write_hierarchy
-    from tracklift.splat.trace3d.closed_form import GaussianLiftConfig
 
     model_dir = Path(args.model)
     g, all_cameras, _, _ = load_model(model_dir)
@@ -257,7 +256,8 @@ def run_hierarchy(args: argparse.Namespace) -> int:
         fine, fine_report = correct_masks(g, cameras, fine, config, progress=True)
         coarse, coarse_report = correct_masks(g, cameras, coarse, config, progress=True)
         report["correction"] = {"fine": fine_report, "coarse": coarse_report}
-    fine_inst, coarse_inst, parent = lift_levels(g, cameras, fine, coarse, GaussianLiftConfig(mode=args.mode), progress=True)
+    lift_config = GaussianLiftConfig(mode=args.mode)
+    fine_inst, coarse_inst, parent = lift_levels(g, cameras, fine, coarse, lift_config, progress=True)
     write_hierarchy(model_dir, fine_inst, coarse_inst, parent, MODEL_FILE, **report)
     if args.out:
         for cam in tqdm(all_cameras, desc="hierarchy maps", unit="view"):
@@ -280,8 +280,8 @@ def run_hierarchy(args: argparse.Namespace) -> int:
 
 def run_extract(args: argparse.Namespace) -> int:
     from tracklift.splat.io.model import FLAT, load_model
-    from tracklift.splat.trace3d.objects import extract
     from tracklift.splat.io.ply import write_gaussians_ply
+    from tracklift.splat.trace3d.objects import extract
 
     g, _, _, inst = load_model(Path(args.model), args.level or FLAT)
     obj = extract(g, inst, args.instance)
@@ -296,10 +296,10 @@ def run_render(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from tracklift.io.png import write_png
-    from tracklift.splat.io.model import FLAT, load_model, view_stem
-    from tracklift.splat.trace3d.objects import colorize, recolor, remove, render_instance_map
     from tracklift.splat.io.instances import INFO_FILE
+    from tracklift.splat.io.model import FLAT, load_model, view_stem
     from tracklift.splat.render.rasterizer import rasterize
+    from tracklift.splat.trace3d.objects import colorize, recolor, remove, render_instance_map
 
     model_dir, out = Path(args.model), Path(args.out)
     # Without instances to edit, a lifted model still renders its segmented (split/pruned) Gaussians.

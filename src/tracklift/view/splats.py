@@ -32,8 +32,8 @@ class GaussianScene:
 
 def load_gaussians(model_dir: str | Path) -> GaussianScene:
     """A model folder of `tracklift splat train` (and `splat lift`), checked by `splat.io.model.load_model`."""
-    from tracklift.splat.io.model import FLAT, load_model
     from tracklift.splat.io.instances import INFO_FILE
+    from tracklift.splat.io.model import FLAT, load_model
 
     model_dir = Path(model_dir)
     lifted = (model_dir / INFO_FILE).is_file()

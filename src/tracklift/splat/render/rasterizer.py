@@ -26,8 +26,8 @@ import torch
 import torch.nn.functional as F
 
 from tracklift.splat.render.camera import Camera
-from tracklift.splat.render.gsplat_backend import choose_backend, rasterize_gsplat
 from tracklift.splat.render.gaussians import Gaussians, eval_sh, quat_to_rotmat
+from tracklift.splat.render.gsplat_backend import choose_backend, rasterize_gsplat
 from tracklift.splat.render.output import ALPHA_MAX, ALPHA_MIN, LOWPASS, T_MIN, RenderOutput, background_tensor
 
 # Elements of one [tiles, pixels, Gaussians] batch; bounds peak memory (~20 live tensors of this size).

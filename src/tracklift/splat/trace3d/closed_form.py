@@ -17,10 +17,10 @@ from typing import Sequence
 import numpy as np
 
 from tracklift.core.config import config, option
+from tracklift.splat.io.instances import Instances
 from tracklift.splat.render.camera import Camera
 from tracklift.splat.render.gaussians import Gaussians
 from tracklift.splat.trace3d.tracing import InstanceTrace, check_label_maps, owned_weights, signatures, trace_instances
-from tracklift.splat.io.instances import Instances
 
 
 @config

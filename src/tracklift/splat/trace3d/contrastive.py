@@ -29,12 +29,12 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from tracklift.core.config import config, option
+from tracklift.splat.io.instances import Instances
 from tracklift.splat.render.camera import Camera
 from tracklift.splat.render.gaussians import Gaussians
-from tracklift.splat.trace3d.tracing import check_label_maps
-from tracklift.splat.io.instances import Instances
-from tracklift.splat.trace3d.closed_form import agglomerate, with_background
 from tracklift.splat.render.rasterizer import rasterize
+from tracklift.splat.trace3d.closed_form import agglomerate, with_background
+from tracklift.splat.trace3d.tracing import check_label_maps
 
 
 @config

@@ -31,22 +31,25 @@ from tracklift.core.label_maps import touching_pairs
 from tracklift.core.masks import FrameMasks
 from tracklift.splat.render.camera import Camera
 from tracklift.splat.render.gaussians import Gaussians
-from tracklift.splat.trace3d.tracing import InstanceTrace, owned_weights, signatures, trace_instances
 from tracklift.splat.trace3d.closed_form import agglomerate
+from tracklift.splat.trace3d.tracing import InstanceTrace, owned_weights, signatures, trace_instances
 
 
 @config
 class CorrectionConfig:
     """Mask correction across views (why these defaults: docs/tuning.md#splat)."""
 
-    threshold: float = option(0.5, "merge touching patches whose agreement in other views is >= this", low=0.0, high=1.0)
+    threshold: float = option(0.5, "merge touching patches whose agreement in other views is >= this",
+                              low=0.0, high=1.0)
     separation_weight: float = option(2.0, "weight of a view keeping two patches apart vs one grouping them", low=0.0)
     split_below: float = option(0.95, "cut a patch whose own Gaussians agree less than this (0 = never)",
                                 low=0.0, high=1.0)
-    min_part: float = option(0.05, "parts of a cut patch below this share stay with its largest part", low=0.0, high=1.0)
+    min_part: float = option(0.05, "parts of a cut patch below this share stay with its largest part",
+                             low=0.0, high=1.0)
     min_part_pixels: int = option(12, "parts of a cut patch below this many pixels stay with its largest", low=0)
     min_views: int = option(2, "other views needed to overrule the view's own masks", low=1)
-    min_visible: float = option(0.2, "a view counts for a patch seeing this share of its Gaussian mass", low=0.0, high=1.0)
+    min_visible: float = option(0.2, "a view counts for a patch seeing this share of its Gaussian mass",
+                                low=0.0, high=1.0)
     mode: str = option("alpha", "tracing weight", choices=("alpha", "count"))
 
 

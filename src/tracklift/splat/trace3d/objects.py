@@ -8,9 +8,9 @@ from typing import Iterable
 import numpy as np
 import torch
 
+from tracklift.splat.io.instances import Instances
 from tracklift.splat.render.camera import Camera
 from tracklift.splat.render.gaussians import Gaussians, rgb_to_sh_dc
-from tracklift.splat.io.instances import Instances
 from tracklift.splat.render.rasterizer import rasterize
 
 

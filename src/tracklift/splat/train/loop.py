@@ -22,14 +22,14 @@ from tqdm import tqdm
 
 from tracklift.core.config import config, option
 from tracklift.io.atomic import atomic_open, atomic_write_text
+from tracklift.splat.io.ply import write_gaussians_ply
 from tracklift.splat.render.camera import Camera
-from tracklift.splat.train.densify import DensifyConfig, GradientStats, densify_and_prune, reset_opacity
 from tracklift.splat.render.gaussians import Gaussians
+from tracklift.splat.render.rasterizer import rasterize
+from tracklift.splat.train.densify import DensifyConfig, GradientStats, densify_and_prune, reset_opacity
 from tracklift.splat.train.init import InitConfig, init_random
 from tracklift.splat.train.losses import photometric_loss, psnr
 from tracklift.splat.train.optim import GaussianOptimizer
-from tracklift.splat.io.ply import write_gaussians_ply
-from tracklift.splat.render.rasterizer import rasterize
 
 log = logging.getLogger(__name__)
 
