@@ -98,9 +98,9 @@ def train_curve(scene_dir: Path, out_dir: Path, suite: SplatTrainSuite, progress
     [{step, seconds, gaussians, psnr_holdout, psnr_train}], final metrics, seconds_to_target, RSS).
     """
     from tracklift.data.scene import open_scene
-    from tracklift.splat.camera import Camera
-    from tracklift.splat.init import init_from_rgbd
+    from tracklift.splat.render.camera import Camera
     from tracklift.splat.train import TrainConfig, train_gaussians
+    from tracklift.splat.train.init import init_from_rgbd
 
     config = TrainConfig() if suite.iterations is None else TrainConfig(iterations=suite.iterations)
     frames = list(open_scene(scene_dir).stream)
@@ -176,9 +176,9 @@ def step_cost(g, cam, image, suite: SplatTrainSuite, progress: bool = True) -> d
     """
     import torch
 
-    from tracklift.splat.losses import photometric_loss
-    from tracklift.splat.rasterize import project, rasterize
+    from tracklift.splat.render.rasterizer import project, rasterize
     from tracklift.splat.train import TrainConfig
+    from tracklift.splat.train.losses import photometric_loss
 
     lam = TrainConfig().ssim_lambda
     target = torch.as_tensor(image).float() / 255.0

@@ -8,9 +8,9 @@ import math
 import numpy as np
 import torch
 
-from tracklift.splat.camera import Camera
-from tracklift.splat.gaussians import Gaussians, rgb_to_sh_dc
-from tracklift.splat.rasterize import rasterize
+from tracklift.splat.render.camera import Camera
+from tracklift.splat.render.gaussians import Gaussians, rgb_to_sh_dc
+from tracklift.splat.render.rasterizer import rasterize
 
 BOXES = (  # (centre xyz, half-size xyz), metres
     ((-0.45, 0.0, 0.25), (0.25, 0.25, 0.25)),

@@ -3,6 +3,7 @@ scene, and their bad inputs."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -73,13 +74,13 @@ def _parse_train(*flags: str):
 
 def test_train_flags_keep_the_config_defaults_unless_given(capsys):
     from tracklift.splat.cli import train_config
-    from tracklift.splat.init import InitConfig
     from tracklift.splat.train import TrainConfig
+    from tracklift.splat.train.init import InitConfig
 
     assert train_config(_parse_train()) == TrainConfig()
     config = train_config(_parse_train("--iters", "40", "--voxel", "0.1", "--sh-degree", "1"))
     expected = TrainConfig(iterations=40, sh_degree=1, init=InitConfig(voxel=0.1))
-    expected.densify_until = 30  # densification stops at 3/4 of a run shorter than the default schedule
+    expected = dataclasses.replace(expected, densify_until=30)  # densification stops at 3/4 of a run shorter than the default schedule
     assert config == expected
     with pytest.raises(SystemExit):
         main(["splat", "train", "--help"])
@@ -104,8 +105,8 @@ def test_interrupted_training_resumes(tmp_path):
 
 
 def test_lift_extract_render(model, masks, tmp_path):
-    from tracklift.splat.instances import read_instances
-    from tracklift.splat.ply import read_gaussians_ply
+    from tracklift.splat.io.instances import read_instances
+    from tracklift.splat.io.ply import read_gaussians_ply
 
     assert main(["splat", "lift", str(model), "--masks", str(masks), "--correct", "--split-prune", "--keep-unresolved",
                  "--split-axes", "3"]) == 0
@@ -127,8 +128,8 @@ def test_lift_extract_render(model, masks, tmp_path):
 
 
 def test_lift_refits_from_the_recorded_source(model, masks):
-    from tracklift.splat.instances import read_instances
-    from tracklift.splat.ply import read_gaussians_ply
+    from tracklift.splat.io.instances import read_instances
+    from tracklift.splat.io.ply import read_gaussians_ply
 
     assert main(["splat", "lift", str(model), "--masks", str(masks), "--split-prune", "--refit", "2"]) == 0
     inst, info = read_instances(model)
@@ -200,10 +201,10 @@ def write_toy_model(root: Path, n_views: int = 4) -> tuple[Path, Path]:
     """A model folder of the toy scene, as if trained elsewhere (its exact Gaussians as point_cloud.ply,
     cameras.json, no source.json), and a transforms.json dataset of its renders. Views are named like
     posed images ("images/0.png"). Returns (model folder, transforms.json)."""
-    from tracklift.splat.camera_file import write_cameras
-    from tracklift.splat.cameras_io import read_posed_images
-    from tracklift.splat.ply import write_gaussians_ply
-    from tracklift.splat.rasterize import rasterize
+    from tracklift.splat.io.camera_file import write_cameras
+    from tracklift.splat.io.cameras import read_posed_images
+    from tracklift.splat.io.ply import write_gaussians_ply
+    from tracklift.splat.render.rasterizer import rasterize
 
     g, _ = toy_gaussians()
     cams = toy_cameras(n_views)
@@ -238,8 +239,8 @@ def toy(tmp_path_factory) -> tuple[Path, Path, Path]:
 
 
 def test_refit_after_split_prune(toy):
-    from tracklift.splat.instances import read_instances
-    from tracklift.splat.ply import read_gaussians_ply
+    from tracklift.splat.io.instances import read_instances
+    from tracklift.splat.io.ply import read_gaussians_ply
 
     model, transforms, masks = toy
     lift = ["splat", "lift", str(model), "--masks", str(masks), "--split-prune"]
@@ -288,7 +289,7 @@ def test_refit_bad_input(toy, tmp_path, capsys):
      ("1305031102.175304", "1305031102.175304")],
 )
 def test_view_stem(name, stem):
-    from tracklift.splat.cli import view_stem
+    from tracklift.splat.io.model import view_stem
 
     assert view_stem(name) == stem
 
@@ -313,8 +314,8 @@ except SystemExit:
 def test_source_file(model, tmp_path):
     from dataclasses import replace
 
-    from tracklift.splat.camera_file import read_cameras
-    from tracklift.splat.source import describe_source, load_view_images, read_source, write_source
+    from tracklift.splat.io.camera_file import read_cameras
+    from tracklift.splat.io.source import describe_source, load_view_images, read_source, write_source
 
     source = read_source(model)
     cams, _ = read_cameras(model / "cameras.json")

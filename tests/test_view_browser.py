@@ -111,10 +111,10 @@ def test_viewer_renders_instances_and_a_query_highlights_one(served, tmp_path):
 
 def test_gaussian_viewer_renders_splats_by_instance_and_removes_one(tmp_path):
     pytest.importorskip("viser")
-    from tracklift.splat.apps import palette
-    from tracklift.splat.camera_file import write_cameras
-    from tracklift.splat.instances import Instances, write_instances
-    from tracklift.splat.ply import write_gaussians_ply
+    from tracklift.splat.trace3d.objects import palette
+    from tracklift.splat.io.camera_file import write_cameras
+    from tracklift.splat.io.instances import Instances, write_instances
+    from tracklift.splat.io.ply import write_gaussians_ply
     from tracklift.view.cli import open_viewer
     from tracklift.view.headless import hue_pixels
     from tracklift.view.server import start_server

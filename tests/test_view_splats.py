@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from tracklift.splat.apps import palette
-from tracklift.splat.camera_file import write_cameras
-from tracklift.splat.gaussians import Gaussians
-from tracklift.splat.instances import Instances, write_instances
-from tracklift.splat.ply import write_gaussians_ply
+from tracklift.splat.trace3d.objects import palette
+from tracklift.splat.io.camera_file import write_cameras
+from tracklift.splat.render.gaussians import Gaussians
+from tracklift.splat.io.instances import Instances, write_instances
+from tracklift.splat.io.ply import write_gaussians_ply
 from tracklift.view.outputs import output_kind
 from tracklift.view.splats import UNASSIGNED, instance_rgbs, load_gaussians, splat_arrays
 

@@ -20,18 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import numpy as np
-
-    from tracklift.splat.camera import Camera
-    from tracklift.splat.gaussians import Gaussians
-    from tracklift.splat.instances import Instances
     from tracklift.splat.train import TrainConfig
 
 log = logging.getLogger(__name__)
-
-MODEL_FILE = "point_cloud.ply"
-SEGMENTED_FILE = "segmented.ply"
-FLAT = "flat"  # `load_model`: the instances of `splat lift` (the other choices are hierarchy levels)
 
 # `splat train` flags that override a TrainConfig field only when given (flag dest -> (section, field);
 # section None = TrainConfig itself), so that the dataclasses' tuned defaults hold otherwise.
@@ -141,110 +132,32 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def train_config(args: argparse.Namespace) -> TrainConfig:
     """The TrainConfig of `splat train`'s flags: the dataclass defaults, overridden by the flags given."""
-    from tracklift.splat.init import InitConfig
-    from tracklift.splat.train import TrainConfig
+    from tracklift.splat.train import InitConfig, TrainConfig
 
     given = {d: getattr(args, d) for d in TRAIN_FLAGS if getattr(args, d) is not None}
     fields = {section: {f: given[d] for d, (sec, f) in TRAIN_FLAGS.items() if sec == section and d in given}
               for section in (None, "init")}
-    config = TrainConfig(**fields[None], init=InitConfig(**fields["init"]))
     if "iters" in given:  # a short run still ends with steps that refine a fixed set of Gaussians
-        config.densify_until = min(config.densify_until, int(0.75 * args.iters))
-    return config
+        fields[None]["densify_until"] = min(TrainConfig().densify_until, int(0.75 * args.iters))
+    return TrainConfig(**fields[None], init=InitConfig(**fields["init"]))
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from tracklift.splat.camera import Camera
-    from tracklift.splat.camera_file import CAMERAS_FILE, write_cameras
-    from tracklift.splat.source import describe_source, write_source
-    from tracklift.splat.train import split_views, train_from_dataset, train_from_scene
+    from tracklift.splat.io.source import describe_source, write_source
+    from tracklift.splat.train import train_from_dataset, train_from_scene
 
     source = describe_source(args.scene, stride=args.stride, max_frames=args.max_frames)
     config = train_config(args)
     out = Path(args.out)
     if source["kind"] == "posed_images":
-        from tracklift.splat.cameras_io import read_posed_images
-
-        cameras = [p.camera for p in read_posed_images(args.scene)[0]]
         _, metrics = train_from_dataset(args.scene, out, config, resume=args.resume)
     else:
-        from tracklift.data.scene import open_scene
-
-        scene = open_scene(args.scene, stride=args.stride, max_frames=args.max_frames)
-        cameras = [Camera.from_frame(f) for f in scene.stream]
         _, metrics = train_from_scene(
             args.scene, out, config, stride=args.stride, max_frames=args.max_frames, resume=args.resume
         )
-    _, held = split_views(len(cameras), config.holdout_every)
-    write_cameras(out / CAMERAS_FILE, cameras, [i in set(held) for i in range(len(cameras))])
     write_source(out, source)
     print(json.dumps(metrics, indent=2))
     return 0
-
-
-def load_model(
-    model_dir: Path, instances: str | None = None
-) -> tuple[Gaussians, list[Camera], list[bool], Instances | None]:
-    """(Gaussians, cameras, holdout flags, Instances or None) of a model folder.
-
-    instances: None = the trained Gaussians alone; FLAT = those `splat lift` segmented (its PLY) and their
-    instances; "fine" / "coarse" = the Gaussians and instances of that `splat hierarchy` level.
-    """
-    from tracklift.splat.camera_file import CAMERAS_FILE, read_cameras
-    from tracklift.splat.ply import read_gaussians_ply
-
-    if not model_dir.is_dir():
-        raise FileNotFoundError(f"{model_dir}: no such model folder")
-    ply, inst = model_dir / MODEL_FILE, None
-    if instances == FLAT:
-        from tracklift.splat.instances import read_instances
-
-        inst, info = read_instances(model_dir)
-        ply = model_dir / info.get("gaussians", MODEL_FILE)
-    elif instances is not None:
-        from tracklift.splat.hierarchy_file import read_hierarchy
-
-        fine, coarse, _, info = read_hierarchy(model_dir)
-        inst = fine if instances == "fine" else coarse
-        ply = model_dir / info["gaussians"]
-    cameras, holdout = read_cameras(model_dir / CAMERAS_FILE)
-    g = read_gaussians_ply(ply)
-    if inst is not None and len(inst.instance) != g.n:
-        raise ValueError(f"{ply}: has {g.n} Gaussians, its {instances} instances cover {len(inst.instance)}")
-    return g, cameras, holdout, inst
-
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-
-
-def view_stem(name: str) -> str:
-    """A view's name as a file stem: posed-image views ("images/0.png") take their image's stem ("0"); RGB-D
-    frames keep their name ("0", TUM "1305031102.175304")."""
-    path = Path(name)
-    return path.stem if path.suffix.lower() in IMAGE_SUFFIXES else path.name
-
-
-def read_view_masks(masks_dir: Path, cameras: list) -> tuple[list, list]:
-    """The masks of every camera that has a masks file: (cameras, FrameMasks); views without are skipped."""
-    from tracklift.segment2d.precomputed import read_masks
-
-    if not masks_dir.is_dir():
-        raise FileNotFoundError(f"{masks_dir}: no such masks folder")
-    used, masks = [], []
-    for cam in cameras:
-        # RGB-D frames are named like their masks ("0"); posed-image views by their image path.
-        names = [
-            n for n in (cam.name, view_stem(cam.name))
-            if any((masks_dir / f"{n}{e}").is_file() for e in (".png", ".npz"))
-        ]
-        if not names:
-            log.warning("view %s: no masks in %s, skipped", cam.name, masks_dir)
-            continue
-        used.append(cam)
-        masks.append(read_masks(masks_dir, names[0], (cam.height, cam.width)))  # checks the size
-    if len(used) < 2:
-        raise ValueError(f"{masks_dir}: masks found for {len(used)} of {len(cameras)} views; lifting needs at least 2")
-    return used, masks
 
 
 def _check_refit_flags(args: argparse.Namespace) -> None:
@@ -256,27 +169,12 @@ def _check_refit_flags(args: argparse.Namespace) -> None:
         raise ValueError("--images gives the training images for --refit; it needs --refit N")
 
 
-def _refit(
-    g: Gaussians, cameras: list[Camera], images: list[np.ndarray], iterations: int, seed: int
-) -> tuple[Gaussians, dict]:
-    """`density.refit` and its report: steps, views and the views' mean PSNR (dB) before and after."""
-    import torch
-
-    from tracklift.splat.density import refit
-    from tracklift.splat.train import TrainConfig, evaluate_psnr
-
-    targets = [torch.as_tensor(im).float() / 255.0 for im in images]
-    before = evaluate_psnr(g, cameras, targets, TrainConfig())  # refit trains with these render settings
-    g = refit(g, cameras, images, iterations, seed, progress=True)
-    after = evaluate_psnr(g, cameras, targets, TrainConfig())
-    return g, {"iterations": iterations, "views": len(cameras), "psnr_before": before, "psnr_after": after}
-
-
 def run_lift(args: argparse.Namespace) -> int:
     from tracklift.io.atomic import atomic_open
-    from tracklift.splat.apps import granularity_maps
-    from tracklift.splat.instances import write_instances
-    from tracklift.splat.ply import write_gaussians_ply
+    from tracklift.splat.io.instances import write_instances
+    from tracklift.splat.io.model import SEGMENTED_FILE, load_model, read_view_masks, view_stem
+    from tracklift.splat.io.ply import write_gaussians_ply
+    from tracklift.splat.trace3d.hierarchy import granularity_maps
 
     _check_refit_flags(args)
     model_dir = Path(args.model)
@@ -284,7 +182,7 @@ def run_lift(args: argparse.Namespace) -> int:
     cameras, masks = read_view_masks(Path(args.masks), all_cameras)
     report: dict = {"views": len(cameras), "method": args.method}
     if args.refit:  # load the images first: a missing one should fail before the long steps
-        from tracklift.splat.source import describe_source, load_view_images, read_source
+        from tracklift.splat.io.source import describe_source, load_view_images, read_source
 
         # Held-out views stay unseen, so the model's held-out PSNR keeps its meaning.
         held = {c.name for c, h in zip(all_cameras, holdout) if h}
@@ -295,7 +193,7 @@ def run_lift(args: argparse.Namespace) -> int:
         images = load_view_images(source, refit_cameras)
     if args.correct:
         from tracklift.segment2d.precomputed import write_masks
-        from tracklift.splat.correct import CorrectionConfig, correct_masks
+        from tracklift.splat.trace3d.correct import CorrectionConfig, correct_masks
 
         config = CorrectionConfig(threshold=args.threshold, mode=args.mode)
         masks, report["correction"] = correct_masks(g, cameras, masks, config, progress=True)
@@ -304,25 +202,25 @@ def run_lift(args: argparse.Namespace) -> int:
     pick = 1 if args.granularity == "coarse" else 0
     label_maps = [granularity_maps(fm)[pick] for fm in masks]
     if args.split_prune:
-        from tracklift.splat.density import SplitPruneConfig, split_and_prune
-        from tracklift.splat.lift import with_background
+        from tracklift.splat.trace3d.closed_form import with_background
+        from tracklift.splat.trace3d.instance_split import SplitPruneConfig, refit_with_report, split_and_prune
 
         axes = {"split_axes": args.split_axes} if args.split_axes else {}  # else the config's default
         config = SplitPruneConfig(mode=args.mode, keep_unresolved=args.keep_unresolved, **axes)
         labelled = with_background(label_maps, label_empty_views=True)[0]
         g, report["split_prune"] = split_and_prune(g, cameras, labelled, config, progress=True)
         if args.refit:
-            g, report["refit"] = _refit(g, refit_cameras, images, args.refit, args.seed)
+            g, report["refit"] = refit_with_report(g, refit_cameras, images, args.refit, args.seed, progress=True)
             report["refit"]["source"] = source["path"]
     names = [list(fm.labels) for fm in masks]
     if args.method == "closed":
-        from tracklift.splat.lift import LiftConfig, lift_closed_form
+        from tracklift.splat.trace3d.closed_form import GaussianLiftConfig, lift_closed_form
 
-        inst = lift_closed_form(g, cameras, label_maps, LiftConfig(mode=args.mode), labels=names, progress=True)
+        inst = lift_closed_form(g, cameras, label_maps, GaussianLiftConfig(mode=args.mode), labels=names, progress=True)
     else:
         import numpy as np
 
-        from tracklift.splat.contrastive import ContrastiveConfig, lift_contrastive
+        from tracklift.splat.trace3d.contrastive import ContrastiveConfig, lift_contrastive
 
         config = ContrastiveConfig(iterations=args.iters, seed=args.seed)
         inst, feats = lift_contrastive(g, cameras, label_maps, config, progress=True)
@@ -338,9 +236,12 @@ def run_lift(args: argparse.Namespace) -> int:
 def run_hierarchy(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from tracklift.splat.apps import children_of, colorize, level_masks, lift_levels, render_instance_map
-    from tracklift.splat.hierarchy_file import write_hierarchy
-    from tracklift.splat.lift import LiftConfig
+    from tracklift.io.png import write_png
+    from tracklift.splat.io.hierarchy_file import write_hierarchy
+    from tracklift.splat.io.model import MODEL_FILE, load_model, read_view_masks, view_stem
+    from tracklift.splat.trace3d.closed_form import GaussianLiftConfig
+    from tracklift.splat.trace3d.hierarchy import children_of, level_masks, lift_levels
+    from tracklift.splat.trace3d.objects import colorize, render_instance_map
 
     model_dir = Path(args.model)
     g, all_cameras, _, _ = load_model(model_dir)
@@ -349,19 +250,20 @@ def run_hierarchy(args: argparse.Namespace) -> int:
     fine, coarse = [f for f, _ in levels], [c for _, c in levels]
     report: dict = {"views": len(cameras), "mode": args.mode}
     if args.correct:
-        from tracklift.splat.correct import CorrectionConfig, correct_masks
+        from tracklift.splat.trace3d.correct import CorrectionConfig, correct_masks
 
         config = CorrectionConfig(threshold=args.threshold, mode=args.mode)
         fine, fine_report = correct_masks(g, cameras, fine, config, progress=True)
         coarse, coarse_report = correct_masks(g, cameras, coarse, config, progress=True)
         report["correction"] = {"fine": fine_report, "coarse": coarse_report}
-    fine_inst, coarse_inst, parent = lift_levels(g, cameras, fine, coarse, LiftConfig(mode=args.mode), progress=True)
+    lift_config = GaussianLiftConfig(mode=args.mode)
+    fine_inst, coarse_inst, parent = lift_levels(g, cameras, fine, coarse, lift_config, progress=True)
     write_hierarchy(model_dir, fine_inst, coarse_inst, parent, MODEL_FILE, **report)
     if args.out:
         for cam in tqdm(all_cameras, desc="hierarchy maps", unit="view"):
             for level, inst in (("coarse", coarse_inst), ("fine", fine_inst)):
                 ids = render_instance_map(g, inst.instance, cam)
-                _write_png(Path(args.out) / f"{view_stem(cam.name)}_{level}.png", colorize(ids))
+                write_png(Path(args.out) / f"{view_stem(cam.name)}_{level}.png", colorize(ids))
     summary = {
         **report,
         "gaussians": g.n,
@@ -377,8 +279,9 @@ def run_hierarchy(args: argparse.Namespace) -> int:
 
 
 def run_extract(args: argparse.Namespace) -> int:
-    from tracklift.splat.apps import extract
-    from tracklift.splat.ply import write_gaussians_ply
+    from tracklift.splat.io.model import FLAT, load_model
+    from tracklift.splat.io.ply import write_gaussians_ply
+    from tracklift.splat.trace3d.objects import extract
 
     g, _, _, inst = load_model(Path(args.model), args.level or FLAT)
     obj = extract(g, inst, args.instance)
@@ -392,9 +295,11 @@ def run_render(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
-    from tracklift.splat.apps import colorize, recolor, remove, render_instance_map
-    from tracklift.splat.instances import INFO_FILE
-    from tracklift.splat.rasterize import rasterize
+    from tracklift.io.png import write_png
+    from tracklift.splat.io.instances import INFO_FILE
+    from tracklift.splat.io.model import FLAT, load_model, view_stem
+    from tracklift.splat.render.rasterizer import rasterize
+    from tracklift.splat.trace3d.objects import colorize, recolor, remove, render_instance_map
 
     model_dir, out = Path(args.model), Path(args.out)
     # Without instances to edit, a lifted model still renders its segmented (split/pruned) Gaussians.
@@ -409,22 +314,9 @@ def run_render(args: argparse.Namespace) -> int:
     for cam in tqdm(views, desc="splat render", unit="view"):
         with torch.no_grad():
             color = rasterize(g, cam).color.clamp(0, 1).numpy()
-        _write_png(out / f"{view_stem(cam.name)}.png", (color * 255 + 0.5).astype(np.uint8))
+        write_png(out / f"{view_stem(cam.name)}.png", (color * 255 + 0.5).astype(np.uint8))
         if args.instances:
             ids = render_instance_map(g, inst.instance, cam)
-            _write_png(out / f"{view_stem(cam.name)}_instances.png", colorize(ids))
+            write_png(out / f"{view_stem(cam.name)}_instances.png", colorize(ids))
     print(f"rendered {len(views)} view(s) to {out}")
     return 0
-
-
-def _write_png(path: Path, rgb) -> None:
-    """rgb: [H, W, 3] uint8, written atomically."""
-    import cv2
-
-    from tracklift.io.atomic import atomic_open
-
-    ok, data = cv2.imencode(".png", rgb[..., ::-1])
-    if not ok:
-        raise ValueError(f"{path}: PNG encoding failed")
-    with atomic_open(path, "wb") as f:
-        f.write(data.tobytes())

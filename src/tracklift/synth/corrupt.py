@@ -42,8 +42,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from tracklift.core.adjacency import touching_pairs
 from tracklift.core.felzenszwalb import connected_components
+from tracklift.core.label_maps import line_coordinates, split_by_lines, touching_pairs
 from tracklift.core.masks import FrameMasks
 
 STRUCTURE = frozenset({"wall", "floor", "ceiling"})
@@ -157,14 +157,12 @@ def _split(mask: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
     pts = np.stack([us, vs], 1).astype(np.float64)
     if rng.random() < 0.5:
         angle = rng.uniform(0, np.pi)
-        proj = pts @ np.array([np.cos(angle), np.sin(angle)])
-        cuts = np.quantile(proj, np.sort(rng.uniform(0.25, 0.75, k - 1)))
-        piece = np.searchsorted(cuts, proj)
-    else:
-        centers = pts[rng.choice(len(pts), k, replace=False)]
-        for _ in range(8):
-            piece = np.argmin(((pts[:, None] - centers[None]) ** 2).sum(-1), axis=1)
-            centers = np.array([pts[piece == j].mean(0) if (piece == j).any() else centers[j] for j in range(k)])
+        cuts = np.quantile(line_coordinates(mask, angle), np.sort(rng.uniform(0.25, 0.75, k - 1)))
+        return [m for m in split_by_lines(mask, angle, cuts) if m.any()]
+    centers = pts[rng.choice(len(pts), k, replace=False)]
+    for _ in range(8):
+        piece = np.argmin(((pts[:, None] - centers[None]) ** 2).sum(-1), axis=1)
+        centers = np.array([pts[piece == j].mean(0) if (piece == j).any() else centers[j] for j in range(k)])
     out = []
     for j in range(k):
         m = np.zeros_like(mask)

@@ -1,5 +1,5 @@
 """The viewer of a Gaussian model folder: the Gaussians as splats, coloured by instance (or in their own
-colours), with extract / remove toggles that call `splat.apps.extract` / `remove`, and the training cameras;
+colours), with extract / remove toggles that call `splat.trace3d.objects.extract` / `remove`, and the training cameras;
 clicking a camera renders its view of what is shown."""
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ ALL = "all instances"
 
 @dataclass
 class GaussianScene:
-    """gaussians: `splat.gaussians.Gaussians`; cameras: `splat.camera.Camera`s; instances:
-    `splat.instances.Instances` or None (a model not lifted yet)."""
+    """gaussians: `splat.render.gaussians.Gaussians`; cameras: `splat.render.camera.Camera`s; instances:
+    `splat.io.instances.Instances` or None (a model not lifted yet)."""
 
     name: str
     gaussians: object
@@ -31,9 +31,9 @@ class GaussianScene:
 
 
 def load_gaussians(model_dir: str | Path) -> GaussianScene:
-    """A model folder of `tracklift splat train` (and `splat lift`), checked by `splat.cli.load_model`."""
-    from tracklift.splat.cli import FLAT, load_model
-    from tracklift.splat.instances import INFO_FILE
+    """A model folder of `tracklift splat train` (and `splat lift`), checked by `splat.io.model.load_model`."""
+    from tracklift.splat.io.instances import INFO_FILE
+    from tracklift.splat.io.model import FLAT, load_model
 
     model_dir = Path(model_dir)
     lifted = (model_dir / INFO_FILE).is_file()
@@ -50,7 +50,7 @@ def splat_arrays(g) -> dict[str, np.ndarray]:
     [N, 1] float32."""
     import torch
 
-    from tracklift.splat.gaussians import quat_to_rotmat
+    from tracklift.splat.render.gaussians import quat_to_rotmat
 
     with torch.no_grad():
         R = quat_to_rotmat(g.quats)
@@ -72,7 +72,7 @@ class GaussianViewer:
     """Builds and drives the viser scene of one `GaussianScene`."""
 
     def __init__(self, server, scene: GaussianScene, frustums: int = 8) -> None:
-        from tracklift.splat.apps import palette
+        from tracklift.splat.trace3d.objects import palette
 
         self.server, self.scene = server, scene
         inst = scene.instances
@@ -122,18 +122,18 @@ class GaussianViewer:
         self.refresh()
 
     def extract(self, k: int | None) -> None:
-        """Show only instance k (`splat.apps.extract`), or everything again (None)."""
+        """Show only instance k (`splat.trace3d.objects.extract`), or everything again (None)."""
         self.shown = k
         self.refresh()
 
     def set_removed(self, k: int, removed: bool) -> None:
-        """Remove instance k from the scene (`splat.apps.remove`) or put it back."""
+        """Remove instance k from the scene (`splat.trace3d.objects.remove`) or put it back."""
         (self.removed.add if removed else self.removed.discard)(k)
         self.refresh()
 
     def refresh(self) -> None:
         """Re-send the splats: extraction or removals applied, coloured by instance or by their own colour."""
-        from tracklift.splat.apps import extract, remove
+        from tracklift.splat.trace3d.objects import extract, remove
 
         with self.lock:
             g, inst = self.scene.gaussians, self.scene.instances
@@ -155,7 +155,7 @@ class GaussianViewer:
         """Render camera i's view of the Gaussians shown now into the panel."""
         import torch
 
-        from tracklift.splat.rasterize import rasterize
+        from tracklift.splat.render.rasterizer import rasterize
 
         g, _ = self.current
         cam = self.scene.cameras[i]
