@@ -1,5 +1,7 @@
 """The streaming Mapper on a tiny ray-cast world of boxes on a floor (64×48 frames, exact masks)."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -66,7 +68,7 @@ def config(mode: str = "spatial", refine: bool = True) -> PipelineConfig:
     # 64×48 frames have 5 cm pixels at 3 m: stride 1 and 5 cm voxels keep surfaces connected.
     cfg = PipelineConfig(lift=LiftConfig(voxel=0.05, stride=1, erode_px=0), tracker=TrackerConfig(mode=mode))
     if not refine:
-        cfg.refine = None
+        cfg = dataclasses.replace(cfg, refine=None)
     return cfg
 
 
@@ -123,7 +125,7 @@ def test_oracle_masks_reach_high_ap_through_the_evaluator(frames):
 @pytest.mark.parametrize("min_views", [1, 2])
 def test_instances_can_be_read_mid_scan(frames, min_views):
     cfg = config()
-    cfg.tracker.min_views = min_views
+    cfg = dataclasses.replace(cfg, tracker=dataclasses.replace(cfg.tracker, min_views=min_views))
     mapper = Mapper(cfg)
     counts = []
     for frame, masks, _ in frames[:6]:
@@ -200,7 +202,8 @@ def test_predictions_do_not_spread_onto_seen_unmasked_surfaces(frames):
     seen = {}
     for step in (2, 0):
         cfg = config(refine=False)
-        cfg.lift.background_px, cfg.lift.background_step = 2, step  # a thin ring: 8 px is most of a 64×48 frame
+        # a thin ring: 8 px is most of a 64×48 frame
+        cfg = dataclasses.replace(cfg, lift=dataclasses.replace(cfg.lift, background_px=2, background_step=step))
         mapper = Mapper(cfg)
         for frame, masks, _ in frames:
             mapper.add_frame(frame, masks)

@@ -117,7 +117,7 @@ def test_bad_input():
         corrupt_frame(image, {1: "chair"}, PRESETS["oracle"], np.random.default_rng(0))
     with pytest.raises(ValueError, match=r"\[H, W\]"):
         corrupt_frame(image[None], labels, PRESETS["oracle"], np.random.default_rng(0))
-    with pytest.raises(ValueError, match="probability"):
+    with pytest.raises(ValueError, match="Corruption.drop must be ≤ 1.0, got 1.5"):
         Corruption(drop=1.5)
 
 

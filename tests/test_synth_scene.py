@@ -222,7 +222,7 @@ def test_cli_smoke(tmp_path, capsys):
     assert main(["synth", str(out), "--frames", "1", "--width", "32", "--height", "24", "--objects", "5", "--quiet"]) == 0
     assert not (out / "color" / "1.jpg").exists() and not (out / "gt_2d" / "instance" / "1.png").exists()
     assert main(["synth", str(tmp_path / "x"), "--objects", "2", "--quiet"]) == 2
-    assert "objects must be in 5..40" in capsys.readouterr().err
+    assert "SynthConfig.objects must be ≥ 5, got 2" in capsys.readouterr().err
 
 
 def test_mesh_keeps_only_what_the_camera_saw(tiny_scene):

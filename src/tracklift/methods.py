@@ -7,6 +7,7 @@ Visual and fused association use the weight-free handcrafted features, so no mod
 
 from __future__ import annotations
 
+import dataclasses
 from functools import partial
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def track_method(scene, masks_dir: str | Path, mode: str = "fused", refine: bool
     """The tracker variant `mode` (+ consistency refinement) as a benchmark method over mesh vertices."""
     config = config or PipelineConfig(tracker=TrackerConfig(mode=mode))
     if not refine:
-        config.refine = None
+        config = dataclasses.replace(config, refine=None)
     instances, masks = segment_onto_mesh(scene, masks_dir, config)
     vocab = load_vocabulary("scannet200")
     return [PredictedInstance(m, instance_label_id(i, vocab), i.score) for m, i in zip(masks, instances)]

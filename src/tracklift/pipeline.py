@@ -19,6 +19,7 @@ from typing import Callable
 import numpy as np
 from tqdm import tqdm
 
+from tracklift.core.config import config
 from tracklift.data.frame import BadFrameError, Frame
 from tracklift.features.protocol import FeatureExtractor
 from tracklift.lift.lifter import LiftConfig, lift_masks
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 Classifier = Callable[[object, list[Instance3D]], None]
 
 
-@dataclass
+@config
 class PipelineConfig:
     """lift: masks -> voxel segments; tracker: association and track life; refine: consistency refinement
     from the tracing table (None = off); snap: snapping of the outputs to the mesh's superpoints when the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -159,7 +160,7 @@ def _track(scene, spec: str, args: argparse.Namespace, vocab, on_frame):
     config = PipelineConfig(lift=LiftConfig(voxel=args.voxel, stride=args.pixel_stride),
                             tracker=TrackerConfig(mode=args.mode))
     if args.no_refine:
-        config.refine = None
+        config = dataclasses.replace(config, refine=None)
     mapper = map_scene(scene, segmenter, features, config, progress=True, on_frame=on_frame)
     return mapper.instances(), mapper.background_points(), asdict(mapper.stats)
 
