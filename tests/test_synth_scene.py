@@ -225,6 +225,19 @@ def test_cli_smoke(tmp_path, capsys):
     assert "SynthConfig.objects must be ≥ 5, got 2" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("flags, message", [
+    (["--frames", "100000000", "--width", "100000"], "SynthConfig.frames must be ≤ 100000, got 100000000"),
+    (["--width", "100000"], "SynthConfig.width must be ≤ 4096, got 100000"),
+    (["--height", "4"], "SynthConfig.height must be ≥ 8, got 4"),
+    (["--loops", "0"], "SynthConfig.loops must be ≥ 0.01, got 0.0"),
+])
+def test_cli_refuses_absurd_sizes_up_front(tmp_path, capsys, flags, message):
+    out = tmp_path / "scene0001_00"
+    assert main(["synth", str(out), *flags, "--quiet"]) == 2
+    assert f"tracklift synth: error: {message}" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_mesh_keeps_only_what_the_camera_saw(tiny_scene):
     """Like a scan's reconstruction, the mesh holds observed surfaces only: every vertex is seen by some frame,
     and cropping drops unseen geometry (the full tessellation of the same room is larger)."""
