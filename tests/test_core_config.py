@@ -91,3 +91,29 @@ def test_validation_matches_the_bounds(count, voxel):
         assert valid
     except ValueError:
         assert not valid
+
+
+OTHER_CONFIGS = {"ScanRealism", "DepthNoise", "Corruption"}
+
+
+def test_every_config_class_is_typed():
+    """Every `*Config` class of the library is a frozen dataclass validated on construction and built from
+    `option` fields (nested configs aside), so no config can be changed after it is built or hold a bad value."""
+    import importlib
+    import pkgutil
+
+    import tracklift
+
+    checked = []
+    for info in pkgutil.walk_packages(tracklift.__path__, "tracklift."):
+        module = importlib.import_module(info.name)
+        for name, cls in vars(module).items():
+            if not (isinstance(cls, type) and cls.__module__ == info.name and (name.endswith("Config") or name in OTHER_CONFIGS)):
+                continue
+            checked.append(name)
+            assert dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen, name
+            for f in dataclasses.fields(cls):
+                nested = f.default_factory is not dataclasses.MISSING or f.default is dataclasses.MISSING
+                assert nested or "help" in f.metadata, f"{name}.{f.name} is not an option()"
+                assert not isinstance(f.default, (list, dict, set)), f"{name}.{f.name} has a mutable default"
+    assert len(checked) == 33, sorted(checked)

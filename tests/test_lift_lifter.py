@@ -66,7 +66,7 @@ def test_bad_and_empty_inputs():
     assert out.segments == [] and out.dropped == 2
     with pytest.raises(ValueError, match="masks are"):
         lift_masks(frame(depth), FrameMasks(np.zeros((1, H, W + 1), bool)))
-    with pytest.raises(ValueError, match="invalid LiftConfig"):
+    with pytest.raises(ValueError, match="LiftConfig.stride must be ≥ 1, got 0"):
         LiftConfig(stride=0)
 
 

@@ -131,7 +131,7 @@ def test_oracle_masks_reach_high_ap_through_the_evaluator(frames):
 @pytest.mark.parametrize("min_views", [1, 2])
 def test_instances_can_be_read_mid_scan(frames, min_views):
     cfg = config()
-    cfg.tracker.min_views = min_views
+    cfg = dataclasses.replace(cfg, tracker=dataclasses.replace(cfg.tracker, min_views=min_views))
     mapper = Mapper(cfg)
     counts = []
     for frame, masks, _ in frames[:6]:
@@ -208,7 +208,8 @@ def test_predictions_do_not_spread_onto_seen_unmasked_surfaces(frames):
     seen = {}
     for step in (2, 0):
         cfg = config(refine=False)
-        cfg.lift.background_px, cfg.lift.background_step = 2, step  # a thin ring: 8 px is most of a 64×48 frame
+        # a thin ring: 8 px is most of a 64×48 frame
+        cfg = dataclasses.replace(cfg, lift=dataclasses.replace(cfg.lift, background_px=2, background_step=step))
         mapper = Mapper(cfg)
         for frame, masks, _ in frames:
             mapper.add_frame(frame, masks)

@@ -139,10 +139,16 @@ def test_geo3d_config_from_options():
     assert geo3d_config() == Geo3DConfig()
     with pytest.raises(ValueError, match="unknown option"):
         geo3d_config("bogus=1")
-    with pytest.raises(ValueError, match="bad or repeated"):
+    with pytest.raises(ValueError, match="option 'distance' is not key=value"):
         geo3d_config("distance")
-    with pytest.raises(ValueError, match="normal_knn='2.5' is not an int"):
+    with pytest.raises(ValueError, match="option normal_knn must be int, got '2.5'"):
         geo3d_config("normal_knn=2.5")
+    with pytest.raises(ValueError, match="option 'distance' given twice"):
+        geo3d_config("distance=0.04,distance=0.05")
+    with pytest.raises(ValueError, match="geo3d segmenter: ProposalConfig.min_area must be ≥ 0.0, got -1.0"):
+        geo3d_config("min_area=-1")
+    with pytest.raises(ValueError, match=r"unknown option\(s\) \['bogus'\] \(options: angle_deg, behind, "):
+        geo3d_config("bogus=1,distance=0.04")
 
 
 def test_empty_map_gives_no_instances():

@@ -117,7 +117,7 @@ def test_bad_input():
         corrupt_frame(image, {1: "chair"}, PRESETS["oracle"], np.random.default_rng(0))
     with pytest.raises(ValueError, match=r"\[H, W\]"):
         corrupt_frame(image[None], labels, PRESETS["oracle"], np.random.default_rng(0))
-    with pytest.raises(ValueError, match="probability"):
+    with pytest.raises(ValueError, match="Corruption.drop must be ≤ 1.0, got 1.5"):
         Corruption(drop=1.5)
 
 
@@ -154,3 +154,17 @@ def test_cli_overrides_and_errors(scene, tmp_path, capsys):
     assert all(json.loads((out / f"{i}.json").read_text()) == {} for i in range(3))
     assert main(["synth-masks", str(tmp_path / "nope"), "--out", str(out), "--quiet"]) == 2
     assert "not a synthetic scene" in capsys.readouterr().err
+    # Levels out of range are refused with the field's bound before any frame is written.
+    assert main(["synth-masks", str(scene), "--out", str(tmp_path / "bad"), "--drop", "1.5", "--quiet"]) == 2
+    assert "Corruption.drop must be ≤ 1.0, got 1.5" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
+
+
+def test_cli_structure_flag_overrides_the_preset(scene, tmp_path):
+    out = tmp_path / "s"
+    assert main(["synth-masks", str(scene), "--out", str(out), "--preset", "oracle", "--structure", "--quiet"]) == 0
+    meta = json.loads((scene / "scene.json").read_text())
+    labels = {o["instance"]: o["label"] for o in meta["objects"]}
+    gt = cv2.imread(str(scene / "gt_2d" / "instance" / "0.png"), cv2.IMREAD_UNCHANGED)
+    masks = read_masks(out, "0", gt.shape)
+    assert _as_partition(gt, masks.masks) == _as_partition(gt, [gt == k for k in np.unique(gt) if labels[int(k)]])

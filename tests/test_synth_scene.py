@@ -222,7 +222,20 @@ def test_cli_smoke(tmp_path, capsys):
     assert main(["synth", str(out), "--frames", "1", "--width", "32", "--height", "24", "--objects", "5", "--quiet"]) == 0
     assert not (out / "color" / "1.jpg").exists() and not (out / "gt_2d" / "instance" / "1.png").exists()
     assert main(["synth", str(tmp_path / "x"), "--objects", "2", "--quiet"]) == 2
-    assert "objects must be in 5..40" in capsys.readouterr().err
+    assert "SynthConfig.objects must be ≥ 5, got 2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--frames", "100000000", "--width", "100000"], "SynthConfig.frames must be ≤ 100000, got 100000000"),
+    (["--width", "100000"], "SynthConfig.width must be ≤ 4096, got 100000"),
+    (["--height", "4"], "SynthConfig.height must be ≥ 8, got 4"),
+    (["--loops", "0"], "SynthConfig.loops must be ≥ 0.01, got 0.0"),
+])
+def test_cli_refuses_absurd_sizes_up_front(tmp_path, capsys, flags, message):
+    out = tmp_path / "scene0001_00"
+    assert main(["synth", str(out), *flags, "--quiet"]) == 2
+    assert f"tracklift synth: error: {message}" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_mesh_keeps_only_what_the_camera_saw(tiny_scene):

@@ -13,6 +13,8 @@ log = logging.getLogger(__name__)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from tracklift.batch.driver import BatchConfig
+    from tracklift.core.config import add_config_flags
     from tracklift.pipeline.cli import add_options
 
     parser.add_argument("root", help="dataset folder: scans/<scene>/, posed_images/<scene>/, data/<scene>/ or "
@@ -31,8 +33,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--address", help="join an existing Ray cluster: auto, or ray://HOST:10001")
     parser.add_argument("--engine", choices=("auto", "ray", "process"), default="auto",
                         help="auto (default): Ray when installed, else a local process pool")
-    parser.add_argument("--retries", type=int, default=1, help="further attempts for a failed scene (default 1)")
-    parser.add_argument("--cpus-per-scene", type=int, default=1, help="CPUs (threads) each scene uses (default 1)")
+    add_config_flags(parser, BatchConfig, {"retries": "--retries", "cpus": "--cpus-per-scene"})
     add_options(parser)
     parser.set_defaults(func=run)
 
@@ -53,10 +54,11 @@ def run(args: argparse.Namespace) -> int:
     from tracklift.batch.driver import BatchConfig, run_batch
     from tracklift.batch.engine import make_engine
     from tracklift.batch.report import pooled_evaluation, scene_table
+    from tracklift.core.config import config_from_args
     from tracklift.eval.report import format_table, result_to_json
     from tracklift.io.atomic import atomic_write_text
 
-    config = BatchConfig(retries=args.retries, cpus=args.cpus_per_scene)
+    config = config_from_args(BatchConfig, args)
     if args.workers < 1:
         raise ValueError(f"--workers must be ≥ 1, got {args.workers}")
     if args.masks_root is not None and not Path(args.masks_root).is_dir():

@@ -7,12 +7,12 @@ import json
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from tqdm import tqdm
 
+from tracklift.core.config import config, option
 from tracklift.batch.discover import SceneJob
 from tracklift.batch.engine import Engine
 from tracklift.batch.markers import STATE_DIR, completed, settings_key, state_path
@@ -25,18 +25,10 @@ log = logging.getLogger(__name__)
 BATCH_JSON = "batch.json"
 
 
-@dataclass(frozen=True)
+@config
 class BatchConfig:
-    """retries: further attempts after a failed one; cpus: CPUs (threads) per scene."""
-
-    retries: int = 1
-    cpus: int = 1
-
-    def __post_init__(self) -> None:
-        if self.retries < 0:
-            raise ValueError(f"--retries must be ≥ 0, got {self.retries}")
-        if self.cpus < 1:
-            raise ValueError(f"--cpus-per-scene must be ≥ 1, got {self.cpus}")
+    retries: int = option(1, "further attempts for a failed scene", low=0, high=100)
+    cpus: int = option(1, "CPUs (threads) each scene uses", low=1, high=1024)
 
 
 def memory_request(path: Path, stride: int = 1, max_frames: int | None = None) -> int:

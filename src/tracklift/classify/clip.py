@@ -13,12 +13,13 @@ few neutral prompts ("an object", ...).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from tracklift.core.config import config, option
 from tracklift.classify.cache import cached_array, content_hash
 from tracklift.classify.crops import CropConfig, crop_views
 from tracklift.classify.views import View
@@ -35,13 +36,13 @@ PROMPTS = (
 NEUTRAL = ("an object.", "a photo of something.", "a photo of a room.")
 
 
-@dataclass(frozen=True)
+@config
 class ClipConfig:
     crop: CropConfig = field(default_factory=CropConfig)
-    prompts: tuple[str, ...] = PROMPTS
-    batch_size: int = 32
-    cache_dir: str | None = None  # on-disk text-embedding cache; None = memory only
-    device: str = "cpu"
+    prompts: tuple[str, ...] = option(PROMPTS, "prompt templates, '{}' is the class name")
+    batch_size: int = option(32, "crops or prompts per forward pass", low=1, high=4096)
+    cache_dir: str | None = option(None, "on-disk text-embedding cache; None = memory only")
+    device: str = option("cpu", "torch device")
 
 
 class ClipClassifier:

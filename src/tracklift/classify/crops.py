@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 
+from tracklift.core.config import config, option
 from tracklift.classify.views import View
 
 
-@dataclass(frozen=True)
+@config
 class CropConfig:
-    scales: tuple[float, ...] = (1.0, 1.5, 2.0)  # crop side = scale x the bbox's longer side
-    size: int = 224  # output side, pixels
-    dim: float = 0.5  # background brightness factor outside the mask (1 = no dimming)
-    outline: bool = True  # draw the mask outline
-    outline_color: tuple[int, int, int] = (255, 0, 0)  # RGB
+    scales: tuple[float, ...] = option((1.0, 1.5, 2.0), "crop side = scale × the bbox's longer side", low=0.1,
+                                       high=10.0)
+    size: int = option(224, "output side, pixels", low=8, high=4096)
+    dim: float = option(0.5, "background brightness outside the mask (1 = no dimming)", low=0.0, high=1.0)
+    outline: bool = option(True, "draw the mask outline")
+    outline_color: tuple[int, int, int] = option((255, 0, 0), "outline RGB", low=0, high=255)
 
 
 def crop_view(view: View, scale: float, config: CropConfig = CropConfig()) -> np.ndarray:

@@ -13,11 +13,12 @@ confidence; an unusable answer leaves the prior as it is.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Sequence
 
 import numpy as np
 
+from tracklift.core.config import config, option
 from tracklift.classify.answers import parse_label_answer, parse_query_answer
 from tracklift.classify.chat import ChatBackend, LLMError
 from tracklift.classify.crops import CropConfig, crop_view
@@ -41,21 +42,21 @@ QUERY_PROMPT = (
 NEUTRAL_SCORE = 0.5  # query score when the model's answer carries no information
 
 
-@dataclass
+@config
 class LLMConfig:
-    n_views: int = 3  # views shown per question
-    scale: float = 1.5  # crop context scale (x the bbox side)
+    n_views: int = option(3, "views shown per question", low=1, high=64)
+    scale: float = option(1.5, "crop context scale (× the bbox side)", low=1.0, high=10.0)
     crop: CropConfig = field(default_factory=lambda: CropConfig(size=336))
-    shortlist: int = 10  # classes offered to the model when a prior classifier is given
+    shortlist: int = option(10, "classes offered to the model when a prior classifier is given", low=1)
 
 
 class LLMClassifier:
     needs_views = True
 
-    def __init__(self, backend: ChatBackend, config: LLMConfig = LLMConfig(), embedder: TextEmbedder | None = None,
+    def __init__(self, backend: ChatBackend, config: LLMConfig | None = None, embedder: TextEmbedder | None = None,
                  prior: Classifier | None = None) -> None:
         self.backend = backend
-        self.config = config
+        self.config = config or LLMConfig()
         self.embedder = embedder
         self.prior = prior
         self.name = f"llm:{backend.model_id}"

@@ -16,11 +16,11 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 
+from tracklift.core.config import config, option
 from tracklift.classify.chat import LLMError, encode_png
 
 log = logging.getLogger(__name__)
@@ -28,17 +28,17 @@ log = logging.getLogger(__name__)
 ENV_URL, ENV_MODEL, ENV_KEY = "TRACKLIFT_LLM_URL", "TRACKLIFT_LLM_MODEL", "TRACKLIFT_LLM_API_KEY"
 
 
-@dataclass(frozen=True)
+@config
 class OpenAIChatConfig:
     url: str  # server base (".../v1") or the full ".../chat/completions" address
     model: str
-    # secret: never in a repr (so never in a log line or an error message); the CLI takes it from ENV_KEY only
-    api_key: str | None = field(default=None, repr=False)
-    timeout: float = 120.0  # seconds per attempt
-    retries: int = 3  # attempts after the first
-    backoff: float = 1.0  # seconds before the first retry, doubled each time
-    max_tokens: int = 128
-    temperature: float = 0.0
+    api_key: str | None = option(None, "bearer token; None sends none (from the environment only, never shown)",
+                                 secret=True)
+    timeout: float = option(120.0, "seconds per attempt", low=0.1, high=3600.0)
+    retries: int = option(3, "attempts after the first", low=0, high=100)
+    backoff: float = option(1.0, "seconds before the first retry, doubled each time", low=0.0, high=600.0)
+    max_tokens: int = option(128, "answer length limit, tokens", low=1, high=1_000_000)
+    temperature: float = option(0.0, "sampling temperature", low=0.0, high=2.0)
 
     @classmethod
     def from_env(cls, url: str | None = None, model: str | None = None, **kwargs) -> "OpenAIChatConfig":

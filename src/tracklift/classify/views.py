@@ -15,19 +15,23 @@ from typing import Iterable, Sequence
 import cv2
 import numpy as np
 
+from tracklift.core.config import config, option
 from tracklift.data.frame import Frame
 from tracklift.core.instance import Instance3D
 
 
-@dataclass(frozen=True)
+@config
 class ViewConfig:
-    top_k: int = 5
-    depth_tolerance: float = 0.05  # metres: a point up to this far behind the observed surface still counts as seen
-    depth_tolerance_rel: float = 0.02  # plus this share of the depth (depth noise grows with distance)
-    min_visible_points: int = 5
-    max_points: int = 4000  # points per instance used for visibility (seeded subsample); masks use all points
-    context_scale: float = 2.0  # largest crop scale the stored patch must cover (x the bbox side)
-    seed: int = 0
+    top_k: int = option(5, "best views kept per instance", low=1, high=1000)
+    depth_tolerance: float = option(0.05, "a point this far behind the observed surface still counts as seen, metres",
+                                    low=0.0, high=10.0)
+    depth_tolerance_rel: float = option(0.02, "plus this share of the depth", low=0.0, high=1.0)
+    min_visible_points: int = option(5, "points a view must see", low=1)
+    max_points: int = option(4000, "points per instance used for visibility (seeded subsample)", low=1,
+                             high=10_000_000)
+    context_scale: float = option(2.0, "largest crop scale the stored patch must cover (× the bbox side)", low=1.0,
+                                  high=10.0)
+    seed: int = option(0, "subsample seed", low=0)
 
 
 @dataclass(frozen=True)

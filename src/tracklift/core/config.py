@@ -20,10 +20,12 @@ SCALARS = (bool, int, float, str)
 
 
 def option(default: Any, help: str, *, low: float | None = None, high: float | None = None,
-           choices: tuple | None = None) -> Any:
+           choices: tuple | None = None, secret: bool = False) -> Any:
     """A config field: `default`, a one-line `help`, inclusive bounds `low`/`high` for numbers (for a tuple of
-    numbers, every element), or the allowed `choices`."""
-    return dataclasses.field(default=default, metadata={"help": help, "low": low, "high": high, "choices": choices})
+    numbers, every element), or the allowed `choices`. A `secret` (an API key) is left out of the repr, so it
+    never reaches a log line or an error message."""
+    return dataclasses.field(default=default, repr=not secret,
+                             metadata={"help": help, "low": low, "high": high, "choices": choices})
 
 
 def config(cls: type[T]) -> type[T]:
@@ -110,16 +112,23 @@ def parse_spec_options(text: str, where: str) -> dict[str, str]:
         key, eq, value = item.partition("=")
         if not eq or not key.strip():
             raise ValueError(f"{where}: option {item!r} is not key=value")
+        if key.strip() in options:
+            raise ValueError(f"{where}: option {key.strip()!r} given twice")
         options[key.strip()] = value.strip()
     return options
+
+
+def spec_keys(cls: type) -> dict[str, type]:
+    """The options a spec may set on `cls`: each scalar `option` field's name and the type its value parses to."""
+    hints = _hints(cls)
+    return {f.name: _flag_type(hints[f.name]) for f in dataclasses.fields(cls)
+            if "help" in f.metadata and _flag_type(hints[f.name]) is not None}
 
 
 def config_from_spec(cls: type[T], text: str, where: str, **fixed: Any) -> T:
     """`cls` from the 'key=value,…' options of a backend spec (e.g. the part after 'rgbd:'), each value parsed
     as its field's type; an unknown key or a bad value is a ValueError naming `where` and the valid keys."""
-    hints = _hints(cls)
-    settable = {f.name: _flag_type(hints[f.name]) for f in dataclasses.fields(cls)
-                if "help" in f.metadata and _flag_type(hints[f.name]) is not None}
+    settable = spec_keys(cls)
     values: dict[str, Any] = {}
     for key, raw in parse_spec_options(text, where).items():
         if key not in settable:

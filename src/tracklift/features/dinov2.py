@@ -9,11 +9,10 @@ area-weighted coverage (`features.pooling`), then L2-normalised.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 
+from tracklift.core.config import config, option
 from tracklift.data.frame import Frame
 from tracklift.features.pooling import patch_coverage, pool_normalised
 from tracklift.core.masks import FrameMasks
@@ -21,15 +20,12 @@ from tracklift.core.masks import FrameMasks
 MODEL_TYPES = ("dinov2", "dinov2_with_registers")
 
 
-@dataclass
+@config
 class Dinov2FeatureConfig:
-    """model: local folder or hub id.  short_side: shorter side fed to the model, in pixels.
-    device: torch device.  dtype: "float32", "float16" or "bfloat16"."""
-
-    model: str
-    short_side: int = 448
-    device: str = "cpu"
-    dtype: str = "float32"
+    model: str  # local folder or hub id
+    short_side: int = option(448, "shorter image side fed to the model, pixels", low=14, high=4096)
+    device: str = option("cpu", "torch device")
+    dtype: str = option("float32", "model precision", choices=("float32", "float16", "bfloat16"))
 
 
 def patch_grid(height: int, width: int, short_side: int, patch: int) -> tuple[int, int]:

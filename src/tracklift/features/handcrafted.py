@@ -12,12 +12,11 @@ indices and weights are computed once per frame for the pixels inside any mask; 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numba
 import numpy as np
 
+from tracklift.core.config import config, option
 from tracklift.data.frame import Frame
 from tracklift.features.soft_hist import soft_bins
 from tracklift.core.masks import FrameMasks
@@ -28,15 +27,14 @@ LAB_RANGES = ((0.0, 100.0), (-80.0, 80.0), (-80.0, 80.0))
 LOG_MAGNITUDE_MAX = 6.0
 
 
-@dataclass
+@config
 class HandcraftedConfig:
-    """color_bins: (L, a, b) bins of the joint colour histogram.  orientation_bins, magnitude_bins: texture bins.
-    texture_weight: scale of each texture block relative to the colour block."""
-
-    color_bins: tuple[int, int, int] = (4, 8, 8)
-    orientation_bins: int = 8
-    magnitude_bins: int = 6
-    texture_weight: float = 0.5
+    color_bins: tuple[int, int, int] = option((4, 8, 8), "(L, a, b) bins of the joint colour histogram", low=1,
+                                              high=64)
+    orientation_bins: int = option(8, "gradient orientation bins", low=1, high=64)
+    magnitude_bins: int = option(6, "gradient magnitude bins", low=1, high=64)
+    texture_weight: float = option(0.5, "scale of each texture block relative to the colour block", low=0.0,
+                                   high=100.0)
 
 
 def joint_bins(lab: np.ndarray, bins: tuple[int, int, int]):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from tracklift.core.config import config, option
 from tracklift.data.frame import Frame
 from tracklift.lift.projection import pixels_to_world, reliable_pixels
 from tracklift.lift.components import main_components, voxel_components
@@ -21,53 +22,27 @@ from tracklift.lift.voxels import count_keys, key_centres, pack_keys, voxel_coor
 from tracklift.core.masks import FrameMasks
 
 
-@dataclass
+@config
 class LiftConfig:
-    """How masks become voxel segments.
+    """How masks become voxel segments (the reasoning behind each default: docs/tuning.md, lift)."""
 
-    voxel:       voxel edge, metres (the resolution of every voxel map and of the output points).
-    stride:      pixel sampling step; 2 keeps one pixel in 4, ample for voxels ≥ 2 cm at ≤ 6 m.
-    min_depth, max_depth: usable depth range, metres.
-    edge_slope:  a grid pixel is a depth edge when the depth range of its 3×3 grid neighbourhood exceeds
-                 what a surface with slope `edge_slope` (tan of its tilt from facing the camera; 5.7 = 80°)
-                 would show: range > edge_slope · 2 · stride / f · depth. Scaling by the pixel footprint
-                 keeps the test the same at any resolution.
-    erode_px:    mask borders eroded by this many pixels (segmenters bleed over object borders); applied on
-                 the sampling grid, rounded up to whole grid steps.
-    connect_gap: metres; connectivity is computed on cells of this size (26-neighbourhood), so parts of one
-                 mask separated by less than about one cell (a table top seen edge-on between its legs) stay
-                 together while a jump across a depth discontinuity separates. Raised per frame to the pixel
-                 footprint at the frame's far depth (see `connect_cell`).
-    keep_share, keep_behind: besides a mask's heaviest 3D component, its other components with at least
-                 `keep_share` of that mass and lying at most `keep_behind` metres deeper are kept too
-                 (`components.main_components`): depth edges cut thin objects (a desk top seen edge-on, chair
-                 legs) into pieces that all belong to the object.
-    min_voxels:  segments with fewer voxels after denoising are dropped.
-    background_px: reliable pixels within this many pixels of a mask but in no mask are returned as
-                 background evidence (voxels seen as "no object" next to objects) at full grid density;
-                 0 turns background evidence off.
-    background_step: the other reliable unmasked pixels are background evidence too, on every
-                 `background_step`-th grid row and column (0 = only the ring). Surfaces no mask ever covered
-                 must be known as seen, or predictions would spread onto them (transfer.complete_on_mesh).
-    """
-
-    voxel: float = 0.03
-    stride: int = 2
-    min_depth: float = 0.1
-    max_depth: float = 8.0
-    edge_slope: float = 5.7
-    erode_px: int = 2
-    connect_gap: float = 0.06
-    keep_share: float = 0.2
-    keep_behind: float = 0.3
-    min_voxels: int = 4
-    background_px: int = 8
-    background_step: int = 2
-
-    def __post_init__(self) -> None:
-        if (self.voxel <= 0 or self.stride < 1 or self.connect_gap < 0 or self.erode_px < 0
-                or self.background_px < 0 or self.background_step < 0):
-            raise ValueError(f"invalid LiftConfig: {self}")
+    voxel: float = option(0.03, "voxel edge, metres (every voxel map and the output points)", low=1e-3, high=1.0)
+    stride: int = option(2, "pixel sampling step (2 keeps one pixel in 4)", low=1, high=64)
+    min_depth: float = option(0.1, "nearest usable depth, metres", low=0.0, high=100.0)
+    max_depth: float = option(8.0, "farthest usable depth, metres", low=0.0, high=100.0)
+    edge_slope: float = option(5.7, "depth-edge test: tan of the steepest surface tilt kept (5.7 = 80°)", low=0.0,
+                               high=1000.0)
+    erode_px: int = option(2, "mask borders eroded by this many pixels", low=0, high=256)
+    connect_gap: float = option(0.06, "connectivity cell, metres (raised to the far pixel footprint)", low=0.0,
+                                high=10.0)
+    keep_share: float = option(0.2, "other 3D components kept with this share of the heaviest one's mass", low=0.0,
+                               high=1.0)
+    keep_behind: float = option(0.3, "... and lying at most this far behind it, metres", low=0.0, high=100.0)
+    min_voxels: int = option(4, "segments with fewer voxels after denoising are dropped", low=0)
+    background_px: int = option(8, "ring of unmasked pixels returned as background, pixels (0 = off)", low=0,
+                                high=1024)
+    background_step: int = option(2, "other background pixels every n-th grid row and column (0 = ring only)",
+                                  low=0, high=1024)
 
 
 @dataclass

@@ -17,34 +17,17 @@ e.g. hf:owlv2=google/owlv2-base-patch16-ensemble,sam=facebook/sam-vit-base,thres
 
 from __future__ import annotations
 
-from dataclasses import fields
-
+from tracklift.core.config import config_from_spec, parse_spec_options
 from tracklift.segment2d.protocol import Segmenter
 
 DETECTORS = ("owlv2", "gdino")
 DEFAULT_THRESHOLD = {"owlv2": 0.1, "gdino": 0.3}
 
 
-def parse_options(text: str, where: str) -> dict[str, str]:
-    """"a=1,b=x" -> {"a": "1", "b": "x"}; ValueError naming `where` on a malformed item or repeated key."""
-    options: dict[str, str] = {}
-    for item in filter(None, text.split(",")):
-        key, eq, value = item.partition("=")
-        if not eq or not key.strip() or not value.strip() or key.strip() in options:
-            raise ValueError(f"{where}: bad or repeated option {item!r} (expected key=value)")
-        options[key.strip()] = value.strip()
-    return options
-
-
-def _rgbd(options: dict[str, str]) -> Segmenter:
+def _rgbd(options: str) -> Segmenter:
     from tracklift.segment2d.rgbd import RGBDConfig, RGBDSegmenter
 
-    scalar = {f.name: f.type for f in fields(RGBDConfig) if f.type in ("int", "float", "str")}
-    unknown = sorted(set(options) - set(scalar))
-    if unknown:
-        raise ValueError(f"rgbd segmenter: unknown option(s) {unknown}; known: {sorted(scalar)}")
-    cast = {"int": int, "float": float, "str": str}
-    return RGBDSegmenter(RGBDConfig(**{k: cast[scalar[k]](v) for k, v in options.items()}))
+    return RGBDSegmenter(config_from_spec(RGBDConfig, options, "rgbd segmenter"))
 
 
 def _hf(options: dict[str, str], vocabulary: list[str] | None) -> Segmenter:
@@ -88,9 +71,9 @@ def make_segmenter(spec: str, vocabulary: list[str] | None = None) -> Segmenter:
 
         return PrecomputedSegmenter(rest)
     if kind == "rgbd":
-        return _rgbd(parse_options(rest, "rgbd segmenter"))
+        return _rgbd(rest)
     if kind == "hf":
-        return _hf(parse_options(rest, "hf segmenter"), vocabulary)
+        return _hf(parse_spec_options(rest, "hf segmenter"), vocabulary)
     raise ValueError(
         f"unknown segmenter spec {spec!r}: expected precomputed:<dir>, rgbd[:options] or hf:<detector>=...,sam=..."
     )

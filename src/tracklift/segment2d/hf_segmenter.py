@@ -3,11 +3,11 @@ after score threshold and NMS, prompt SAM for masks. Labels come from the vocabu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
+from tracklift.core.config import config, option
 from tracklift.data.frame import Frame
 from tracklift.segment2d.boxes import Detections, nms
 from tracklift.core.masks import FrameMasks
@@ -21,16 +21,12 @@ class BoxPrompter(Protocol):
     def __call__(self, color: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
 
-@dataclass
+@config
 class OpenVocabConfig:
-    """threshold: minimum detector score.  nms_iou: boxes overlapping a better one by more are dropped.
-    class_agnostic_nms: suppress across labels too (one mask per object, not per guess).
-    max_detections: keep at most this many boxes per frame, best first."""
-
-    threshold: float = 0.1
-    nms_iou: float = 0.5
-    class_agnostic_nms: bool = True
-    max_detections: int = 100
+    threshold: float = option(0.1, "minimum detector score", low=0.0, high=1.0)
+    nms_iou: float = option(0.5, "boxes overlapping a better one by more are dropped", low=0.0, high=1.0)
+    class_agnostic_nms: bool = option(True, "suppress across labels too (one mask per object, not per guess)")
+    max_detections: int = option(100, "boxes kept per frame, best first", low=1, high=10_000)
 
 
 def check_vocabulary(vocabulary: list[str] | None) -> list[str]:

@@ -11,28 +11,22 @@ that are near it, whatever their normals (noise, creases).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
+from tracklift.core.config import config, option
 
 
-@dataclass
+@config
 class PlaneConfig:
-    """max_planes: at most this many planes, found in at most `rounds` RANSAC rounds.
-    min_fraction: a plane's largest connected piece must hold this share of the valid pixels.
-    min_piece: its other pieces count when they hold this share (a floor split by a sofa).
-    distance: inlier distance in metres at 1 m depth (scaled by depth beyond).  angle_deg: normal tolerance.
-    iterations: hypotheses per plane.  sample_size: pixels scored per hypothesis."""
-
-    max_planes: int = 4
-    rounds: int = 8
-    min_fraction: float = 0.08
-    min_piece: float = 0.01
-    distance: float = 0.02
-    angle_deg: float = 20.0
-    iterations: int = 200
-    sample_size: int = 4000
+    max_planes: int = option(4, "at most this many planes", low=0, high=64)
+    rounds: int = option(8, "RANSAC rounds", low=1, high=256)
+    min_fraction: float = option(0.08, "share of the valid pixels a plane's largest piece must hold", low=0.0,
+                                 high=1.0)
+    min_piece: float = option(0.01, "share of the valid pixels its other pieces need to count", low=0.0, high=1.0)
+    distance: float = option(0.02, "inlier distance at 1 m depth (scaled beyond), metres", low=1e-6, high=10.0)
+    angle_deg: float = option(20.0, "normal tolerance, degrees", low=0.0, high=90.0)
+    iterations: int = option(200, "hypotheses per plane", low=1, high=100_000)
+    sample_size: int = option(4000, "pixels scored per hypothesis", low=3, high=10_000_000)
 
 
 def depth_tolerance(points: np.ndarray, cfg: PlaneConfig) -> np.ndarray:

@@ -18,12 +18,13 @@ Known limit: objects made of parts meeting at concave creases (chair seat and ba
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import cv2
 import numpy as np
 from scipy import ndimage
 
+from tracklift.core.config import config, option
 from tracklift.data.frame import Frame
 from tracklift.segment2d.crease import crease_weights, lab_colors
 from tracklift.core.felzenszwalb import felzenszwalb
@@ -34,47 +35,31 @@ from tracklift.segment2d.planes import PlaneConfig, find_planes
 PLANE_MODES = ("remove", "segment", "keep")
 
 
-@dataclass
+@config
 class RGBDConfig:
-    """Options of the RGB-D segmenter; the defaults suit 640×480 indoor frames (ScanNet, Replica).
+    """Options of the RGB-D segmenter; the defaults suit 640×480 indoor frames (ScanNet, Replica)."""
 
-    planes: "remove" (dominant planes are not objects), "segment" (each connected piece of a plane is a
-        segment) or "keep" (no plane detection).
-    depth_smooth, depth_sigma: diameter (pixels, 0 = off) and relative range of the bilateral depth filter.
-    normal_step: neighbour distance in pixels for normals.  normal_smooth: box size for normal smoothing.
-    max_depth_jump: an edge whose depth differs by more than this fraction of the nearer depth is cut.
-    depth_weight, normal_weight, color_weight: weights, in an edge's weight, of the relative off-tangent-plane
-        distance, of (1 - cos angle) and of the Lab distance / 100.
-    convex_factor: multiplies both shape terms on convex creases.
-    tolerance: edge weights below this count as equal (0); the rest are shifted down by it.
-    k: FH scale (larger -> larger segments).  min_size: pieces below this share of the image merge into a neighbour.
-    min_area: segments below this share of the image are dropped.  max_segments: keep the largest this many.
-    score_area: a segment of this share of the image (or more) gets the full size part of its score.
-    seed: RANSAC seed.
-    """
-
-    planes: str = "remove"
+    planes: str = option("remove", "dominant planes: not objects, each piece a segment, or no plane detection",
+                         choices=PLANE_MODES)
     plane: PlaneConfig = field(default_factory=PlaneConfig)
-    depth_smooth: int = 5
-    depth_sigma: float = 0.02
-    normal_step: int = 3
-    normal_smooth: int = 5
-    max_depth_jump: float = 0.05
-    depth_weight: float = 10.0
-    normal_weight: float = 1.0
-    convex_factor: float = 0.1
-    color_weight: float = 0.05
-    tolerance: float = 0.01
-    k: float = 3.0
-    min_size: float = 2e-4
-    min_area: float = 2e-3
-    max_segments: int = 64
-    score_area: float = 0.02
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.planes not in PLANE_MODES:
-            raise ValueError(f"planes must be one of {PLANE_MODES}, got {self.planes!r}")
+    depth_smooth: int = option(5, "bilateral depth filter diameter, pixels (0 = off)", low=0, high=64)
+    depth_sigma: float = option(0.02, "bilateral depth filter relative range", low=0.0, high=10.0)
+    normal_step: int = option(3, "neighbour distance for normals, pixels", low=1, high=64)
+    normal_smooth: int = option(5, "box size for normal smoothing, pixels", low=1, high=64)
+    max_depth_jump: float = option(0.05, "edges whose depth differs by more than this share of the nearer are cut",
+                                   low=0.0, high=10.0)
+    depth_weight: float = option(10.0, "edge weight of the relative off-tangent-plane distance", low=0.0, high=1e6)
+    normal_weight: float = option(1.0, "edge weight of (1 − cos angle)", low=0.0, high=1e6)
+    convex_factor: float = option(0.1, "multiplies both shape terms on convex creases", low=0.0, high=1e3)
+    color_weight: float = option(0.05, "edge weight of the Lab distance / 100", low=0.0, high=1e6)
+    tolerance: float = option(0.01, "edge weights below this count as equal", low=0.0, high=1e6)
+    k: float = option(3.0, "Felzenszwalb scale (larger → larger segments)", low=0.0, high=1e6)
+    min_size: float = option(2e-4, "pieces below this share of the image merge into a neighbour", low=0.0, high=1.0)
+    min_area: float = option(2e-3, "segments below this share of the image are dropped", low=0.0, high=1.0)
+    max_segments: int = option(64, "keep the largest this many", low=1, high=65_535)
+    score_area: float = option(0.02, "share of the image that gets the full size part of the score", low=1e-9,
+                               high=1.0)
+    seed: int = option(0, "RANSAC seed", low=0)
 
 
 def pixel_graph(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
+from tracklift.core.config import config, option
 from tracklift.lift.projection import pixels_to_world, reliable_pixels
 from tracklift.lift.voxels import key_centres, voxel_keys
 
@@ -21,25 +22,19 @@ from tracklift.lift.voxels import key_centres, voxel_keys
 _PIXELS, _RGB, _VIEW, _FRAMES = 0, slice(1, 4), slice(4, 7), 7
 
 
-@dataclass(frozen=True)
+@config
 class FuseConfig:
-    """voxel: edge, metres.  stride: pixel sampling step.  min_depth, max_depth: usable depth, metres (consumer
-    depth sensors are noisy beyond ~4 m).  edge_slope: depth-edge test as `LiftConfig.edge_slope`.
-    min_frames: a voxel must be seen in this many frames.  reduce_every: frames between reductions."""
-
-    voxel: float = 0.03
-    stride: int = 2
-    min_depth: float = 0.1
-    max_depth: float = 4.0
-    edge_slope: float = 5.7
-    min_frames: int = 2
-    reduce_every: int = 16
+    voxel: float = option(0.03, "voxel edge, metres", low=1e-3, high=1.0)
+    stride: int = option(2, "pixel sampling step", low=1, high=64)
+    min_depth: float = option(0.1, "nearest usable depth, metres", low=0.0, high=100.0)
+    max_depth: float = option(4.0, "farthest usable depth, metres", low=0.0, high=100.0)
+    edge_slope: float = option(5.7, "depth-edge test as LiftConfig.edge_slope", low=0.0, high=1000.0)
+    min_frames: int = option(2, "frames that must see a voxel", low=1)
+    reduce_every: int = option(16, "frames between reductions", low=1)
 
     def __post_init__(self) -> None:
-        if self.voxel <= 0 or self.stride < 1 or self.min_frames < 1 or self.reduce_every < 1:
-            raise ValueError(f"invalid FuseConfig: {self}")
-        if not 0 <= self.min_depth < self.max_depth:
-            raise ValueError(f"FuseConfig needs 0 ≤ min_depth < max_depth, got {self.min_depth}, {self.max_depth}")
+        if not self.min_depth < self.max_depth:
+            raise ValueError(f"FuseConfig needs min_depth < max_depth, got {self.min_depth}, {self.max_depth}")
 
 
 @dataclass(frozen=True)

@@ -11,40 +11,30 @@ Which scale fits an object is left to the scoring and voxel NMS that follow (`sc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy.spatial import cKDTree
 
+from tracklift.core.config import config, option
 from tracklift.lift.components import voxel_components
 from tracklift.segment2d.crease import crease_weights, lab_colors
 from tracklift.core.felzenszwalb import felzenszwalb
 
 
-@dataclass(frozen=True)
+@config
 class ProposalConfig:
-    """Sizes are areas (m²) of mapped surface, so that they mean the same at any voxel size: a voxel stands for
-    voxel² of surface.
-    scales: FH scales as areas (FH's k = scale / voxel², in voxels; the defaults are 3 and 10 voxels at 3 cm).
-    knn: neighbours per voxel; max_edge: in voxel edges (2 spans the 26-neighbourhood's diagonals), longer
-    neighbour edges are cut (surfaces apart stay apart).
-    normal_weight, convex_factor, color_weight, tolerance: edge weights (`segment2d.crease`; no depth term:
-    the voxel graph has no depth discontinuities, only the cut long edges).
-    min_segment: m²; smaller FH pieces merge into a neighbour.  min_area: m²; smaller proposals are dropped.
-    components: 1 adds the 26-connected components (FH at k = ∞) as proposals. Off by default: a union of two
-    touching objects then outranks (and suppresses) the larger of them, while the FH scales already keep
-    objects standing apart whole (the graph has no edge between voxels further apart than max_edge)."""
+    """Sizes are areas (m²) of mapped surface, so that they mean the same at any voxel size."""
 
-    scales: tuple[float, ...] = (0.0027, 0.009)
-    knn: int = 12
-    max_edge: float = 2.0
-    normal_weight: float = 1.0
-    convex_factor: float = 0.1
-    color_weight: float = 1.0
-    tolerance: float = 0.02
-    min_segment: float = 0.027
-    min_area: float = 0.045
-    components: int = 0
+    scales: tuple[float, ...] = option((0.0027, 0.009), "Felzenszwalb scales as areas, m² (k = scale / voxel²)",
+                                       low=1e-9, high=1e3)
+    knn: int = option(12, "neighbours per voxel", low=1, high=256)
+    max_edge: float = option(2.0, "longer neighbour edges are cut, voxel edges", low=0.0, high=100.0)
+    normal_weight: float = option(1.0, "edge weight of (1 − cos angle)", low=0.0, high=1e6)
+    convex_factor: float = option(0.1, "multiplies the shape term on convex creases", low=0.0, high=1e3)
+    color_weight: float = option(1.0, "edge weight of the Lab distance / 100", low=0.0, high=1e6)
+    tolerance: float = option(0.02, "edge weights below this count as equal", low=0.0, high=1e6)
+    min_segment: float = option(0.027, "smaller pieces merge into a neighbour, m²", low=0.0, high=1e6)
+    min_area: float = option(0.045, "smaller proposals are dropped, m²", low=0.0, high=1e6)
+    components: int = option(0, "1 adds the 26-connected components as proposals", choices=(0, 1))
 
 
 def voxel_graph(points: np.ndarray, normals: np.ndarray, colors: np.ndarray, voxel: float, cfg: ProposalConfig):

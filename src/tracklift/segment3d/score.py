@@ -12,26 +12,24 @@ score = size · support · mass, each in [0, 1]:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from tracklift.core.config import config, option
 
-@dataclass(frozen=True)
+
+@config
 class ScoreConfig:
-    """Ranges (lo, hi) in metres: `longest` for the larger of height and longest horizontal extent, `width` for
-    the shorter horizontal extent, `height` along up; `soft`: metres per e-fold outside a range.
-    support_gap, unsupported, mass_area (m²): see the module docstring.  nms_iou: proposals whose voxels overlap a
-    better one's by more than this voxel IoU are dropped."""
-
-    longest: tuple[float, float] = (0.4, 2.2)
-    width: tuple[float, float] = (0.2, 3.0)
-    height: tuple[float, float] = (0.2, 2.2)
-    soft: float = 0.2
-    support_gap: float = 0.25
-    unsupported: float = 0.4
-    mass_area: float = 0.27
-    nms_iou: float = 0.7
+    longest: tuple[float, float] = option((0.4, 2.2), "(lo, hi) of the larger of height and longest extent, metres",
+                                          low=0.0, high=100.0)
+    width: tuple[float, float] = option((0.2, 3.0), "(lo, hi) of the shorter horizontal extent, metres", low=0.0,
+                                        high=100.0)
+    height: tuple[float, float] = option((0.2, 2.2), "(lo, hi) of the extent along up, metres", low=0.0, high=100.0)
+    soft: float = option(0.2, "metres per e-fold outside a range", low=1e-6, high=100.0)
+    support_gap: float = option(0.25, "gap below an instance that still supports it, metres", low=0.0, high=100.0)
+    unsupported: float = option(0.4, "score factor of an unsupported instance", low=0.0, high=1.0)
+    mass_area: float = option(0.27, "surface area of full mass, m²", low=1e-9, high=1e6)
+    nms_iou: float = option(0.7, "proposals overlapping a better one by more voxel IoU are dropped", low=0.0,
+                            high=1.0)
 
 
 def extents(points: np.ndarray, up: np.ndarray) -> tuple[float, float, float, float]:

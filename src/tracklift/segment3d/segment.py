@@ -13,13 +13,13 @@ The result is a list of `Instance3D`s like the tracker's, so every writer works 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from tracklift.core.config import config, config_from_spec, option, parse_spec_options, spec_keys
 from tracklift.lift.projection import project
 from tracklift.superpoints.pointcloud import point_normals
-from tracklift.segment2d.factory import parse_options
 from tracklift.segment3d.fuse import FuseConfig, FusedMap, fuse_stream
 from tracklift.segment3d.proposals import ProposalConfig, propose
 from tracklift.segment3d.score import ScoreConfig, furniture_score
@@ -30,19 +30,16 @@ from tracklift.core.instance import Instance3D
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@config
 class Geo3DConfig:
-    """fuse, structure, proposals, score: the stages' options.  normal_knn: neighbours for PCA normals.
-    min_score: instances scoring below this are dropped.  min_visible: share of an instance's voxels a frame
-    must see to count among its frames."""
-
     fuse: FuseConfig = field(default_factory=FuseConfig)
     structure: StructureConfig = field(default_factory=StructureConfig)
     proposals: ProposalConfig = field(default_factory=ProposalConfig)
     score: ScoreConfig = field(default_factory=ScoreConfig)
-    normal_knn: int = 16
-    min_score: float = 0.01
-    min_visible: float = 0.5
+    normal_knn: int = option(16, "neighbours for PCA normals", low=2, high=256)
+    min_score: float = option(0.01, "instances scoring below this are dropped", low=0.0, high=1.0)
+    min_visible: float = option(0.5, "share of an instance's voxels a frame must see to count among its frames",
+                                low=0.0, high=1.0)
 
 
 @dataclass
@@ -55,38 +52,27 @@ class Geo3DResult:
     stats: dict[str, int]
 
 
-_STAGES = ("fuse", "structure", "proposals", "score")
+_STAGES = {"fuse": FuseConfig, "structure": StructureConfig, "proposals": ProposalConfig, "score": ScoreConfig}
 
 
 def geo3d_config(options: str = "", voxel: float | None = None, stride: int | None = None) -> Geo3DConfig:
     """A config from the CLI's `geo3d:<key>=<value>,...`: each key a scalar field of one stage's config or of
     Geo3DConfig itself (names are unique across them), e.g. `geo3d:distance=0.04,min_score=0.05`.
     voxel, stride: the fusion's voxel edge (metres) and pixel step, when given."""
-    parsed = parse_options(options, "geo3d segmenter")
-    cfg = Geo3DConfig()
-    fuse = {"voxel": voxel, "stride": stride}
-    updates: dict[str, dict] = {stage: {} for stage in _STAGES}
-    updates["fuse"] = {k: v for k, v in fuse.items() if v is not None}
-    top: dict = {}
-    known = []
-    for stage in (*_STAGES, None):
-        target = cfg if stage is None else getattr(cfg, stage)
-        for f in fields(target):
-            value = getattr(target, f.name)
-            if not isinstance(value, (int, float)):
-                continue
-            known.append(f.name)
-            if f.name in parsed:
-                text = parsed.pop(f.name)
-                try:
-                    cast = type(value)(text)
-                except ValueError:
-                    kind = "an int" if type(value) is int else "a float"
-                    raise ValueError(f"geo3d segmenter: {f.name}={text!r} is not {kind}") from None
-                (top if stage is None else updates[stage])[f.name] = cast
-    if parsed:
-        raise ValueError(f"geo3d segmenter: unknown option(s) {sorted(parsed)}; known: {sorted(known)}")
-    return replace(cfg, **top, **{stage: replace(getattr(cfg, stage), **updates[stage]) for stage in _STAGES})
+    where = "geo3d segmenter"
+    given = parse_spec_options(options, where)
+    owner = {name: stage for stage, cls in (*_STAGES.items(), (None, Geo3DConfig)) for name in spec_keys(cls)}
+    unknown = sorted(set(given) - set(owner))
+    if unknown:
+        raise ValueError(f"{where}: unknown option(s) {unknown} (options: {', '.join(sorted(owner))})")
+
+    def spec(stage: str | None) -> str:
+        return ",".join(f"{key}={value}" for key, value in given.items() if owner[key] == stage)
+
+    fuse = {k: v for k, v in {"voxel": voxel, "stride": stride}.items() if v is not None}
+    stages = {stage: config_from_spec(cls, spec(stage), where, **(fuse if stage == "fuse" else {}))
+              for stage, cls in _STAGES.items()}
+    return config_from_spec(Geo3DConfig, spec(None), where, **stages)
 
 
 def oriented_normals(points: np.ndarray, view: np.ndarray, knn: int) -> np.ndarray:

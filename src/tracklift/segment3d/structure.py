@@ -17,33 +17,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tracklift.core.config import config, option
 from tracklift.lift.components import voxel_components
 from tracklift.segment2d.planes import best_plane, fit_plane, plane_inliers
 
 
-@dataclass(frozen=True)
+@config
 class StructureConfig:
-    """distance: inlier distance to a plane, metres.  angle_deg: normal tolerance.
-    max_planes / rounds: at most this many planes tried in at most this many RANSAC rounds.
-    iterations: hypotheses per round; sample_size: voxels scored per hypothesis.
-    min_plane_area: m², a structural plane's largest connected piece must be this large.
-    behind: metres; map voxels further than this behind a plane count as behind it.
-    max_behind: a bounding plane has at most this share of the map's voxels behind it.
-    grow_distance: metres (see module docstring).  floor_angle_deg: floor normal vs cameras' up.
-    seed: RANSAC seed."""
-
-    distance: float = 0.03
-    angle_deg: float = 25.0
-    max_planes: int = 12
-    rounds: int = 24
-    iterations: int = 300
-    sample_size: int = 20000
-    min_plane_area: float = 1.0
-    behind: float = 0.10
-    max_behind: float = 0.05
-    grow_distance: float = 0.06
-    floor_angle_deg: float = 30.0
-    seed: int = 0
+    distance: float = option(0.03, "inlier distance to a plane, metres", low=1e-6, high=10.0)
+    angle_deg: float = option(25.0, "normal tolerance, degrees", low=0.0, high=90.0)
+    max_planes: int = option(12, "planes tried at most", low=0, high=256)
+    rounds: int = option(24, "RANSAC rounds at most", low=1, high=1024)
+    iterations: int = option(300, "hypotheses per round", low=1, high=100_000)
+    sample_size: int = option(20000, "voxels scored per hypothesis", low=3, high=10_000_000)
+    min_plane_area: float = option(1.0, "area a structural plane's largest piece needs, m²", low=0.0, high=1e6)
+    behind: float = option(0.10, "map voxels further than this behind a plane are behind it, metres", low=0.0,
+                           high=100.0)
+    max_behind: float = option(0.05, "share of the map's voxels a bounding plane may have behind it", low=0.0,
+                               high=1.0)
+    grow_distance: float = option(0.06, "structure grows to voxels this close to its planes, metres", low=0.0,
+                                  high=10.0)
+    floor_angle_deg: float = option(30.0, "floor normal vs the cameras' up, degrees", low=0.0, high=90.0)
+    seed: int = option(0, "RANSAC seed", low=0)
 
 
 @dataclass

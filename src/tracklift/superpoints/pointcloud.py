@@ -8,44 +8,25 @@ mesh with outward faces. Every point is joined to its `knn` nearest neighbours b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy.spatial import cKDTree
 
+from tracklift.core.config import config, option
 from tracklift.superpoints.graph_segment import segment_graph
 from tracklift.superpoints.segmentator import edge_weights
 
 
-@dataclass
+@config
 class PointSuperpointConfig:
-    """knn: neighbours per point (graph edges and normal estimation).
-    k_thresh: segmentation threshold (ScanNet's kThresh); larger → larger superpoints.
-    min_points: superpoints smaller than this are merged into a neighbour.
-    max_edge_length: metres; longer kNN edges are dropped (None keeps all), so separate surfaces stay apart.
-    color_weight: adds `color_weight · |rgb_a − rgb_b| / (255·√3)` to an edge's weight (0 ignores colour).
-    viewpoint: [3] metres, world frame; normals are flipped to face it. None: the cloud's centroid,
-    which for a room scanned from inside makes surfaces face into the room.
-    """
-
-    knn: int = 16
-    k_thresh: float = 0.01
-    min_points: int = 20
-    max_edge_length: float | None = None
-    color_weight: float = 0.0
-    viewpoint: tuple[float, float, float] | None = None
-
-    def __post_init__(self) -> None:
-        if self.knn < 1:
-            raise ValueError(f"knn must be >= 1, got {self.knn}")
-        if not self.k_thresh > 0:
-            raise ValueError(f"k_thresh must be > 0, got {self.k_thresh}")
-        if self.min_points < 0:
-            raise ValueError(f"min_points must be >= 0, got {self.min_points}")
-        if self.max_edge_length is not None and not self.max_edge_length > 0:
-            raise ValueError(f"max_edge_length must be > 0 or None, got {self.max_edge_length}")
-        if not self.color_weight >= 0:
-            raise ValueError(f"color_weight must be >= 0, got {self.color_weight}")
+    knn: int = option(16, "neighbours per point (graph edges and normal estimation)", low=1, high=1024)
+    k_thresh: float = option(0.01, "segmentation threshold (ScanNet's kThresh); larger → larger superpoints",
+                             low=1e-9, high=1e6)
+    min_points: int = option(20, "superpoints smaller than this merge into a neighbour", low=0)
+    max_edge_length: float | None = option(None, "longer kNN edges are dropped, metres (None keeps all)", low=1e-9)
+    color_weight: float = option(0.0, "adds weight · |Δrgb| / (255·√3) to an edge (0 ignores colour)", low=0.0,
+                                 high=1e6)
+    viewpoint: tuple[float, float, float] | None = option(
+        None, "normals face this point, metres, world frame (None: the cloud's centroid)")
 
 
 def segment_points(

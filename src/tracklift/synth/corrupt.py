@@ -37,11 +37,10 @@ poor real segmenter. `oracle` reproduces the ground truth exactly up to id permu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 
+from tracklift.core.config import config, option
 from tracklift.core.felzenszwalb import connected_components
 from tracklift.core.label_maps import line_coordinates, split_by_lines, touching_pairs
 from tracklift.core.masks import FrameMasks
@@ -118,27 +117,20 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 RANDOM_LABELS = tuple(sorted({*RELATED, *(x for v in RELATED.values() for x in v)}))
 
 
-@dataclass(frozen=True)
+@config
 class Corruption:
     """Corruption levels (see the module docstring for what each does)."""
 
-    drop: float = 0.0
-    split: float = 0.0
-    merge: float = 0.0
-    erode: int = 0
-    label_noise: float = 0.0
-    synonyms: float = 0.0
-    spurious: float = 0.0
-    min_area: float = 0.0
-    score_noise: float = 0.0
-    structure: bool = False
-
-    def __post_init__(self) -> None:
-        for name in ("drop", "split", "merge", "label_noise", "synonyms"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be a probability in [0, 1], got {getattr(self, name)}")
-        if self.erode < 0 or self.spurious < 0 or self.min_area < 0 or self.score_noise < 0:
-            raise ValueError("erode, spurious, min_area and score_noise must be non-negative")
+    drop: float = option(0.0, "probability a mask is missing", low=0.0, high=1.0)
+    split: float = option(0.0, "probability a mask is split into 2-3 pieces", low=0.0, high=1.0)
+    merge: float = option(0.0, "probability two touching instances are merged", low=0.0, high=1.0)
+    erode: int = option(0, "max boundary erosion/dilation, pixels", low=0, high=256)
+    label_noise: float = option(0.0, "probability of a wrong label", low=0.0, high=1.0)
+    synonyms: float = option(0.0, "probability a label is a free-form synonym", low=0.0, high=1.0)
+    spurious: float = option(0.0, "expected spurious blob masks per frame", low=0.0, high=1000.0)
+    min_area: float = option(0.0, "masks below this image fraction are dropped", low=0.0, high=1.0)
+    score_noise: float = option(0.0, "std of score noise", low=0.0, high=10.0)
+    structure: bool = option(False, "also emit wall/floor/ceiling masks")
 
 
 PRESETS: dict[str, Corruption] = {

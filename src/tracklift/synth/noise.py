@@ -13,33 +13,36 @@ keep their bytes (no extra random numbers are drawn when an effect is off).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 
+from tracklift.core.config import config, option
 
-@dataclass(frozen=True)
+
+@config
 class DepthNoise:
     """Sensor parameters; metres unless stated. Every `scan`-only effect is off at 0."""
 
-    sigma_base: float = 0.0012
-    sigma_quad: float = 0.0019  # per (z - 0.4 m)^2
-    correlated: float = 0.5  # share of the noise variance that is smooth over ~8 px
-    edge_jump: float = 0.05  # relative depth jump to a 4-neighbour that marks a discontinuity
-    edge_hole_prob: float = 0.7  # chance that a discontinuity pixel (dilated by 1 px) is lost
-    grazing_cos: float = 0.2  # |cos incidence| below this (about 78°) returns nothing
-    dropout: float = 0.003  # independent per-pixel loss
-    min_range: float = 0.3
-    max_range: float = 6.0
-    flying_prob: float = 0.0  # chance that a kept discontinuity pixel mixes foreground and background depth
-    blob_holes: float = 0.0  # share of the image lost in smooth blobs (~16 px across)
-    dark_level: float = 0.0  # luminance (0..1) below which returns weaken
-    dark_dropout: float = 0.0  # loss probability at luminance 0, falling linearly to 0 at `dark_level`
-    specular_cos: float = 1.0  # |cos incidence| above this on a bright surface saturates the sensor
-    specular_dropout: float = 0.0  # loss probability of such a pixel
-    thin_width: int = 0  # pixels; foreground structures narrower than this are thin
-    thin_dropout: float = 0.0  # loss probability on thin structures
+    sigma_base: float = option(0.0012, "noise σ at 0.4 m", low=0.0, high=1.0)
+    sigma_quad: float = option(0.0019, "noise σ growth per (z − 0.4 m)²", low=0.0, high=1.0)
+    correlated: float = option(0.5, "share of the noise variance that is smooth over ~8 px", low=0.0, high=1.0)
+    edge_jump: float = option(0.05, "relative depth jump to a 4-neighbour that marks a discontinuity", low=0.0,
+                              high=10.0)
+    edge_hole_prob: float = option(0.7, "chance a discontinuity pixel (dilated by 1 px) is lost", low=0.0, high=1.0)
+    grazing_cos: float = option(0.2, "|cos incidence| below this returns nothing", low=0.0, high=1.0)
+    dropout: float = option(0.003, "independent per-pixel loss", low=0.0, high=1.0)
+    min_range: float = option(0.3, "nearest returned depth", low=0.0, high=100.0)
+    max_range: float = option(6.0, "farthest returned depth", low=0.0, high=100.0)
+    flying_prob: float = option(0.0, "chance a kept discontinuity pixel mixes foreground and background", low=0.0,
+                                high=1.0)
+    blob_holes: float = option(0.0, "share of the image lost in smooth blobs (~16 px across)", low=0.0, high=1.0)
+    dark_level: float = option(0.0, "luminance (0..1) below which returns weaken", low=0.0, high=1.0)
+    dark_dropout: float = option(0.0, "loss probability at luminance 0, falling to 0 at dark_level", low=0.0,
+                                 high=1.0)
+    specular_cos: float = option(1.0, "|cos incidence| above this on a bright surface saturates", low=0.0, high=1.0)
+    specular_dropout: float = option(0.0, "loss probability of a saturated pixel", low=0.0, high=1.0)
+    thin_width: int = option(0, "foreground structures narrower than this are thin, pixels", low=0, high=256)
+    thin_dropout: float = option(0.0, "loss probability on thin structures", low=0.0, high=1.0)
 
 
 SCAN_DEPTH = DepthNoise(

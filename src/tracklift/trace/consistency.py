@@ -22,17 +22,19 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse import coo_matrix
 
+from tracklift.core.config import config, option
 from tracklift.trace.table import LabelPairs, TraceTable, top_labels
 
 
-@dataclass
+@config
 class ConsistencyConfig:
-    min_views: int = 1
-    claim_ratio: float = 0.5
-    split_cover: float = 0.7
-    part_cover: float = 0.2
-    merge_cover: float = 0.6
-    background_weight: float = 0.25
+    min_views: int = option(1, "views a voxel needs from a track to carry it", low=1)
+    claim_ratio: float = option(0.5, "U claims T's voxel with ≥ this × T's views there", low=0.0, high=100.0)
+    split_cover: float = option(0.7, "a track claimed this much by several others is split", low=0.0, high=2.0)
+    part_cover: float = option(0.2, "... each of them claiming at least this share", low=0.0, high=2.0)
+    merge_cover: float = option(0.6, "a track claimed this much by one other joins it", low=0.0, high=2.0)
+    background_weight: float = option(0.25, "a background view counts this much of a mask's view", low=0.0,
+                                      high=100.0)
 
 
 @dataclass

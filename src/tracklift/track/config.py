@@ -1,87 +1,42 @@
-"""Every threshold of the visual-spatial tracker, in one place."""
+"""Every threshold of the visual-spatial tracker, in one place (the reasoning behind each: docs/tuning.md, track)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from tracklift.core.config import config, option
 
 MODES = ("spatial", "visual", "fused")
 
 
-@dataclass
+@config
 class TrackerConfig:
-    """Association, track life and merging. Defaults work for 2–5 cm voxels on synthetic and ScanNet-like scans.
+    """Association, track life and merging. Defaults work for 2–5 cm voxels on synthetic and ScanNet-like scans."""
 
-    mode: "fused" (3D overlap + feature cosine), "spatial" (3D overlap only) or "visual" (feature cosine only,
-        every track a candidate: the ablation without geometry).
-    coarsen: overlaps and visibility are measured on voxels `coarsen` times larger than the map's, so depth
-        noise of a voxel or two still overlaps.
-    spatial_weight: in fused mode, score = spatial_weight · spatial + (1 − spatial_weight) · visual, where
-        spatial = max(|S∩T| / |S|, |S∩T| / |T visible|) (a partial view of a big object still scores 1) and
-        visual = max(0, cosine) of the mask feature to the track's feature memory.
-    spatial_balance: the share of min(|S∩T| / |S|, |S∩T| / |T visible|) mixed into the spatial score the
-        assignment maximises, so among eligible tracks containing a segment the one it explains best wins
-        (see costs.spatial_scores); eligibility itself uses the unmixed score.
-    match_threshold: a pair is matched only when its score reaches this (fused and spatial modes).
-    min_overlap: fused mode also needs this spatial score, so look-alikes elsewhere are never matched. The
-        handcrafted features' cosines are high for most pairs, so in fused mode this, not match_threshold, is
-        the effective bar: 0.2 keeps merged and spurious masks of hard presets out of neighbouring tracks.
-    visual_threshold: the score a pair needs in visual mode.
-    gate_margin: metres; a segment's box must intersect the track's box grown by this (not in visual mode).
-    depth_tolerance: metres; a track voxel is visible when it projects inside the frame, in front of the
-        camera, and at most this far behind the observed depth there.
-    image_overlap: a track's overlap with a segment is also measured in the image: its visible coarse voxels
-        projected into the segment's 2D mask (costs.image_coverage). On real scans a frame's depth, its
-        pose and the map disagree by centimetres, and a new view of a big object is mostly new surface;
-        both leave little 3D overlap with the track while the projection still falls inside the mask.
-    min_visible: coarse voxels that must be visible for a track to count as in view (spatial candidates).
-    min_support: a track voxel stays in the track while hits ≥ min_support · (hits + misses), where a miss is
-        a frame that saw the voxel under another mask or as background while the track was in view.
-    exemplars: feature exemplars kept per track beside the running mean; a new feature becomes an exemplar
-        when its cosine to every kept one is below `exemplar_novelty` (the oldest is dropped when full).
-    merge_every: frames between merge passes (0 = only when instances are requested).
-    merge_overlap: two tracks merge when their shared coarse voxels are ≥ this share of the smaller one and
-        their features agree (cosine ≥ merge_feature, or either has no feature) ...
-    merge_containment: ... or unconditionally when the share reaches this.
-    min_views: tracks matched in fewer frames are dropped from the output. 1 keeps objects seen in a single
-        frame (small or far objects often are); their score is low (instance_score), and ghosts of a bad mask
-        are caught by min_detection_ratio and consistency instead.
-    min_detection_ratio: tracks matched in fewer than this share of the frames where they were in view are
-        dropped from the output (ghosts of a single bad mask).
-    suppress_containment: in the output, an instance whose points lie ≥ this share inside a higher-scored
-        instance is a duplicate and suppressed.
-    trace_every: record the tracing table on every n-th frame only. The table is the one structure that
-        grows with the stream (≈ 20 bytes per voxel of each mask and of the background ring, ~0.2 MB per
-        640×480 frame with 20 masks at 3 cm voxels); raising this bounds it for very long scans at the cost
-        of weaker consistency statistics.
-    """
-
-    mode: str = "fused"
-    coarsen: int = 2
-    spatial_weight: float = 0.6
-    spatial_balance: float = 0.25
-    match_threshold: float = 0.35
-    min_overlap: float = 0.2
-    visual_threshold: float = 0.8
-    gate_margin: float = 0.15
-    depth_tolerance: float = 0.08
-    image_overlap: bool = True
-    min_visible: int = 3
-    min_support: float = 0.4
-    exemplars: int = 4
-    exemplar_novelty: float = 0.9
-    merge_every: int = 10
-    merge_overlap: float = 0.5
-    merge_feature: float = 0.6
-    merge_containment: float = 0.8
-    min_views: int = 1
-    min_detection_ratio: float = 0.15
-    suppress_containment: float = 0.85
-    trace_every: int = 1
-
-    def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise ValueError(f"TrackerConfig.mode must be one of {MODES}, got {self.mode!r}")
-        if self.coarsen < 1 or self.exemplars < 1 or self.min_views < 1 or self.trace_every < 1:
-            raise ValueError(f"invalid TrackerConfig: {self}")
-        if not 0.0 <= self.spatial_weight <= 1.0:
-            raise ValueError(f"spatial_weight must be in [0, 1], got {self.spatial_weight}")
+    mode: str = option("fused", "association: 3D overlap + feature cosine, 3D only, or features only", choices=MODES)
+    coarsen: int = option(2, "overlaps are measured on voxels this many times larger", low=1, high=64)
+    spatial_weight: float = option(0.6, "fused score = w · spatial + (1 − w) · visual", low=0.0, high=1.0)
+    spatial_balance: float = option(0.25, "share of the min-overlap term in the assignment's spatial score",
+                                    low=0.0, high=1.0)
+    match_threshold: float = option(0.35, "score a pair needs to match (fused, spatial)", low=0.0, high=1.0)
+    min_overlap: float = option(0.2, "spatial score a pair also needs in fused mode", low=0.0, high=1.0)
+    visual_threshold: float = option(0.8, "score a pair needs in visual mode", low=0.0, high=1.0)
+    gate_margin: float = option(0.15, "a segment's box must meet the track's box grown by this, metres", low=0.0,
+                                high=100.0)
+    depth_tolerance: float = option(0.08, "a track voxel this far behind the observed depth is still visible, metres",
+                                    low=0.0, high=100.0)
+    image_overlap: bool = option(True, "also measure overlap as visible track voxels projected into the mask")
+    min_visible: int = option(3, "coarse voxels a track needs in view to be a spatial candidate", low=0)
+    min_support: float = option(0.4, "a track voxel stays while hits ≥ this · (hits + misses)", low=0.0, high=1.0)
+    exemplars: int = option(4, "feature exemplars kept per track beside the running mean", low=1, high=1024)
+    exemplar_novelty: float = option(0.9, "a feature becomes an exemplar when its cosine to each is below this",
+                                     low=-1.0, high=1.0)
+    merge_every: int = option(10, "frames between merge passes (0 = only when instances are requested)", low=0)
+    merge_overlap: float = option(0.5, "shared coarse voxels (share of the smaller track) for a merge; > 1: never",
+                                  low=0.0, high=2.0)
+    merge_feature: float = option(0.6, "feature cosine a merge also needs", low=-1.0, high=1.0)
+    merge_containment: float = option(0.8, "shared share that merges regardless of features", low=0.0, high=2.0)
+    min_views: int = option(1, "tracks matched in fewer frames are dropped from the output", low=1)
+    min_detection_ratio: float = option(0.15, "tracks matched in fewer than this share of frames in view are dropped",
+                                        low=0.0, high=1.0)
+    suppress_containment: float = option(0.85, "an instance this much inside a better one is suppressed", low=0.0,
+                                         high=2.0)
+    trace_every: int = option(1, "record the tracing table on every n-th frame only", low=1)
