@@ -95,7 +95,9 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type, flags: dict[str
         if kind is bool:
             parser.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=None, help=text)
         else:
-            parser.add_argument(flag, dest=dest, type=kind, default=None, choices=f.metadata["choices"], help=text)
+            metavar = None if f.metadata["choices"] else flag.lstrip("-").replace("-", "_").upper()
+            parser.add_argument(flag, dest=dest, type=kind, default=None, choices=f.metadata["choices"],
+                                metavar=metavar, help=text)
 
 
 def config_from_args(cls: type[T], args: argparse.Namespace, dest_prefix: str = "", **fixed: Any) -> T:

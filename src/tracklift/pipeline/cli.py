@@ -9,6 +9,10 @@ import logging
 import sys
 from pathlib import Path
 
+from tracklift.core.config import add_config_flags, config_from_args
+from tracklift.lift.lifter import LiftConfig
+from tracklift.track.config import TrackerConfig
+
 log = logging.getLogger(__name__)
 
 HISTORY_RADIUS = 0.5  # metres: a reference point takes the growth step of the nearest tracked voxel this close
@@ -44,14 +48,13 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                         "geo3d[:options] (3D segmentation of the fused map, no 2D masks; --features, --mode and "
                         "--no-refine do not apply) (default: precomputed with --masks, else rgbd)")
     parser.add_argument("--features", default="handcrafted", help="handcrafted | dinov2:<model> | none (default handcrafted)")
-    parser.add_argument("--mode", default="fused", choices=("fused", "spatial", "visual"), help="tracker association")
+    add_config_flags(parser, TrackerConfig, {"mode": "--mode"}, dest_prefix="tracker_")
     parser.add_argument("--no-refine", action="store_true", help="skip consistency refinement from the tracing table")
     parser.add_argument("--no-snap", action="store_true", help="keep vertex-level predictions (no snapping to mesh superpoints)")
     parser.add_argument("--no-mesh", action="store_true", help="write over the fused point map even if a mesh exists")
     parser.add_argument("--stride", type=int, default=1, help="use every N-th frame")
     parser.add_argument("--max-frames", type=int, help="stop after this many frames")
-    parser.add_argument("--voxel", type=float, default=0.03, help="voxel size in metres (default 0.03)")
-    parser.add_argument("--pixel-stride", type=int, default=2, help="lift every N-th pixel per row and column (default 2)")
+    add_config_flags(parser, LiftConfig, {"voxel": "--voxel", "stride": "--pixel-stride"}, dest_prefix="lift_")
     parser.add_argument("--vocab", default="scannet200", help="vocabulary for label ids (default scannet200)")
     parser.add_argument("--classifier", default="vote",
                         help="name instances: vote (2D label votes mapped by MiniLM, no weights) | clip:<model> | "
@@ -85,9 +88,10 @@ def segment_command(args: argparse.Namespace) -> dict:
     from tracklift.vocab import load_vocabulary
 
     _check(args)
+    config = pipeline_config(args)
+    voxel = config.lift.voxel
     vocab = load_vocabulary(args.vocab)
     scene = open_scene(args.scene, stride=args.stride, max_frames=args.max_frames)
-    config = pipeline_config(args)
     checkpointer, resume = _checkpointing(args, scene, config)
     recorder = resume["recorder"] if resume is not None else GrowthRecorder()
     hooks = [recorder.record]
@@ -97,12 +101,12 @@ def segment_command(args: argparse.Namespace) -> dict:
         from tracklift.view.server import start_server
 
         server = start_server(args.host, args.port, explicit_host=args.host is not None)
-        live = LiveViewer(server, args.voxel)
+        live = LiveViewer(server, voxel)
         hooks.append(live.update)
     if args.rerun is not None:
         from tracklift.view.rerun_log import RerunLogger
 
-        logger = RerunLogger(args.rerun, scene.name, args.voxel)
+        logger = RerunLogger(args.rerun, scene.name, voxel)
         hooks.append(logger.log_frame)
     try:
         result = segment(scene, args.segmenter or ("precomputed" if args.masks else "rgbd"), masks_dir=args.masks,
@@ -120,13 +124,13 @@ def segment_command(args: argparse.Namespace) -> dict:
     times.add(result.times)
     with times("write"):  # the scene files last: `<scene>_timings.json` records the timings up to them
         paths = {}
-        steps = recorder.point_steps(result.points, args.voxel, radius=HISTORY_RADIUS)
+        steps = recorder.point_steps(result.points, voxel, radius=HISTORY_RADIUS)
         paths["history"] = write_history(Path(args.out) / f"{scene.name}_history.npz", recorder, steps)
         if logger is not None:
             logger.log_instances(result.instances)
             paths["rerun"] = logger.close()
         if args.pictures > 0:
-            _pictures(args.out, scene, result.instances, args.pictures, args.voxel)
+            _pictures(args.out, scene, result.instances, args.pictures, voxel)
         result.times = dict(times.seconds)
         paths = {**write_segmentation(args.out, result, vocab, scene_dir=scene.root), **paths}
     if checkpointer is not None:
@@ -146,14 +150,12 @@ def segment_command(args: argparse.Namespace) -> dict:
 
 def pipeline_config(args: argparse.Namespace):
     """The PipelineConfig the options of `add_options` describe."""
-    from tracklift.lift.lifter import LiftConfig
     from tracklift.pipeline.mapper import PipelineConfig
     from tracklift.superpoints.snap import SnapConfig
     from tracklift.trace.consistency import ConsistencyConfig
-    from tracklift.track.config import TrackerConfig
 
-    return PipelineConfig(lift=LiftConfig(voxel=args.voxel, stride=args.pixel_stride),
-                          tracker=TrackerConfig(mode=args.mode),
+    return PipelineConfig(lift=config_from_args(LiftConfig, args, dest_prefix="lift_"),
+                          tracker=config_from_args(TrackerConfig, args, dest_prefix="tracker_"),
                           refine=None if args.no_refine else ConsistencyConfig(),
                           snap=None if args.no_snap else SnapConfig())
 
@@ -184,12 +186,8 @@ def _checkpointing(args: argparse.Namespace, scene, config):
 def _check(args: argparse.Namespace) -> None:
     if args.stride < 1:
         raise ValueError(f"--stride must be ≥ 1, got {args.stride}")
-    if args.pixel_stride < 1:
-        raise ValueError(f"--pixel-stride must be ≥ 1, got {args.pixel_stride}")
     if not 0 <= args.max_lost < 1:
         raise ValueError(f"--max-lost must be in [0, 1), got {args.max_lost}")
-    if args.voxel <= 0:
-        raise ValueError(f"--voxel must be positive, got {args.voxel}")
     if args.masks is not None and not Path(args.masks).is_dir():
         raise FileNotFoundError(f"{args.masks}: no such masks folder")
     if args.mesh is not None and not Path(args.mesh).is_file():
