@@ -21,6 +21,8 @@ demo: $(STAMP)
 	$(BIN)/python -m tracklift.demo --out demo_out
 
 test: $(STAMP) browser
+	$(BIN)/python -m ruff check src tests benchmarks
+	$(BIN)/python -m ruff format --check src tests benchmarks
 	$(BIN)/python -m pytest -q
 
 # Headless Chromium for the viewer's browser test (Debian's package; never a downloaded browser). Needs root

@@ -24,8 +24,8 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.measure import machine, machine_line
 from benchmarks.markdown import fmt
+from benchmarks.measure import machine, machine_line
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -36,8 +36,9 @@ RUNS = (("process", 1), ("process", 2), ("ray", 1), ("ray", 2))
 def tracklift(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     """`python -m tracklift.cli ARGS` with this checkout's sources, output captured."""
     env = {**os.environ, "PYTHONPATH": str(SRC), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "tracklift.cli", *args], env=env, capture_output=True, text=True,
-                          check=check)
+    return subprocess.run(
+        [sys.executable, "-m", "tracklift.cli", *args], env=env, capture_output=True, text=True, check=check
+    )
 
 
 def make_dataset(root: Path, seeds: range, frames: int, width: int, height: int, objects: int) -> None:
@@ -45,8 +46,21 @@ def make_dataset(root: Path, seeds: range, frames: int, width: int, height: int,
     for seed in seeds:
         scene = root / "scans" / f"s{seed}"
         if not (scene / "scene.json").is_file():
-            tracklift("synth", str(scene), "--seed", str(seed), "--frames", str(frames), "--width", str(width),
-                      "--height", str(height), "--objects", str(objects), "--quiet")
+            tracklift(
+                "synth",
+                str(scene),
+                "--seed",
+                str(seed),
+                "--frames",
+                str(frames),
+                "--width",
+                str(width),
+                "--height",
+                str(height),
+                "--objects",
+                str(objects),
+                "--quiet",
+            )
         masks = root / "masks" / scene.name
         if not masks.is_dir():
             tracklift("synth-masks", str(scene), "--out", str(masks), "--seed", str(seed), "--quiet")
@@ -58,19 +72,40 @@ def run_batch(root: Path, out: Path, engine: str, workers: int, *extra: str) -> 
     """One timed `tracklift batch` into a fresh `out`: wall seconds, scenes/hour and batch.json's scenes."""
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
-    done = tracklift("batch", str(root), "--out", str(out), "--masks-root", str(root / "masks"), "--engine", engine,
-                     "--workers", str(workers), *extra, check=False)
+    done = tracklift(
+        "batch",
+        str(root),
+        "--out",
+        str(out),
+        "--masks-root",
+        str(root / "masks"),
+        "--engine",
+        engine,
+        "--workers",
+        str(workers),
+        *extra,
+        check=False,
+    )
     wall = time.perf_counter() - start
     if done.returncode != 0:
         raise RuntimeError(f"tracklift batch ({engine}, {workers}) failed:\n{done.stderr[-2000:]}")
     scenes = json.loads((out / "batch.json").read_text())["scenes"]
     seconds = sorted(e["seconds"] for e in scenes.values())
-    return {"engine": engine, "workers": workers, "wall_seconds": wall, "scenes": len(scenes),
-            "scenes_per_hour": 3600 * len(scenes) / wall, "scene_seconds_median": seconds[len(seconds) // 2],
-            "scene_seconds_sum": sum(seconds), "peak_rss_mb_max": max(e["peak_rss_mb"] for e in scenes.values()),
-            "memory_request_mb": max(e["memory_request_mb"] for e in scenes.values()),
-            "per_scene": {n: {k: e[k] for k in ("seconds", "fps", "peak_rss_mb", "memory_request_mb", "pid")}
-                          for n, e in scenes.items()}}
+    return {
+        "engine": engine,
+        "workers": workers,
+        "wall_seconds": wall,
+        "scenes": len(scenes),
+        "scenes_per_hour": 3600 * len(scenes) / wall,
+        "scene_seconds_median": seconds[len(seconds) // 2],
+        "scene_seconds_sum": sum(seconds),
+        "peak_rss_mb_max": max(e["peak_rss_mb"] for e in scenes.values()),
+        "memory_request_mb": max(e["memory_request_mb"] for e in scenes.values()),
+        "per_scene": {
+            n: {k: e[k] for k in ("seconds", "fps", "peak_rss_mb", "memory_request_mb", "pid")}
+            for n, e in scenes.items()
+        },
+    }
 
 
 def shell_loop(root: Path, out: Path) -> dict:
@@ -81,14 +116,24 @@ def shell_loop(root: Path, out: Path) -> dict:
     for scene in scenes:
         tracklift("segment", str(scene), "--out", str(out), "--masks", str(root / "masks" / scene.name))
     wall = time.perf_counter() - start
-    return {"engine": "shell loop", "workers": 1, "wall_seconds": wall, "scenes": len(scenes),
-            "scenes_per_hour": 3600 * len(scenes) / wall, "scene_seconds_median": None, "peak_rss_mb_max": None,
-            "memory_request_mb": None}
+    return {
+        "engine": "shell loop",
+        "workers": 1,
+        "wall_seconds": wall,
+        "scenes": len(scenes),
+        "scenes_per_hour": 3600 * len(scenes) / wall,
+        "scene_seconds_median": None,
+        "peak_rss_mb_max": None,
+        "memory_request_mb": None,
+    }
 
 
 def scene_outputs(out: Path) -> dict[str, bytes]:
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and ".batch" not in p.parts and p.name not in ("batch.json", "eval.json")}
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and ".batch" not in p.parts and p.name not in ("batch.json", "eval.json")
+    }
 
 
 def markdown_section(doc: dict) -> str:
@@ -114,9 +159,11 @@ def markdown_section(doc: dict) -> str:
     ]
     for r in doc["runs"]:
         walls = ", ".join(f"{w:.0f}" for w in r["walls"])
-        lines.append(f"| {r['engine']} | {r['workers']} | {r['wall_seconds']:.0f} ({walls}) | {r['scenes_per_hour']:.0f} | "
-                     f"{r['scenes_per_hour'] / base['scenes_per_hour']:.2f}× | {fmt(r['scene_seconds_median'], 1)} | "
-                     f"{fmt(r['peak_rss_mb_max'], 0)} | {fmt(r['memory_request_mb'], 0)} |")
+        lines.append(
+            f"| {r['engine']} | {r['workers']} | {r['wall_seconds']:.0f} ({walls}) | {r['scenes_per_hour']:.0f} | "
+            f"{r['scenes_per_hour'] / base['scenes_per_hour']:.2f}× | {fmt(r['scene_seconds_median'], 1)} | "
+            f"{fmt(r['peak_rss_mb_max'], 0)} | {fmt(r['memory_request_mb'], 0)} |"
+        )
     o = doc["overhead"]
     cal = doc["calibration"]
     lines += [
@@ -126,27 +173,36 @@ def markdown_section(doc: dict) -> str:
         f"{o['ray_startup_s']:.1f} s); median in-worker seconds per scene {o['process_scene_s']:.1f} (process "
         f"pool) vs {o['ray_scene_s']:.1f} (Ray); both keep their workers, so imports and the MiniLM text model "
         f"are paid once per worker, not per scene as in the shell loop. Per-scene outputs byte-identical across "
-        f"all {doc['timed_runs']} timed runs and the shell loop: **{doc['identical']}**. Pooled ScanNet200 AP / AP50 over the "
+        f"all {doc['timed_runs']} timed runs and the shell loop: **{doc['identical']}**. Pooled ScanNet200 AP / AP50 "
+        "over the "
         f"{s['scenes']} scenes: {doc['eval']['ap']:.3f} / {doc['eval']['ap50']:.3f}.",
         "",
         "Calibration at ScanNet's depth resolution (640×480, one scene alone, process pool): "
-        + "; ".join(f"{c['frames']} frames: {c['seconds']:.1f} s in the worker ({c['fps']:.1f} frames/s), peak RSS "
-                    f"{c['peak_rss_mb']:.0f} MB, request {c['memory_request_mb']:.0f} MB" for c in cal)
+        + "; ".join(
+            f"{c['frames']} frames: {c['seconds']:.1f} s in the worker ({c['fps']:.1f} frames/s), peak RSS "
+            f"{c['peak_rss_mb']:.0f} MB, request {c['memory_request_mb']:.0f} MB"
+            for c in cal
+        )
         + ".",
     ]
     for r in doc.get("real", []):
-        lines += ["", f"Real scan `{r['scene']}` (mmdetection3d posed_images, {r['frames']} frames, depth 640×480, "
-                  f"weight-free `rgbd` segmenter, no masks): {r['seconds']:.0f} s in the worker ({r['fps']:.2f} "
-                  f"frames/s), peak RSS {r['peak_rss_mb']:.0f} MB against a request of {r['memory_request_mb']:.0f} "
-                  f"MB, {r['instances']} instances."]
+        lines += [
+            "",
+            f"Real scan `{r['scene']}` (mmdetection3d posed_images, {r['frames']} frames, depth 640×480, "
+            f"weight-free `rgbd` segmenter, no masks): {r['seconds']:.0f} s in the worker ({r['fps']:.2f} "
+            f"frames/s), peak RSS {r['peak_rss_mb']:.0f} MB against a request of {r['memory_request_mb']:.0f} "
+            f"MB, {r['instances']} instances.",
+        ]
     lines += ["", "The cluster plan built on these numbers: [docs/batch.md](docs/batch.md)."]
     return "\n".join(lines)
 
 
 def ray_startup_seconds() -> float:
     """`ray.init` + `ray.shutdown` of a local 2-CPU Ray in a fresh interpreter, as `tracklift batch` does it."""
-    code = ("import time; t = time.perf_counter(); from tracklift.batch.ray_engine import start_local_ray; "
-            "ray = start_local_ray(2); ray.shutdown(); print(time.perf_counter() - t)")
+    code = (
+        "import time; t = time.perf_counter(); from tracklift.batch.ray_engine import start_local_ray; "
+        "ray = start_local_ray(2); ray.shutdown(); print(time.perf_counter() - t)"
+    )
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     return float(done.stdout.strip().splitlines()[-1])
@@ -161,8 +217,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=2, help="timed runs per configuration, interleaved (best kept)")
     parser.add_argument("--objects", type=int, default=10)
     parser.add_argument("--calibration-frames", default="30,90", help="frames of the 640×480 calibration scenes")
-    parser.add_argument("--real", help="also run a real dataset folder (e.g. /work/data/data/scannet/posed_images) "
-                        "with the weight-free rgbd segmenter, for measured cost and memory on real scans")
+    parser.add_argument(
+        "--real",
+        help="also run a real dataset folder (e.g. /work/data/data/scannet/posed_images) "
+        "with the weight-free rgbd segmenter, for measured cost and memory on real scans",
+    )
     parser.add_argument("--real-scenes", default="scene0113_00", help="comma-separated scenes of --real")
     parser.add_argument("--real-only", action="store_true", help="only the --real run, merged into the results file")
     parser.add_argument("--work", default=str(HERE / ".cache" / "batch"))
@@ -191,13 +250,18 @@ def main(argv: list[str] | None = None) -> int:
         for engine, workers in RUNS:
             extra = ("--eval", str(data / "gt")) if (engine, workers) == RUNS[0] else ()
             run = run_batch(data, work / f"out_{engine}_{workers}", engine, workers, *extra)
-            print(f"{engine} × {workers} (run {repeat + 1}): {run['wall_seconds']:.1f} s, "
-                  f"{run['scenes_per_hour']:.0f} scenes/hour", flush=True)
+            print(
+                f"{engine} × {workers} (run {repeat + 1}): {run['wall_seconds']:.1f} s, "
+                f"{run['scenes_per_hour']:.0f} scenes/hour",
+                flush=True,
+            )
             timed[engine, workers].append(run)
             outputs.append(scene_outputs(work / f"out_{engine}_{workers}"))
     # Other processes on the machine only ever add time: keep each configuration's fastest run.
-    runs = [{**min(timed[c], key=lambda r: r["wall_seconds"]), "walls": [r["wall_seconds"] for r in timed[c]]}
-            for c in timed]
+    runs = [
+        {**min(timed[c], key=lambda r: r["wall_seconds"]), "walls": [r["wall_seconds"] for r in timed[c]]}
+        for c in timed
+    ]
     evaluation = json.loads((work / f"out_{RUNS[0][0]}_{RUNS[0][1]}" / "eval.json").read_text())["pooled"]["all"]
     wall = {(r["engine"], r["workers"]): r for r in runs}
     overhead = {
@@ -213,13 +277,23 @@ def main(argv: list[str] | None = None) -> int:
         make_dataset(cal, range(100, 101), frames, 640, 480, 20)
         run = run_batch(cal, work / f"out_calibration_{frames}", "process", 1)
         entry = next(iter(run["per_scene"].values()))
-        calibration.append({"frames": frames, **{k: entry[k] for k in ("seconds", "fps", "peak_rss_mb",
-                                                                         "memory_request_mb")}})
-        print(f"calibration 640×480 × {frames}: {entry['seconds']:.1f} s, peak {entry['peak_rss_mb']:.0f} MB", flush=True)
+        calibration.append(
+            {"frames": frames, **{k: entry[k] for k in ("seconds", "fps", "peak_rss_mb", "memory_request_mb")}}
+        )
+        print(
+            f"calibration 640×480 × {frames}: {entry['seconds']:.1f} s, peak {entry['peak_rss_mb']:.0f} MB", flush=True
+        )
     doc = {
         "kind": "batch",
-        "suite": {"name": "batch", "scenes": args.scenes, "frames": args.frames, "width": args.width,
-                  "height": args.height, "objects": args.objects, "repeats": args.repeats},
+        "suite": {
+            "name": "batch",
+            "scenes": args.scenes,
+            "frames": args.frames,
+            "width": args.width,
+            "height": args.height,
+            "objects": args.objects,
+            "repeats": args.repeats,
+        },
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": machine(),
         "load_average": {"start": list(load_start), "end": list(os.getloadavg())},
@@ -244,15 +318,33 @@ def real_runs(root: Path, scenes: list[str], work: Path) -> list[dict]:
         listing.write_text(scene + "\n")
         out = work / f"out_real_{scene}"
         shutil.rmtree(out, ignore_errors=True)
-        done = tracklift("batch", str(root), "--out", str(out), "--scenes", str(listing), "--engine", "process",
-                         "--workers", "1", check=False)
+        done = tracklift(
+            "batch",
+            str(root),
+            "--out",
+            str(out),
+            "--scenes",
+            str(listing),
+            "--engine",
+            "process",
+            "--workers",
+            "1",
+            check=False,
+        )
         entry = json.loads((out / "batch.json").read_text())["scenes"][scene]
         if entry["status"] != "ok":
             raise RuntimeError(f"{scene}: {entry.get('error')}\n{done.stderr[-2000:]}")
-        rows.append({"scene": scene, "root": str(root), **{k: entry[k] for k in (
-            "frames", "seconds", "fps", "peak_rss_mb", "memory_request_mb", "instances")}})
-        print(f"real {scene}: {entry['frames']} frames, {entry['seconds']:.0f} s, peak {entry['peak_rss_mb']:.0f} MB",
-              flush=True)
+        rows.append(
+            {
+                "scene": scene,
+                "root": str(root),
+                **{k: entry[k] for k in ("frames", "seconds", "fps", "peak_rss_mb", "memory_request_mb", "instances")},
+            }
+        )
+        print(
+            f"real {scene}: {entry['frames']} frames, {entry['seconds']:.0f} s, peak {entry['peak_rss_mb']:.0f} MB",
+            flush=True,
+        )
     return rows
 
 

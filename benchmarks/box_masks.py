@@ -56,8 +56,11 @@ def label_points_reference(points: np.ndarray, boxes: np.ndarray, floor_margin: 
     for i, p in enumerate(np.asarray(points, np.float64).tolist()):
         best, best_volume = 0, np.inf
         for b, (cx, cy, cz, dx, dy, dz) in enumerate(np.asarray(boxes, np.float64).tolist()):
-            inside = (cx - dx / 2 <= p[0] <= cx + dx / 2 and cy - dy / 2 <= p[1] <= cy + dy / 2
-                      and cz - dz / 2 + floor_margin <= p[2] <= cz + dz / 2)
+            inside = (
+                cx - dx / 2 <= p[0] <= cx + dx / 2
+                and cy - dy / 2 <= p[1] <= cy + dy / 2
+                and cz - dz / 2 + floor_margin <= p[2] <= cz + dz / 2
+            )
             if inside and dx * dy * dz < best_volume:
                 best, best_volume = b + 1, dx * dy * dz
         out[i] = best
@@ -100,10 +103,21 @@ def write_box_masks(scene, gt: SceneBoxes, out_dirs: dict[str, Path], seed: int 
             write_masks(folder, frame.name, masks, format="png")
             masks_written[preset] += len(masks)
         frames += 1
-    stats = {"frames": frames, "masks": masks_written, "labelled_pixel_share": float(np.mean(labelled)) if labelled else 0.0}
+    stats = {
+        "frames": frames,
+        "masks": masks_written,
+        "labelled_pixel_share": float(np.mean(labelled)) if labelled else 0.0,
+    }
     for preset, folder in out_dirs.items():
-        note = {"kind": "box-derived proxy masks (not real 2D instance masks)", "scene": gt.scene,
-                "preset": preset, "corruption": PRESETS[preset], "floor_margin_m": FLOOR_MARGIN, "seed": seed,
-                "frames": frames, "masks": masks_written[preset]}
+        note = {
+            "kind": "box-derived proxy masks (not real 2D instance masks)",
+            "scene": gt.scene,
+            "preset": preset,
+            "corruption": PRESETS[preset],
+            "floor_margin_m": FLOOR_MARGIN,
+            "seed": seed,
+            "frames": frames,
+            "masks": masks_written[preset],
+        }
         atomic_write_text(Path(folder) / NOTE, json.dumps(note, indent=1) + "\n")
     return stats

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
 from benchmarks.measure import machine, machine_line
 
 HERE = Path(__file__).resolve().parent
@@ -52,8 +53,11 @@ def plane_residuals(depth: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.nd
     pts = np.stack([(u - K[0, 2]) * z / K[0, 0], (v - K[1, 2]) * z / K[1, 1], z], -1)
 
     def blocks(a: np.ndarray) -> np.ndarray:
-        return a.reshape(h // BLOCK, BLOCK, w // BLOCK, BLOCK, *a.shape[2:]).swapaxes(1, 2).reshape(
-            (h // BLOCK) * (w // BLOCK), BLOCK * BLOCK, *a.shape[2:])
+        return (
+            a.reshape(h // BLOCK, BLOCK, w // BLOCK, BLOCK, *a.shape[2:])
+            .swapaxes(1, 2)
+            .reshape((h // BLOCK) * (w // BLOCK), BLOCK * BLOCK, *a.shape[2:])
+        )
 
     zb, pb = blocks(z), blocks(pts)
     mean_z = zb.mean(axis=1)
@@ -164,7 +168,9 @@ def measure(stream, frames: int, progress_label: str) -> dict:
             sigmas.append(med / 1000)
     fit = None
     if len(centres) >= 2:  # least squares sigma = a + b z²
-        a, b = np.linalg.lstsq(np.stack([np.ones(len(centres)), np.square(centres)], 1), np.array(sigmas), rcond=None)[0]
+        a, b = np.linalg.lstsq(np.stack([np.ones(len(centres)), np.square(centres)], 1), np.array(sigmas), rcond=None)[
+            0
+        ]
         fit = {"a_mm": float(a * 1000), "b_mm_per_m2": float(b * 1000)}
     abs_all = np.concatenate(abs_res) if abs_res else np.zeros(0)
     return {
@@ -190,8 +196,9 @@ def seven_scenes_stream(folder: Path):
     intr = folder / "camera-intrinsics.txt"
     K = read_intrinsics_txt(intr) if intr.is_file() else SEVEN_K
     stems = sorted(p.name[: -len(".color.jpg")] for p in folder.glob("frame-*.color.jpg"))
-    records = [FrameRecord(s, folder / f"{s}.color.jpg", folder / f"{s}.depth.png", folder / f"{s}.pose.txt", K)
-               for s in stems]
+    records = [
+        FrameRecord(s, folder / f"{s}.color.jpg", folder / f"{s}.depth.png", folder / f"{s}.pose.txt", K) for s in stems
+    ]
     return RGBDStream(records, SensorSpec(depth_scale=1000.0, depth_invalid=65535))
 
 
@@ -219,16 +226,20 @@ def table(doc: dict) -> str:
 
     sources = doc["sources"]
     names = list(sources)
-    rows = [("holes (share of pixels)", lambda s: f(s["holes"], 3)),
-            ("flying pixels / depth-edge pixels", lambda s: f(s["flying_share"], 3)),
-            ("colour→depth edge offset, median px", lambda s: f(s["edge_offset_median_px"], 2)),
-            ("depth edges within 1 px of a colour edge", lambda s: f(s["edge_offset_within_1px"], 3)),
-            ("reprojection abs Δz median mm", lambda s: f(s["reprojection_median_mm"])),
-            ("reprojection bias std mm (pose)", lambda s: f(s["reprojection_bias_std_mm"])),
-            ("noise fit a mm", lambda s: f((s["noise_fit"] or {}).get("a_mm"), 2)),
-            ("noise fit b mm/m²", lambda s: f((s["noise_fit"] or {}).get("b_mm_per_m2"), 2))]
-    rows += [(f"plane residual {k}, mm", lambda s, k=k: f(s["noise"][k]["median_mm"], 2))
-             for k in next(iter(sources.values()))["noise"]]
+    rows = [
+        ("holes (share of pixels)", lambda s: f(s["holes"], 3)),
+        ("flying pixels / depth-edge pixels", lambda s: f(s["flying_share"], 3)),
+        ("colour→depth edge offset, median px", lambda s: f(s["edge_offset_median_px"], 2)),
+        ("depth edges within 1 px of a colour edge", lambda s: f(s["edge_offset_within_1px"], 3)),
+        ("reprojection abs Δz median mm", lambda s: f(s["reprojection_median_mm"])),
+        ("reprojection bias std mm (pose)", lambda s: f(s["reprojection_bias_std_mm"])),
+        ("noise fit a mm", lambda s: f((s["noise_fit"] or {}).get("a_mm"), 2)),
+        ("noise fit b mm/m²", lambda s: f((s["noise_fit"] or {}).get("b_mm_per_m2"), 2)),
+    ]
+    rows += [
+        (f"plane residual {k}, mm", lambda s, k=k: f(s["noise"][k]["median_mm"], 2))
+        for k in next(iter(sources.values()))["noise"]
+    ]
     lines = ["| statistic | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
     lines += [f"| {label} | " + " | ".join(fn(sources[n]) for n in names) + " |" for label, fn in rows]
     return "\n".join(lines)
@@ -237,25 +248,32 @@ def table(doc: dict) -> str:
 def markdown_section(doc: dict) -> str:
     """The realism-calibration section of BENCHMARKS.md."""
     gen = doc["generation_seconds"]
-    return "\n".join([
-        "## Realism calibration (`benchmarks/calibrate_realism.py`)",
-        "",
-        f"Sensor statistics of real frames beside generated rooms (seed {doc['seed']}, 640×480 depth): `exact` "
-        f"is the baseline, `scan` the realistic-scan mode. {doc['frames']} evenly spaced frames per source; "
-        "definitions in the script's docstring. 7-Scenes colour is not registered to its depth (edge offset is "
-        f"an upper bound). Recorded {doc['date']} on {machine_line(doc['machine'])}.",
-        f"Generation of the {doc['synthetic_frames']}-frame synthetic scenes: "
-        + ", ".join(f"{k} {v:.1f} s" if v is not None else f"{k} cached" for k, v in gen.items())
-        + (f" (1-min load average {doc['load_average']['start'][0]:.1f} on the shared machine)."
-           if "load_average" in doc else "."),
-        "",
-        table(doc),
-    ])
+    return "\n".join(
+        [
+            "## Realism calibration (`benchmarks/calibrate_realism.py`)",
+            "",
+            f"Sensor statistics of real frames beside generated rooms (seed {doc['seed']}, 640×480 depth): `exact` "
+            f"is the baseline, `scan` the realistic-scan mode. {doc['frames']} evenly spaced frames per source; "
+            "definitions in the script's docstring. 7-Scenes colour is not registered to its depth (edge offset is "
+            f"an upper bound). Recorded {doc['date']} on {machine_line(doc['machine'])}.",
+            f"Generation of the {doc['synthetic_frames']}-frame synthetic scenes: "
+            + ", ".join(f"{k} {v:.1f} s" if v is not None else f"{k} cached" for k, v in gen.items())
+            + (
+                f" (1-min load average {doc['load_average']['start'][0]:.1f} on the shared machine)."
+                if "load_average" in doc
+                else "."
+            ),
+            "",
+            table(doc),
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.calibrate_realism", description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, help="the data folder (holds data/scannet/posed_images/, 7scenes/data/)")
+    parser.add_argument(
+        "--data", required=True, help="the data folder (holds data/scannet/posed_images/, 7scenes/data/)"
+    )
     parser.add_argument("--frames", type=int, default=40, help="frames measured per source (default 40)")
     parser.add_argument("--synthetic-frames", type=int, default=60, help="frames of the generated scenes (default 60)")
     parser.add_argument("--seed", type=int, default=0)

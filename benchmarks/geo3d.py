@@ -23,8 +23,8 @@ import json
 import time
 from pathlib import Path
 
-from benchmarks.measure import machine
 from benchmarks.markdown import fmt
+from benchmarks.measure import machine
 from benchmarks.scenes import ensure_masks, ensure_scene
 from benchmarks.suite import Suite
 
@@ -40,8 +40,20 @@ def run_segment(scene: Path, out: Path, segmenter: str) -> tuple[dict, float]:
 
     start = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()) as printed:
-        code = main(["segment", str(scene), "--out", str(out), "--segmenter", segmenter, "--classifier", "none",
-                     "--pictures", "0"])
+        code = main(
+            [
+                "segment",
+                str(scene),
+                "--out",
+                str(out),
+                "--segmenter",
+                segmenter,
+                "--classifier",
+                "none",
+                "--pictures",
+                "0",
+            ]
+        )
     seconds = time.perf_counter() - start
     if code != 0:
         raise RuntimeError(f"tracklift segment --segmenter {segmenter} failed on {scene}")
@@ -57,9 +69,9 @@ def agnostic_ap(preds: dict, gt_dir: Path) -> dict:
 
 
 def synthetic(suite: Suite, cache: Path) -> list[dict]:
+    from benchmarks.naive_baseline import naive_baseline
     from tracklift.data.scene import open_scene
     from tracklift.eval import read_predictions
-    from benchmarks.naive_baseline import naive_baseline
     from tracklift.vocab import load_vocabulary
 
     rows = []
@@ -69,15 +81,31 @@ def synthetic(suite: Suite, cache: Path) -> list[dict]:
             out = cache / "predictions" / suite.name / path / scene.name
             summary, seconds = run_segment(scene, out, path)
             ap = agnostic_ap(read_predictions(out, load_vocabulary("scannet200")), scene / "gt")
-            rows.append({"scene": scene.name, "method": path, **ap, "seconds": seconds,
-                         "fps": summary["frames"] / seconds, "instances": summary["instances"]})
+            rows.append(
+                {
+                    "scene": scene.name,
+                    "method": path,
+                    **ap,
+                    "seconds": seconds,
+                    "fps": summary["frames"] / seconds,
+                    "instances": summary["instances"],
+                }
+            )
             print(json.dumps(rows[-1]), flush=True)
         masks = ensure_masks(cache, scene, "oracle", suite.mask_seed)
         start = time.perf_counter()
         preds = naive_baseline(open_scene(scene), masks)
         seconds = time.perf_counter() - start
-        rows.append({"scene": scene.name, "method": "naive-oracle", **agnostic_ap({scene.name: preds}, scene / "gt"),
-                     "seconds": seconds, "fps": suite.frames / seconds, "instances": len(preds)})
+        rows.append(
+            {
+                "scene": scene.name,
+                "method": "naive-oracle",
+                **agnostic_ap({scene.name: preds}, scene / "gt"),
+                "seconds": seconds,
+                "fps": suite.frames / seconds,
+                "instances": len(preds),
+            }
+        )
         print(json.dumps(rows[-1]), flush=True)
     return rows
 
@@ -88,8 +116,17 @@ def real(scans: list[Path], cache: Path) -> list[dict]:
         for path in PATHS:
             out = cache / "predictions" / "real" / path / scan.name
             summary, seconds = run_segment(scan, out, path)
-            rows.append({"scene": scan.name, "method": path, "seconds": seconds, "frames": summary["frames"],
-                         "fps": summary["frames"] / seconds, "instances": summary["instances"], "out": str(out)})
+            rows.append(
+                {
+                    "scene": scan.name,
+                    "method": path,
+                    "seconds": seconds,
+                    "frames": summary["frames"],
+                    "fps": summary["frames"] / seconds,
+                    "instances": summary["instances"],
+                    "out": str(out),
+                }
+            )
             print(json.dumps(rows[-1]), flush=True)
     return rows
 
@@ -119,11 +156,18 @@ def markdown_section(doc: dict) -> str:
     for method, m in means(doc["synthetic"]).items():
         lines.append(f"| {method} | {fmt(m['ap'])} | {fmt(m['ap50'])} | {fmt(m['ap25'])} | {fmt(m['fps'], 1)} |")
     if doc.get("real"):
-        lines += ["", "Real scans (ScanNet posed_images), whole command:", "",
-                  "| scan | method | frames | seconds | frames/s | instances |", "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "Real scans (ScanNet posed_images), whole command:",
+            "",
+            "| scan | method | frames | seconds | frames/s | instances |",
+            "|---|---|---|---|---|---|",
+        ]
         for r in doc["real"]:
-            lines.append(f"| {r['scene']} | {r['method']} | {r['frames']} | {fmt(r['seconds'], 1)} | "
-                         f"{fmt(r['fps'], 1)} | {r['instances']} |")
+            lines.append(
+                f"| {r['scene']} | {r['method']} | {r['frames']} | {fmt(r['seconds'], 1)} | "
+                f"{fmt(r['fps'], 1)} | {r['instances']} |"
+            )
     return "\n".join(lines)
 
 
@@ -135,8 +179,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     suite = QUICK if args.quick else SYNTH
     cache = Path(args.cache)
-    doc = {"kind": "geo3d", "suite": suite.describe(), "machine": machine(),
-           "synthetic": synthetic(suite, cache), "real": real([Path(p) for p in args.scannet], cache)}
+    doc = {
+        "kind": "geo3d",
+        "suite": suite.describe(),
+        "machine": machine(),
+        "synthetic": synthetic(suite, cache),
+        "real": real([Path(p) for p in args.scannet], cache),
+    }
     from benchmarks.run import record
 
     record(doc, HERE / "results" / f"{suite.name}.json", HERE.parent / "BENCHMARKS.md")

@@ -7,8 +7,8 @@ import os
 import platform
 import resource
 import statistics
-import sys
 import subprocess
+import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -53,8 +53,13 @@ def machine() -> dict:
     """What a result was measured on, recorded in every results document."""
     import numpy as np
 
-    return {"cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
-            "machine": platform.machine(), "platform": platform.platform()}
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "machine": platform.machine(),
+        "platform": platform.platform(),
+    }
 
 
 def machine_line(record: dict | str) -> str:
@@ -69,8 +74,12 @@ def run_measured(cmd: list[str], log: Path) -> dict:
     """Run `cmd` from the repository root with its output in `log`; returns wall seconds, the child's own
     peak RSS (MiB, from wait4) and its exit code."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
     start = time.perf_counter()
     with log.open("w") as f:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT, env=env)

@@ -28,8 +28,9 @@ def segment_onto_mesh(scene, masks_dir: str | Path, config: PipelineConfig) -> S
     return segment(scene, "precomputed", masks_dir=masks_dir, config=config)
 
 
-def track_method(scene, masks_dir: str | Path, mode: str = "fused", refine: bool = True,
-                 config: PipelineConfig | None = None) -> list[PredictedInstance]:
+def track_method(
+    scene, masks_dir: str | Path, mode: str = "fused", refine: bool = True, config: PipelineConfig | None = None
+) -> list[PredictedInstance]:
     """The tracker variant `mode` (+ consistency refinement) as a benchmark method over mesh vertices."""
     config = config or PipelineConfig(tracker=TrackerConfig(mode=mode))
     if not refine:

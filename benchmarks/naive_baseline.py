@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from tracklift.core.masks import FrameMasks
 from tracklift.data.frame import Frame
 from tracklift.eval.prediction import PredictedInstance
 from tracklift.lift.projection import pixels_to_world
 from tracklift.lift.voxels import voxel_keys
-from tracklift.core.masks import FrameMasks
 from tracklift.vocab import load_vocabulary
 
 
@@ -91,7 +92,9 @@ def greedy_merge(mask_keys: list[np.ndarray], min_overlap: float) -> tuple[np.nd
     return assigned, keys, owners
 
 
-def greedy_merge_reference(mask_keys: list[np.ndarray], min_overlap: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def greedy_merge_reference(
+    mask_keys: list[np.ndarray], min_overlap: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Plain dictionary version of `greedy_merge` (the tests compare the two)."""
     owner_of: dict[int, int] = {}
     assigned = []
@@ -150,8 +153,9 @@ def objects_to_instances(
     return instances
 
 
-def naive_map(scene, masks_dir: str | Path, config: NaiveConfig) -> tuple[list[LiftedMask], np.ndarray, np.ndarray,
-                                                                            np.ndarray]:
+def naive_map(
+    scene, masks_dir: str | Path, config: NaiveConfig
+) -> tuple[list[LiftedMask], np.ndarray, np.ndarray, np.ndarray]:
     """Lift every frame's precomputed masks and merge them greedily: (lifted masks, object of each mask,
     voxel keys [N] sorted, their objects [N]) as `greedy_merge` returns them."""
     from tracklift.segment2d.precomputed import read_masks

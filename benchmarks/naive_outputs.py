@@ -29,12 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-frames", type=int)
     args = parser.parse_args(argv)
 
+    from benchmarks.naive_baseline import NaiveConfig, naive_baseline, naive_map, objects_to_instances
     from tracklift.data.scene import open_scene
     from tracklift.eval import write_predictions
     from tracklift.io.atomic import atomic_write_bytes
-    from tracklift.lift.voxels import key_centres
-    from benchmarks.naive_baseline import NaiveConfig, naive_baseline, naive_map, objects_to_instances
     from tracklift.io.ply import read_ply
+    from tracklift.lift.voxels import key_centres
     from tracklift.vocab import load_vocabulary
 
     config = NaiveConfig()
@@ -52,9 +52,17 @@ def main(argv: list[str] | None = None) -> int:
     np.savez_compressed(buf, points=np.asarray(points, np.float32))
     atomic_write_bytes(out / f"{scene.name}_instances.npz", buf.getvalue())
     run = {"frames": len(scene.stream) - len(scene.stream.skipped), "instances": len(preds)}
-    write_predictions(out, scene.name, preds, vocab, scene_json={
-        "instances_npz": f"{scene.name}_instances.npz", "reference": "mesh" if scene.mesh_path else "naive voxel map",
-        "run": run})
+    write_predictions(
+        out,
+        scene.name,
+        preds,
+        vocab,
+        scene_json={
+            "instances_npz": f"{scene.name}_instances.npz",
+            "reference": "mesh" if scene.mesh_path else "naive voxel map",
+            "run": run,
+        },
+    )
     print(json.dumps(run))
     return 0
 

@@ -44,8 +44,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from benchmarks.measure import machine
 from benchmarks.markdown import fmt
+from benchmarks.measure import machine
 from benchmarks.scenes import build_cached, ensure_masks, ensure_scene
 from benchmarks.suite import FULL as HARNESS_FULL
 from benchmarks.suite import Suite
@@ -61,8 +61,16 @@ EXTRA_PRESETS = {"freeform": ("mild", ("--synonyms", "1.0"))}
 # The harness's rooms (`benchmarks.suite.FULL`: the same seeded scenes and masks, so AP is comparable with
 # its table) under every preset.
 FULL = dataclasses.replace(HARNESS_FULL, name="openvocab", presets=("oracle", "mild", "hard", "freeform"), repeats=1)
-QUICK = Suite("openvocab_quick", seeds=(0,), frames=30, width=320, height=240, objects=15,
-              presets=("mild", "hard", "freeform"), repeats=1)
+QUICK = Suite(
+    "openvocab_quick",
+    seeds=(0,),
+    frames=30,
+    width=320,
+    height=240,
+    objects=15,
+    presets=("mild", "hard", "freeform"),
+    repeats=1,
+)
 LABELLINGS = ("exact", "text")
 VARIANTS = tuple(f"{lab}{sp}" for lab in LABELLINGS for sp in ("", "+sp"))
 QUERY_RANKINGS = ("rules", "vote")  # rank_instances without / with the vote classifier's score_query
@@ -111,8 +119,20 @@ def preset_masks(cache: Path, scene: Path, preset: str, seed: int) -> Path:
 
     def make(folder: Path) -> None:
         with contextlib.redirect_stdout(io.StringIO()):  # its summary line would break the progress display
-            code = cli(["synth-masks", str(scene), "--out", str(folder), "--preset", base, *options,
-                        "--seed", str(seed), "--quiet"])
+            code = cli(
+                [
+                    "synth-masks",
+                    str(scene),
+                    "--out",
+                    str(folder),
+                    "--preset",
+                    base,
+                    *options,
+                    "--seed",
+                    str(seed),
+                    "--quiet",
+                ]
+            )
         if code != 0:
             raise RuntimeError(f"tracklift synth-masks failed on {scene} ({preset})")
 
@@ -126,8 +146,14 @@ def classifiers(embedder=None) -> dict[str, Any]:
     return {"exact": ExactVoteClassifier(), "text": VoteClassifier(embedder=embedder)}
 
 
-def score_instances(instances: Sequence[Instance3D], masks: np.ndarray, superpoints: np.ndarray, vocab,
-                    labellers: dict[str, Any], snap=None) -> tuple[dict[str, list], dict[str, list]]:
+def score_instances(
+    instances: Sequence[Instance3D],
+    masks: np.ndarray,
+    superpoints: np.ndarray,
+    vocab,
+    labellers: dict[str, Any],
+    snap=None,
+) -> tuple[dict[str, list], dict[str, list]]:
     """Name copies of `instances` with each classifier and turn them into predictions of every variant.
 
     masks: [I, V] bool, instance i on mesh vertex v. superpoints: [V] int superpoint id per vertex.
@@ -141,8 +167,9 @@ def score_instances(instances: Sequence[Instance3D], masks: np.ndarray, superpoi
     masks = np.asarray(masks, bool)
     superpoints = np.asarray(superpoints)
     if masks.shape != (len(instances), len(superpoints)):
-        raise ValueError(f"masks must be [I, V] = [{len(instances)}, {len(superpoints)}] (instances, superpoints), "
-                         f"got {masks.shape}")
+        raise ValueError(
+            f"masks must be [I, V] = [{len(instances)}, {len(superpoints)}] (instances, superpoints), got {masks.shape}"
+        )
     preds, named = {}, {}
     for key, classifier in labellers.items():
         copies = [dataclasses.replace(inst) for inst in instances]  # labeller names and rescores in place
@@ -158,8 +185,10 @@ def pooled_queries(per_query: list[dict]) -> dict:
     """Mean top-1 / recall@R / AP over queries pooled from several rooms, overall and per kind."""
 
     def means(rows: list[dict]) -> dict:
-        return {"queries": len(rows),
-                **{k: float(np.nanmean([r[k] for r in rows])) if rows else None for k in ("top1", "recall_at_r", "ap")}}
+        return {
+            "queries": len(rows),
+            **{k: float(np.nanmean([r[k] for r in rows])) if rows else None for k in ("top1", "recall_at_r", "ap")},
+        }
 
     kinds = ("class", "synonym", "functional")
     return {**means(per_query), "by_kind": {k: means([q for q in per_query if q["kind"] == k]) for k in kinds}}
@@ -204,8 +233,8 @@ def run_room(room: Room, masks_dir: Path, config, vocab, labellers: dict[str, An
     Returns {"preds": variant -> [PredictedInstance], "queries": ranking -> per-query rows,
     "instances", "pipeline_s", "scoring_s"}.
     """
-    from tracklift.classify.benchmark import query_benchmark
     from benchmarks.methods import segment_onto_mesh
+    from tracklift.classify.benchmark import query_benchmark
 
     t0 = time.perf_counter()
     result = segment_onto_mesh(room.scene, masks_dir, config)  # as the instance suite's methods do
@@ -217,8 +246,13 @@ def run_room(room: Room, masks_dir: Path, config, vocab, labellers: dict[str, An
         classifier = labellers["text"] if ranking == "vote" else None
         result = query_benchmark(named["text"], room.objects, classifier=classifier, embedder=embedder)
         queries[ranking] = [{**q, "scene": room.scene.name} for q in result["per_query"]]
-    return {"preds": preds, "queries": queries, "instances": len(instances), "pipeline_s": t1 - t0,
-            "scoring_s": time.perf_counter() - t1}
+    return {
+        "preds": preds,
+        "queries": queries,
+        "instances": len(instances),
+        "pipeline_s": t1 - t0,
+        "scoring_s": time.perf_counter() - t1,
+    }
 
 
 def summarise(runs: list[dict], rooms: list[Room], vocab) -> dict:
@@ -229,9 +263,11 @@ def summarise(runs: list[dict], rooms: list[Room], vocab) -> dict:
     variants = {}
     for variant in VARIANTS:
         preds = {r.scene.name: run["preds"][variant] for r, run in zip(rooms, runs)}
-        variants[variant] = {"semantic": evaluate(preds, gts, vocab)["all"],
-                             "agnostic": evaluate(preds, gts, vocab, agnostic=True)["all"],
-                             "predictions_per_room": float(np.mean([len(p) for p in preds.values()]))}
+        variants[variant] = {
+            "semantic": evaluate(preds, gts, vocab)["all"],
+            "agnostic": evaluate(preds, gts, vocab, agnostic=True)["all"],
+            "predictions_per_room": float(np.mean([len(p) for p in preds.values()])),
+        }
     per_query = {k: [q for run in runs for q in run["queries"][k]] for k in QUERY_RANKINGS}
     return {
         "variants": variants,
@@ -310,9 +346,11 @@ def markdown_section(doc: dict) -> str:
     for preset, r in doc["presets"].items():
         for variant, v in r["variants"].items():
             sem, agn = v["semantic"], v["agnostic"]
-            lines.append(f"| {preset} | {variant} | {fmt(sem['ap'])} | {fmt(sem['ap50'])} | {fmt(sem['ap25'])} | "
-                         f"{fmt(agn['ap'])} | {fmt(agn['ap50'])} | {fmt(agn['ap25'])} | "
-                         f"{fmt(v['predictions_per_room'], 1)} |")
+            lines.append(
+                f"| {preset} | {variant} | {fmt(sem['ap'])} | {fmt(sem['ap50'])} | {fmt(sem['ap25'])} | "
+                f"{fmt(agn['ap'])} | {fmt(agn['ap50'])} | {fmt(agn['ap25'])} | "
+                f"{fmt(v['predictions_per_room'], 1)} |"
+            )
     lines += [
         "",
         "Query retrieval on the `text`-labelled instances (queries generated from each room's objects; a hit is "
@@ -325,21 +363,28 @@ def markdown_section(doc: dict) -> str:
     for preset, r in doc["presets"].items():
         for ranking, q in r["queries"].items():
             cells = [q, *(q["by_kind"][k] for k in ("class", "synonym", "functional"))]
-            lines.append(f"| {preset} | {ranking} | " + " | ".join(
-                f"{fmt(c['top1'], 2)} / {fmt(c['recall_at_r'], 2)} / {fmt(c['ap'], 2)} ({c['queries']})"
-                for c in cells) + " |")
+            lines.append(
+                f"| {preset} | {ranking} | "
+                + " | ".join(
+                    f"{fmt(c['top1'], 2)} / {fmt(c['recall_at_r'], 2)} / {fmt(c['ap'], 2)} ({c['queries']})"
+                    for c in cells
+                )
+                + " |"
+            )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.openvocab", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help=f"the small suite ({QUICK.name!r}) instead of {FULL.name!r}")
+    parser.add_argument(
+        "--quick", action="store_true", help=f"the small suite ({QUICK.name!r}) instead of {FULL.name!r}"
+    )
     # A folder of its own: two processes building the same cache entry at once would clash.
     parser.add_argument("--cache", default=str(HERE / ".cache" / "openvocab"), help="generated scenes and masks")
     parser.add_argument("--results", default=str(HERE / "results"), help="folder of <suite>.json results")
-    parser.add_argument("--markdown", default=str(ROOT / "BENCHMARKS.md"),
-                        help="page regenerated from all result files")
+    parser.add_argument(
+        "--markdown", default=str(ROOT / "BENCHMARKS.md"), help="page regenerated from all result files"
+    )
     args = parser.parse_args(argv)
 
     from benchmarks.run import record

@@ -34,9 +34,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
-
-from benchmarks.measure import machine, machine_line, run_measured
 from benchmarks.markdown import fmt
+from benchmarks.measure import machine, machine_line, run_measured
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -120,15 +119,20 @@ def find_scans(data: Path, scenes: tuple[str, ...], cache: Path, sevenscenes: bo
         scans.append(Scan(scene, folders[0], gt))
     if sevenscenes:
         # only under a folder named for the dataset: 3DMatch and others store frames the 7-Scenes way too
-        candidates = [p.parent for p in sorted(data.rglob("frame-000000.depth.png"))
-                      if any("7scenes" in part.lower().replace("-", "") for part in p.relative_to(data).parts)
-                      and is_sevenscenes(p.parent)]
+        candidates = [
+            p.parent
+            for p in sorted(data.rglob("frame-000000.depth.png"))
+            if any("7scenes" in part.lower().replace("-", "") for part in p.relative_to(data).parts)
+            and is_sevenscenes(p.parent)
+        ]
         if candidates:
             scans.append(Scan(SEVENSCENES_NAME, candidates[0], None))
     return scans
 
 
-def masks_for(scan: Scan, presets: tuple[str, ...], frames: int, stride: int, cache: Path, seed: int) -> dict[str, Path]:
+def masks_for(
+    scan: Scan, presets: tuple[str, ...], frames: int, stride: int, cache: Path, seed: int
+) -> dict[str, Path]:
     """The scan's box masks of each preset, generated once per scan, frame selection and seed: the missing
     presets in one pass over the frames, each into a scratch folder moved into place when complete."""
     from benchmarks.box_masks import write_box_masks
@@ -141,7 +145,9 @@ def masks_for(scan: Scan, presets: tuple[str, ...], frames: int, stride: int, ca
         scratch = {p: base / ".partial" / p for p in missing}
         for folder in [*scratch.values(), *(base / p for p in missing)]:
             shutil.rmtree(folder, ignore_errors=True)
-        write_box_masks(open_scene(scan.path, stride=stride, max_frames=frames), read_scene_boxes(scan.gt), scratch, seed)
+        write_box_masks(
+            open_scene(scan.path, stride=stride, max_frames=frames), read_scene_boxes(scan.gt), scratch, seed
+        )
         for p, folder in scratch.items():
             (folder / ".complete").touch()
             folder.rename(base / p)
@@ -152,21 +158,34 @@ def job_result(out: Path, scene: str, measured: dict) -> dict:
     """Frames, instances, seconds, frames/s and peak RSS of a finished job (from its output JSON)."""
     doc = json.loads((out / f"{scene}.json").read_text())
     frames = int(doc.get("run", {}).get("frames", 0))
-    return {"frames": frames, "instances": len(doc["instances"]), "seconds": round(measured["seconds"], 2),
-            "fps": frames / measured["seconds"] if measured["seconds"] > 0 else None,
-            "max_rss_mb": round(measured["max_rss_mb"], 1)}
+    return {
+        "frames": frames,
+        "instances": len(doc["instances"]),
+        "seconds": round(measured["seconds"], 2),
+        "fps": frames / measured["seconds"] if measured["seconds"] > 0 else None,
+        "max_rss_mb": round(measured["max_rss_mb"], 1),
+    }
 
 
 def box_scores(out: Path, gts: dict) -> dict:
     """Class-agnostic and class-wise box AP of the outputs in `out` for the scenes of `gts` (pooled)."""
     from tracklift.eval.box_pred import evaluate_box_outputs
 
-    return {"agnostic": evaluate_box_outputs(str(out), gts, agnostic=True),
-            "classes": evaluate_box_outputs(str(out), gts, agnostic=False)}
+    return {
+        "agnostic": evaluate_box_outputs(str(out), gts, agnostic=True),
+        "classes": evaluate_box_outputs(str(out), gts, agnostic=False),
+    }
 
 
-def run_benchmark(scans: list[Scan], methods: dict[str, Method], presets: tuple[str, ...], frames: int, stride: int,
-                  cache: Path, seed: int = 0) -> dict:
+def run_benchmark(
+    scans: list[Scan],
+    methods: dict[str, Method],
+    presets: tuple[str, ...],
+    frames: int,
+    stride: int,
+    cache: Path,
+    seed: int = 0,
+) -> dict:
     """Every method on every scan (box-mask methods once per preset, on scans with GT); returns the
     results document (`benchmarks/results/real.json`)."""
     from tracklift.eval.box_gt import read_scene_boxes
@@ -197,19 +216,36 @@ def run_benchmark(scans: list[Scan], methods: dict[str, Method], presets: tuple[
                 runs.append(row)
                 print(_progress_line(row), flush=True)
             if done:
-                pooled.append({"method": name, "masks": preset, "scans": done,
-                               **box_scores(out, {s: gts[s] for s in done})})
+                pooled.append(
+                    {"method": name, "masks": preset, "scans": done, **box_scores(out, {s: gts[s] for s in done})}
+                )
     return {
         "kind": "real",
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
         "wall_seconds": round(time.time() - started, 1),
         "machine": machine(),
-        "settings": {"frames": frames, "stride": stride, "mask_presets": list(presets), "mask_seed": seed,
-                     "methods": {n: {"args": list(m.args), "masks": m.masks,
-                                     "command": "tracklift segment" if m.command is None else m.command.__name__}
-                                 for n, m in methods.items()}},
-        "scans": {s.name: {"path": str(s.path), "scene": s.scene, "gt_boxes": None if s.gt is None else len(
-            gts[s.scene].boxes)} for s in scans},
+        "settings": {
+            "frames": frames,
+            "stride": stride,
+            "mask_presets": list(presets),
+            "mask_seed": seed,
+            "methods": {
+                n: {
+                    "args": list(m.args),
+                    "masks": m.masks,
+                    "command": "tracklift segment" if m.command is None else m.command.__name__,
+                }
+                for n, m in methods.items()
+            },
+        },
+        "scans": {
+            s.name: {
+                "path": str(s.path),
+                "scene": s.scene,
+                "gt_boxes": None if s.gt is None else len(gts[s.scene].boxes),
+            }
+            for s in scans
+        },
         "runs": runs,
         "pooled": pooled,
     }
@@ -219,18 +255,21 @@ def _progress_line(row: dict) -> str:
     scores = ""
     if "agnostic" in row:
         a, c = row["agnostic"]["all"], row["classes"]["all"]
-        scores = (f"  agn AP25 {fmt(a['ap25'])} AP50 {fmt(a['ap50'])}  mAP25 {fmt(c['ap25'])} "
-                  f"mAP50 {fmt(c['ap50'])}")
-    return (f"{row['scan']:>20} {row['method']:>8} {row['masks'] or '-':>6}: {row['instances']} instances, "
-            f"{row['frames']} frames in {row['seconds']:.0f} s ({fmt(row['fps'], 2)} fps), {row['max_rss_mb']:.0f} MB"
-            + scores)
+        scores = f"  agn AP25 {fmt(a['ap25'])} AP50 {fmt(a['ap50'])}  mAP25 {fmt(c['ap25'])} mAP50 {fmt(c['ap50'])}"
+    return (
+        f"{row['scan']:>20} {row['method']:>8} {row['masks'] or '-':>6}: {row['instances']} instances, "
+        f"{row['frames']} frames in {row['seconds']:.0f} s ({fmt(row['fps'], 2)} fps), {row['max_rss_mb']:.0f} MB"
+        + scores
+    )
 
 
 def markdown_section(doc: dict) -> str:
     """The real-scans section of BENCHMARKS.md from a results document (see `run_benchmark`)."""
     st = doc["settings"]
-    scans = ", ".join(f"`{n}` ({'%d GT boxes' % s['gt_boxes'] if s['gt_boxes'] is not None else 'no GT'})"
-                      for n, s in doc["scans"].items())
+    scans = ", ".join(
+        f"`{n}` ({'%d GT boxes' % s['gt_boxes'] if s['gt_boxes'] is not None else 'no GT'})"
+        for n, s in doc["scans"].items()
+    )
     lines = [
         "## Real scans (3D GT boxes)",
         "",
@@ -251,9 +290,11 @@ def markdown_section(doc: dict) -> str:
     for r in doc["runs"]:
         a = r.get("agnostic", {}).get("all", {})
         c = r.get("classes", {}).get("all", {})
-        lines.append(f"| {r['scan']} | {r['method']} | {r['masks'] or '–'} | {fmt(a.get('ap25'))} | "
-                     f"{fmt(a.get('ap50'))} | {fmt(c.get('ap25'))} | {fmt(c.get('ap50'))} | {r['instances']} | "
-                     f"{r['frames']} | {fmt(r['seconds'], 0)} | {fmt(r['fps'], 2)} | {fmt(r['max_rss_mb'], 0)} |")
+        lines.append(
+            f"| {r['scan']} | {r['method']} | {r['masks'] or '–'} | {fmt(a.get('ap25'))} | "
+            f"{fmt(a.get('ap50'))} | {fmt(c.get('ap25'))} | {fmt(c.get('ap50'))} | {r['instances']} | "
+            f"{r['frames']} | {fmt(r['seconds'], 0)} | {fmt(r['fps'], 2)} | {fmt(r['max_rss_mb'], 0)} |"
+        )
     if doc["pooled"]:
         classes = [c for c, v in doc["pooled"][0]["classes"]["classes"].items() if v["gt"] > 0]
         lines += [
@@ -261,14 +302,18 @@ def markdown_section(doc: dict) -> str:
             f"Pooled over {', '.join(doc['pooled'][0]['scans'])}: per-class AP25 / AP50 (GT boxes in brackets).",
             "",
             "| method | masks | agn. AP25 | agn. AP50 | mAP25 | mAP50 | "
-            + " | ".join(f"{c} ({doc['pooled'][0]['classes']['classes'][c]['gt']})" for c in classes) + " |",
+            + " | ".join(f"{c} ({doc['pooled'][0]['classes']['classes'][c]['gt']})" for c in classes)
+            + " |",
             "|---|---|---:|---:|---:|---:|" + "---:|" * len(classes),
         ]
         for p in doc["pooled"]:
             a, c, per = p["agnostic"]["all"], p["classes"]["all"], p["classes"]["classes"]
-            lines.append(f"| {p['method']} | {p['masks'] or '–'} | {fmt(a['ap25'])} | {fmt(a['ap50'])} | "
-                         f"{fmt(c['ap25'])} | {fmt(c['ap50'])} | "
-                         + " | ".join(f"{fmt(per[k]['ap25'], 2)} / {fmt(per[k]['ap50'], 2)}" for k in classes) + " |")
+            lines.append(
+                f"| {p['method']} | {p['masks'] or '–'} | {fmt(a['ap25'])} | {fmt(a['ap50'])} | "
+                f"{fmt(c['ap25'])} | {fmt(c['ap50'])} | "
+                + " | ".join(f"{fmt(per[k]['ap25'], 2)} / {fmt(per[k]['ap50'], 2)}" for k in classes)
+                + " |"
+            )
     return "\n".join(lines)
 
 

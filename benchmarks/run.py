@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import importlib
+import json
 import shutil
 import subprocess
 import sys
@@ -84,7 +84,9 @@ def record(doc: dict, out: Path, markdown: str | Path) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
-    parser.add_argument("--suite", choices=sorted(SUITES), default=FULL.name, help=f"which suite (default {FULL.name!r})")
+    parser.add_argument(
+        "--suite", choices=sorted(SUITES), default=FULL.name, help=f"which suite (default {FULL.name!r})"
+    )
     parser.add_argument("--quick", action="store_true", help=f"the small suite ({QUICK.name!r}); same as --suite quick")
     parser.add_argument("--methods", help=f"comma-separated subset of: {', '.join(METHODS)}")
     parser.add_argument("--presets", help=f"comma-separated subset of: {', '.join(PRESETS)}")
@@ -115,8 +117,23 @@ def choose_suite(args: argparse.Namespace) -> Suite:
 
 def run_worker(method: str, scene: Path, masks: Path, out: Path, stats: Path, repeats: int) -> dict:
     """One method on one scene in a fresh process (its own peak memory); returns its stats."""
-    cmd = [sys.executable, "-m", "benchmarks.worker", "--method", method, "--scene", str(scene), "--masks", str(masks),
-           "--out", str(out), "--stats", str(stats), "--repeats", str(repeats)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.worker",
+        "--method",
+        method,
+        "--scene",
+        str(scene),
+        "--masks",
+        str(masks),
+        "--out",
+        str(out),
+        "--stats",
+        str(stats),
+        "--repeats",
+        str(repeats),
+    ]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{method} on {scene.name} failed:\n{done.stderr[-3000:]}")
@@ -138,7 +155,10 @@ def evaluate_run(pred_dir: Path, scenes: list[Path]) -> dict:
             raise FileNotFoundError(f"synthetic scene {path} has no gt/{scene.name}.txt")
         gts[scene.name] = read_gt_file(scene.gt_path)
     preds = read_predictions(pred_dir, vocab, {s: len(g) for s, g in gts.items()})
-    return {"agnostic": evaluate(preds, gts, vocab, agnostic=True)["all"], "semantic": evaluate(preds, gts, vocab)["all"]}
+    return {
+        "agnostic": evaluate(preds, gts, vocab, agnostic=True)["all"],
+        "semantic": evaluate(preds, gts, vocab)["all"],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,11 +190,18 @@ def main(argv: list[str] | None = None) -> int:
             "instances_per_scene": float(np.mean([s["instances"] for s in stats])),
         }
         r = results[method][preset]
-        tqdm.write(f"{method:>10} {preset:>7}: agnostic AP {r['agnostic']['ap']:.3f}  semantic AP "
-                   f"{r['semantic']['ap']:.3f}  {r['fps']:.1f} fps")
+        tqdm.write(
+            f"{method:>10} {preset:>7}: agnostic AP {r['agnostic']['ap']:.3f}  semantic AP "
+            f"{r['semantic']['ap']:.3f}  {r['fps']:.1f} fps"
+        )
 
-    doc = {"suite": suite.describe(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
-           "wall_seconds": round(time.time() - started, 1), "machine": machine(), "methods": results}
+    doc = {
+        "suite": suite.describe(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
+        "wall_seconds": round(time.time() - started, 1),
+        "machine": machine(),
+        "methods": results,
+    }
     record(doc, Path(args.results) / f"{suite.name}.json", args.markdown)
     return 0
 

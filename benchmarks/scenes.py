@@ -32,8 +32,14 @@ def ensure_scene(cache: Path, seed: int, suite: Suite) -> Path:
     """The synthetic scene of `seed` at the suite's size and realism (exact | scan), generated on first use."""
     from tracklift.synth import SynthConfig, generate_scene
 
-    config = SynthConfig(seed=seed, frames=suite.frames, width=suite.width, height=suite.height, objects=suite.objects,
-                         realism=suite.realism)
+    config = SynthConfig(
+        seed=seed,
+        frames=suite.frames,
+        width=suite.width,
+        height=suite.height,
+        objects=suite.objects,
+        realism=suite.realism,
+    )
     name = f"synth_s{seed}_f{suite.frames}_{suite.width}x{suite.height}_o{suite.objects}"
     if suite.realism != "exact":  # exact keeps its old cache name, so existing caches stay valid
         name += f"_{suite.realism}"
@@ -46,8 +52,9 @@ def ensure_masks(cache: Path, scene: Path, preset: str, seed: int) -> Path:
 
     def make(folder: Path) -> None:
         with contextlib.redirect_stdout(io.StringIO()):  # its summary line would break the progress display
-            code = main(["synth-masks", str(scene), "--out", str(folder), "--preset", preset, "--seed", str(seed),
-                         "--quiet"])
+            code = main(
+                ["synth-masks", str(scene), "--out", str(folder), "--preset", preset, "--seed", str(seed), "--quiet"]
+            )
         if code != 0:
             raise RuntimeError(f"tracklift synth-masks failed on {scene} ({preset})")
 

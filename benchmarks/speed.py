@@ -50,17 +50,43 @@ class SpeedSuite:
     repeats: int
 
 
-FULL = SpeedSuite("speed", seed=5, frames=300, width=640, height=480, objects=20, realism="scan", preset="mild",
-                  lengths=(300, 1000, 5000), repeats=2)
-QUICK = SpeedSuite("speed_quick", seed=5, frames=20, width=160, height=120, objects=8, realism="exact", preset="mild",
-                   lengths=(20, 60), repeats=1)
+FULL = SpeedSuite(
+    "speed",
+    seed=5,
+    frames=300,
+    width=640,
+    height=480,
+    objects=20,
+    realism="scan",
+    preset="mild",
+    lengths=(300, 1000, 5000),
+    repeats=2,
+)
+QUICK = SpeedSuite(
+    "speed_quick",
+    seed=5,
+    frames=20,
+    width=160,
+    height=120,
+    objects=8,
+    realism="exact",
+    preset="mild",
+    lengths=(20, 60),
+    repeats=1,
+)
 
 
 def ensure_scene(cache: Path, suite: SpeedSuite) -> Path:
     from tracklift.synth import SynthConfig, generate_scene
 
-    config = SynthConfig(seed=suite.seed, frames=suite.frames, width=suite.width, height=suite.height,
-                         objects=suite.objects, realism=suite.realism)
+    config = SynthConfig(
+        seed=suite.seed,
+        frames=suite.frames,
+        width=suite.width,
+        height=suite.height,
+        objects=suite.objects,
+        realism=suite.realism,
+    )
     name = f"speed_s{suite.seed}_f{suite.frames}_{suite.width}x{suite.height}_o{suite.objects}_{suite.realism}"
     return build_cached(cache / "scenes" / name, lambda folder: generate_scene(folder, config, progress=False))
 
@@ -70,8 +96,10 @@ def ensure_masks(cache: Path, scene: Path, preset: str) -> Path:
     from tracklift.cli import main
 
     def make(folder: Path) -> None:
-        if main(["synth-masks", str(scene), "--out", str(folder), "--preset", preset, "--synonyms", "0",
-                 "--quiet"]) != 0:
+        if (
+            main(["synth-masks", str(scene), "--out", str(folder), "--preset", preset, "--synonyms", "0", "--quiet"])
+            != 0
+        ):
             raise RuntimeError(f"tracklift synth-masks failed on {scene}")
 
     return build_cached(cache / "masks" / f"{scene.name}_{preset}_vocab", make)
@@ -140,15 +168,21 @@ def compare(scene: Path, masks: Path, work: Path, repeats: int) -> dict:
             if measured["returncode"] != 0:
                 raise RuntimeError(f"{method} failed (see {work / 'logs' / f'{method}_{repeat}.log'})")
             runs[method].append(measured)
-            print(f"{method:>8} run {repeat + 1}: {measured['seconds']:.1f} s, {measured['max_rss_mb']:.0f} MB",
-                  flush=True)
+            print(
+                f"{method:>8} run {repeat + 1}: {measured['seconds']:.1f} s, {measured['max_rss_mb']:.0f} MB",
+                flush=True,
+            )
     frames = sum(1 for _ in (scene / "depth").glob("*.png"))
     result = {}
     for method, measured in runs.items():
         best = min(measured, key=lambda m: m["seconds"])
-        result[method] = {"seconds": best["seconds"], "all_seconds": [m["seconds"] for m in measured],
-                          "max_rss_mb": best["max_rss_mb"], "fps": frames / best["seconds"],
-                          **agnostic_ap(work / method, scene)}
+        result[method] = {
+            "seconds": best["seconds"],
+            "all_seconds": [m["seconds"] for m in measured],
+            "max_rss_mb": best["max_rss_mb"],
+            "fps": frames / best["seconds"],
+            **agnostic_ap(work / method, scene),
+        }
     result["segment"]["lift_track_fps"] = lift_track_fps(work / "segment", scene.name, frames)
     result["ratio"] = result["segment"]["seconds"] / result["naive"]["seconds"]
     return result
@@ -169,10 +203,20 @@ def streams(scene: Path, masks: Path, work: Path, lengths: tuple[int, ...]) -> l
         measured = run_measured(segment_command(looped, looped_masks, out), work / "logs" / f"loop_{length}.log")
         if measured["returncode"] != 0:
             raise RuntimeError(f"segment on {length} frames failed (see {work / 'logs' / f'loop_{length}.log'})")
-        rows.append({"frames": length, "seconds": measured["seconds"], "fps": length / measured["seconds"],
-                     "lift_track_fps": lift_track_fps(out, scene.name, length), "max_rss_mb": measured["max_rss_mb"]})
-        print(f"stream of {length} frames: {measured['seconds']:.1f} s, {rows[-1]['fps']:.1f} frames/s, "
-              f"{measured['max_rss_mb']:.0f} MB", flush=True)
+        rows.append(
+            {
+                "frames": length,
+                "seconds": measured["seconds"],
+                "fps": length / measured["seconds"],
+                "lift_track_fps": lift_track_fps(out, scene.name, length),
+                "max_rss_mb": measured["max_rss_mb"],
+            }
+        )
+        print(
+            f"stream of {length} frames: {measured['seconds']:.1f} s, {rows[-1]['fps']:.1f} frames/s, "
+            f"{measured['max_rss_mb']:.0f} MB",
+            flush=True,
+        )
     return rows
 
 
@@ -185,8 +229,10 @@ def plot_streams(rows: list[dict], path: Path, size: tuple[int, int] = (720, 360
     width, height = size
     image = np.full((height, width, 3), 255, np.uint8)
     lengths = np.array([r["frames"] for r in rows], np.float64)
-    panels = [("frames/s", [r["fps"] for r in rows], (40, 90, 200)),
-              ("peak RSS MB", [r["max_rss_mb"] for r in rows], (200, 80, 40))]
+    panels = [
+        ("frames/s", [r["fps"] for r in rows], (40, 90, 200)),
+        ("peak RSS MB", [r["max_rss_mb"] for r in rows], (200, 80, 40)),
+    ]
     lo, hi = np.log10(lengths.min()), np.log10(lengths.max())
     for k, (title, values, color) in enumerate(panels):
         x0, x1, y0, y1 = k * width // 2 + 60, (k + 1) * width // 2 - 20, 40, height - 50
@@ -199,13 +245,29 @@ def plot_streams(rows: list[dict], path: Path, size: tuple[int, int] = (720, 360
         for n, v in zip(lengths, values):
             x = x0 + (x1 - x0) * ((np.log10(n) - lo) / (hi - lo) if hi > lo else 0.5)
             points.append((int(round(x)), int(round(y1 - (y1 - y0) * v / top))))
-            cv2.putText(image, f"{int(n)}", (points[-1][0] - 14, y1 + 18), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0),
-                        1, cv2.LINE_AA)
+            cv2.putText(
+                image,
+                f"{int(n)}",
+                (points[-1][0] - 14, y1 + 18),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.4,
+                (0, 0, 0),
+                1,
+                cv2.LINE_AA,
+            )
         cv2.polylines(image, [np.array(points, np.int32)], False, color, 2, cv2.LINE_AA)
         for p in points:
             cv2.circle(image, p, 4, color, -1, cv2.LINE_AA)
-        cv2.putText(image, "frames in the stream", (x0 + 40, height - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
-                    (0, 0, 0), 1, cv2.LINE_AA)
+        cv2.putText(
+            image,
+            "frames in the stream",
+            (x0 + 40, height - 10),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.45,
+            (0, 0, 0),
+            1,
+            cv2.LINE_AA,
+        )
     write_png(path, image)
 
 
@@ -226,14 +288,24 @@ def markdown_section(doc: dict) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in (("naive baseline", naive), ("`tracklift segment`", seg)):
-        lines.append(f"| {name} | {fmt(r['seconds'], 1)} | {fmt(r['fps'], 1)} | {fmt(r.get('lift_track_fps'), 1)} | "
-                     f"{fmt(r['max_rss_mb'], 0)} | {fmt(r['ap'])} | {fmt(r['ap50'])} | {fmt(r['ap25'])} |")
-    lines += ["", f"`segment` takes **{c['ratio']:.2f}×** the naive baseline's time.", "",
-              "Long streams (the scan played back and forth; `tracklift segment`, whole command):", "",
-              "| frames | seconds | frames/s | lift + track frames/s | peak RSS MB |", "|---:|---:|---:|---:|---:|"]
+        lines.append(
+            f"| {name} | {fmt(r['seconds'], 1)} | {fmt(r['fps'], 1)} | {fmt(r.get('lift_track_fps'), 1)} | "
+            f"{fmt(r['max_rss_mb'], 0)} | {fmt(r['ap'])} | {fmt(r['ap50'])} | {fmt(r['ap25'])} |"
+        )
+    lines += [
+        "",
+        f"`segment` takes **{c['ratio']:.2f}×** the naive baseline's time.",
+        "",
+        "Long streams (the scan played back and forth; `tracklift segment`, whole command):",
+        "",
+        "| frames | seconds | frames/s | lift + track frames/s | peak RSS MB |",
+        "|---:|---:|---:|---:|---:|",
+    ]
     for r in doc["streams"]:
-        lines.append(f"| {r['frames']} | {fmt(r['seconds'], 1)} | {fmt(r['fps'], 1)} | "
-                     f"{fmt(r.get('lift_track_fps'), 1)} | {fmt(r['max_rss_mb'], 0)} |")
+        lines.append(
+            f"| {r['frames']} | {fmt(r['seconds'], 1)} | {fmt(r['fps'], 1)} | "
+            f"{fmt(r.get('lift_track_fps'), 1)} | {fmt(r['max_rss_mb'], 0)} |"
+        )
     if doc.get("plot"):
         lines += ["", f"![frames/s and peak RSS against stream length]({doc['plot']})"]
     return "\n".join(lines)
@@ -252,8 +324,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeats is not None or args.lengths:
         from dataclasses import replace
 
-        suite = replace(suite, repeats=args.repeats or suite.repeats,
-                        lengths=tuple(int(n) for n in args.lengths.split(",")) if args.lengths else suite.lengths)
+        suite = replace(
+            suite,
+            repeats=args.repeats or suite.repeats,
+            lengths=tuple(int(n) for n in args.lengths.split(",")) if args.lengths else suite.lengths,
+        )
     import cv2
 
     from tracklift.io.ply import read_ply
@@ -263,12 +338,17 @@ def main(argv: list[str] | None = None) -> int:
     scene = ensure_scene(cache, suite)
     masks = ensure_masks(cache, scene, suite.preset)
     work = cache / "speed" / suite.name
-    doc = {"kind": "speed", "suite": asdict(suite), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
-           "machine": machine(), "load_average_start": list(os.getloadavg()),
-           "mesh_vertices": len(read_ply(next(scene.glob("*_vh_clean_2.ply"))).vertices),
-           "color_size": "×".join(map(str, cv2.imread(str(scene / "color" / "0.jpg")).shape[1::-1])),
-           "compare": compare(scene, masks, work, suite.repeats),
-           "streams": streams(scene, masks, work, suite.lengths)}
+    doc = {
+        "kind": "speed",
+        "suite": asdict(suite),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
+        "machine": machine(),
+        "load_average_start": list(os.getloadavg()),
+        "mesh_vertices": len(read_ply(next(scene.glob("*_vh_clean_2.ply"))).vertices),
+        "color_size": "×".join(map(str, cv2.imread(str(scene / "color" / "0.jpg")).shape[1::-1])),
+        "compare": compare(scene, masks, work, suite.repeats),
+        "streams": streams(scene, masks, work, suite.lengths),
+    }
     if not args.quick:
         doc["plot"] = "docs/speed_streams.png"
         plot_streams(doc["streams"], ROOT / doc["plot"])

@@ -33,9 +33,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from benchmarks.measure import machine, machine_line
 from benchmarks.markdown import fmt
-from benchmarks.measure import max_rss_mb, measure
+from benchmarks.measure import machine, machine_line, max_rss_mb, measure
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -79,8 +78,14 @@ def prepare_scene(cache: Path, suite: SplatTrainSuite) -> Path:
 
     scene_dir = cache / f"room{suite.seed}_{suite.frames}f_{suite.width}x{suite.height}"
     if not (scene_dir / ".complete").exists():
-        synth = SynthConfig(seed=suite.seed, frames=suite.frames, width=suite.width, height=suite.height,
-                            depth_noise=False, color_noise=0.0)
+        synth = SynthConfig(
+            seed=suite.seed,
+            frames=suite.frames,
+            width=suite.width,
+            height=suite.height,
+            depth_noise=False,
+            color_noise=0.0,
+        )
         generate_scene(scene_dir, synth, progress=False)
         (scene_dir / ".complete").touch()
     return scene_dir
@@ -114,18 +119,24 @@ def train_curve(scene_dir: Path, out_dir: Path, suite: SplatTrainSuite, progress
     checkpoints = []
     # Step 0 (resume=False: a fresh run even if an older checkpoint is lying in out_dir) scores the seeding.
     for stop in sorted({0, *range(suite.segment, config.iterations, suite.segment), config.iterations}):
-        g, m = train_gaussians(cams, images, config, out_dir, init=init, depths=depths, resume=stop > 0,
-                               stop_at=stop, progress=progress)
-        checkpoints.append({
-            "step": m["iterations"],
-            "seconds": init_seconds + m["seconds"],
-            "gaussians": m["gaussians"],
-            "psnr_holdout": m["psnr_holdout"],
-            "psnr_train": m["psnr_train"],
-        })
+        g, m = train_gaussians(
+            cams, images, config, out_dir, init=init, depths=depths, resume=stop > 0, stop_at=stop, progress=progress
+        )
+        checkpoints.append(
+            {
+                "step": m["iterations"],
+                "seconds": init_seconds + m["seconds"],
+                "gaussians": m["gaussians"],
+                "psnr_holdout": m["psnr_holdout"],
+                "psnr_train": m["psnr_train"],
+            }
+        )
         c = checkpoints[-1]
-        print(f"step {c['step']:5d}  {c['seconds']:7.1f} s  {c['gaussians']:6d} Gaussians  "
-              f"held-out {c['psnr_holdout']:.2f} dB  train {c['psnr_train']:.2f} dB", flush=True)
+        print(
+            f"step {c['step']:5d}  {c['seconds']:7.1f} s  {c['gaussians']:6d} Gaussians  "
+            f"held-out {c['psnr_holdout']:.2f} dB  train {c['psnr_train']:.2f} dB",
+            flush=True,
+        )
     hit = first_reaching(checkpoints, suite.target_psnr)
     result = {
         "config": asdict(config),
@@ -211,10 +222,12 @@ def step_cost(g, cam, image, suite: SplatTrainSuite, progress: bool = True) -> d
         row["untiled"]["estimated_peak_mb"] = estimate_gb * 1024
         rows.append(row)
         t, u = row["tiled"], row["untiled"]
-        print(f"{n:6d} Gaussians ({visible} visible): tile {t['tile']} {1000 * t['median_s']:.0f} ms "
-              f"{t['torch_peak_mb']:.0f} MB; untiled "
-              + (u["skipped"] if "skipped" in u else f"{1000 * u['median_s']:.0f} ms {u['torch_peak_mb']:.0f} MB"),
-              flush=True)
+        print(
+            f"{n:6d} Gaussians ({visible} visible): tile {t['tile']} {1000 * t['median_s']:.0f} ms "
+            f"{t['torch_peak_mb']:.0f} MB; untiled "
+            + (u["skipped"] if "skipped" in u else f"{1000 * u['median_s']:.0f} ms {u['torch_peak_mb']:.0f} MB"),
+            flush=True,
+        )
     return {"view": cam.name, "model_gaussians": g.n, "rows": rows}
 
 
@@ -224,7 +237,7 @@ def markdown_section(doc: dict) -> str:
     cfg = tr["config"]
     load = doc["load_average"]
     hit = tr["seconds_to_target"]
-    reached = (f"reached after {hit:.0f} s" if hit is not None else "not reached")
+    reached = f"reached after {hit:.0f} s" if hit is not None else "not reached"
     lines = [
         f"## Suite `{s['name']}` (Gaussian training speed)",
         "",
@@ -245,8 +258,10 @@ def markdown_section(doc: dict) -> str:
     prev = None
     for c in tr["checkpoints"]:
         rate = None if prev is None else (c["seconds"] - prev["seconds"]) / max(c["step"] - prev["step"], 1)
-        lines.append(f"| {c['step']} | {c['seconds']:.1f} | {c['gaussians']} | {fmt(rate, 3)} | "
-                     f"{c['psnr_holdout']:.2f} | {c['psnr_train']:.2f} |")
+        lines.append(
+            f"| {c['step']} | {c['seconds']:.1f} | {c['gaussians']} | {fmt(rate, 3)} | "
+            f"{c['psnr_holdout']:.2f} | {c['psnr_train']:.2f} |"
+        )
         prev = c
     final = tr["final"]
     lines += [
@@ -271,10 +286,14 @@ def markdown_section(doc: dict) -> str:
         if "skipped" in u:
             untiled_cells = f"skipped (est. {u['estimated_peak_mb'] / 1024:.0f} GB) | – | – | {t['loss']:.5f} | –"
         else:
-            untiled_cells = (f"{1000 * u['median_s']:.0f} | {u['torch_peak_mb']:.0f} | "
-                             f"{u['median_s'] / t['median_s']:.1f}× | {t['loss']:.5f} | {u['loss']:.5f}")
-        lines.append(f"| {r['gaussians']} | {r['visible']} | {1000 * t['median_s']:.0f} | "
-                     f"{t['torch_peak_mb']:.0f} | {untiled_cells} |")
+            untiled_cells = (
+                f"{1000 * u['median_s']:.0f} | {u['torch_peak_mb']:.0f} | "
+                f"{u['median_s'] / t['median_s']:.1f}× | {t['loss']:.5f} | {u['loss']:.5f}"
+            )
+        lines.append(
+            f"| {r['gaussians']} | {r['visible']} | {1000 * t['median_s']:.0f} | "
+            f"{t['torch_peak_mb']:.0f} | {untiled_cells} |"
+        )
     return "\n".join(lines)
 
 

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
 from benchmarks.measure import machine, machine_line
 
 HERE = Path(__file__).resolve().parent
@@ -75,10 +76,17 @@ def server_side(out: Path, repeats: int) -> dict:
 
     viewer, built = measure(build, repeats)
     output = viewer.output
-    return {"read_outputs_s": read["median_s"], "build_viewer_s": built["median_s"], "read_runs_s": read["seconds"],
-            "build_runs_s": built["seconds"], "max_rss_mb": built["max_rss_mb"], "instances": len(output.entries),
-            "points": len(output.points), "faces": 0 if output.faces is None else len(output.faces),
-            "steps": output.history.steps}
+    return {
+        "read_outputs_s": read["median_s"],
+        "build_viewer_s": built["median_s"],
+        "read_runs_s": read["seconds"],
+        "build_runs_s": built["seconds"],
+        "max_rss_mb": built["max_rss_mb"],
+        "instances": len(output.entries),
+        "points": len(output.points),
+        "faces": 0 if output.faces is None else len(output.faces),
+        "steps": output.history.steps,
+    }
 
 
 def browser_side(out: Path, repeats: int, screenshot: Path | None) -> dict:
@@ -117,40 +125,55 @@ def browser_side(out: Path, repeats: int, screenshot: Path | None) -> dict:
                         raise TimeoutError("the query's highlight never showed")
                 query.append(time.perf_counter() - start)
                 if screenshot is not None and run == repeats - 1:
-                    browser.evaluate("document.querySelectorAll('.mantine-Notification-root, "
-                                     "[class*=Notification]').forEach(e => e.remove())")
+                    browser.evaluate(
+                        "document.querySelectorAll('.mantine-Notification-root, "
+                        "[class*=Notification]').forEach(e => e.remove())"
+                    )
                     time.sleep(1.0)
                     import cv2
 
                     cv2.imwrite(str(screenshot), np.ascontiguousarray(browser.screenshot()[..., ::-1]))
         finally:
             server.stop()
-    return {"first_colours_s": statistics.median(first), "first_colours_runs_s": first,
-            "query_highlight_s": statistics.median(query), "query_runs_s": query, "query": QUERY}
+    return {
+        "first_colours_s": statistics.median(first),
+        "first_colours_runs_s": first,
+        "query_highlight_s": statistics.median(query),
+        "query_runs_s": query,
+        "query": QUERY,
+    }
 
 
 def markdown_section(doc: dict) -> str:
     from benchmarks.markdown import fmt
 
     s, b, z = doc["server"], doc["browser"], doc["sizes"]
-    return "\n".join([
-        "## Web viewer load time (`tracklift view`)",
-        "",
-        f"One synthetic room (`tracklift synth`, seed {doc['seed']}, {doc['frames']} frames of 640×480, `mild` masks), "
-        f"segmented with `tracklift segment` defaults: {s['instances']} instances over {s['points']} mesh vertices "
-        f"({s['faces']} faces), {s['steps']} history steps. Recorded {doc['date']} on {machine_line(doc['machine'])}; "
-        "medians of timed runs after a warm-up (browser: fresh headless Chromium each run, SwiftShader WebGL, no GPU).",
-        "",
-        "| what | seconds |",
-        "|---|---:|",
-        f"| read the outputs (baseline: JSON, instances .npz, PLY, history) | {fmt(s['read_outputs_s'], 2)} |",
-        f"| build the viewer on the server (the same + meshes, boxes, labels, cameras, GUI) | {fmt(s['build_viewer_s'], 2)} |",
-        f"| browser: navigate → instance colours on screen | {fmt(b['first_colours_s'], 1)} |",
-        f"| browser: type “{b['query']}” → highlight on screen (first query loads MiniLM) | {fmt(b['query_highlight_s'], 1)} |",
-        "",
-        f"Growth history file {fmt(z['history_kb'], 0)} KB beside the instances .npz ({fmt(z['instances_npz_kb'], 0)} KB) "
-        f"and the PLY ({fmt(z['ply_kb'], 0)} KB).",
-    ])
+    return "\n".join(
+        [
+            "## Web viewer load time (`tracklift view`)",
+            "",
+            f"One synthetic room (`tracklift synth`, seed {doc['seed']}, {doc['frames']} frames of 640×480, `mild` "
+            "masks), "
+            f"segmented with `tracklift segment` defaults: {s['instances']} instances over {s['points']} mesh vertices "
+            f"({s['faces']} faces), {s['steps']} history steps. Recorded {doc['date']} on "
+            f"{machine_line(doc['machine'])}; "
+            "medians of timed runs after a warm-up (browser: fresh headless Chromium each run, SwiftShader WebGL, no "
+            "GPU).",
+            "",
+            "| what | seconds |",
+            "|---|---:|",
+            f"| read the outputs (baseline: JSON, instances .npz, PLY, history) | {fmt(s['read_outputs_s'], 2)} |",
+            "| build the viewer on the server (the same + meshes, boxes, labels, cameras, GUI) | "
+            f"{fmt(s['build_viewer_s'], 2)} |",
+            f"| browser: navigate → instance colours on screen | {fmt(b['first_colours_s'], 1)} |",
+            f"| browser: type “{b['query']}” → highlight on screen (first query loads MiniLM) | "
+            f"{fmt(b['query_highlight_s'], 1)} |",
+            "",
+            f"Growth history file {fmt(z['history_kb'], 0)} KB beside the instances .npz "
+            f"({fmt(z['instances_npz_kb'], 0)} KB) "
+            f"and the PLY ({fmt(z['ply_kb'], 0)} KB).",
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -163,7 +186,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", default=str(HERE / "results"))
     parser.add_argument("--markdown", default=str(ROOT / "BENCHMARKS.md"))
     args = parser.parse_args(argv)
-
 
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
@@ -178,9 +200,11 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_start": list(os.getloadavg()),
         "server": server_side(out, args.repeats),
         "browser": browser_side(out, args.repeats, Path(args.screenshot) if args.screenshot else None),
-        "sizes": {"history_kb": (out / f"{name}_history.npz").stat().st_size / 1024,
-                  "instances_npz_kb": (out / f"{name}_instances.npz").stat().st_size / 1024,
-                  "ply_kb": (out / f"{name}_instances.ply").stat().st_size / 1024},
+        "sizes": {
+            "history_kb": (out / f"{name}_history.npz").stat().st_size / 1024,
+            "instances_npz_kb": (out / f"{name}_instances.npz").stat().st_size / 1024,
+            "ply_kb": (out / f"{name}_instances.ply").stat().st_size / 1024,
+        },
         "load_average_end": list(os.getloadavg()),
     }
     from benchmarks.run import record

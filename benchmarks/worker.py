@@ -34,8 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     instances, stats = measure(lambda: method(scene, args.masks), args.repeats)
     write_predictions(args.out, scene.name, instances, load_vocabulary("scannet200"))
     frames = len(scene.stream)
-    stats.update(frames=frames, fps=frames / stats["median_s"] if stats["median_s"] > 0 else float("inf"),
-                 instances=len(instances))
+    stats.update(
+        frames=frames,
+        fps=frames / stats["median_s"] if stats["median_s"] > 0 else float("inf"),
+        instances=len(instances),
+    )
     atomic_write_text(args.stats, json.dumps(stats, indent=1))
     return 0
 

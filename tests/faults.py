@@ -31,6 +31,7 @@ def deny(monkeypatch, *paths: Path) -> None:
         def wrapped(target=".", *args, **kwargs):
             check(target)
             return real(target, *args, **kwargs)
+
         return wrapped
 
     real_open = builtins.open
@@ -60,5 +61,9 @@ def write_frame_masks(masks_dir: Path, names: list[str], shape: tuple[int, int] 
     masks[0, h // 10 : h * 6 // 10, w // 12 : w // 2] = True
     masks[1, h * 6 // 10 : h * 9 // 10, w // 2 : w * 9 // 10] = True
     for k, name in enumerate(names):
-        write_masks(masks_dir, name, FrameMasks(masks, ["chair", "table"], np.array([0.9, 0.8], np.float32)),
-                    format="png" if k % 2 == 0 else "npz")
+        write_masks(
+            masks_dir,
+            name,
+            FrameMasks(masks, ["chair", "table"], np.array([0.9, 0.8], np.float32)),
+            format="png" if k % 2 == 0 else "npz",
+        )

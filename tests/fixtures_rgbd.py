@@ -172,8 +172,12 @@ def make_scannetpp(root: Path, n: int = 4) -> Fixture:
         files = {"color": iphone / "rgb" / f"{name}.jpg", "depth": iphone / "depth" / f"{name}.png"}
         write_image(files["color"], color_image(i, 128, 96))
         write_image(files["depth"], fx.raw_depth[i])
-        meta[name] = {"timestamp": i * 0.1, "intrinsic": K_COLOR_128.tolist(), "aligned_pose": fx.poses[i].tolist(),
-                      "pose": np.eye(4).tolist()}
+        meta[name] = {
+            "timestamp": i * 0.1,
+            "intrinsic": K_COLOR_128.tolist(),
+            "aligned_pose": fx.poses[i].tolist(),
+            "pose": np.eye(4).tolist(),
+        }
         meta[f"frame_{i * 10 + 5:06d}"] = {"intrinsic": K_COLOR_128.tolist(), "aligned_pose": np.eye(4).tolist()}
         fx.names.append(name)
         fx.files[name] = files
@@ -225,8 +229,9 @@ def make_tum(root: Path, n: int = 4, calibration: bool = False) -> Fixture:
     return fx
 
 
-def make_7scenes(root: Path, n: int = 3, sequences: int = 2, color_ext: str = "png",
-                 intrinsics: bool = False) -> Fixture:
+def make_7scenes(
+    root: Path, n: int = 3, sequences: int = 2, color_ext: str = "png", intrinsics: bool = False
+) -> Fixture:
     """7-Scenes `root/chess` with `sequences` seq-XX folders of n frames each; colour (`color_ext`) and depth at
     64×48; depth 65535 marks no measurement (pixel (1, 1) of every frame). intrinsics: write the scene's
     `camera-intrinsics.txt` (3×3, not the dataset default) as the redkitchen copy has it."""
@@ -242,8 +247,10 @@ def make_7scenes(root: Path, n: int = 3, sequences: int = 2, color_ext: str = "p
         folder = scene / f"seq-{seq + 1:02d}"
         stem = f"frame-{i:06d}"
         fx.raw_depth[k][1, 1] = 65535
-        files = {suffix: folder / f"{stem}.{suffix}.{ext}" for suffix, ext in
-                 (("color", color_ext), ("depth", "png"), ("pose", "txt"))}
+        files = {
+            suffix: folder / f"{stem}.{suffix}.{ext}"
+            for suffix, ext in (("color", color_ext), ("depth", "png"), ("pose", "txt"))
+        }
         write_image(files["color"], color_image(k, W, H))
         write_image(files["depth"], fx.raw_depth[k])
         write_matrix(files["pose"], fx.poses[k])
@@ -253,8 +260,9 @@ def make_7scenes(root: Path, n: int = 3, sequences: int = 2, color_ext: str = "p
     return fx
 
 
-def make_generic(root: Path, n: int = 4, poses_file: bool = False, depth_npy: bool = False,
-                 settings: dict | None = None) -> Fixture:
+def make_generic(
+    root: Path, n: int = 4, poses_file: bool = False, depth_npy: bool = False, settings: dict | None = None
+) -> Fixture:
     """Generic layout `root/my_scene`: 128×96 PNG colour, 64×48 depth PNG (scale from settings, default 1000)
     or float32 .npy metres; intrinsics.txt of the depth image unless settings say "color"."""
     scene = root / "my_scene"

@@ -59,8 +59,16 @@ def world(boxes, colors=None, floor=((-1.5, -1.5), (1.5, 1.5)), voxel=VOXEL) -> 
     view = np.zeros((len(uniq), 3))
     np.add.at(view, where, views)
     view /= np.maximum(np.linalg.norm(view, axis=1, keepdims=True), 1e-9)
-    vmap = FusedMap(uniq, points, palette[owner + 1], view.astype(np.float32), np.full(len(uniq), 5, np.int32),
-                    np.array([0.0, 0.0, 1.0]), [], voxel)
+    vmap = FusedMap(
+        uniq,
+        points,
+        palette[owner + 1],
+        view.astype(np.float32),
+        np.full(len(uniq), 5, np.int32),
+        np.array([0.0, 0.0, 1.0]),
+        [],
+        voxel,
+    )
     return vmap, owner
 
 

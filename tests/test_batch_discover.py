@@ -64,11 +64,14 @@ def test_list_file_relative_absolute_and_comments(tmp_path):
     assert names(find_scenes(tmp_path, listing)) == ["a", "c", "z"]
 
 
-@pytest.mark.parametrize("content, message", [
-    ("a\nmissing\n", "line 2: no scene folder 'missing'"),
-    ("notascene\n", "line 1:"),
-    ("# nothing\n", "names no scene"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("a\nmissing\n", "line 2: no scene folder 'missing'"),
+        ("notascene\n", "line 1:"),
+        ("# nothing\n", "names no scene"),
+    ],
+)
 def test_list_file_errors_name_the_line(tmp_path, content, message):
     scannet(tmp_path / "scans" / "a")
     (tmp_path / "notascene").mkdir()

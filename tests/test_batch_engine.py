@@ -9,12 +9,15 @@ import pytest
 from tracklift.batch.engine import ProcessEngine, admits, death_message, make_engine
 
 
-@pytest.mark.parametrize("running, needed, expected", [
-    ([], 10**12, True),           # a lone task always starts
-    ([3], 3, True),               # 6 ≤ 8, 2 workers
-    ([3], 6, False),              # 9 > 8
-    ([1, 1], 1, False),           # workers full
-])
+@pytest.mark.parametrize(
+    "running, needed, expected",
+    [
+        ([], 10**12, True),  # a lone task always starts
+        ([3], 3, True),  # 6 ≤ 8, 2 workers
+        ([3], 6, False),  # 9 > 8
+        ([1, 1], 1, False),  # workers full
+    ],
+)
 def test_admission_by_workers_and_memory(running, needed, expected):
     assert admits(running, needed, workers=2, budget=8) is expected
 

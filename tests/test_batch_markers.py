@@ -32,8 +32,15 @@ def test_scene_files_lists_exactly_the_scene_outputs(tmp_path):
     fake_outputs(tmp_path, "s0")
     fake_outputs(tmp_path, "s0_1")  # a scene whose name extends another's
     files = sorted(p.relative_to(tmp_path).as_posix() for p in scene_files(tmp_path, "s0"))
-    assert files == ["pred_mask/s0_0.txt", "pred_mask/s0_1.txt", "s0.json", "s0.txt", "s0_frames.png",
-                     "s0_instances.npz", "s0_instances.ply"]
+    assert files == [
+        "pred_mask/s0_0.txt",
+        "pred_mask/s0_1.txt",
+        "s0.json",
+        "s0.txt",
+        "s0_frames.png",
+        "s0_instances.npz",
+        "s0_instances.ply",
+    ]
 
 
 def test_marker_complete_only_for_same_settings_and_unchanged_files(tmp_path):

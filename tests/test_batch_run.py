@@ -34,8 +34,9 @@ def dataset(tmp_path_factory):
     for seed, (name, frames) in enumerate([("a", 6), ("b", 6), ("c", 6), ("bad", 6), ("slow", 24)]):
         scene = root / "scans" / name
         generate_scene(scene, SynthConfig(seed=seed, frames=frames, width=64, height=48, objects=5), progress=False)
-        assert main(["synth-masks", str(scene), "--out", str(root / "masks" / name), "--seed", str(seed),
-                     "--quiet"]) == 0
+        assert (
+            main(["synth-masks", str(scene), "--out", str(root / "masks" / name), "--seed", str(seed), "--quiet"]) == 0
+        )
         (root / "gt").mkdir(exist_ok=True)
         shutil.copy(scene / "gt" / f"{name}.txt", root / "gt")
     (root / "scans" / "bad" / "bad_vh_clean_2.ply").write_bytes(b"ply\nformat garbage\n")
@@ -45,17 +46,33 @@ def dataset(tmp_path_factory):
 
 
 def batch_args(root, out, *extra):
-    return ["batch", str(root), "--out", str(out), "--masks-root", str(root / "masks"), "--pictures", "1",
-            "--retries", "1", *extra]
+    return [
+        "batch",
+        str(root),
+        "--out",
+        str(out),
+        "--masks-root",
+        str(root / "masks"),
+        "--pictures",
+        "1",
+        "--retries",
+        "1",
+        *extra,
+    ]
 
 
 def outputs(out):
     """{relative path: bytes} of the per-scene outputs (not batch.json / eval.json / the state folder, nor the
     wall-clock timings)."""
     out = Path(out)
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and STATE_DIR not in p.parts and p.name not in ("batch.json", "eval.json")
-            and not p.name.endswith("_timings.json")}
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file()
+        and STATE_DIR not in p.parts
+        and p.name not in ("batch.json", "eval.json")
+        and not p.name.endswith("_timings.json")
+    }
 
 
 def of_scenes(files, scenes):
@@ -95,8 +112,21 @@ def test_process_pool_runs_every_scene_and_records_the_corrupt_one(process_run, 
 def test_outputs_are_those_of_tracklift_segment(process_run, dataset, tmp_path, capsys):
     out, _ = process_run
     single = tmp_path / "single"
-    assert main(["segment", str(dataset / "scans" / "b"), "--out", str(single), "--masks", str(dataset / "masks" / "b"),
-                 "--pictures", "1"]) == 0
+    assert (
+        main(
+            [
+                "segment",
+                str(dataset / "scans" / "b"),
+                "--out",
+                str(single),
+                "--masks",
+                str(dataset / "masks" / "b"),
+                "--pictures",
+                "1",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     expected = outputs(single)
     assert len(expected) >= 6 and of_scenes(outputs(out), ["b"]) == expected
@@ -132,8 +162,10 @@ def test_changed_settings_redo_the_scene(process_run, dataset, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(process_run[0], out)
     (dataset / "one.txt").write_text("a\n")
-    assert main(batch_args(dataset, out, "--engine", "process", "--scenes", str(dataset / "one.txt"),
-                           "--voxel", "0.05")) == 0
+    assert (
+        main(batch_args(dataset, out, "--engine", "process", "--scenes", str(dataset / "one.txt"), "--voxel", "0.05"))
+        == 0
+    )
     assert json.loads((out / "batch.json").read_text())["counts"] == {"ok": 1}
 
 
@@ -177,9 +209,17 @@ def test_process_pool_retries_a_killed_worker(dataset, process_run, tmp_path):
 def run_driver(dataset, out, sig):
     """`tracklift batch` (process pool, 1 worker) in a subprocess, sent `sig` once the first scene is done."""
     env = {**os.environ, "PYTHONPATH": SRC}
-    driver = subprocess.Popen([sys.executable, "-m", "tracklift.cli", *batch_args(dataset, out, "--engine", "process",
-                               "--workers", "1", "--scenes", str(dataset / "good.txt"))],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    driver = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tracklift.cli",
+            *batch_args(dataset, out, "--engine", "process", "--workers", "1", "--scenes", str(dataset / "good.txt")),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 120
     while not list((out / STATE_DIR).glob("*.done")) and driver.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -208,8 +248,10 @@ def test_killed_driver_resumes_to_identical_outputs(dataset, process_run, tmp_pa
             pytest.fail(f"worker {pid} outlived its driver")
     done = sorted(p.name.removesuffix(".done") for p in (out / STATE_DIR).glob("*.done"))
     assert done
-    assert main(batch_args(dataset, out, "--engine", "process", "--workers", "2", "--scenes",
-                           str(dataset / "good.txt"))) == 0
+    assert (
+        main(batch_args(dataset, out, "--engine", "process", "--workers", "2", "--scenes", str(dataset / "good.txt")))
+        == 0
+    )
     doc = json.loads((out / "batch.json").read_text())
     assert sorted(n for n, e in doc["scenes"].items() if e["status"] == "skipped") == done
     assert all(doc["scenes"][n]["status"] == "ok" for n in GOOD if n not in done)
@@ -228,8 +270,9 @@ def ray_session():
 
 def test_ray_two_workers_same_bytes_as_the_process_pool(ray_session, dataset, process_run, tmp_path):
     out = tmp_path / "out"
-    assert main(batch_args(dataset, out, "--engine", "ray", "--workers", "2", "--scenes",
-                           str(dataset / "good.txt"))) == 0
+    assert (
+        main(batch_args(dataset, out, "--engine", "ray", "--workers", "2", "--scenes", str(dataset / "good.txt"))) == 0
+    )
     doc = json.loads((out / "batch.json").read_text())
     assert doc["engine"] == "ray" and doc["counts"] == {"ok": 3}
     assert all(e["memory_request_mb"] > 0 and e["peak_rss_mb"] > 0 for e in doc["scenes"].values())

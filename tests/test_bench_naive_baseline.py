@@ -7,8 +7,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracklift.data.frame import Frame
-from tracklift.core.masks import FrameMasks
 from benchmarks.naive_baseline import (
     LiftedMask,
     NaiveConfig,
@@ -18,6 +16,8 @@ from benchmarks.naive_baseline import (
     objects_to_instances,
     vertex_objects,
 )
+from tracklift.core.masks import FrameMasks
+from tracklift.data.frame import Frame
 
 H, W = 48, 64
 K = np.array([[50.0, 0, 32], [0, 50.0, 24], [0, 0, 1]])
@@ -56,8 +56,9 @@ def test_lift_frame_voxels_lie_on_the_wall_and_skip_invalid_depth():
     masks[0, 10:20, 10:20] = True
     masks[1, :4, :] = True  # only where depth is missing
     masks[2, 30:, 40:] = True
-    lifted = lift_frame(wall_frame(), FrameMasks(masks, ["chair", None, "table"], np.array([0.9, 0.5, 0.7])),
-                        NaiveConfig(voxel=0.1))
+    lifted = lift_frame(
+        wall_frame(), FrameMasks(masks, ["chair", None, "table"], np.array([0.9, 0.5, 0.7])), NaiveConfig(voxel=0.1)
+    )
     assert [m.label for m in lifted] == ["chair", "table"] and [m.score for m in lifted] == pytest.approx([0.9, 0.7])
     from tracklift.lift.voxels import key_centres
 
@@ -83,8 +84,12 @@ def test_vertex_objects_looks_up_each_vertex_voxel():
 
 
 def test_objects_to_instances_votes_labels_and_scores_support():
-    lifted = [LiftedMask(np.array([1]), "chair", 0.6), LiftedMask(np.array([2]), "sofa bed", 0.9),
-              LiftedMask(np.array([3]), "chair", 0.6), LiftedMask(np.array([4]), None, 0.3)]
+    lifted = [
+        LiftedMask(np.array([1]), "chair", 0.6),
+        LiftedMask(np.array([2]), "sofa bed", 0.9),
+        LiftedMask(np.array([3]), "chair", 0.6),
+        LiftedMask(np.array([4]), None, 0.3),
+    ]
     assigned = np.array([0, 0, 0, 1])
     vertex_object = np.array([0, 0, 1, -1, 2])  # object 2 has no mask: never happens, must not crash
     instances = objects_to_instances(lifted, assigned, vertex_object, {"chair": 2, "table": 4})
@@ -116,7 +121,9 @@ def make_wall_scene(root, frames: int = 2):
         cv2.imwrite(str(root / "depth" / f"{f}.png"), np.full((H, W), 2020, np.uint16))
         np.savetxt(root / "pose" / f"{f}.txt", np.eye(4))
         cv2.imwrite(str(masks_dir / f"{f}.png"), ids)
-        (masks_dir / f"{f}.json").write_text('{"1": {"label": "chair", "score": 0.9}, "2": {"label": "table", "score": 0.6}}')
+        (masks_dir / f"{f}.json").write_text(
+            '{"1": {"label": "chair", "score": 0.9}, "2": {"label": "table", "score": 0.6}}'
+        )
     x, y = np.meshgrid(np.arange(-1.2, 1.2, 0.05) + 0.025, np.arange(-0.9, 0.9, 0.05) + 0.025)
     vertices = np.stack([x.ravel(), y.ravel(), np.full(x.size, 2.02)], 1).astype(np.float32)
     write_ply(root / f"{root.name}_vh_clean_2.ply", Mesh(vertices))
@@ -127,9 +134,9 @@ def make_wall_scene(root, frames: int = 2):
 
 def test_naive_baseline_end_to_end_is_perfect_on_a_clean_scene(tmp_path):
     pytest.importorskip("tracklift.segment2d.precomputed")
+    from benchmarks.naive_baseline import naive_baseline
     from tracklift.data.scene import open_scene
     from tracklift.eval import evaluate
-    from benchmarks.naive_baseline import naive_baseline
     from tracklift.vocab import load_vocabulary
 
     masks_dir, gt = make_wall_scene(tmp_path / "scene0000_00")
@@ -144,8 +151,8 @@ def test_naive_baseline_end_to_end_is_perfect_on_a_clean_scene(tmp_path):
 
 
 def test_naive_baseline_needs_a_mesh(tmp_path):
-    from tracklift.data.scene import open_scene
     from benchmarks.naive_baseline import naive_baseline
+    from tracklift.data.scene import open_scene
 
     masks_dir, _ = make_wall_scene(tmp_path / "scene0000_00")
     (tmp_path / "scene0000_00" / "scene0000_00_vh_clean_2.ply").unlink()

@@ -21,9 +21,9 @@ from benchmarks.openvocab import (
 from benchmarks.scenes import ensure_scene
 from benchmarks.suite import Suite
 from tracklift.classify.label import classify_instances
+from tracklift.core.instance import Instance3D
 from tracklift.eval import evaluate, result_to_json
 from tracklift.io.ply import read_ply
-from tracklift.core.instance import Instance3D
 from tracklift.vocab import load_vocabulary
 
 TINY = Suite("tiny_openvocab", seeds=(0,), frames=4, width=64, height=48, objects=5, presets=("oracle",), repeats=1)
@@ -62,8 +62,13 @@ def test_exact_vote_distribution_and_query_score_hand_computed():
 
 def test_score_instances_rejects_masks_of_the_wrong_shape():
     with pytest.raises(ValueError, match=r"masks must be \[I, V\]"):
-        score_instances([voted({"chair": 1.0})], np.zeros((2, 10), bool), np.zeros(10, np.int64), VOCAB,
-                        {"exact": ExactVoteClassifier()})
+        score_instances(
+            [voted({"chair": 1.0})],
+            np.zeros((2, 10), bool),
+            np.zeros(10, np.int64),
+            VOCAB,
+            {"exact": ExactVoteClassifier()},
+        )
 
 
 def test_pooled_queries_hand_computed():
@@ -114,8 +119,10 @@ def test_perfect_masks_and_labels_score_semantic_ap50_one(tiny_run):
     vertices = read_ply(room.scene.mesh_path).vertices
     ids = [g for g in np.unique(room.gt) if g >= 1000 and g // 1000 in VOCAB.evaluated]
     masks = np.stack([room.gt == g for g in ids])
-    instances = [Instance3D(id=k, points=vertices[m], label_votes={VOCAB.name_of(g // 1000): 2.0}, score=0.9)
-                 for k, (g, m) in enumerate(zip(ids, masks))]
+    instances = [
+        Instance3D(id=k, points=vertices[m], label_votes={VOCAB.name_of(g // 1000): 2.0}, score=0.9)
+        for k, (g, m) in enumerate(zip(ids, masks))
+    ]
     preds, named = score_instances(instances, masks, room.superpoints, VOCAB, classifiers())
     for variant in ("exact", "text"):
         result = evaluate({room.scene.name: preds[variant]}, {room.scene.name: room.gt}, VOCAB)["all"]

@@ -23,10 +23,14 @@ ALIGN = np.array([[0.0, -1, 0, 1], [1, 0, 0, 2], [0, 0, 1, 0.5], [0, 0, 0, 1]])
 
 def test_points_go_to_the_smallest_box_above_the_floor_margin():
     boxes = np.array([[0, 0, 1, 4, 4, 2.0], [0, 0, 0.5, 1, 1, 1], [5, 5, 5, 1, 1, 1]])
-    points = np.array([[1.5, 1.5, 1.0],   # only in the big box
-                       [0.0, 0.0, 0.5],   # in both: the small one
-                       [0.0, 0.0, 0.01],  # the small box's bottom 2 cm: none (the big one starts at z 0 + 0.02)
-                       [9.0, 9.0, 9.0]])  # outside
+    points = np.array(
+        [
+            [1.5, 1.5, 1.0],  # only in the big box
+            [0.0, 0.0, 0.5],  # in both: the small one
+            [0.0, 0.0, 0.01],  # the small box's bottom 2 cm: none (the big one starts at z 0 + 0.02)
+            [9.0, 9.0, 9.0],
+        ]
+    )  # outside
     np.testing.assert_array_equal(label_points(points, boxes), [1, 2, 0, 0])
     np.testing.assert_array_equal(label_points(points, boxes, floor_margin=0.0), [1, 2, 2, 0])
 
@@ -61,13 +65,38 @@ def test_box_instance_image_back_projects_in_the_box_frame():
 def room(tmp_path_factory):
     """A tiny synthetic room and a GT box file from its scene.json (world frame, the 18 ScanNet classes)."""
     root = tmp_path_factory.mktemp("real_bench")
-    assert main(["synth", str(root / "room"), "--seed", "3", "--frames", "8", "--width", "96", "--height", "72",
-                 "--objects", "5", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "synth",
+                str(root / "room"),
+                "--seed",
+                "3",
+                "--frames",
+                "8",
+                "--width",
+                "96",
+                "--height",
+                "72",
+                "--objects",
+                "5",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     from tracklift.eval.detection_classes import detection_class
 
-    objects = [o for o in json.loads((root / "room" / "scene.json").read_text())["objects"] if detection_class(o["label"])]
-    gt = SceneBoxes("room", SCANNET18, np.eye(4), tuple(detection_class(o["label"]) for o in objects),
-                    np.array([o["box"] for o in objects]))
+    objects = [
+        o for o in json.loads((root / "room" / "scene.json").read_text())["objects"] if detection_class(o["label"])
+    ]
+    gt = SceneBoxes(
+        "room",
+        SCANNET18,
+        np.eye(4),
+        tuple(detection_class(o["label"]) for o in objects),
+        np.array([o["box"] for o in objects]),
+    )
     write_scene_boxes(root / "gt" / "room.json", gt)
     return root, gt
 
@@ -98,9 +127,16 @@ def test_box_masks_are_written_readable_labelled_and_reproducible(room, tmp_path
 def test_find_scans_reads_posed_images_infos_and_7scenes(tmp_path):
     data = tmp_path / "data"
     (data / "scannet" / "posed_images" / "scene0001_00").mkdir(parents=True)
-    infos = {"metainfo": {"categories": {n: i for i, n in enumerate(SCANNET18)}},
-             "data_list": [{"lidar_points": {"lidar_path": "scene0001_00.bin"}, "axis_align_matrix": ALIGN.tolist(),
-                            "instances": [{"bbox_3d": [0, 0, 0, 1, 1, 1], "bbox_label_3d": 2}]}]}
+    infos = {
+        "metainfo": {"categories": {n: i for i, n in enumerate(SCANNET18)}},
+        "data_list": [
+            {
+                "lidar_points": {"lidar_path": "scene0001_00.bin"},
+                "axis_align_matrix": ALIGN.tolist(),
+                "instances": [{"bbox_3d": [0, 0, 0, 1, 1, 1], "bbox_label_3d": 2}],
+            }
+        ],
+    }
     (data / "scannet" / "scannet_infos_train.pkl").write_bytes(pickle.dumps(infos, protocol=2))
     for folder in (data / "7scenes" / "data", data / "other" / "3dmatch"):  # only the 7-Scenes one counts
         folder.mkdir(parents=True)
@@ -124,7 +160,10 @@ def test_harness_end_to_end_on_a_generated_room(room, tmp_path):
     scans = [Scan("room", root / "room", root / "gt" / "room.json")]
     methods = {"naive": METHODS["naive"], "segment": METHODS["segment"]}
     doc = run_benchmark(scans, methods, ("exact",), frames=8, stride=1, cache=tmp_path / "cache")
-    assert [(r["method"], r["masks"], r["frames"]) for r in doc["runs"]] == [("naive", "exact", 8), ("segment", "exact", 8)]
+    assert [(r["method"], r["masks"], r["frames"]) for r in doc["runs"]] == [
+        ("naive", "exact", 8),
+        ("segment", "exact", 8),
+    ]
     for row in doc["runs"] + doc["pooled"]:
         assert 0.0 <= row["agnostic"]["all"]["ap25"] <= 1.0
     # oracle box masks of a room whose objects all map to detection classes: segment finds them

@@ -48,17 +48,32 @@ def test_looped_scene_links_frames_back_and_forth(tmp_path):
 
 
 def test_plot_and_section(tmp_path):
-    rows = [{"frames": 300, "seconds": 30.0, "fps": 10.0, "lift_track_fps": 80.0, "max_rss_mb": 500.0},
-            {"frames": 1000, "seconds": 95.0, "fps": 10.5, "lift_track_fps": 82.0, "max_rss_mb": 700.0}]
+    rows = [
+        {"frames": 300, "seconds": 30.0, "fps": 10.0, "lift_track_fps": 80.0, "max_rss_mb": 500.0},
+        {"frames": 1000, "seconds": 95.0, "fps": 10.5, "lift_track_fps": 82.0, "max_rss_mb": 700.0},
+    ]
     plot_streams(rows, tmp_path / "plot.png", size=(400, 200))
     image = cv2.imread(str(tmp_path / "plot.png"))
     assert image.shape == (200, 400, 3) and (image < 255).any()
     r = {"seconds": 12.0, "fps": 25.0, "max_rss_mb": 400.0, "ap": 0.5, "ap50": 0.7, "ap25": 0.8}
-    doc = {"suite": {"name": "speed", "realism": "scan", "frames": 300, "width": 640, "height": 480, "preset": "mild",
-                     "repeats": 2}, "mesh_vertices": 1000, "color_size": "1296×968", "date": "today",
-           "machine": {"cpus": 2, "python": "3.11", "numpy": "2"},
-           "compare": {"segment": {**r, "seconds": 6.0, "lift_track_fps": 90.0}, "naive": r, "ratio": 0.5},
-           "streams": rows, "plot": "docs/speed_streams.png"}
+    doc = {
+        "suite": {
+            "name": "speed",
+            "realism": "scan",
+            "frames": 300,
+            "width": 640,
+            "height": 480,
+            "preset": "mild",
+            "repeats": 2,
+        },
+        "mesh_vertices": 1000,
+        "color_size": "1296×968",
+        "date": "today",
+        "machine": {"cpus": 2, "python": "3.11", "numpy": "2"},
+        "compare": {"segment": {**r, "seconds": 6.0, "lift_track_fps": 90.0}, "naive": r, "ratio": 0.5},
+        "streams": rows,
+        "plot": "docs/speed_streams.png",
+    }
     text = markdown_section(doc)
     assert "**0.50×**" in text and "| 1000 | 95.0 | 10.5 | 82.0 | 700 |" in text
     assert "| `tracklift segment` | 6.0 | 25.0 | 90.0 | 400 | 0.500 | 0.700 | 0.800 |" in text

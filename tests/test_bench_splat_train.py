@@ -30,34 +30,70 @@ def hand_doc() -> dict:
     timing = {"seconds": [0.02], "tracemalloc_peak_mb": 1.0, "max_rss_mb": 500.0}
     return {
         "kind": "splat_train",
-        "suite": {"name": "splat_train", "seed": 0, "width": 160, "height": 120, "target_psnr": 25.0,
-                  "budget_seconds": 600.0, "repeats": 3},
+        "suite": {
+            "name": "splat_train",
+            "seed": 0,
+            "width": 160,
+            "height": 120,
+            "target_psnr": 25.0,
+            "budget_seconds": 600.0,
+            "repeats": 3,
+        },
         "date": "2026-11-22 03:00 UTC",
         "machine": "x86_64",
         "load_average": {"start": [0.5, 0.5, 0.5], "end": [1.25, 1.0, 1.0]},
         "train": {
-            "config": {"holdout_every": 8, "iterations": 200, "tile": 8, "sh_degree": 3,
-                       "densify": {"max_gaussians": 50000}},
-            "views": 48, "holdout_views": 6, "init_seconds": 1.0, "checkpoints": checkpoints,
+            "config": {
+                "holdout_every": 8,
+                "iterations": 200,
+                "tile": 8,
+                "sh_degree": 3,
+                "densify": {"max_gaussians": 50000},
+            },
+            "views": 48,
+            "holdout_views": 6,
+            "init_seconds": 1.0,
+            "checkpoints": checkpoints,
             "final": {"gaussians": 2000, "seconds": 50.0, "seconds_per_iteration": 0.25},
             "seconds_to_target": first_reaching(checkpoints, 25.0)["seconds"],
-            "rss_before_mb": 300.0, "max_rss_mb": 700.0,
+            "rss_before_mb": 300.0,
+            "max_rss_mb": 700.0,
         },
-        "step_cost": {"view": "1", "model_gaussians": 2000, "rows": [
-            {"gaussians": 1000, "visible": 400,
-             "tiled": {"tile": 8, "loss": 0.25, **timing, "median_s": 0.02, "torch_peak_mb": 10.0},
-             "untiled": {"tile": 160, "loss": 0.25, **timing, "median_s": 0.2, "torch_peak_mb": 400.0,
-                         "estimated_peak_mb": 480.0}},
-            {"gaussians": 2000, "visible": 900,
-             "tiled": {"tile": 8, "loss": 0.125, **timing, "median_s": 0.03, "torch_peak_mb": 12.0},
-             "untiled": {"tile": 160, "skipped": "estimated peak 6.0 GB > budget", "estimated_peak_mb": 6144.0}},
-        ]},
+        "step_cost": {
+            "view": "1",
+            "model_gaussians": 2000,
+            "rows": [
+                {
+                    "gaussians": 1000,
+                    "visible": 400,
+                    "tiled": {"tile": 8, "loss": 0.25, **timing, "median_s": 0.02, "torch_peak_mb": 10.0},
+                    "untiled": {
+                        "tile": 160,
+                        "loss": 0.25,
+                        **timing,
+                        "median_s": 0.2,
+                        "torch_peak_mb": 400.0,
+                        "estimated_peak_mb": 480.0,
+                    },
+                },
+                {
+                    "gaussians": 2000,
+                    "visible": 900,
+                    "tiled": {"tile": 8, "loss": 0.125, **timing, "median_s": 0.03, "torch_peak_mb": 12.0},
+                    "untiled": {"tile": 160, "skipped": "estimated peak 6.0 GB > budget", "estimated_peak_mb": 6144.0},
+                },
+            ],
+        },
     }
 
 
 def test_first_reaching_is_the_earliest_checkpoint_at_or_above_the_target():
-    rows = [{"seconds": 1.0, "psnr_holdout": 20.0}, {"seconds": 2.0, "psnr_holdout": 25.0},
-            {"seconds": 3.0, "psnr_holdout": 24.0}, {"seconds": 4.0, "psnr_holdout": 27.0}]
+    rows = [
+        {"seconds": 1.0, "psnr_holdout": 20.0},
+        {"seconds": 2.0, "psnr_holdout": 25.0},
+        {"seconds": 3.0, "psnr_holdout": 24.0},
+        {"seconds": 4.0, "psnr_holdout": 27.0},
+    ]
     assert first_reaching(rows, 25.0)["seconds"] == 2.0
     assert first_reaching(rows, 26.0)["seconds"] == 4.0
     assert first_reaching(rows, 30.0) is None
@@ -131,6 +167,7 @@ def test_step_cost_tiled_and_untiled_agree_and_the_budget_skips(one_torch_thread
         # Results do not depend on the tile; float32 sums in another order: measured rel. difference 2e-7.
         assert u["loss"] == pytest.approx(t["loss"], rel=1e-5)
         assert t["torch_peak_mb"] > 0 and u["torch_peak_mb"] > 0 and t["median_s"] > 0
-    skipped = step_cost(g, cam, image, SplatTrainSuite("t", counts=(30,), repeats=1, untiled_budget_gb=0.0),
-                        progress=False)
+    skipped = step_cost(
+        g, cam, image, SplatTrainSuite("t", counts=(30,), repeats=1, untiled_budget_gb=0.0), progress=False
+    )
     assert "skipped" in skipped["rows"][0]["untiled"] and "median_s" in skipped["rows"][0]["tiled"]

@@ -28,11 +28,13 @@ def test_no_corruption_gives_the_exact_masks():
 
 
 def test_merges_and_coarse_masks_only_join_touching_objects():
-    merged = inconsistent_masks(GT, np.random.default_rng(0), replace(FULL, merge_rate=1.0, split_rate=0.0,
-                                                                        coarse_rate=0.0))
+    merged = inconsistent_masks(
+        GT, np.random.default_rng(0), replace(FULL, merge_rate=1.0, split_rate=0.0, coarse_rate=0.0)
+    )
     assert as_sets(merged) == [frozenset([1, 2]), frozenset([3])]
-    coarse = inconsistent_masks(GT, np.random.default_rng(0), replace(FULL, merge_rate=0.0, split_rate=0.0,
-                                                                        coarse_rate=1.0))
+    coarse = inconsistent_masks(
+        GT, np.random.default_rng(0), replace(FULL, merge_rate=0.0, split_rate=0.0, coarse_rate=1.0)
+    )
     assert as_sets(coarse) == [frozenset([1]), frozenset([1, 2]), frozenset([2]), frozenset([3])]
 
 
@@ -58,15 +60,32 @@ def test_mask_miou_exact():
 
 def test_table_compares_each_lifting_with_its_own_baseline():
     def row(variant, lifting, miou):
-        return {"variant": variant, "lifting": lifting, "mask_miou_2d": 0.8, "extraction_miou_3d": miou,
-                "instances": 8, "gaussians": 100, "seconds": 1.0}
+        return {
+            "variant": variant,
+            "lifting": lifting,
+            "mask_miou_2d": 0.8,
+            "extraction_miou_3d": miou,
+            "instances": 8,
+            "gaussians": 100,
+            "seconds": 1.0,
+        }
 
-    rooms = {0: {"a": row("no GIT", "closed", 0.6), "d": row("both", "closed", 0.7),
-                 "e": row("contrastive, no GIT", "contrastive", 0.5), "h": row("contrastive, both", "contrastive", 0.8),
-                 "o": row("exact masks (reference)", "closed", 0.9)},
-             4: {"a": row("no GIT", "closed", 0.7), "d": row("both", "closed", 0.7),
-                 "e": row("contrastive, no GIT", "contrastive", 0.6), "h": row("contrastive, both", "contrastive", 0.8),
-                 "o": row("exact masks (reference)", "closed", 0.9)}}
+    rooms = {
+        0: {
+            "a": row("no GIT", "closed", 0.6),
+            "d": row("both", "closed", 0.7),
+            "e": row("contrastive, no GIT", "contrastive", 0.5),
+            "h": row("contrastive, both", "contrastive", 0.8),
+            "o": row("exact masks (reference)", "closed", 0.9),
+        },
+        4: {
+            "a": row("no GIT", "closed", 0.7),
+            "d": row("both", "closed", 0.7),
+            "e": row("contrastive, no GIT", "contrastive", 0.6),
+            "h": row("contrastive, both", "contrastive", 0.8),
+            "o": row("exact masks (reference)", "closed", 0.9),
+        },
+    }
     doc = results_doc(replace(FULL, seeds=(0, 4), tuned_on=(0,)), rooms, {0: 25.0, 4: 27.0})
     assert doc["mean"]["a"]["extraction_miou_3d"] == pytest.approx(0.65) and doc["psnr_holdout"] == 26.0
     table = markdown_table(doc)
@@ -79,8 +98,15 @@ def test_table_compares_each_lifting_with_its_own_baseline():
 
 
 def test_means_skip_variants_a_resumed_room_still_misses():
-    full = {"variant": "no GIT", "lifting": "closed", "mask_miou_2d": 0.8, "extraction_miou_3d": 0.6,
-            "instances": 8, "gaussians": 100, "seconds": 1.0}
+    full = {
+        "variant": "no GIT",
+        "lifting": "closed",
+        "mask_miou_2d": 0.8,
+        "extraction_miou_3d": 0.6,
+        "instances": 8,
+        "gaussians": 100,
+        "seconds": 1.0,
+    }
     rooms = {0: {"a": full, "b": {**full, "variant": "mask correction"}}, 1: {"a": {**full, "extraction_miou_3d": 0.8}}}
     doc = results_doc(replace(FULL, seeds=(0, 1)), rooms, {0: 25.0, 1: 25.0})
     assert list(doc["mean"]) == ["a"] and doc["mean"]["a"]["extraction_miou_3d"] == pytest.approx(0.7)

@@ -24,7 +24,9 @@ def tiny_tokenizer():
     from .tiny_models import clip_tokenizer
 
     tok = clip_tokenizer(max_length=16)
-    ids = dict(vocab_size=len(tok), bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    ids = dict(
+        vocab_size=len(tok), bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id
+    )
     return tok, ids
 
 
@@ -41,7 +43,9 @@ def clip_dir(tmp_path_factory):
     text = dict(TINY_TOWER, max_position_embeddings=16, **ids)
     vision = dict(TINY_TOWER, image_size=32, patch_size=16)
     path = tmp_path_factory.mktemp("tiny_clip")
-    transformers.CLIPModel(transformers.CLIPConfig(text_config=text, vision_config=vision, projection_dim=8)).save_pretrained(path)
+    transformers.CLIPModel(
+        transformers.CLIPConfig(text_config=text, vision_config=vision, projection_dim=8)
+    ).save_pretrained(path)
     image_processor = transformers.CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
     transformers.CLIPProcessor(image_processor=image_processor, tokenizer=tok).save_pretrained(path)
     return path
@@ -68,9 +72,18 @@ def make_views(n: int = 2, seed: int = 0) -> list[View]:
     for i in range(n):
         mask = np.zeros((40, 40), bool)
         mask[10:30, 12:28] = True
-        views.append(View(frame=i, visible_fraction=0.9 - 0.2 * i, area_fraction=0.2, quality=0.5 - 0.1 * i,
-                          bbox=(12, 10, 28, 30), patch=rng.integers(0, 255, (40, 40, 3), dtype=np.uint8),
-                          patch_origin=(0, 0), mask=mask))
+        views.append(
+            View(
+                frame=i,
+                visible_fraction=0.9 - 0.2 * i,
+                area_fraction=0.2,
+                quality=0.5 - 0.1 * i,
+                bbox=(12, 10, 28, 30),
+                patch=rng.integers(0, 255, (40, 40, 3), dtype=np.uint8),
+                patch_origin=(0, 0),
+                mask=mask,
+            )
+        )
     return views
 
 
@@ -142,12 +155,18 @@ def test_query_cli_with_clip_reads_views_from_the_scene(clip_dir, tmp_path, caps
     out = tmp_path / "out"
     out.mkdir()
     # Cameras sit at z = 1.5 looking up (+z): put the objects in front of them.
-    write_predictions(out, "scene0000_00", [obj(0, "chair", [0.1, 0.2, 2.5], [0.4, 0.4, 0.2]),
-                                            obj(1, "table", [0.3, 0.2, 3.0], [0.6, 0.6, 0.2])])
+    write_predictions(
+        out,
+        "scene0000_00",
+        [obj(0, "chair", [0.1, 0.2, 2.5], [0.4, 0.4, 0.2]), obj(1, "table", [0.3, 0.2, 3.0], [0.6, 0.6, 0.2])],
+    )
     doc = json.loads((out / "scene0000_00.json").read_text())
     doc["scene_dir"] = str(scene)
     (out / "scene0000_00.json").write_text(json.dumps(doc))
-    assert main(["query", str(out), "the chair left of the table", "--classifier", f"clip:{clip_dir}", "--stride", "1"]) == 0
+    assert (
+        main(["query", str(out), "the chair left of the table", "--classifier", f"clip:{clip_dir}", "--stride", "1"])
+        == 0
+    )
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 4 and {ln.split()[2] for ln in lines[2:]} == {"chair", "table"}
     assert list((out / ".cache").glob("clip_text_*.npy"))

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from tracklift.classify.answers import parse_label_answer, parse_query_answer
 from tracklift.classify.backends import make_classifier
 from tracklift.classify.chat import CachedChat, LLMError, encode_png
-from tracklift.classify.llm import NEUTRAL_SCORE, LLMClassifier, LLMConfig
 from tracklift.classify.crops import CropConfig
+from tracklift.classify.llm import NEUTRAL_SCORE, LLMClassifier, LLMConfig
 from tracklift.classify.openai_chat import OpenAIChat, OpenAIChatConfig, completions_url
 from tracklift.classify.protocol import Classifier
 from tracklift.classify.text import TextEmbedder
@@ -36,8 +36,19 @@ def make_views(n: int = 3) -> list[View]:
     rng = np.random.default_rng(0)
     mask = np.zeros((20, 20), bool)
     mask[5:15, 5:15] = True
-    return [View(frame=i, visible_fraction=1.0, area_fraction=0.1, quality=0.3, bbox=(5, 5, 15, 15),
-                 patch=rng.integers(0, 255, (20, 20, 3), dtype=np.uint8), patch_origin=(0, 0), mask=mask) for i in range(n)]
+    return [
+        View(
+            frame=i,
+            visible_fraction=1.0,
+            area_fraction=0.1,
+            quality=0.3,
+            bbox=(5, 5, 15, 15),
+            patch=rng.integers(0, 255, (20, 20, 3), dtype=np.uint8),
+            patch_origin=(0, 0),
+            mask=mask,
+        )
+        for i in range(n)
+    ]
 
 
 # --- parsing ---------------------------------------------------------------------------------------
@@ -142,8 +153,13 @@ class FakeServer:
                     if action[0] == "slow":
                         time.sleep(action[1])
                         action = ("ok", action[2])
-                    payload = b'{"choices": [{"message": ' if action[0] in ("malformed", "truncated") else json.dumps(
-                        {"choices": [{"message": {"role": "assistant", "content": action[1]}}]}).encode()
+                    payload = (
+                        b'{"choices": [{"message": '
+                        if action[0] in ("malformed", "truncated")
+                        else json.dumps(
+                            {"choices": [{"message": {"role": "assistant", "content": action[1]}}]}
+                        ).encode()
+                    )
                     self.send_response(200)
                     self.send_header("Content-Type", "application/json")
                     # "truncated" promises more bytes than it sends, then closes the connection
@@ -192,7 +208,7 @@ def test_http_request_format_and_wrong_case_synonym_answer(server):
     assert len(images) == 2  # n_views
     prefix = "data:image/png;base64,"
     assert images[0]["image_url"]["url"].startswith(prefix)
-    assert base64.b64decode(images[0]["image_url"]["url"][len(prefix):])[:4] == b"\x89PNG"
+    assert base64.b64decode(images[0]["image_url"]["url"][len(prefix) :])[:4] == b"\x89PNG"
     assert "couch" in parts[-1]["text"] and parts[-1]["type"] == "text"
 
 
@@ -304,23 +320,48 @@ def llava_dir(tmp_path_factory):
     tok.decoder = decoders.ByteLevel()
     tok.add_special_tokens(specials)
     ids = {s: tok.token_to_id(s) for s in specials}
-    fast = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>",
-                                                unk_token="<unk>", pad_token="<pad>")
-    template = ("{% for m in messages %}{{ m['role'] | upper }}: {% for c in m['content'] %}"
-                "{% if c['type'] == 'image' %}<image>\n{% else %}{{ c['text'] }}{% endif %}{% endfor %}\n{% endfor %}"
-                "{% if add_generation_prompt %}ASSISTANT:{% endif %}")
+    fast = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<pad>"
+    )
+    template = (
+        "{% for m in messages %}{{ m['role'] | upper }}: {% for c in m['content'] %}"
+        "{% if c['type'] == 'image' %}<image>\n{% else %}{{ c['text'] }}{% endif %}{% endfor %}\n{% endfor %}"
+        "{% if add_generation_prompt %}ASSISTANT:{% endif %}"
+    )
     image_processor = transformers.CLIPImageProcessor(size={"shortest_edge": 28}, crop_size={"height": 28, "width": 28})
-    processor = transformers.LlavaProcessor(image_processor=image_processor, tokenizer=fast, chat_template=template,
-                                            patch_size=14, vision_feature_select_strategy="default",
-                                            num_additional_image_tokens=1)
+    processor = transformers.LlavaProcessor(
+        image_processor=image_processor,
+        tokenizer=fast,
+        chat_template=template,
+        patch_size=14,
+        vision_feature_select_strategy="default",
+        num_additional_image_tokens=1,
+    )
     config = transformers.LlavaConfig(
-        vision_config=transformers.CLIPVisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                                                    num_attention_heads=2, image_size=28, patch_size=14),
-        text_config=transformers.LlamaConfig(vocab_size=tok.get_vocab_size(), hidden_size=16, intermediate_size=32,
-                                             num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1,
-                                             max_position_embeddings=4096, bos_token_id=ids["<s>"],
-                                             eos_token_id=ids["</s>"], pad_token_id=ids["<pad>"]),
-        image_token_index=ids["<image>"], vision_feature_select_strategy="default", vision_feature_layer=-1)
+        vision_config=transformers.CLIPVisionConfig(
+            hidden_size=16,
+            intermediate_size=32,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            image_size=28,
+            patch_size=14,
+        ),
+        text_config=transformers.LlamaConfig(
+            vocab_size=tok.get_vocab_size(),
+            hidden_size=16,
+            intermediate_size=32,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            num_key_value_heads=1,
+            max_position_embeddings=4096,
+            bos_token_id=ids["<s>"],
+            eos_token_id=ids["</s>"],
+            pad_token_id=ids["<pad>"],
+        ),
+        image_token_index=ids["<image>"],
+        vision_feature_select_strategy="default",
+        vision_feature_layer=-1,
+    )
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("tiny_llava")
     transformers.LlavaForConditionalGeneration(config).save_pretrained(path)

@@ -24,8 +24,9 @@ def test_api_key_from_env_is_sent_but_never_stored_or_logged(tmp_path, monkeypat
         cache = tmp_path / "cache"
         classifier = make_classifier(f"llm:{server.url}", cache)
         classifier.prior = None  # ask the model alone: its answer is the output
-        classifier.backend.backend.config = OpenAIChatConfig(**{**vars(classifier.backend.backend.config),
-                                                               "retries": 1, "backoff": 0.01, "timeout": 2.0})
+        classifier.backend.backend.config = OpenAIChatConfig(
+            **{**vars(classifier.backend.backend.config), "retries": 1, "backoff": 0.01, "timeout": 2.0}
+        )
         with caplog.at_level(logging.DEBUG):
             first = classifier.classify(INST, make_views(), VOCAB)
             server.script = [("status", 404)]

@@ -17,14 +17,16 @@ from tracklift.classify.views import (
     rasterise_mask,
     select_views,
 )
-from tracklift.data.frame import Frame
 from tracklift.core.instance import Instance3D
+from tracklift.data.frame import Frame
 
 H, W = 48, 64
 K = np.array([[50.0, 0, 32], [0, 50.0, 24], [0, 0, 1]])
 
 
-def square_points(cx: float = 0.0, cy: float = 0.0, z: float = 2.0, half: float = 0.3, step: float = 0.02) -> np.ndarray:
+def square_points(
+    cx: float = 0.0, cy: float = 0.0, z: float = 2.0, half: float = 0.3, step: float = 0.02
+) -> np.ndarray:
     """A flat square of points facing the camera: [N, 3] float32."""
     g = np.arange(-half, half + 1e-9, step)
     x, y = np.meshgrid(cx + g, cy + g)
@@ -45,7 +47,9 @@ def render_depth(points_and_z: list[tuple[np.ndarray, float]], background: float
 
 def make_frame(depth: np.ndarray, index: int = 0, pose: np.ndarray | None = None, seed: int = 0) -> Frame:
     color = np.random.default_rng(seed).integers(0, 255, (H, W, 3), dtype=np.uint8)
-    return Frame(color=color, depth=depth, K=K.copy(), pose=np.eye(4) if pose is None else pose, name=str(index), index=index)
+    return Frame(
+        color=color, depth=depth, K=K.copy(), pose=np.eye(4) if pose is None else pose, name=str(index), index=index
+    )
 
 
 def test_project_visible_hand_computed():
@@ -88,7 +92,9 @@ def test_select_views_ranks_unoccluded_and_large_first():
     # Same object seen from 1 m further back: fully visible but smaller.
     far_pose = np.eye(4)
     far_pose[2, 3] = -1.0
-    far = make_frame(render_depth([(obj + np.array([0, 0, 1.0], np.float32), 3.0)], background=4.0), index=2, pose=far_pose)
+    far = make_frame(
+        render_depth([(obj + np.array([0, 0, 1.0], np.float32), 3.0)], background=4.0), index=2, pose=far_pose
+    )
     inst = Instance3D(id=7, points=obj)
     views = select_views([inst], [clear, blocked, far], ViewConfig(top_k=3))[7]
     assert [v.frame for v in views] == [0, 2, 1]
@@ -147,7 +153,16 @@ def _view(h: int = 20, w: int = 30, bbox=(5, 4, 15, 12), origin=(0, 0)) -> View:
     mask = np.zeros((h, w), bool)
     x0, y0, x1, y1 = bbox
     mask[y0 - origin[1] : y1 - origin[1], x0 - origin[0] : x1 - origin[0]] = True
-    return View(frame=0, visible_fraction=1.0, area_fraction=0.1, quality=0.3, bbox=bbox, patch=patch, patch_origin=origin, mask=mask)
+    return View(
+        frame=0,
+        visible_fraction=1.0,
+        area_fraction=0.1,
+        quality=0.3,
+        bbox=bbox,
+        patch=patch,
+        patch_origin=origin,
+        mask=mask,
+    )
 
 
 def test_highlight_dims_background_and_outlines():

@@ -34,8 +34,22 @@ def _eval_case(tmp_path) -> list[str]:
 
 def _segment(scene, out, masks) -> list[str]:
     write_frame_masks(masks, ["0", "1", "2"])
-    return ["segment", str(scene), "--out", str(out), "--segmenter", "precomputed", "--masks", str(masks),
-            "--max-frames", "3", "--classifier", "none", "--pictures", "0"]
+    return [
+        "segment",
+        str(scene),
+        "--out",
+        str(out),
+        "--segmenter",
+        "precomputed",
+        "--masks",
+        str(masks),
+        "--max-frames",
+        "3",
+        "--classifier",
+        "none",
+        "--pictures",
+        "0",
+    ]
 
 
 def test_eval_json_naming_a_folder(tmp_path, capsys):

@@ -29,16 +29,19 @@ def test_defaults_are_valid_and_frozen():
         c.count = 4
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"voxel": -1.0}, "Example.voxel must be ≥ 0.0001, got -1.0"),
-    ({"voxel": 11.0}, "Example.voxel must be ≤ 10.0, got 11.0"),
-    ({"count": 1.5}, "Example.count must be int, got 1.5"),
-    ({"count": True}, "Example.count must be int, got True"),
-    ({"mode": "x"}, "Example.mode must be one of fused, spatial, got 'x'"),
-    ({"sizes": (1, -1)}, "Example.sizes must be ≥ 0, got -1"),
-    ({"voxel": float("nan")}, "Example.voxel must be a number, got NaN"),
-    ({"count": None}, "Example.count must be set, got None"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"voxel": -1.0}, "Example.voxel must be ≥ 0.0001, got -1.0"),
+        ({"voxel": 11.0}, "Example.voxel must be ≤ 10.0, got 11.0"),
+        ({"count": 1.5}, "Example.count must be int, got 1.5"),
+        ({"count": True}, "Example.count must be int, got True"),
+        ({"mode": "x"}, "Example.mode must be one of fused, spatial, got 'x'"),
+        ({"sizes": (1, -1)}, "Example.sizes must be ≥ 0, got -1"),
+        ({"voxel": float("nan")}, "Example.voxel must be a number, got NaN"),
+        ({"count": None}, "Example.count must be set, got None"),
+    ],
+)
 def test_out_of_bounds_is_a_clear_error(bad, message):
     with pytest.raises(ValueError) as err:
         Example(**bad)
@@ -56,8 +59,9 @@ def test_flags_from_fields():
     add_config_flags(parser, Example, dest_prefix="ex_")
     assert config_from_args(Example, parser.parse_args([]), dest_prefix="ex_") == Example()
     args = parser.parse_args(["--voxel", "0.05", "--no-enabled", "--mode", "spatial", "--limit", "2"])
-    assert config_from_args(Example, args, dest_prefix="ex_") == Example(voxel=0.05, enabled=False, mode="spatial",
-                                                                         limit=2.0)
+    assert config_from_args(Example, args, dest_prefix="ex_") == Example(
+        voxel=0.05, enabled=False, mode="spatial", limit=2.0
+    )
     assert not hasattr(args, "ex_sizes")  # tuples have no flag
 
 
@@ -73,11 +77,13 @@ def test_flags_can_be_renamed_and_selected():
 def test_spec_options():
     assert config_from_spec(Example, "count=5, enabled=false", "demo spec") == Example(count=5, enabled=False)
     assert config_from_spec(Example, "", "demo spec") == Example()
-    for text, message in [("count=-5", "demo spec: Example.count must be ≥ 1, got -5"),
-                          ("zz=1", "demo spec: unknown option 'zz' (options: count, enabled, limit, mode, voxel)"),
-                          ("count=x", "demo spec: option count must be int, got 'x'"),
-                          ("count", "demo spec: option 'count' is not key=value"),
-                          ("enabled=maybe", "demo spec: option enabled must be true or false, got 'maybe'")]:
+    for text, message in [
+        ("count=-5", "demo spec: Example.count must be ≥ 1, got -5"),
+        ("zz=1", "demo spec: unknown option 'zz' (options: count, enabled, limit, mode, voxel)"),
+        ("count=x", "demo spec: option count must be int, got 'x'"),
+        ("count", "demo spec: option 'count' is not key=value"),
+        ("enabled=maybe", "demo spec: option enabled must be true or false, got 'maybe'"),
+    ]:
         with pytest.raises(ValueError) as err:
             config_from_spec(Example, text, "demo spec")
         assert str(err.value) == message
@@ -108,7 +114,11 @@ def test_every_config_class_is_typed():
     for info in pkgutil.walk_packages(tracklift.__path__, "tracklift."):
         module = importlib.import_module(info.name)
         for name, cls in vars(module).items():
-            if not (isinstance(cls, type) and cls.__module__ == info.name and (name.endswith("Config") or name in OTHER_CONFIGS)):
+            if not (
+                isinstance(cls, type)
+                and cls.__module__ == info.name
+                and (name.endswith("Config") or name in OTHER_CONFIGS)
+            ):
                 continue
             checked.append(name)
             assert dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen, name

@@ -5,14 +5,15 @@ import os
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tracklift.cli import COMMANDS, main
+from tracklift.core.instance import Instance3D
+from tracklift.core.masks import FrameMasks
 from tracklift.data.frame import BadFrameError, Frame
 from tracklift.io.atomic import atomic_open, atomic_write_text
 from tracklift.io.ply import Mesh, read_ply, write_ply
-from tracklift.core.masks import FrameMasks
-from tracklift.core.instance import Instance3D
 
 
 def make_frame(**overrides):

@@ -121,8 +121,14 @@ def test_empty_graph():
     ],
 )
 def test_kernel_rejects_bad_parameters(kwargs, message):
-    args = {"src": np.array([0, 1]), "dst": np.array([1, 2]), "weight": np.array([0.0, 1.0]), "n_nodes": 4,
-            "k": 1.0, "min_size": 1} | kwargs
+    args = {
+        "src": np.array([0, 1]),
+        "dst": np.array([1, 2]),
+        "weight": np.array([0.0, 1.0]),
+        "n_nodes": 4,
+        "k": 1.0,
+        "min_size": 1,
+    } | kwargs
     with pytest.raises(ValueError, match=message):
         felzenszwalb(**args)
 
@@ -155,8 +161,7 @@ def test_connected_components_match_flood_fill(n, edges, seed):
 
 
 def test_connected_components_on_a_hand_computed_graph():
-    np.testing.assert_array_equal(connected_components(6, np.array([4, 1, 5]), np.array([2, 3, 2])),
-                                  [0, 1, 2, 1, 2, 2])
+    np.testing.assert_array_equal(connected_components(6, np.array([4, 1, 5]), np.array([2, 3, 2])), [0, 1, 2, 1, 2, 2])
     with pytest.raises(ValueError, match=r"lie in \[0, 6\)"):
         connected_components(6, np.array([0]), np.array([6]))
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tracklift.data.camera import (
     pose_problem,
@@ -31,8 +32,9 @@ def test_read_intrinsics_forms(tmp_path, text):
     np.testing.assert_array_equal(read_intrinsics_txt(tmp_path / "k.txt"), K)
 
 
-@pytest.mark.parametrize(("text", "match"), [("1 2 3", "found 3 numbers"), ("a b c d", "must be numbers"),
-                                             ("0 0 1 1", "positive fx")])
+@pytest.mark.parametrize(
+    ("text", "match"), [("1 2 3", "found 3 numbers"), ("a b c d", "must be numbers"), ("0 0 1 1", "positive fx")]
+)
 def test_read_intrinsics_errors_name_the_file(tmp_path, text, match):
     (tmp_path / "k.txt").write_text(text)
     with pytest.raises(ValueError, match=match) as err:

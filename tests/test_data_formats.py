@@ -80,8 +80,13 @@ def test_scannet_missing_intrinsics_is_an_error(tmp_path):
 def test_scannet_scene_files_are_found(tmp_path):
     fx = make_scannet(tmp_path)
     root = fx.root
-    for suffix in ("_vh_clean_2.ply", "_vh_clean.ply", "_vh_clean_2.0.010000.segs.json", ".aggregation.json",
-                   "_vh_clean.aggregation.json"):
+    for suffix in (
+        "_vh_clean_2.ply",
+        "_vh_clean.ply",
+        "_vh_clean_2.0.010000.segs.json",
+        ".aggregation.json",
+        "_vh_clean.aggregation.json",
+    ):
         (root / f"scene0000_00{suffix}").write_text("{}")
     (root / "gt").mkdir()
     (root / "gt" / "scene0000_00.txt").write_text("0\n")
@@ -175,7 +180,9 @@ def test_tum_frame_without_ground_truth_is_skipped(tmp_path):
     lines = gt.read_text().splitlines()
     # drop ground truth within 0.02 s of the third frame's depth time (t0 + 2/30 + 0.005)
     t2 = float(fx.names[2]) + 0.005
-    gt.write_text("\n".join(l for l in lines if l.startswith("#") or abs(float(l.split()[0]) - t2) > 0.02) + "\n")
+    gt.write_text(
+        "\n".join(row for row in lines if row.startswith("#") or abs(float(row.split()[0]) - t2) > 0.02) + "\n"
+    )
     stream = open_scene(fx.root).stream
     assert [f.name for f in stream] == [fx.names[0], fx.names[1], fx.names[3]]
     assert "no ground-truth pose within 0.02 s" in dict(stream.skipped)[fx.names[2]]

@@ -19,8 +19,24 @@ from tracklift.data.stream import SHOWN_PER_REASON, skip_reason
 
 def _segment(root, out, masks, capsys) -> dict:
     write_frame_masks(masks, [f"frame-{i:06d}" for i in range(3)])
-    code = main(["segment", str(root), "--out", str(out), "--segmenter", "precomputed", "--masks", str(masks),
-                 "--max-frames", "3", "--classifier", "none", "--pictures", "0"])
+    code = main(
+        [
+            "segment",
+            str(root),
+            "--out",
+            str(out),
+            "--segmenter",
+            "precomputed",
+            "--masks",
+            str(masks),
+            "--max-frames",
+            "3",
+            "--classifier",
+            "none",
+            "--pictures",
+            "0",
+        ]
+    )
     assert code == 0
     return json.loads(capsys.readouterr().out)
 
@@ -64,11 +80,14 @@ def test_repeated_skips_collapse_into_a_count_per_reason(tmp_path, caplog):
     assert sum(stream.skipped_by_reason.values()) == 7
 
 
-@pytest.mark.parametrize(("message", "reason"), [
-    ("/a/b: 1.png: empty file", "empty file"),
-    ("/x/1.jpg: corrupt or truncated image (cannot decode 12 bytes)", "corrupt or truncated image"),
-    ("frame 7: traj.txt line 3: expected 16 numbers, found '1 2'", "expected 16 numbers, found"),
-])
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        ("/a/b: 1.png: empty file", "empty file"),
+        ("/x/1.jpg: corrupt or truncated image (cannot decode 12 bytes)", "corrupt or truncated image"),
+        ("frame 7: traj.txt line 3: expected 16 numbers, found '1 2'", "expected 16 numbers, found"),
+    ],
+)
 def test_skip_reason_drops_files_and_details(message, reason):
     assert skip_reason(message) == reason
 
@@ -80,7 +99,9 @@ def test_pose_far_from_the_origin_skips_only_its_frame(tmp_path):
     write_matrix(fx.files["1"]["pose"], corrupt)
     stream = open_scene(fx.root).stream
     assert [frame.name for frame in stream] == ["0", "2"]
-    assert dict(stream.skipped_by_reason) == {f"pose translation is farther than {MAX_TRANSLATION:g} m from the origin": 1}
+    assert dict(stream.skipped_by_reason) == {
+        f"pose translation is farther than {MAX_TRANSLATION:g} m from the origin": 1
+    }
     near = np.eye(4)
     near[:3, 3] = [MAX_TRANSLATION * 0.99, 0.0, 0.0]
     assert pose_problem(near) is None

@@ -42,8 +42,13 @@ def test_frames_of_other_files_are_not_needed(tmp_path):
 
 @pytest.mark.parametrize(
     ("stride", "max_frames", "names"),
-    [(1, None, ["0", "1", "2", "3", "4", "5", "6"]), (2, None, ["0", "2", "4", "6"]), (3, 2, ["0", "3"]),
-     (1, 0, []), (10, None, ["0"])],
+    [
+        (1, None, ["0", "1", "2", "3", "4", "5", "6"]),
+        (2, None, ["0", "2", "4", "6"]),
+        (3, 2, ["0", "3"]),
+        (1, 0, []),
+        (10, None, ["0"]),
+    ],
 )
 def test_stride_and_max_frames(tmp_path, stride, max_frames, names):
     fx = make_scannet(tmp_path, n=7)
@@ -122,9 +127,25 @@ def _break(fx, name, kind):
     raise AssertionError(kind)
 
 
-BAD = ["inf-pose", "nan-pose", "non-rigid-pose", "short-pose", "missing-pose", "missing-depth", "missing-color",
-       "truncated-color", "truncated-depth", "corrupt-depth", "empty-color", "rgb-depth", "8bit-depth",
-       "gray-color", "zero-depth", "small-depth", "aspect"]
+BAD = [
+    "inf-pose",
+    "nan-pose",
+    "non-rigid-pose",
+    "short-pose",
+    "missing-pose",
+    "missing-depth",
+    "missing-color",
+    "truncated-color",
+    "truncated-depth",
+    "corrupt-depth",
+    "empty-color",
+    "rgb-depth",
+    "8bit-depth",
+    "gray-color",
+    "zero-depth",
+    "small-depth",
+    "aspect",
+]
 
 
 @pytest.mark.parametrize("kind", BAD)
@@ -170,8 +191,10 @@ def test_stream_from_records_directly(tmp_path):
     write_image(tmp_path / "d.png", depth)
     write_image(tmp_path / "c.png", np.full((4, 6, 3), 7, np.uint8))
     record = FrameRecord("a", tmp_path / "c.png", tmp_path / "d.png", np.eye(4), K_DEPTH_64)
-    stream = RGBDStream([record, FrameRecord("b", tmp_path / "c.png", tmp_path / "d.png", np.eye(4), K_DEPTH_64,
-                                             problem="no pose")], SensorSpec(depth_scale=500.0))
+    stream = RGBDStream(
+        [record, FrameRecord("b", tmp_path / "c.png", tmp_path / "d.png", np.eye(4), K_DEPTH_64, problem="no pose")],
+        SensorSpec(depth_scale=500.0),
+    )
     frame = stream[0]
     assert frame.depth.dtype == np.float32 and (frame.depth == 5.0).all()
     assert (frame.color == 7).all() and frame.name == "a"

@@ -6,10 +6,9 @@ import json
 
 import pytest
 
-from benchmarks.run import render
 from benchmarks.measure import measure
 from benchmarks.methods import METHODS
-from benchmarks.run import choose_suite, parse_args
+from benchmarks.run import choose_suite, parse_args, render
 from benchmarks.suite import FULL, QUICK
 
 
@@ -43,11 +42,22 @@ def test_choose_suite_applies_options_and_rejects_unknown_names():
 
 def test_markdown_lists_every_method_and_preset(tmp_path):
     scores = {"ap": 0.5, "ap50": 0.75, "ap25": None}
-    run = {"agnostic": scores, "semantic": scores, "fps": 12.34, "seconds_per_scene": [1.0],
-           "tracemalloc_peak_mb": 10.0, "max_rss_mb": 100.0, "instances_per_scene": 7.0}
-    doc = {"suite": QUICK.describe(), "date": "2026-01-01 00:00 UTC", "wall_seconds": 1.0,
-           "machine": {"cpus": 2, "python": "3.11", "numpy": "2", "platform": "linux"},
-           "methods": {"naive": {"oracle": run, "hard": run}}}
+    run = {
+        "agnostic": scores,
+        "semantic": scores,
+        "fps": 12.34,
+        "seconds_per_scene": [1.0],
+        "tracemalloc_peak_mb": 10.0,
+        "max_rss_mb": 100.0,
+        "instances_per_scene": 7.0,
+    }
+    doc = {
+        "suite": QUICK.describe(),
+        "date": "2026-01-01 00:00 UTC",
+        "wall_seconds": 1.0,
+        "machine": {"cpus": 2, "python": "3.11", "numpy": "2", "platform": "linux"},
+        "methods": {"naive": {"oracle": run, "hard": run}},
+    }
     (tmp_path / "quick.json").write_text(json.dumps(doc))
     page = render(tmp_path)
     assert "## Suite `quick`" in page

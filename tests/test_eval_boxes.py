@@ -7,21 +7,31 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracklift.eval.boxes import (Detection, box_iou_3d, box_iou_3d_reference, class_ap, class_tp_fp,
-                                  evaluate_boxes, voc_average_precision)
+from tracklift.eval.boxes import (
+    Detection,
+    box_iou_3d,
+    box_iou_3d_reference,
+    class_ap,
+    class_tp_fp,
+    evaluate_boxes,
+    voc_average_precision,
+)
 
 CUBE = [0.0, 0.0, 0.0, 2.0, 2.0, 2.0]
 
 
-@pytest.mark.parametrize("other, expected", [
-    ([1.0, 1.0, 1.0, 2.0, 2.0, 2.0], 1 / 15),   # unit-cube overlap of two volume-8 cubes: 1 / (8 + 8 - 1)
-    ([0.5, 0.0, 0.0, 1.0, 2.0, 2.0], 0.5),      # half of the cube, inside it: 4 / 8
-    ([3.0, 0.0, 0.0, 2.0, 2.0, 2.0], 0.0),      # apart
-    ([2.0, 0.0, 0.0, 2.0, 2.0, 2.0], 0.0),      # touching faces
-    (CUBE, 1.0),
-    ([0.0, 0.0, 0.5, 2.0, 2.0, 1.0], 0.5),      # upper half
-    ([1.0, 0.0, 0.0, 2.0, 2.0, 2.0], 4 / 12),   # shifted by half its width: 4 / (8 + 8 - 4)
-])
+@pytest.mark.parametrize(
+    "other, expected",
+    [
+        ([1.0, 1.0, 1.0, 2.0, 2.0, 2.0], 1 / 15),  # unit-cube overlap of two volume-8 cubes: 1 / (8 + 8 - 1)
+        ([0.5, 0.0, 0.0, 1.0, 2.0, 2.0], 0.5),  # half of the cube, inside it: 4 / 8
+        ([3.0, 0.0, 0.0, 2.0, 2.0, 2.0], 0.0),  # apart
+        ([2.0, 0.0, 0.0, 2.0, 2.0, 2.0], 0.0),  # touching faces
+        (CUBE, 1.0),
+        ([0.0, 0.0, 0.5, 2.0, 2.0, 1.0], 0.5),  # upper half
+        ([1.0, 0.0, 0.0, 2.0, 2.0, 2.0], 4 / 12),  # shifted by half its width: 4 / (8 + 8 - 4)
+    ],
+)
 def test_iou_of_known_boxes(other, expected):
     assert box_iou_3d(np.array([CUBE]), np.array([other]))[0, 0] == pytest.approx(expected, abs=1e-15)
     assert box_iou_3d_reference(np.array([CUBE]), np.array([other]))[0, 0] == pytest.approx(expected, abs=1e-15)
@@ -55,8 +65,13 @@ def gt_two() -> dict:
 def test_ap_of_two_gt_three_predictions_with_a_duplicate():
     # scores 0.9 (GT 0, IoU 1), 0.8 (GT 0 again, IoU 0.5 + shift: a duplicate), 0.7 (GT 1, IoU 1):
     # TP FP TP -> recall .5 .5 1, precision 1 .5 2/3; envelope 1 (to R .5), 2/3 (to R 1): AP = .5 + .5 · 2/3
-    dets = {"s": [(np.array(CUBE), 0.9), (np.array([0.0, 0.0, 0.5, 2.0, 2.0, 1.0]), 0.8),
-                  (np.array([5.0, 0.0, 0.0, 2.0, 2.0, 2.0]), 0.7)]}
+    dets = {
+        "s": [
+            (np.array(CUBE), 0.9),
+            (np.array([0.0, 0.0, 0.5, 2.0, 2.0, 1.0]), 0.8),
+            (np.array([5.0, 0.0, 0.0, 2.0, 2.0, 2.0]), 0.7),
+        ]
+    }
     tp, fp, npos = class_tp_fp(dets, gt_two(), (0.25,))
     assert npos == 2 and tp.tolist() == [[1, 0, 1]] and fp.tolist() == [[0, 1, 0]]
     assert class_ap(dets, gt_two(), (0.25,)) == [pytest.approx(5 / 6)]
@@ -88,8 +103,14 @@ def test_scenes_are_pooled_but_never_matched_across():
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(box, st.sampled_from(["chair", "table"]), st.floats(0, 1)), min_size=1, max_size=8,
-                unique_by=lambda t: tuple(t[0])))
+@given(
+    st.lists(
+        st.tuples(box, st.sampled_from(["chair", "table"]), st.floats(0, 1)),
+        min_size=1,
+        max_size=8,
+        unique_by=lambda t: tuple(t[0]),
+    )
+)
 def test_perfect_predictions_score_one(objects):
     gts = {"s": [(label, np.array(b)) for b, label, _ in objects]}
     preds = {"s": [Detection(np.array(b), label, score) for b, label, score in objects]}
@@ -100,8 +121,13 @@ def test_perfect_predictions_score_one(objects):
 
 def test_classes_without_gt_are_nan_and_left_out_of_the_mean():
     gts = {"s": [("chair", np.array(CUBE)), ("table", np.array([5.0, 0, 0, 2, 2, 2]))]}
-    preds = {"s": [Detection(np.array(CUBE), "chair", 0.9), Detection(np.array([5.0, 0, 0, 2, 2, 2]), "sofa", 0.8),
-                   Detection(np.array([9.0, 0, 0, 1, 1, 1]), None, 0.7)]}
+    preds = {
+        "s": [
+            Detection(np.array(CUBE), "chair", 0.9),
+            Detection(np.array([5.0, 0, 0, 2, 2, 2]), "sofa", 0.8),
+            Detection(np.array([9.0, 0, 0, 1, 1, 1]), None, 0.7),
+        ]
+    }
     result = evaluate_boxes(preds, gts, ("chair", "table", "sofa"))
     c = result["classes"]
     assert c["chair"]["ap25"] == 1.0 and c["table"]["ap25"] == 0.0 and math.isnan(c["sofa"]["ap25"])

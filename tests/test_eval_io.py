@@ -50,6 +50,7 @@ def write_index(pred_dir, scene: str, lines: list[str], masks: dict[str, np.ndar
 
 # ---------------------------------------------------------------- id files: fast path against the plain reader
 
+
 @pytest.mark.parametrize(
     "text",
     ["0\n1\n1\n0\n", "0\n1\n1", "12\n3\n0\n", "2001\n-1\n7\n", "1\r\n0\r\n", " 1\n0 \n", "5\n"],
@@ -77,6 +78,7 @@ def test_mask_bytes_round_trip(tmp_path):
 
 # ---------------------------------------------------------------- write -> read round trip
 
+
 def test_write_then_read_round_trip(tmp_path):
     preds = [PredictedInstance(mask(0, 200), 2, 0.1 + 0.2), PredictedInstance(mask(400, 600), None, 1 / 3)]
     extra = [{"views": 12, "box": np.array([1.0, 2.0, 0.5, 0.25, 0.25, 1.0], np.float32)}, {"views": np.int64(3)}]
@@ -87,8 +89,14 @@ def test_write_then_read_round_trip(tmp_path):
     ]
     doc = json.loads((tmp_path / "scene0000_00.json").read_text())
     assert doc["scene"] == "scene0000_00"
-    assert doc["instances"][0] == {"mask_file": "pred_mask/scene0000_00_0.txt", "label": "chair", "label_id": 2,
-                                   "score": 0.30000000000000004, "views": 12, "box": [1.0, 2.0, 0.5, 0.25, 0.25, 1.0]}
+    assert doc["instances"][0] == {
+        "mask_file": "pred_mask/scene0000_00_0.txt",
+        "label": "chair",
+        "label_id": 2,
+        "score": 0.30000000000000004,
+        "views": 12,
+        "box": [1.0, 2.0, 0.5, 0.25, 0.25, 1.0],
+    }
     assert doc["instances"][1]["label"] is None and doc["instances"][1]["views"] == 3
     back = read_predictions(tmp_path, SCANNET200)["scene0000_00"]
     assert [(p.label_id, p.score) for p in back] == [(2, 0.1 + 0.2), (None, 1 / 3)]
@@ -121,6 +129,7 @@ def test_write_predictions_rejects_bad_input(tmp_path, kwargs, message):
 
 
 # ---------------------------------------------------------------- reading predictions
+
 
 def test_read_predictions_accepts_names_with_spaces_and_float_ids(tmp_path):
     masks = {"pred_mask/s_0.txt": mask(0, 200), "pred_mask/s_1.txt": mask(200, 400)}
@@ -185,6 +194,7 @@ def test_empty_or_missing_folders_are_reported(tmp_path):
 
 # ---------------------------------------------------------------- GT files
 
+
 def test_read_gt_dir_reads_a_folder_or_one_file(tmp_path):
     write_gt(tmp_path / "gt", "a", gt_ids())
     write_gt(tmp_path / "gt", "b", gt_ids()[:300])
@@ -201,6 +211,7 @@ def test_negative_gt_id_is_reported(tmp_path):
 
 # ---------------------------------------------------------------- report
 
+
 def test_table_and_json_show_what_was_measured():
     preds = {"s": [PredictedInstance(mask(0, 200), 2, 0.9)]}
     result = evaluate(preds, {"s": gt_ids()}, SCANNET200)
@@ -214,6 +225,7 @@ def test_table_and_json_show_what_was_measured():
 
 
 # ---------------------------------------------------------------- the command
+
 
 def make_case(tmp_path) -> tuple[str, str]:
     write_gt(tmp_path / "gt", "s", gt_ids())
@@ -240,8 +252,10 @@ def test_cli_agnostic_and_custom_classes(tmp_path):
     classes = tmp_path / "classes.json"
     classes.write_text(json.dumps({"2": "chair", "4": "table"}))
     out = tmp_path / "c.json"
-    assert main(["eval", "--pred", pred, "--gt", gt, "--dataset", "custom", "--classes", str(classes),
-                 "--json", str(out)]) == 0
+    assert (
+        main(["eval", "--pred", pred, "--gt", gt, "--dataset", "custom", "--classes", str(classes), "--json", str(out)])
+        == 0
+    )
     assert list(json.loads(out.read_text())["classes"]) == ["chair", "table"]
 
 

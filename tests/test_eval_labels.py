@@ -19,8 +19,9 @@ WALL, FLOOR, CHAIR = SCANNET200.id_of("wall"), SCANNET200.id_of("floor"), SCANNE
 def make_case(tmp_path, extra_label: int) -> tuple[str, str]:
     write_gt(tmp_path / "gt", "s", gt_ids())
     masks = {"pred_mask/s_0.txt": mask(0, 200), "pred_mask/s_1.txt": mask(200, 600)}
-    write_index(tmp_path / "pred", "s", [f"pred_mask/s_0.txt {CHAIR} 0.9", f"pred_mask/s_1.txt {extra_label} 0.95"],
-                masks)
+    write_index(
+        tmp_path / "pred", "s", [f"pred_mask/s_0.txt {CHAIR} 0.9", f"pred_mask/s_1.txt {extra_label} 0.95"], masks
+    )
     return str(tmp_path / "pred"), str(tmp_path / "gt")
 
 

@@ -37,6 +37,7 @@ def chair_ap(preds: list[PredictedInstance], gt: np.ndarray, **kw) -> dict:
 
 # ---------------------------------------------------------------- hand-computed cases
 
+
 def test_one_gt_one_exact_prediction_scores_one():
     result = evaluate({"s": [pred(0, 200, CHAIR, 0.3)]}, {"s": gt_scene((0, 200, 2001))}, SCANNET200)
     assert result["all"] == {"ap": 1.0, "ap50": 1.0, "ap25": 1.0}
@@ -190,6 +191,7 @@ def test_predicted_instance_checks_its_mask():
 
 # ---------------------------------------------------------------- a deliberately simple re-implementation
 
+
 def simple_evaluate(preds, gts, evaluated, agnostic=False):
     """The protocol read literally, from masks, with plain loops: {"ap", "ap50", "ap25"} overall."""
     overlaps = list(np.append(np.arange(0.5, 0.95, 0.05), 0.25))
@@ -203,11 +205,11 @@ def simple_evaluate(preds, gts, evaluated, agnostic=False):
                     continue
                 label = gt // 1000
                 void = np.array([lab not in evaluated for lab in label])
-                ids = sorted(i for i in set(gt.tolist()) if i != 0 and i // 1000 in evaluated
-                             and (agnostic or i // 1000 == cls))
+                ids = sorted(
+                    i for i in set(gt.tolist()) if i != 0 and i // 1000 in evaluated and (agnostic or i // 1000 == cls)
+                )
                 big = [i for i in ids if i >= 1000 and (gt == i).sum() >= 100]
-                mine = [p for p in preds[scene] if p.mask.sum() >= 100
-                        and (agnostic or p.label_id == cls)]
+                mine = [p for p in preds[scene] if p.mask.sum() >= 100 and (agnostic or p.label_id == cls)]
                 has_gt |= bool(big)
                 has_pred |= bool(mine)
                 taken = set()
@@ -230,8 +232,12 @@ def simple_evaluate(preds, gts, evaluated, agnostic=False):
                     else:
                         detections.append((best, 1))
                 for p in mine:
-                    ious = [float((p.mask & (gt == i)).sum()) / ((gt == i).sum() + p.mask.sum() - (p.mask & (gt == i)).sum())
-                            for i in ids if (p.mask & (gt == i)).sum() > 0]
+                    ious = [
+                        float((p.mask & (gt == i)).sum())
+                        / ((gt == i).sum() + p.mask.sum() - (p.mask & (gt == i)).sum())
+                        for i in ids
+                        if (p.mask & (gt == i)).sum() > 0
+                    ]
                     if any(iou > th for iou in ious):
                         continue
                     ignored = (p.mask & void).sum()
@@ -311,6 +317,7 @@ def test_agrees_with_a_simple_reimplementation(seed, agnostic):
 
 
 # ---------------------------------------------------------------- invariants
+
 
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), agnostic=st.booleans())

@@ -3,12 +3,11 @@
 import numpy as np
 import pytest
 
-from tracklift.data.frame import Frame
 from tracklift.core.masks import FrameMasks
+from tracklift.data.frame import Frame
 
 pytest.importorskip("transformers")
 pytestmark = pytest.mark.models
-
 
 
 @pytest.fixture(scope="module")

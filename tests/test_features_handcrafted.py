@@ -2,14 +2,16 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from tracklift.core.masks import FrameMasks
 from tracklift.data.frame import Frame
 from tracklift.features.factory import make_features
 from tracklift.features.handcrafted import (
+    LAB_RANGES,
     HandcraftedConfig,
     HandcraftedFeatures,
-    LAB_RANGES,
     joint_bins,
     mask_histograms,
     mask_histograms_reference,
@@ -17,7 +19,6 @@ from tracklift.features.handcrafted import (
 )
 from tracklift.features.protocol import FeatureExtractor
 from tracklift.features.soft_hist import soft_bins, soft_bins_reference
-from tracklift.core.masks import FrameMasks
 
 
 def frame_with(color):
@@ -127,7 +128,9 @@ def test_soft_bins_hand_computed():
 
 
 @settings(max_examples=20, deadline=None)
-@given(n=st.integers(1, 4), p=st.integers(1, 40), k=st.integers(1, 3), size=st.integers(1, 6), seed=st.integers(0, 2**16))
+@given(
+    n=st.integers(1, 4), p=st.integers(1, 40), k=st.integers(1, 3), size=st.integers(1, 6), seed=st.integers(0, 2**16)
+)
 def test_mask_histogram_kernel_matches_bincount_reference(n, p, k, size, seed):
     rng = np.random.default_rng(seed)
     flat = rng.random((n, p)) < 0.5

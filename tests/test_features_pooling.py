@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tracklift.features.pooling import patch_coverage, patch_coverage_reference, pool_normalised
 
@@ -27,7 +28,9 @@ def test_coverage_with_fractional_cells():
 
 
 @settings(max_examples=25, deadline=None)
-@given(h=st.integers(1, 20), w=st.integers(1, 20), gh=st.integers(1, 8), gw=st.integers(1, 8), seed=st.integers(0, 2**16))
+@given(
+    h=st.integers(1, 20), w=st.integers(1, 20), gh=st.integers(1, 8), gw=st.integers(1, 8), seed=st.integers(0, 2**16)
+)
 def test_area_resampling_matches_interval_overlaps(h, w, gh, gw, seed):
     masks = np.random.default_rng(seed).random((2, h, w)) < 0.4
     np.testing.assert_allclose(patch_coverage(masks, (gh, gw)), patch_coverage_reference(masks, (gh, gw)), atol=1e-5)

@@ -82,8 +82,13 @@ def fuzz(**strategies):
             def test(**kwargs):
                 check(**kwargs)
 
-            return settings(max_examples=examples, deadline=None, derandomize=True, database=None,
-                            suppress_health_check=[HealthCheck.too_slow])(given(**strategies)(test))
+            return settings(
+                max_examples=examples,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                suppress_health_check=[HealthCheck.too_slow],
+            )(given(**strategies)(test))
 
         return make(FAST), pytest.mark.slow(make(SLOW))
 
@@ -154,8 +159,23 @@ MASK_FILES = ["masks/0.png", "masks/0.json", "masks/1.npz"]
 
 
 def segment_argv(scene: Path, masks: Path, out: Path) -> list:
-    return ["segment", scene, "--out", out, "--segmenter", "precomputed", "--masks", masks, "--max-frames", 3,
-            "--classifier", "none", "--pictures", 0, "--no-refine"]
+    return [
+        "segment",
+        scene,
+        "--out",
+        out,
+        "--segmenter",
+        "precomputed",
+        "--masks",
+        masks,
+        "--max-frames",
+        3,
+        "--classifier",
+        "none",
+        "--pictures",
+        0,
+        "--no-refine",
+    ]
 
 
 def check_segment_outputs(run: Run, out: Path, scene_name: str) -> None:
@@ -167,8 +187,11 @@ def check_segment_outputs(run: Run, out: Path, scene_name: str) -> None:
         assert (out / line.split()[0]).is_file()
 
 
-@fuzz(target=st.sampled_from(SCENE_FILES + MASK_FILES), corruption=st.sampled_from(sorted(CORRUPTIONS)),
-       seed=st.integers(0, 2**16))
+@fuzz(
+    target=st.sampled_from(SCENE_FILES + MASK_FILES),
+    corruption=st.sampled_from(sorted(CORRUPTIONS)),
+    seed=st.integers(0, 2**16),
+)
 def _scene_file(target, corruption, seed):
     with tempfile.TemporaryDirectory() as tmp:
         scene, masks = fresh_scene(Path(tmp))
@@ -261,10 +284,13 @@ def _prediction_index(field, line):
 test_prediction_index, test_prediction_index_slow = _prediction_index
 
 
-@fuzz(target=st.sampled_from(["pred/pred_mask/s_0.txt", "gt/s.txt", "pred/s.txt"]),
-       corruption=st.sampled_from(["truncated", "zero-length", "random-bytes", "symlink-loop", "folder",
-                                   "unreadable", "nan-text", "deep-json"]),
-       seed=st.integers(0, 2**16))
+@fuzz(
+    target=st.sampled_from(["pred/pred_mask/s_0.txt", "gt/s.txt", "pred/s.txt"]),
+    corruption=st.sampled_from(
+        ["truncated", "zero-length", "random-bytes", "symlink-loop", "folder", "unreadable", "nan-text", "deep-json"]
+    ),
+    seed=st.integers(0, 2**16),
+)
 def _eval_files(target, corruption, seed):
     with tempfile.TemporaryDirectory() as tmp:
         pred, gt = _eval_case(Path(tmp))
@@ -303,8 +329,15 @@ test_id_lines, test_id_lines_slow = _id_lines
 
 
 def _ply_text(rows: list[str], props: tuple[str, ...], faces: list[str]) -> str:
-    head = ["ply", "format ascii 1.0", f"element vertex {len(rows)}", *(f"property float {p}" for p in props),
-            f"element face {len(faces)}", "property list uchar int vertex_indices", "end_header"]
+    head = [
+        "ply",
+        "format ascii 1.0",
+        f"element vertex {len(rows)}",
+        *(f"property float {p}" for p in props),
+        f"element face {len(faces)}",
+        "property list uchar int vertex_indices",
+        "end_header",
+    ]
     return "\n".join(head + rows + faces) + "\n"
 
 

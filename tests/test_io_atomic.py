@@ -16,14 +16,16 @@ SRC = os.path.join(os.path.dirname(__file__), "..", "src")
 
 def _python(code: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": SRC}
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, timeout=60, check=False
+    )
 
 
 def test_a_write_after_a_killed_write_removes_its_temporary(tmp_path):
     killed = _python(f"""
         import os, signal
         from tracklift.io.atomic import atomic_open
-        with atomic_open({str(tmp_path / 'scene.json')!r}) as f:
+        with atomic_open({str(tmp_path / "scene.json")!r}) as f:
             f.write('{{"half": ')
             f.flush()
             os.kill(os.getpid(), signal.SIGKILL)
@@ -31,10 +33,13 @@ def test_a_write_after_a_killed_write_removes_its_temporary(tmp_path):
     assert killed.returncode == -signal.SIGKILL
     left = [p.name for p in tmp_path.iterdir()]
     assert len(left) == 1 and TEMPORARY.match(left[0]) and left[0].startswith(".scene.json.")
-    assert _python(f"""
+    assert (
+        _python(f"""
         from tracklift.io.atomic import atomic_write_text
-        atomic_write_text({str(tmp_path / 'other.txt')!r}, 'x')
-    """).returncode == 0
+        atomic_write_text({str(tmp_path / "other.txt")!r}, 'x')
+    """).returncode
+        == 0
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other.txt"]
 
 
@@ -48,10 +53,13 @@ def test_temporaries_of_running_writers_and_foreign_files_are_kept(tmp_path):
         past = os.path.getmtime(live) - 3600
         os.utime(live, (past, past))
         os.utime(own, (past, past))
-        assert _python(f"""
+        assert (
+            _python(f"""
             from tracklift.io.atomic import atomic_write_text
-            atomic_write_text({str(tmp_path / 'b.json')!r}, '{{}}')
-        """).returncode == 0
+            atomic_write_text({str(tmp_path / "b.json")!r}, '{{}}')
+        """).returncode
+            == 0
+        )
         assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, own.name, "b.json"])
     finally:
         sleeper.kill()

@@ -15,7 +15,10 @@ from tracklift.io.ply import Mesh, read_ply, write_ply
 from tracklift.io.segs import read_segs
 from tracklift.io.textfile import check_text, read_json
 
-PLY_HEADER = "ply\nformat ascii 1.0\nelement vertex {n}\n{props}element face {f}\nproperty list uchar int vertex_indices\nend_header\n"
+PLY_HEADER = (
+    "ply\nformat ascii 1.0\nelement vertex {n}\n{props}element face {f}\n"
+    "property list uchar int vertex_indices\nend_header\n"
+)
 
 
 def _ascii_ply(path, rows: list[str], props=("x", "y", "z"), faces: list[str] = ()) -> None:
@@ -125,8 +128,11 @@ def test_contained_path_keeps_data_file_paths_inside_their_folder(tmp_path):
 
     (tmp_path / "a").mkdir()
     assert contained_path(tmp_path, "a/x.txt", "idx line 1") == (tmp_path / "a" / "x.txt").resolve()
-    for rel, message in [("/etc/passwd", "must be a path relative"), ("a/../../x", "points outside"),
-                         ("", "must be a relative path")]:
+    for rel, message in [
+        ("/etc/passwd", "must be a path relative"),
+        ("a/../../x", "points outside"),
+        ("", "must be a relative path"),
+    ]:
         with pytest.raises(ValueError, match=f"idx line 1: mask file .*{message}"):
             contained_path(tmp_path, rel, "idx line 1", "mask file")
     (tmp_path / "out").symlink_to("/")

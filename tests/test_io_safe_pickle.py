@@ -12,12 +12,24 @@ def nested() -> dict:
     return {
         "metainfo": {"categories": {"chair": 2, "table": 4}, "version": "1.1"},
         "data_list": [
-            {"instances": [{"bbox_3d": [0.5, -1.0, 0.25, 1.0, 2.0, 0.5], "bbox_label_3d": 2}],
-             "axis_align_matrix": np.eye(4), "flags": (True, False, None), "ids": {1, 2, 3},
-             "raw": b"\x00\xffbytes", "big": 2**70, "half": np.float32(0.5), "n": np.int64(-7)},
+            {
+                "instances": [{"bbox_3d": [0.5, -1.0, 0.25, 1.0, 2.0, 0.5], "bbox_label_3d": 2}],
+                "axis_align_matrix": np.eye(4),
+                "flags": (True, False, None),
+                "ids": {1, 2, 3},
+                "raw": b"\x00\xffbytes",
+                "big": 2**70,
+                "half": np.float32(0.5),
+                "n": np.int64(-7),
+            },
         ],
-        "arrays": [np.arange(12, dtype=np.int16).reshape(3, 4), np.zeros((0, 3)), np.array(["a", "bc"]),
-                   np.array([(1, 2.0)], dtype=[("a", "<i4"), ("b", "<f8")]), np.asfortranarray(np.ones((2, 3)))],
+        "arrays": [
+            np.arange(12, dtype=np.int16).reshape(3, 4),
+            np.zeros((0, 3)),
+            np.array(["a", "bc"]),
+            np.array([(1, 2.0)], dtype=[("a", "<i4"), ("b", "<f8")]),
+            np.asfortranarray(np.ones((2, 3))),
+        ],
     }
 
 
@@ -77,11 +89,14 @@ def test_custom_class_is_refused_with_its_name(tmp_path):
         load_pickle(path)
 
 
-@pytest.mark.parametrize("payload", [
-    b"cbuiltins\neval\n(S'1+1'\ntR.",  # GLOBAL builtins.eval, then REDUCE
-    b"c_codecs\nencode\n(S'x'\nS'rot13'\ntR.",  # an allowed global with an argument it refuses
-    b"(cbuiltins\nexec\nS'print(1)'\no.",  # INST/OBJ opcodes go through the same allow-list
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"cbuiltins\neval\n(S'1+1'\ntR.",  # GLOBAL builtins.eval, then REDUCE
+        b"c_codecs\nencode\n(S'x'\nS'rot13'\ntR.",  # an allowed global with an argument it refuses
+        b"(cbuiltins\nexec\nS'print(1)'\no.",  # INST/OBJ opcodes go through the same allow-list
+    ],
+)
 def test_hand_written_payloads_are_refused(payload):
     with pytest.raises(pickle.UnpicklingError, match="refusing|latin-1"):
         loads_pickle(payload, "payload")

@@ -12,12 +12,27 @@ import tracklift
 
 # Bottom first: a package may import only itself and the packages before it.
 LAYERS = [
-    "core", "vocab", "io", "data",                                  # types, label sets, file formats, frames
-    "segment2d", "lift", "features", "eval", "trace", "track",      # the stages of the pipeline ...
-    "superpoints", "segment3d", "classify", "splat", "synth",
-    "outputs",                                                      # ... what a run writes and reads back
-    "view", "pipeline", "batch",                                    # the viewers, the pipeline and its CLIs, batches
-    "cli", "demo",                                                  # the command line on top
+    "core",
+    "vocab",
+    "io",
+    "data",  # types, label sets, file formats, frames
+    "segment2d",
+    "lift",
+    "features",
+    "eval",
+    "trace",
+    "track",  # the stages of the pipeline ...
+    "superpoints",
+    "segment3d",
+    "classify",
+    "splat",
+    "synth",
+    "outputs",  # ... what a run writes and reads back
+    "view",
+    "pipeline",
+    "batch",  # the viewers, the pipeline and its CLIs, batches
+    "cli",
+    "demo",  # the command line on top
 ]
 SRC = Path(tracklift.__file__).parent
 

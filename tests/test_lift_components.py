@@ -4,7 +4,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tracklift.lift.components import (
-    main_components, main_components_reference, voxel_components, voxel_components_reference,
+    main_components,
+    main_components_reference,
+    voxel_components,
+    voxel_components_reference,
 )
 
 
@@ -83,5 +86,7 @@ def test_main_components_match_reference_on_random_sets():
         weights = rng.integers(1, 5, n).astype(float)
         depth = rng.uniform(0.5, 4.0, n)
         share, behind = float(rng.uniform(0, 1)), float(rng.uniform(0, 1))
-        np.testing.assert_array_equal(main_components(groups, labels, weights, depth, share, behind),
-                                      main_components_reference(groups, labels, weights, depth, share, behind))
+        np.testing.assert_array_equal(
+            main_components(groups, labels, weights, depth, share, behind),
+            main_components_reference(groups, labels, weights, depth, share, behind),
+        )

@@ -1,18 +1,20 @@
 import numpy as np
 import pytest
 
-from tracklift.data.frame import Frame
-from tracklift.lift.projection import pixels_to_world
-from tracklift.lift.lifter import LiftConfig, lift_masks, segment_centres
-from tracklift.lift.voxels import voxel_keys
 from tracklift.core.masks import FrameMasks
+from tracklift.data.frame import Frame
+from tracklift.lift.lifter import LiftConfig, lift_masks, segment_centres
+from tracklift.lift.projection import pixels_to_world
+from tracklift.lift.voxels import voxel_keys
 
 H, W = 12, 16
 K = np.array([[100.0, 0, 7.5], [0, 100.0, 5.5], [0, 0, 1]])  # 1 cm pixels at 1 m
 
 
 def frame(depth: np.ndarray, pose: np.ndarray | None = None) -> Frame:
-    return Frame(np.zeros((H, W, 3), np.uint8), depth.astype(np.float32), K, np.eye(4) if pose is None else pose, "0", 0)
+    return Frame(
+        np.zeros((H, W, 3), np.uint8), depth.astype(np.float32), K, np.eye(4) if pose is None else pose, "0", 0
+    )
 
 
 def config(**kw) -> LiftConfig:
@@ -27,7 +29,9 @@ def test_flat_wall_exact_voxels():
     seg = lift_masks(frame(depth), FrameMasks(mask, ["wall"], np.array([0.5])), config()).segments
     assert len(seg) == 1 and seg[0].label == "wall" and seg[0].score == 0.5
     v, u = np.nonzero(mask[0])
-    expected, counts = np.unique(voxel_keys(pixels_to_world(u, v, np.ones(len(u)), K, np.eye(4)), 0.02), return_counts=True)
+    expected, counts = np.unique(
+        voxel_keys(pixels_to_world(u, v, np.ones(len(u)), K, np.eye(4)), 0.02), return_counts=True
+    )
     np.testing.assert_array_equal(seg[0].keys, expected)
     np.testing.assert_array_equal(seg[0].weights, counts)
     pts = segment_centres(seg[0], 0.02)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tracklift.lift.projection import pixels_to_world, depth_edges, depth_edges_reference, project, reliable_pixels
+from tracklift.lift.projection import depth_edges, depth_edges_reference, pixels_to_world, project, reliable_pixels
 
 K = np.array([[2.0, 0.0, 1.0], [0.0, 4.0, 0.5], [0.0, 0.0, 1.0]])
 

@@ -5,7 +5,15 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from tracklift.lift.voxels import (
-    OFFSET, count_keys, key_centres, pack_keys, pack_keys_reference, unique_keys, unpack_keys, voxel_coords, voxel_keys,
+    OFFSET,
+    count_keys,
+    key_centres,
+    pack_keys,
+    pack_keys_reference,
+    unique_keys,
+    unpack_keys,
+    voxel_coords,
+    voxel_keys,
 )
 
 coords_strategy = arrays(np.int64, st.tuples(st.integers(0, 20), st.just(3)), elements=st.integers(-OFFSET, OFFSET - 1))

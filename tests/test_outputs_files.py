@@ -3,11 +3,11 @@ import json
 import numpy as np
 import pytest
 
-from tracklift.outputs.scene_files import instance_label_id, instance_of_point, write_scene
-from tracklift.outputs.pictures import frames_picture, instance_colors, render_instances, top_down_picture
-from tracklift.io.ply import read_ply
-from tracklift.data.frame import Frame
 from tracklift.core.instance import Instance3D
+from tracklift.data.frame import Frame
+from tracklift.io.ply import read_ply
+from tracklift.outputs.pictures import frames_picture, instance_colors, render_instances, top_down_picture
+from tracklift.outputs.scene_files import instance_label_id, instance_of_point, write_scene
 from tracklift.outputs.transfer import check_alignment, fused_points, transfer_to_points, transfer_to_points_reference
 from tracklift.vocab import load_vocabulary
 
@@ -15,8 +15,10 @@ from tracklift.vocab import load_vocabulary
 def two_instances() -> list[Instance3D]:
     a = np.array([[0, 0, 0], [0.1, 0, 0], [0.2, 0, 0]], np.float32)
     b = np.array([[1, 0, 0], [1.1, 0, 0], [0.2, 0, 0]], np.float32)  # shares (0.2, 0, 0) with a
-    return [Instance3D(0, a, {"chair": 2.0, "table": 1.0}, [0, 1], 0.9),
-            Instance3D(1, b, {"not a class": 5.0}, [1], 0.4)]
+    return [
+        Instance3D(0, a, {"chair": 2.0, "table": 1.0}, [0, 1], 0.9),
+        Instance3D(1, b, {"not a class": 5.0}, [1], 0.4),
+    ]
 
 
 def test_transfer_matches_reference_and_hand_case():
@@ -63,7 +65,9 @@ def test_write_scene_round_trip(tmp_path):
     inst = two_instances()
     points = np.array([[0, 0, 0], [0.2, 0, 0], [1, 0, 0], [5, 5, 5]], np.float32)
     masks = transfer_to_points(inst, points, 0.05)
-    paths = write_scene(tmp_path, "scene0", inst, masks, points, vocab, scene_dir=tmp_path, extra={"run": {"frames": 2}})
+    paths = write_scene(
+        tmp_path, "scene0", inst, masks, points, vocab, scene_dir=tmp_path, extra={"run": {"frames": 2}}
+    )
     doc = json.loads(paths["json"].read_text())
     assert doc["scene_dir"] == str(tmp_path.resolve()) and doc["run"] == {"frames": 2}
     assert [i["views"] for i in doc["instances"]] == [2, 1] and doc["instances"][0]["label"] == "chair"
@@ -131,8 +135,10 @@ def test_complete_on_mesh_matches_reference_and_stays_on_its_component():
     verts = verts + rng.normal(0, 0.01, verts.shape).astype(np.float32)  # no ties between path lengths
     observed = rng.random(n) < 0.3
     masks = rng.random((3, n)) < 0.5
-    np.testing.assert_array_equal(complete_on_mesh(masks, observed, verts, faces, 0.3),
-                                  complete_on_mesh_reference(masks, observed, verts, faces, 0.3))
+    np.testing.assert_array_equal(
+        complete_on_mesh(masks, observed, verts, faces, 0.3),
+        complete_on_mesh_reference(masks, observed, verts, faces, 0.3),
+    )
 
 
 def test_background_points_block_transfer():

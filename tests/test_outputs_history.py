@@ -5,13 +5,18 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tracklift.cli import main
-from tracklift.outputs.history import (
-    GrowthRecorder, first_steps, first_steps_reference, read_history, write_history,
-)
 from tracklift.lift.voxels import key_centres, pack_keys
+from tracklift.outputs.history import (
+    GrowthRecorder,
+    first_steps,
+    first_steps_reference,
+    read_history,
+    write_history,
+)
 
 from .test_pipeline_cli import scene  # noqa: F401  (module fixture: a scene folder and its masks)
 
@@ -19,13 +24,20 @@ from .test_pipeline_cli import scene  # noqa: F401  (module fixture: a scene fol
 def fake_frame(index: int, name: str | None = None):
     pose = np.eye(4)
     pose[0, 3] = index
-    return SimpleNamespace(name=name or str(index), index=index, pose=pose, K=np.diag([50.0, 50.0, 1.0]),
-                           width=32, height=24)
+    return SimpleNamespace(
+        name=name or str(index), index=index, pose=pose, K=np.diag([50.0, 50.0, 1.0]), width=32, height=24
+    )
 
 
 def fake_mapper(tracks: dict[int, list[int]]):
-    return SimpleNamespace(tracker=SimpleNamespace(tracks={
-        t: SimpleNamespace(voxels=SimpleNamespace(keys=np.array(sorted(k), np.int64))) for t, k in tracks.items()}))
+    return SimpleNamespace(
+        tracker=SimpleNamespace(
+            tracks={
+                t: SimpleNamespace(voxels=SimpleNamespace(keys=np.array(sorted(k), np.int64)))
+                for t, k in tracks.items()
+            }
+        )
+    )
 
 
 def test_first_steps_hand_computed():
@@ -92,8 +104,27 @@ def test_bad_history_files(tmp_path):
 def test_segment_records_the_history_beside_its_outputs(scene, tmp_path, capsys):  # noqa: F811
     root, masks_dir = scene
     out = tmp_path / "out"
-    assert main(["segment", str(root), "--out", str(out), "--masks", str(masks_dir), "--voxel", "0.05",
-                 "--features", "none", "--mode", "spatial", "--pictures", "0"]) == 0
+    assert (
+        main(
+            [
+                "segment",
+                str(root),
+                "--out",
+                str(out),
+                "--masks",
+                str(masks_dir),
+                "--voxel",
+                "0.05",
+                "--features",
+                "none",
+                "--mode",
+                "spatial",
+                "--pictures",
+                "0",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     with np.load(out / "boxes_instances.npz") as npz:
         owner = npz["instance_of_point"]

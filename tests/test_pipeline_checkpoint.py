@@ -26,8 +26,26 @@ def room(tmp_path_factory):
     """A small synthetic room (40 frames) and its corrupted masks."""
     base = tmp_path_factory.mktemp("ckpt")
     scene, masks = base / "scene0007_00", base / "masks"
-    assert main(["synth", str(scene), "--frames", "40", "--width", "160", "--height", "120", "--objects", "8",
-                 "--seed", "3", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "synth",
+                str(scene),
+                "--frames",
+                "40",
+                "--width",
+                "160",
+                "--height",
+                "120",
+                "--objects",
+                "8",
+                "--seed",
+                "3",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert main(["synth-masks", str(scene), "--out", str(masks), "--preset", "mild", "--quiet"]) == 0
     return scene, masks
 
@@ -38,8 +56,11 @@ def segment_args(scene: Path, masks: Path, out: Path, *extra: str) -> list[str]:
 
 def outputs(out: Path) -> dict[str, bytes]:
     """{relative path: bytes} of a run's files, wall-clock timings aside."""
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and not p.name.endswith("_timings.json")}
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and not p.name.endswith("_timings.json")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +73,9 @@ def uninterrupted(room, tmp_path_factory):
 
 def start(args: list[str]) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
-    return subprocess.Popen([sys.executable, "-m", "tracklift.cli", *args], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tracklift.cli", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120.0) -> None:
@@ -101,8 +123,10 @@ def test_resume_refuses_other_settings_and_bad_files(room, tmp_path, capsys):
     Checkpointer(path, "0123456789abcdef").save({"next_frame": 3})
     args = segment_args(scene, masks, tmp_path / "out", "--checkpoint", str(ckpt), "--resume")
     assert main(args) == 2
-    assert capsys.readouterr().err.strip() == (f"tracklift segment: error: {path}: made with other settings (scene, "
-                                               "masks or options differ); delete it or run without --resume")
+    assert capsys.readouterr().err.strip() == (
+        f"tracklift segment: error: {path}: made with other settings (scene, "
+        "masks or options differ); delete it or run without --resume"
+    )
     path.write_bytes(b"\x80\x05garbage")
     assert main(args) == 2
     assert f"{path}: not a readable checkpoint" in capsys.readouterr().err
@@ -136,4 +160,3 @@ def test_settings_key_depends_on_every_setting():
     base = {"scene": "/a", "masks": "/m", "config": "C(voxel=0.03)"}
     assert settings_key(base) == settings_key(dict(reversed(base.items())))
     assert len({settings_key({**base, k: "other"}) for k in base} | {settings_key(base)}) == 4
-

@@ -48,13 +48,35 @@ def scene(tmp_path_factory):
 def test_segment_cli_writes_everything_and_scores(scene, tmp_path, capsys):
     root, masks_dir = scene
     out = tmp_path / "out"
-    code = main(["segment", str(root), "--out", str(out), "--masks", str(masks_dir), "--voxel", "0.05", "--pixel-stride", "1",
-                 "--features", "handcrafted", "--pictures", "2"])
+    code = main(
+        [
+            "segment",
+            str(root),
+            "--out",
+            str(out),
+            "--masks",
+            str(masks_dir),
+            "--voxel",
+            "0.05",
+            "--pixel-stride",
+            "1",
+            "--features",
+            "handcrafted",
+            "--pictures",
+            "2",
+        ]
+    )
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["frames_unreadable"] == 1 and summary["frames"] == 11 and summary["instances"] >= 3
-    for name in ("boxes.txt", "boxes.json", "boxes_instances.npz", "boxes_instances.ply", "boxes_frames.png",
-                 "boxes_topdown.png"):
+    for name in (
+        "boxes.txt",
+        "boxes.json",
+        "boxes_instances.npz",
+        "boxes_instances.ply",
+        "boxes_frames.png",
+        "boxes_topdown.png",
+    ):
         assert (out / name).is_file(), name
     doc = json.loads((out / "boxes.json").read_text())
     assert doc["reference"] == "mesh" and doc["scene_dir"] == str(root.resolve())
@@ -66,15 +88,30 @@ def test_segment_cli_writes_everything_and_scores(scene, tmp_path, capsys):
 def test_segment_cli_timings_table_and_json(scene, tmp_path, capsys):
     root, masks_dir = scene
     out = tmp_path / "out"
-    code = main(["segment", str(root), "--out", str(out), "--masks", str(masks_dir), "--voxel", "0.05",
-                 "--pixel-stride", "1", "--pictures", "0", "--timings"])
+    code = main(
+        [
+            "segment",
+            str(root),
+            "--out",
+            str(out),
+            "--masks",
+            str(masks_dir),
+            "--voxel",
+            "0.05",
+            "--pixel-stride",
+            "1",
+            "--pictures",
+            "0",
+            "--timings",
+        ]
+    )
     assert code == 0
     captured = capsys.readouterr()
     summary = json.loads(captured.out)
     stages = ["read", "segment", "wait", "lift", "features", "track", "merge", "name", "transfer", "write"]
     assert list(summary["timings"]) == stages and all(s >= 0 for s in summary["timings"].values())
     err = captured.err.splitlines()
-    table = err[next(i for i, row in enumerate(err) if row.split()[:2] == ["stage", "seconds"]):]
+    table = err[next(i for i, row in enumerate(err) if row.split()[:2] == ["stage", "seconds"]) :]
     assert [row.split()[0] for row in table[2:]] == stages + ["total"]
     total = float(table[-1].split()[1])
     assert total == pytest.approx(sum(summary["timings"].values()), abs=0.01)
@@ -93,8 +130,10 @@ def test_segment_cli_fails_when_no_frame_can_be_used(scene, tmp_path, capsys):
     code = main(["segment", str(root), "--out", str(out), "--masks", str(other), "--voxel", "0.05"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
-    assert err[-1] == ("tracklift segment: error: scene boxes: not one 2D mask in 11 frames (are the masks named "
-                       "after this scene's frames, e.g. '0'.png?); nothing written")
+    assert err[-1] == (
+        "tracklift segment: error: scene boxes: not one 2D mask in 11 frames (are the masks named "
+        "after this scene's frames, e.g. '0'.png?); nothing written"
+    )
     assert not out.exists() or not any(out.iterdir())
 
 
@@ -107,8 +146,10 @@ def test_segment_cli_fails_when_most_frames_are_lost(scene, tmp_path, capsys):
     args = ["segment", str(broken), "--out", str(tmp_path / "out"), "--masks", str(masks_dir), "--voxel", "0.05"]
     assert main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err.startswith("tracklift segment: error: scene boxes: 7 of 12 frames could not be used (7 unreadable, "
-                          "0 without masks), e.g. 0: ")
+    assert err.startswith(
+        "tracklift segment: error: scene boxes: 7 of 12 frames could not be used (7 unreadable, "
+        "0 without masks), e.g. 0: "
+    )
     assert main(args + ["--max-lost", "0.6"]) == 0
 
 
@@ -119,8 +160,26 @@ def test_segment_cli_rejects_a_mesh_in_another_frame(scene, tmp_path, capsys):
     mesh = read_ply(root / "boxes_vh_clean_2.ply")
     moved = tmp_path / "moved.ply"
     write_ply(moved, Mesh(mesh.vertices + np.array([5.0, 0.0, 0.0], np.float32)))
-    code = main(["segment", str(root), "--out", str(tmp_path / "o"), "--masks", str(masks_dir), "--voxel", "0.05",
-                 "--mesh", str(moved), "--pictures", "0", "--features", "none", "--mode", "spatial"])
+    code = main(
+        [
+            "segment",
+            str(root),
+            "--out",
+            str(tmp_path / "o"),
+            "--masks",
+            str(masks_dir),
+            "--voxel",
+            "0.05",
+            "--mesh",
+            str(moved),
+            "--pictures",
+            "0",
+            "--features",
+            "none",
+            "--mode",
+            "spatial",
+        ]
+    )
     assert code == 2
     assert "another coordinate frame" in capsys.readouterr().err
 
@@ -136,8 +195,24 @@ def test_segment_cli_bad_arguments(scene, tmp_path, capsys):
 def test_segment_cli_geo3d_needs_no_masks_and_finds_the_boxes(scene, tmp_path, capsys):
     root, _ = scene
     out = tmp_path / "geo3d"
-    code = main(["segment", str(root), "--out", str(out), "--segmenter", "geo3d", "--voxel", "0.05",
-                 "--pixel-stride", "1", "--classifier", "none", "--pictures", "1"])
+    code = main(
+        [
+            "segment",
+            str(root),
+            "--out",
+            str(out),
+            "--segmenter",
+            "geo3d",
+            "--voxel",
+            "0.05",
+            "--pixel-stride",
+            "1",
+            "--classifier",
+            "none",
+            "--pictures",
+            "1",
+        ]
+    )
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["frames"] == 11 and summary["structural_planes"] >= 1 and summary["instances"] >= 3

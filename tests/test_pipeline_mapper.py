@@ -5,18 +5,21 @@ import dataclasses
 import numpy as np
 import pytest
 
+from tracklift.core.masks import FrameMasks
 from tracklift.data.frame import Frame
 from tracklift.eval import PredictedInstance, evaluate
 from tracklift.lift.lifter import LiftConfig
 from tracklift.outputs.scene_files import predicted_instances
-from tracklift.outputs.transfer import instance_masks
+from tracklift.outputs.transfer import check_alignment, instance_masks
 from tracklift.pipeline import Mapper, PipelineConfig
-from tracklift.core.masks import FrameMasks
 from tracklift.track.config import TrackerConfig
-from tracklift.outputs.transfer import check_alignment
 from tracklift.vocab import load_vocabulary
 
-BOXES = [((-1.2, -1.0, 0.0), (-0.6, -0.4, 0.8)), ((0.5, -0.9, 0.0), (1.3, -0.3, 0.5)), ((-0.3, 0.6, 0.0), (0.3, 1.2, 1.0))]
+BOXES = [
+    ((-1.2, -1.0, 0.0), (-0.6, -0.4, 0.8)),
+    ((0.5, -0.9, 0.0), (1.3, -0.3, 0.5)),
+    ((-0.3, 0.6, 0.0), (0.3, 1.2, 1.0)),
+]
 H, W = 48, 64
 K = np.array([[52.5, 0, 31.5], [0, 52.5, 23.5], [0, 0, 1]])
 
@@ -66,8 +69,10 @@ def scan(n: int = 12):
         depth, ids = render(pose)
         color = (np.array([[90, 90, 90], [200, 40, 40], [40, 200, 40], [40, 40, 200]], np.uint8))[ids]
         present = [k for k in range(1, len(BOXES) + 1) if (ids == k).sum() >= 20]
-        masks = FrameMasks(np.stack([ids == k for k in present]) if present else np.zeros((0, H, W), bool),
-                           ["chair" if k != 3 else "cabinet" for k in present])
+        masks = FrameMasks(
+            np.stack([ids == k for k in present]) if present else np.zeros((0, H, W), bool),
+            ["chair" if k != 3 else "cabinet" for k in present],
+        )
         out.append((Frame(color, depth, K, pose, str(i), i), masks, ids))
     return out
 
@@ -233,17 +238,18 @@ def _two_squares() -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_snap_to_superpoints_fills_majority_superpoints_and_drops_collapsed():
+    from tracklift.core.instance import Instance3D
     from tracklift.outputs.transfer import snap_to_superpoints
     from tracklift.superpoints.snap import SnapConfig
-    from tracklift.core.instance import Instance3D
 
     vertices, faces = _two_squares()
     masks = np.zeros((2, 50), bool)
     masks[0, :15] = True  # 60 % of square A
     masks[0, 25:30] = True  # 20 % of square B
     masks[1, 20:23] = True  # 3 vertices of A: loses A to instance 0
-    instances = [Instance3D(id=k, points=np.zeros((1, 3), np.float32), label_votes={}, frames=[0], score=0.5)
-                 for k in (7, 9)]
+    instances = [
+        Instance3D(id=k, points=np.zeros((1, 3), np.float32), label_votes={}, frames=[0], score=0.5) for k in (7, 9)
+    ]
     kept, snapped = snap_to_superpoints(instances, masks, vertices, faces, SnapConfig())
     assert [i.id for i in kept] == [7]
     np.testing.assert_array_equal(snapped[0], np.r_[np.ones(25, bool), np.zeros(25, bool)])

@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 
 from tracklift.classify.affordances import AFFORDANCES, match_affordances
 from tracklift.classify.benchmark import generate_queries, query_benchmark
-from tracklift.outputs.scene_files import load_instances
 from tracklift.classify.query import ParsedQuery, parse_query, rank_instances, relevance
 from tracklift.classify.spatial import Viewpoint, box_gap, footprint_overlap, relation_score
 from tracklift.classify.vote import VoteClassifier
 from tracklift.cli import main
 from tracklift.core.instance import Instance3D
+from tracklift.outputs.scene_files import load_instances
 from tracklift.vocab import load_vocabulary
 
 pytest.importorskip("sentence_transformers")  # queries match text with the bundled MiniLM
@@ -102,7 +102,8 @@ def test_spatial_hand_computed():
 
 
 boxes = st.lists(st.floats(-3, 3), min_size=3, max_size=3).flatmap(
-    lambda c: st.lists(st.floats(0.05, 2), min_size=3, max_size=3).map(lambda s: np.array(c + s)))
+    lambda c: st.lists(st.floats(0.05, 2), min_size=3, max_size=3).map(lambda s: np.array(c + s))
+)
 
 
 @settings(max_examples=40, deadline=None)
@@ -233,9 +234,18 @@ def write_predictions(out, scene, instances, extra_points=0):
         grid = np.random.default_rng(k).uniform(lo, hi, (20, 3)).astype(np.float32)
         points.append(grid)
         owner.append(np.full(20, k, np.int32))
-        entries.append({"mask_file": f"pred_mask/{scene}_{k}.txt", "label": inst.label, "label_id": None,
-                        "score": inst.score, "views": 3, "box": inst.box.tolist(), "track_id": inst.id,
-                        "label_votes": {inst.label: 1.0}})
+        entries.append(
+            {
+                "mask_file": f"pred_mask/{scene}_{k}.txt",
+                "label": inst.label,
+                "label_id": None,
+                "score": inst.score,
+                "views": 3,
+                "box": inst.box.tolist(),
+                "track_id": inst.id,
+                "label_votes": {inst.label: 1.0},
+            }
+        )
     points.append(np.zeros((extra_points, 3), np.float32))
     owner.append(np.full(extra_points, -1, np.int32))
     (out / f"{scene}.json").write_text(json.dumps({"scene": scene, "instances": entries, "scene_dir": None}))
@@ -305,8 +315,16 @@ def test_query_benchmark_perfect_and_broken_predictions(bedroom):
     shuffled = [obj(i.id, lab, i.box[:3], i.box[3:]) for i, lab in zip(bedroom, [b.label for b in bedroom][::-1])]
     broken = query_benchmark(shuffled, gt)
     assert broken["ap"] < 0.6
-    minmax = [{"label": g["label"], "box": {"min": (np.array(g["box"][:3]) - np.array(g["box"][3:]) / 2).tolist(),
-                                            "max": (np.array(g["box"][:3]) + np.array(g["box"][3:]) / 2).tolist()}} for g in gt]
+    minmax = [
+        {
+            "label": g["label"],
+            "box": {
+                "min": (np.array(g["box"][:3]) - np.array(g["box"][3:]) / 2).tolist(),
+                "max": (np.array(g["box"][:3]) + np.array(g["box"][3:]) / 2).tolist(),
+            },
+        }
+        for g in gt
+    ]
     assert query_benchmark(bedroom, minmax)["ap"] == 1.0
     with pytest.raises(ValueError, match="gt object 0"):
         query_benchmark(bedroom, [{"label": "bed", "box": [1, 2]}])

@@ -2,27 +2,48 @@
 
 import pytest
 
+from benchmarks.methods import tracker_fused_refined, tracker_spatial
+from benchmarks.naive_baseline import naive_baseline
 from tracklift.cli import main
 from tracklift.data.scene import open_scene
 from tracklift.eval import evaluate
 from tracklift.eval.gt import read_gt_file
-from benchmarks.methods import tracker_fused_refined, tracker_spatial
-from benchmarks.naive_baseline import naive_baseline
 from tracklift.vocab import load_vocabulary
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp("synth")
-    assert main(["synth", str(root / "tiny"), "--seed", "3", "--frames", "12", "--width", "160", "--height", "120",
-                 "--objects", "5", "--quiet"]) == 0
-    assert main(["synth-masks", str(root / "tiny"), "--out", str(root / "oracle"), "--preset", "oracle", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "synth",
+                str(root / "tiny"),
+                "--seed",
+                "3",
+                "--frames",
+                "12",
+                "--width",
+                "160",
+                "--height",
+                "120",
+                "--objects",
+                "5",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(["synth-masks", str(root / "tiny"), "--out", str(root / "oracle"), "--preset", "oracle", "--quiet"]) == 0
+    )
     return open_scene(root / "tiny"), root / "oracle"
 
 
 def agnostic_ap(scene, preds) -> dict:
-    return evaluate({scene.name: preds}, {scene.name: read_gt_file(scene.gt_path)}, load_vocabulary("scannet200"),
-                    agnostic=True)["all"]
+    return evaluate(
+        {scene.name: preds}, {scene.name: read_gt_file(scene.gt_path)}, load_vocabulary("scannet200"), agnostic=True
+    )["all"]
 
 
 @pytest.mark.parametrize("method", [tracker_spatial, tracker_fused_refined])

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from tracklift.data.frame import Frame
 from tracklift.core.masks import FrameMasks
+from tracklift.data.frame import Frame
 from tracklift.segment2d.precomputed import PrecomputedSegmenter, read_masks, write_masks
 from tracklift.segment2d.protocol import Segmenter
 
@@ -119,7 +119,7 @@ def _png(tmp_path, name="0", shape=(H, W), ids=(1,)):
     "sidecar, match",
     [
         ('{"1": {"label": "chair"}', "invalid JSON"),
-        ('[1, 2]', "expected an object"),
+        ("[1, 2]", "expected an object"),
         ('{"9": {"label": "chair"}}', "id 9 has no pixels"),
         ('{"x": {"label": "chair"}}', "positive integer id"),
         ('{"1": {"label": 3}}', "label of id 1"),

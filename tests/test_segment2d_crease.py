@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tracklift.segment2d.crease import crease_weights, crease_weights_reference, lab_colors
 
@@ -26,10 +27,32 @@ def test_concave_crease_weighs_ten_times_a_convex_one():
     # Two faces meeting at a right angle along the origin: a ridge (convex) and a valley (concave).
     up, side = np.array([0.0, 0, 1]), np.array([1.0, 0, 0])
     lab = np.zeros((2, 3), np.float32)
-    ridge = crease_weights(np.array([[-0.1, 0, 0], [0, 0, -0.1]], np.float32), np.array([up, side], np.float32), lab,
-                           np.array([0]), np.array([1]), 1.0, 0.0, 1.0, 0.1, 0.0, 0.0)
-    valley = crease_weights(np.array([[0.1, 0, 0], [0, 0, 0.1]], np.float32), np.array([up, side], np.float32), lab,
-                            np.array([0]), np.array([1]), 1.0, 0.0, 1.0, 0.1, 0.0, 0.0)
+    ridge = crease_weights(
+        np.array([[-0.1, 0, 0], [0, 0, -0.1]], np.float32),
+        np.array([up, side], np.float32),
+        lab,
+        np.array([0]),
+        np.array([1]),
+        1.0,
+        0.0,
+        1.0,
+        0.1,
+        0.0,
+        0.0,
+    )
+    valley = crease_weights(
+        np.array([[0.1, 0, 0], [0, 0, 0.1]], np.float32),
+        np.array([up, side], np.float32),
+        lab,
+        np.array([0]),
+        np.array([1]),
+        1.0,
+        0.0,
+        1.0,
+        0.1,
+        0.0,
+        0.0,
+    )
     assert ridge[0] == pytest.approx(0.1) and valley[0] == pytest.approx(1.0)
 
 

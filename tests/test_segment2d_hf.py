@@ -4,10 +4,10 @@ disk and loaded back through the real loading code. The models are random: tests
 import numpy as np
 import pytest
 
+from tracklift.core.masks import FrameMasks
 from tracklift.data.frame import Frame
 from tracklift.segment2d.boxes import box_iou_2d
 from tracklift.segment2d.factory import make_segmenter
-from tracklift.core.masks import FrameMasks
 
 pytest.importorskip("transformers")
 pytestmark = pytest.mark.models

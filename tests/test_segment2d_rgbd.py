@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from tracklift.data.frame import Frame
 from tracklift.core.felzenszwalb import felzenszwalb_reference
 from tracklift.core.masks import FrameMasks
-from tracklift.segment2d.normals import depth_to_points, depth_normals, depth_normals_reference
+from tracklift.data.frame import Frame
+from tracklift.segment2d.normals import depth_normals, depth_normals_reference, depth_to_points
 from tracklift.segment2d.planes import PlaneConfig, find_planes
 from tracklift.segment2d.protocol import Segmenter
 from tracklift.segment2d.rgbd import RGBDConfig, RGBDSegmenter, pixel_graph, segment_rgbd
@@ -143,7 +143,9 @@ def test_config_rejects_unknown_plane_mode():
 def test_pixel_graph_weights_are_sorted_and_cut_depth_steps():
     frame = top_down_frame()
     normals, valid = depth_normals(frame.depth, frame.K, 2, 0.1)
-    src, dst, weight = pixel_graph(frame.color, frame.depth, depth_to_points(frame.depth, frame.K), normals, valid, RGBDConfig())
+    src, dst, weight = pixel_graph(
+        frame.color, frame.depth, depth_to_points(frame.depth, frame.K), normals, valid, RGBDConfig()
+    )
     assert np.all(np.diff(weight) >= 0)
     z = frame.depth.ravel()
     assert np.all(z[src] == z[dst])  # the 0.4 m steps are cut, flat neighbours are not

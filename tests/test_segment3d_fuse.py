@@ -2,12 +2,19 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tracklift.data.frame import Frame
 from tracklift.lift.voxels import voxel_keys
-from tracklift.segment3d.fuse import (FuseConfig, estimate_up, frame_voxels, fuse_stream, sum_by_key,
-                                     sum_by_key_reference)
+from tracklift.segment3d.fuse import (
+    FuseConfig,
+    estimate_up,
+    frame_voxels,
+    fuse_stream,
+    sum_by_key,
+    sum_by_key_reference,
+)
 
 K = np.array([[50.0, 0, 15.5], [0, 50.0, 11.5], [0, 0, 1]])
 
@@ -15,8 +22,14 @@ K = np.array([[50.0, 0, 15.5], [0, 50.0, 11.5], [0, 0, 1]])
 def wall_frame(index=0, depth=2.0, color=(10, 20, 30), pose=None, shape=(24, 32)) -> Frame:
     """A camera facing a flat wall `depth` metres away (constant depth, one colour)."""
     h, w = shape
-    return Frame(np.full((h, w, 3), color, np.uint8), np.full((h, w), depth, np.float32), K,
-                 np.eye(4) if pose is None else pose, str(index), index)
+    return Frame(
+        np.full((h, w, 3), color, np.uint8),
+        np.full((h, w), depth, np.float32),
+        K,
+        np.eye(4) if pose is None else pose,
+        str(index),
+        index,
+    )
 
 
 @settings(max_examples=40, deadline=None)

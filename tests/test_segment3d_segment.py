@@ -153,7 +153,8 @@ def test_geo3d_config_from_options():
 
 def test_empty_map_gives_no_instances():
     vmap, _ = world([])
-    empty = type(vmap)(vmap.keys[:0], vmap.points[:0], vmap.colors[:0], vmap.view[:0], vmap.frames[:0], vmap.up, [],
-                       VOXEL)
+    empty = type(vmap)(
+        vmap.keys[:0], vmap.points[:0], vmap.colors[:0], vmap.view[:0], vmap.frames[:0], vmap.up, [], VOXEL
+    )
     assert segment_map(empty).instances == []
     assert segment_map(vmap).instances == []  # a bare floor holds no object

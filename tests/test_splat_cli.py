@@ -33,7 +33,26 @@ def model(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("splat_cli")
     fx = smooth_scannet(root, n=4)
     out = root / "model"
-    assert main(["splat", "train", str(fx.root), "--out", str(out), "--iters", "4", "--holdout-every", "4", "--sh-degree", "0", "--voxel", "0.1"]) == 0
+    assert (
+        main(
+            [
+                "splat",
+                "train",
+                str(fx.root),
+                "--out",
+                str(out),
+                "--iters",
+                "4",
+                "--holdout-every",
+                "4",
+                "--sh-degree",
+                "0",
+                "--voxel",
+                "0.1",
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -80,7 +99,9 @@ def test_train_flags_keep_the_config_defaults_unless_given(capsys):
     assert train_config(_parse_train()) == TrainConfig()
     config = train_config(_parse_train("--iters", "40", "--voxel", "0.1", "--sh-degree", "1"))
     expected = TrainConfig(iterations=40, sh_degree=1, init=InitConfig(voxel=0.1))
-    expected = dataclasses.replace(expected, densify_until=30)  # densification stops at 3/4 of a run shorter than the default schedule
+    expected = dataclasses.replace(
+        expected, densify_until=30
+    )  # densification stops at 3/4 of a run shorter than the default schedule
     assert config == expected
     with pytest.raises(SystemExit):
         main(["splat", "train", "--help"])
@@ -98,9 +119,30 @@ def test_bad_train_flags(tmp_path, capsys):
 def test_interrupted_training_resumes(tmp_path):
     fx = smooth_scannet(tmp_path, n=3)
     out = tmp_path / "m"
-    assert main(["splat", "train", str(fx.root), "--out", str(out), "--iters", "2", "--sh-degree", "0", "--voxel", "0.1"]) == 0
+    assert (
+        main(["splat", "train", str(fx.root), "--out", str(out), "--iters", "2", "--sh-degree", "0", "--voxel", "0.1"])
+        == 0
+    )
     # The first run stopped at step 2 (its checkpoint); a longer run continues from there.
-    assert main(["splat", "train", str(fx.root), "--out", str(out), "--iters", "4", "--sh-degree", "0", "--voxel", "0.1", "--resume"]) == 0
+    assert (
+        main(
+            [
+                "splat",
+                "train",
+                str(fx.root),
+                "--out",
+                str(out),
+                "--iters",
+                "4",
+                "--sh-degree",
+                "0",
+                "--voxel",
+                "0.1",
+                "--resume",
+            ]
+        )
+        == 0
+    )
     assert json.loads((out / "metrics.json").read_text())["iterations"] == 4
 
 
@@ -108,8 +150,23 @@ def test_lift_extract_render(model, masks, tmp_path):
     from tracklift.splat.io.instances import read_instances
     from tracklift.splat.io.ply import read_gaussians_ply
 
-    assert main(["splat", "lift", str(model), "--masks", str(masks), "--correct", "--split-prune", "--keep-unresolved",
-                 "--split-axes", "3"]) == 0
+    assert (
+        main(
+            [
+                "splat",
+                "lift",
+                str(model),
+                "--masks",
+                str(masks),
+                "--correct",
+                "--split-prune",
+                "--keep-unresolved",
+                "--split-axes",
+                "3",
+            ]
+        )
+        == 0
+    )
     inst, info = read_instances(model)
     g = read_gaussians_ply(model / info["gaussians"])
     assert inst.instance.shape == (g.n,) and info["views"] == 4
@@ -122,7 +179,26 @@ def test_lift_extract_render(model, masks, tmp_path):
     assert read_gaussians_ply(obj).n == int((inst.instance == 0).sum())
 
     pngs = tmp_path / "png"
-    assert main(["splat", "render", str(model), "--out", str(pngs), "--instances", "--recolor", "0", "1", "0", "0", "--views", "holdout"]) == 0
+    assert (
+        main(
+            [
+                "splat",
+                "render",
+                str(model),
+                "--out",
+                str(pngs),
+                "--instances",
+                "--recolor",
+                "0",
+                "1",
+                "0",
+                "0",
+                "--views",
+                "holdout",
+            ]
+        )
+        == 0
+    )
     assert sorted(p.name for p in pngs.iterdir()) == ["0.png", "0_instances.png"]
     assert cv2.imread(str(pngs / "0.png")).shape == (H, W, 3)
 
@@ -173,7 +249,9 @@ def _copy_model_with_ply(model: Path, dst: Path, drop: str | None = None, nan: s
     return dst
 
 
-@pytest.mark.parametrize("drop, nan, message", [("opacity", None, "missing 3DGS vertex properties opacity"), (None, "x", "NaN")])
+@pytest.mark.parametrize(
+    "drop, nan, message", [("opacity", None, "missing 3DGS vertex properties opacity"), (None, "x", "NaN")]
+)
 def test_bad_ply(model, tmp_path, capsys, drop, nan, message):
     bad = _copy_model_with_ply(model, tmp_path / "bad", drop=drop, nan=nan)
     assert main(["splat", "render", str(bad), "--out", str(tmp_path / "png")]) == 2
@@ -183,7 +261,9 @@ def test_bad_ply(model, tmp_path, capsys, drop, nan, message):
 def test_cameras_without_images(tmp_path, capsys):
     frames = [{"file_path": f"images/{i}.png", "transform_matrix": np.eye(4).tolist()} for i in range(2)]
     (tmp_path / "transforms.json").write_text(json.dumps({"fl_x": 50.0, "w": 64, "h": 48, "frames": frames}))
-    assert main(["splat", "train", str(tmp_path / "transforms.json"), "--out", str(tmp_path / "m"), "--iters", "1"]) == 2
+    assert (
+        main(["splat", "train", str(tmp_path / "transforms.json"), "--out", str(tmp_path / "m"), "--iters", "1"]) == 2
+    )
     assert "missing" in capsys.readouterr().err
 
 
@@ -285,8 +365,13 @@ def test_refit_bad_input(toy, tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "name, stem",
-    [("0", "0"), ("images/0.png", "0"), ("frame_001.JPG", "frame_001"), ("images/r_0", "r_0"),
-     ("1305031102.175304", "1305031102.175304")],
+    [
+        ("0", "0"),
+        ("images/0.png", "0"),
+        ("frame_001.JPG", "frame_001"),
+        ("images/r_0", "r_0"),
+        ("1305031102.175304", "1305031102.175304"),
+    ],
 )
 def test_view_stem(name, stem):
     from tracklift.splat.io.model import view_stem

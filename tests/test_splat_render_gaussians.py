@@ -81,7 +81,7 @@ def test_sh_degree_helpers():
             sh_degree_of(bad)
 
 
-def _real_sh_3dgs(l: int, m: int, dirs: np.ndarray) -> np.ndarray:
+def _real_sh_3dgs(l: int, m: int, dirs: np.ndarray) -> np.ndarray:  # noqa: E741 (l, m: the spherical-harmonic degree and order)
     """The 3DGS basis from scipy's complex SH: sqrt2·Im Y_l^|m| (m<0), Y_l^0, sqrt2·Re Y_l^m (m>0)."""
     from scipy.special import sph_harm_y
 
@@ -101,7 +101,7 @@ def test_eval_sh_matches_scipy_spherical_harmonics():
     dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
     for degree in range(4):
         for k in range(num_sh_coeffs(degree)):
-            l = math.isqrt(k)
+            l = math.isqrt(k)  # noqa: E741 (l, m: the spherical-harmonic degree and order)
             m = k - l * l - l
             sh = torch.zeros(50, num_sh_coeffs(degree), 1, dtype=torch.float64)
             sh[:, k] = 1.0

@@ -376,4 +376,3 @@ def test_gsplat_matches_cpu_rasterizer_on_a_tiny_scene():
             # machine): loose enough for float32 rounding, far below a convention error (>= 0.5 px, 1/255).
             torch.testing.assert_close(getattr(a, name).cpu().double(), getattr(b, name), atol=2e-3, rtol=1e-3)
         assert torch.equal(a.radii.cpu() > 0, b.radii > 0)
-

@@ -29,13 +29,17 @@ def masks_of(label_map: np.ndarray) -> FrameMasks:
 
 def partition(fm: FrameMasks, label_map: np.ndarray) -> set[frozenset[int]]:
     """Which GT labels each corrected mask covers (by majority of its pixels' GT label... per pixel)."""
-    return {frozenset(np.unique(label_map[m & (label_map >= 0)]).tolist()) for m in fm.masks if (m & (label_map >= 0)).any()}
+    return {
+        frozenset(np.unique(label_map[m & (label_map >= 0)]).tolist()) for m in fm.masks if (m & (label_map >= 0)).any()
+    }
 
 
 def best_iou(fm: FrameMasks, label_map: np.ndarray) -> list[float]:
     """Per GT label: the best IoU of any mask with it."""
-    return [max(float((m & (label_map == k)).sum() / (m | (label_map == k)).sum()) for m in fm.masks)
-            for k in np.unique(label_map[label_map >= 0])]
+    return [
+        max(float((m & (label_map == k)).sum() / (m | (label_map == k)).sum()) for m in fm.masks)
+        for k in np.unique(label_map[label_map >= 0])
+    ]
 
 
 def test_build_patches_hand_case():
@@ -148,7 +152,9 @@ def test_without_other_views_own_masks_decide(scene):
 def test_labels_and_scores_follow_the_covering_mask(scene):
     g, _, cams, maps = scene
     masks = [masks_of(m) for m in maps]
-    masks[0] = FrameMasks(masks[0].masks, [f"thing{k}" for k in range(len(masks[0]))], np.linspace(0.5, 0.9, len(masks[0])))
+    masks[0] = FrameMasks(
+        masks[0].masks, [f"thing{k}" for k in range(len(masks[0]))], np.linspace(0.5, 0.9, len(masks[0]))
+    )
     out, _ = correct_masks(g, cams[:3], masks[:3])
     assert sorted(out[0].labels) == sorted(masks[0].labels)
     assert sorted(out[0].scores.tolist()) == pytest.approx(sorted(masks[0].scores.tolist()))
@@ -183,8 +189,9 @@ def test_agreement_is_the_smaller_share_exact():
     # p0 under 3's masks: 0.3 + 0.7/3; p1 under 2's masks: 0.05 + 0.95/3 (the smaller).
     np.testing.assert_allclose(agreement_per_view(ev, view_of, np.array([0]), np.array([1]))[0, 1], 0.05 + 0.95 / 3)
     # Self-agreement: the share under the patch's own main patch.
-    np.testing.assert_allclose(agreement_per_view(ev, view_of, np.array([0, 1]), np.array([0, 1]))[:, 1],
-                               [0.7 + 0.3 / 3, 0.95 + 0.05 / 3])
+    np.testing.assert_allclose(
+        agreement_per_view(ev, view_of, np.array([0, 1]), np.array([0, 1]))[:, 1], [0.7 + 0.3 / 3, 0.95 + 0.05 / 3]
+    )
 
 
 def test_separation_weight_exact():

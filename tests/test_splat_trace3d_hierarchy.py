@@ -103,8 +103,12 @@ def test_levels_in_extract_and_render(lifted, tmp_path):
         assert main(["splat", "extract", str(model), "--level", level, "--instance", "0", "--out", str(obj)]) == 0
         assert read_gaussians_ply(obj).n == int((inst.instance == 0).sum())
     out = tmp_path / "png"
-    assert main(["splat", "render", str(model), "--out", str(out), "--instances", "--level", "fine", "--remove", "0"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == sorted(f"{i}{s}.png" for i in range(N_VIEWS) for s in ("", "_instances"))
+    assert (
+        main(["splat", "render", str(model), "--out", str(out), "--instances", "--level", "fine", "--remove", "0"]) == 0
+    )
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        f"{i}{s}.png" for i in range(N_VIEWS) for s in ("", "_instances")
+    )
 
 
 def test_correct_each_level(nested, tmp_path):
@@ -123,7 +127,10 @@ def test_bad_input(nested, tmp_path, capsys):
     assert main(["splat", "hierarchy", str(model), "--masks", str(tmp_path / "small")]) == 2
     assert "0.png: masks are 24×32" in capsys.readouterr().err
     bare, _ = write_toy_model(tmp_path / "bare", N_VIEWS)
-    assert main(["splat", "extract", str(bare), "--level", "coarse", "--instance", "0", "--out", str(tmp_path / "o.ply")]) == 2
+    assert (
+        main(["splat", "extract", str(bare), "--level", "coarse", "--instance", "0", "--out", str(tmp_path / "o.ply")])
+        == 2
+    )
     assert main(["splat", "render", str(bare), "--out", str(tmp_path / "png"), "--level", "fine"]) == 2
     err = capsys.readouterr().err
     assert err.count("hierarchy.json: missing; run `tracklift splat hierarchy") == 2
@@ -134,7 +141,9 @@ def test_hierarchy_files_round_trip(tmp_path):
     coarse = Instances(np.array([0, 0, 0, 1, -1]), ["box", None])
     write_hierarchy(tmp_path, fine, coarse, np.array([0, 0, 1]), "point_cloud.ply", views=3)
     f, c, parent, info = read_hierarchy(tmp_path)
-    assert f.instance.tolist() == [0, 1, 1, 2, -1] and f.labels == ["lid", None, "leg"] and f.views.tolist() == [2, 3, 2]
+    assert (
+        f.instance.tolist() == [0, 1, 1, 2, -1] and f.labels == ["lid", None, "leg"] and f.views.tolist() == [2, 3, 2]
+    )
     assert c.instance.tolist() == [0, 0, 0, 1, -1] and c.labels == ["box", None]
     assert parent.tolist() == [0, 0, 1] and info["views"] == 3 and info["gaussians"] == "point_cloud.ply"
     # a level file of another run (another Gaussian count) is caught
@@ -161,9 +170,14 @@ def test_level_masks_exact():
     small = np.zeros((2, 4), bool)
     small[:, :1] = True
     same = small.copy()  # painted after `small` (same size), so `small` wins no pixel in either painting
-    fine, coarse = level_masks(FrameMasks(np.stack([big, small, same]), ["table", "leg", None], np.array([0.9, 0.8, 0.7])))
+    fine, coarse = level_masks(
+        FrameMasks(np.stack([big, small, same]), ["table", "leg", None], np.array([0.9, 0.8, 0.7]))
+    )
     assert fine.labels == ["table", None] and fine.scores.tolist() == pytest.approx([0.9, 0.7])
-    assert fine.masks[0].astype(int).tolist() == [[0, 1, 1, 0]] * 2 and fine.masks[1].astype(int).tolist() == [[1, 0, 0, 0]] * 2
+    assert (
+        fine.masks[0].astype(int).tolist() == [[0, 1, 1, 0]] * 2
+        and fine.masks[1].astype(int).tolist() == [[1, 0, 0, 0]] * 2
+    )
     assert coarse.labels == ["table"] and coarse.masks[0].tolist() == big.tolist()
     empty_fine, empty_coarse = level_masks(FrameMasks.empty(2, 4))
     assert len(empty_fine) == len(empty_coarse) == 0 and empty_fine.shape == (2, 4)

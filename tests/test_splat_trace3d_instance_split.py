@@ -71,7 +71,10 @@ def test_split_tries_the_axis_across_the_boundary(split_axes):
     g = one_gaussian(scales=(0.4, 0.2, 0.01))
     g.opacity_logits = torch.tensor([3.0])
     K = np.array([[60.0, 0, 31.5], [0, 60.0, 23.5], [0, 0, 1]])
-    cams = [Camera(K, look_at(np.array(eye), np.zeros(3)), 64, 48) for eye in ((0.3, 0.2, 3), (-0.2, 0.3, 3), (0.1, -0.3, 3))]
+    cams = [
+        Camera(K, look_at(np.array(eye), np.zeros(3)), 64, 48)
+        for eye in ((0.3, 0.2, 3), (-0.2, 0.3, 3), (0.1, -0.3, 3))
+    ]
     maps = [sides_of_y0(c) for c in cams]
     assert all(set(np.unique(m)) == {0, 1} for m in maps)
     out, report = split_and_prune(g, cams, maps, SplitPruneConfig(split_axes=split_axes))

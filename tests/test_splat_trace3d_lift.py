@@ -109,8 +109,9 @@ def test_labels_follow_segment_names(scene):
 
 def test_background_bias_shrinks_instances(scene):
     g, _, cams, maps = scene
-    sizes = [(lift_closed_form(g, cams, maps, GaussianLiftConfig(background_bias=b)).instance >= 0).sum()
-             for b in (0.0, 1e9)]
+    sizes = [
+        (lift_closed_form(g, cams, maps, GaussianLiftConfig(background_bias=b)).instance >= 0).sum() for b in (0.0, 1e9)
+    ]
     assert sizes[0] > sizes[1]
 
 

@@ -149,8 +149,13 @@ def test_pixel_areas_exact():
     from tracklift.splat.render.camera import Camera
     from tracklift.splat.render.gaussians import Gaussians
 
-    g = Gaussians(torch.tensor([[0.0, 0.0, 2.0], [0.3, 0.1, -1.0]]), torch.zeros(2, 3), torch.tensor([[1.0, 0, 0, 0]] * 2),
-                  torch.zeros(2), torch.zeros(2, 1, 3))
+    g = Gaussians(
+        torch.tensor([[0.0, 0.0, 2.0], [0.3, 0.1, -1.0]]),
+        torch.zeros(2, 3),
+        torch.tensor([[1.0, 0, 0, 0]] * 2),
+        torch.zeros(2),
+        torch.zeros(2, 1, 3),
+    )
     cam = Camera(np.array([[100.0, 0, 32], [0, 50.0, 24], [0, 0, 1]]), np.eye(4), 64, 48)
     np.testing.assert_allclose(pixel_areas(g, [cam]), [[4 / 5000], [0.0]])  # (z/f)^2 with f^2 = fx fy; behind: 0
 
@@ -162,8 +167,13 @@ def test_visibility_does_not_fall_with_distance():
     from tracklift.splat.render.gaussians import Gaussians
     from tracklift.splat.trace3d.tracing import InstanceTrace
 
-    g = Gaussians(torch.zeros(1, 3), torch.full((1, 3), float(np.log(0.05))), torch.tensor([[1.0, 0, 0, 0]]),
-                  torch.zeros(1), torch.zeros(1, 1, 3))
+    g = Gaussians(
+        torch.zeros(1, 3),
+        torch.full((1, 3), float(np.log(0.05))),
+        torch.tensor([[1.0, 0, 0, 0]]),
+        torch.zeros(1),
+        torch.zeros(1, 1, 3),
+    )
     K = np.array([[200.0, 0, 63.5], [0, 200.0, 63.5], [0, 0, 1]])
     cams = []
     for d in (2.0, 4.0):

@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tracklift.superpoints.pointcloud import PointSuperpointConfig, point_normals, point_normals_reference, segment_points
+from tracklift.superpoints.pointcloud import (
+    PointSuperpointConfig,
+    point_normals,
+    point_normals_reference,
+    segment_points,
+)
 
 
 def box_surface(lo, hi, per_m2: float, rng: np.random.Generator) -> np.ndarray:

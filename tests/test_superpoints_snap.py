@@ -8,8 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tracklift.eval.prediction import PredictedInstance
-from tracklift.superpoints.snap import (SnapConfig, masks_from_indices, snap_masks, snap_masks_reference,
-                                        snap_predictions)
+from tracklift.superpoints.snap import (
+    SnapConfig,
+    masks_from_indices,
+    snap_masks,
+    snap_masks_reference,
+    snap_predictions,
+)
 
 # Two superpoints of four points each; ids as ScanNet writes them (representative vertex ids).
 SUPERPOINTS = np.array([3, 3, 3, 3, 6, 6, 6, 6])

@@ -150,7 +150,24 @@ def test_cli_oracle_round_trip(scene, tmp_path):
 
 def test_cli_overrides_and_errors(scene, tmp_path, capsys):
     out = tmp_path / "m"
-    assert main(["synth-masks", str(scene), "--out", str(out), "--preset", "hard", "--drop", "1.0", "--spurious", "0", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "synth-masks",
+                str(scene),
+                "--out",
+                str(out),
+                "--preset",
+                "hard",
+                "--drop",
+                "1.0",
+                "--spurious",
+                "0",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert all(json.loads((out / f"{i}.json").read_text()) == {} for i in range(3))
     assert main(["synth-masks", str(tmp_path / "nope"), "--out", str(out), "--quiet"]) == 2
     assert "not a synthetic scene" in capsys.readouterr().err

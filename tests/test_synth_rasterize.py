@@ -26,7 +26,8 @@ def test_kernel_matches_reference_on_random_triangles():
 
 
 def test_hand_computed_triangle_and_depth_order():
-    # A right triangle at z = 1 covering pixels u >= 9.5 - ... : corners project to (9.5, 7.5), (19.5, 7.5), (9.5, 17.5).
+    # A right triangle at z = 1 covering pixels u >= 9.5 - ... : corners project to (9.5, 7.5), (19.5, 7.5), (9.5,
+    # 17.5).
     near = np.array([[0.0, 0.0, 1.0], [0.5, 0.0, 1.0], [0.0, 0.5, 1.0]], np.float32)
     far = np.array([[-1.0, -1.0, 2.0], [3.0, -1.0, 2.0], [-1.0, 3.0, 2.0]], np.float32)  # covers the whole image
     vertices = np.concatenate([far, near])

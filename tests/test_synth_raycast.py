@@ -11,7 +11,14 @@ from tracklift.synth import reference
 from tracklift.synth.layout import build_scene
 from tracklift.synth.noise import DepthNoise, apply_depth_noise
 from tracklift.synth.primitives import Material, Part, PrimitiveScene, Room, SceneObject
-from tracklift.synth.raycast import intersect_box, intersect_cylinder, intersect_part, intersect_room, intersect_sphere, part_normals
+from tracklift.synth.raycast import (
+    intersect_box,
+    intersect_cylinder,
+    intersect_part,
+    intersect_room,
+    intersect_sphere,
+    part_normals,
+)
 from tracklift.synth.render import intrinsics, render
 from tracklift.synth.trajectory import camera_path, look_at
 
@@ -58,7 +65,9 @@ def test_cylinder_hand_cases(o, d, expected):
     assert reference.ray_cylinder(np.array(o, float), np.array(d, float), *args) == pytest.approx(expected, abs=1e-12)
 
 
-@pytest.mark.parametrize("o, d, expected", [((1, 1, -5), (0, 0, 1), 4.0), ((1, 1, 1), (0, 3, 0), 2 / 3), ((5, 5, 5), (1, 0, 0), INF)])
+@pytest.mark.parametrize(
+    "o, d, expected", [((1, 1, -5), (0, 0, 1), 4.0), ((1, 1, 1), (0, 3, 0), 2 / 3), ((5, 5, 5), (1, 0, 0), INF)]
+)
 def test_sphere_hand_cases(o, d, expected):
     args = (np.array([1.0, 1.0, 1.0]), 2.0)
     assert _t(intersect_sphere, o, d, *args) == pytest.approx(expected, abs=1e-12)
@@ -90,7 +99,9 @@ def test_vectorised_matches_reference(kind):
         part = _random_part(rng, kind)
         origins = rng.uniform(-3, 3, (40, 3))
         # Aim half the rays at the part so hits and misses both occur.
-        dirs = np.where(rng.random((40, 1)) < 0.5, part.center + rng.normal(0, 0.3, (40, 3)) - origins, rng.normal(size=(40, 3)))
+        dirs = np.where(
+            rng.random((40, 1)) < 0.5, part.center + rng.normal(0, 0.3, (40, 3)) - origins, rng.normal(size=(40, 3))
+        )
         fast = intersect_part(origins, dirs, part)
         slow = np.array([reference.ray_part(o, d, part) for o, d in zip(origins, dirs)])
         np.testing.assert_array_equal(np.isinf(fast), np.isinf(slow))
@@ -117,7 +128,9 @@ def test_normals_are_unit_and_outward(kind):
 
 def _one_box_scene() -> PrimitiveScene:
     box = Part("box", (0.0, 0.0, 1.5), (1.0, 1.0, 1.0), GREY)
-    room = Room(np.array([-5.0, -5.0, 0.0]), np.array([5.0, 5.0, 3.0]), (2, 3, 4, 5, 6, 7), (1, 1, 1, 1, 3, 42), (GREY,) * 6)
+    room = Room(
+        np.array([-5.0, -5.0, 0.0]), np.array([5.0, 5.0, 3.0]), (2, 3, 4, 5, 6, 7), (1, 1, 1, 1, 3, 42), (GREY,) * 6
+    )
     return PrimitiveScene(room, (SceneObject(1, "box", 26, (box,)),), np.array([0.0, 0.0, 2.7]))
 
 
@@ -132,7 +145,7 @@ def test_depth_of_a_box_is_its_analytic_distance():
     assert abs(on_box.sum() - side_px**2) < 4 * side_px + 4
     assert (out.semantic[on_box] == 26).all()
     # Behind the box is the +y wall, 8 m away along the optical axis.
-    assert (out.depth[out.instance == 5] == pytest.approx(8.0, abs=1e-5))
+    assert out.depth[out.instance == 5] == pytest.approx(8.0, abs=1e-5)
     assert (out.depth > 0).all() and (out.instance > 0).all()
     # The face is perpendicular to the optical axis: |cos| = 1 / |(x/z, y/z, 1)|.
     u, v = np.meshgrid((np.arange(64) - K[0, 2]) / K[0, 0], (np.arange(48) - K[1, 2]) / K[1, 1])

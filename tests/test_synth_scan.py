@@ -25,8 +25,15 @@ from tracklift.synth.mesh import build_mesh
 from tracklift.synth.trajectory import camera_path
 
 # 4 cm voxels keep the room's TSDF small: the tests check the pipeline, the defaults are calibrated elsewhere
-TINY = SynthConfig(seed=4, frames=6, width=64, height=48, objects=6, realism="scan",
-                   scan=ScanRealism(voxel=0.04, truncation=0.1, transfer_tolerance=0.08))
+TINY = SynthConfig(
+    seed=4,
+    frames=6,
+    width=64,
+    height=48,
+    objects=6,
+    realism="scan",
+    scan=ScanRealism(voxel=0.04, truncation=0.1, transfer_tolerance=0.08),
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +42,11 @@ def scan_scene(tmp_path_factory):
 
 
 def _digest(folder) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_same_seed_same_bytes(scan_scene, tmp_path):
@@ -48,8 +58,9 @@ def test_exact_mode_keeps_its_bytes(tmp_path):
     # Digest of the text outputs (poses, intrinsics, GT, superpoints, aggregation, scene.json) of this tiny exact
     # scene as written before realism modes existed (commit 6fdc032); images are left out because PNG/JPEG
     # encoders may differ between library builds.
-    out = generate_scene(tmp_path / "scene0004_00", SynthConfig(seed=4, frames=4, width=64, height=48, objects=6),
-                         progress=False)
+    out = generate_scene(
+        tmp_path / "scene0004_00", SynthConfig(seed=4, frames=4, width=64, height=48, objects=6), progress=False
+    )
     digest = hashlib.sha256()
     for path in sorted(out.rglob("*")):
         if path.is_file() and path.suffix in (".txt", ".json"):
@@ -117,8 +128,12 @@ def test_transferred_gt_follows_the_objects(scan_scene):
     mesh = read_ply(scan_scene / "scene0004_00_vh_clean_2.ply")
     gt = read_gt_txt(scan_scene / "gt" / "scene0004_00.txt")
     assert len(gt) == len(mesh.vertices) and mesh.colors is not None and len(mesh.faces) > 0
-    np.testing.assert_array_equal(read_scannet_gt(scan_scene / "scene0004_00_vh_clean_2.0.010000.segs.json",
-                                                  scan_scene / "scene0004_00.aggregation.json"), gt)
+    np.testing.assert_array_equal(
+        read_scannet_gt(
+            scan_scene / "scene0004_00_vh_clean_2.0.010000.segs.json", scan_scene / "scene0004_00.aggregation.json"
+        ),
+        gt,
+    )
     scene = build_scene(TINY.seed, TINY.objects)
     exact = build_mesh(scene, 0.02, 250)
     # the instance of the exact surface right at each reconstruction vertex (2.5 cm: within the drift bound
@@ -163,12 +178,31 @@ def test_segment_majority_hand_computed():
     votes = np.array([1, 1, 0, 3, 0, 0])
     np.testing.assert_array_equal(segment_majority(segment, votes), [1, 1, 1, 0, 0, 0])  # tie 3 vs 0: smaller
     np.testing.assert_array_equal(
-        nearest_instance(np.array([[0.0, 0, 0], [1, 0, 0]]), np.array([[0.01, 0, 0]]), np.array([4]), 0.05), [4, 0])
+        nearest_instance(np.array([[0.0, 0, 0], [1, 0, 0]]), np.array([[0.01, 0, 0]]), np.array([4]), 0.05), [4, 0]
+    )
 
 
 def test_cli_scan_flag(tmp_path, capsys):
-    assert main(["synth", str(tmp_path / "s"), "--frames", "2", "--width", "32", "--height", "24", "--objects", "5",
-                 "--realism", "scan", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "synth",
+                str(tmp_path / "s"),
+                "--frames",
+                "2",
+                "--width",
+                "32",
+                "--height",
+                "24",
+                "--objects",
+                "5",
+                "--realism",
+                "scan",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert "scan" in capsys.readouterr().out
     assert json.loads((tmp_path / "s" / "scene.json").read_text())["config"]["scan"]["voxel"] == 0.02
     assert main(["synth", str(tmp_path / "t"), "--realism", "scan", "--no-noise", "--quiet"]) == 2

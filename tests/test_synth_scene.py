@@ -158,7 +158,11 @@ def test_files_and_formats(tiny_scene):
 
 
 def _digest(folder):
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_same_seed_same_bytes(tiny_scene, tmp_path):
@@ -166,7 +170,9 @@ def test_same_seed_same_bytes(tiny_scene, tmp_path):
     a = generate_scene(tmp_path / "a" / "scene0004_00", config, progress=False)
     b = generate_scene(tmp_path / "b" / "scene0004_00", config, progress=False)
     assert _digest(a) == _digest(b)
-    other = generate_scene(tmp_path / "c" / "scene0004_00", SynthConfig(seed=5, frames=4, width=64, height=48, objects=6), progress=False)
+    other = generate_scene(
+        tmp_path / "c" / "scene0004_00", SynthConfig(seed=5, frames=4, width=64, height=48, objects=6), progress=False
+    )
     assert _digest(other)["pose/0.txt"] != _digest(a)["pose/0.txt"]
     depth = cv2.imread(str(a / "depth" / "1.png"), cv2.IMREAD_UNCHANGED)
     clean = cv2.imread(str(tiny_scene / "depth" / "1.png"), cv2.IMREAD_UNCHANGED)
@@ -216,21 +222,46 @@ def test_mesh_ground_truth_agrees_with_rendered_pixels(tiny_scene):
 
 def test_cli_smoke(tmp_path, capsys):
     out = tmp_path / "scene0001_00"
-    assert main(["synth", str(out), "--seed", "1", "--frames", "2", "--width", "32", "--height", "24", "--objects", "5", "--no-noise", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "synth",
+                str(out),
+                "--seed",
+                "1",
+                "--frames",
+                "2",
+                "--width",
+                "32",
+                "--height",
+                "24",
+                "--objects",
+                "5",
+                "--no-noise",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert (out / "color" / "1.jpg").is_file() and (out / "gt" / "scene0001_00.txt").is_file()
     # Rewriting with fewer frames leaves no stale frames behind.
-    assert main(["synth", str(out), "--frames", "1", "--width", "32", "--height", "24", "--objects", "5", "--quiet"]) == 0
+    assert (
+        main(["synth", str(out), "--frames", "1", "--width", "32", "--height", "24", "--objects", "5", "--quiet"]) == 0
+    )
     assert not (out / "color" / "1.jpg").exists() and not (out / "gt_2d" / "instance" / "1.png").exists()
     assert main(["synth", str(tmp_path / "x"), "--objects", "2", "--quiet"]) == 2
     assert "SynthConfig.objects must be ≥ 5, got 2" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("flags, message", [
-    (["--frames", "100000000", "--width", "100000"], "SynthConfig.frames must be ≤ 100000, got 100000000"),
-    (["--width", "100000"], "SynthConfig.width must be ≤ 4096, got 100000"),
-    (["--height", "4"], "SynthConfig.height must be ≥ 8, got 4"),
-    (["--loops", "0"], "SynthConfig.loops must be ≥ 0.01, got 0.0"),
-])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--frames", "100000000", "--width", "100000"], "SynthConfig.frames must be ≤ 100000, got 100000000"),
+        (["--width", "100000"], "SynthConfig.width must be ≤ 4096, got 100000"),
+        (["--height", "4"], "SynthConfig.height must be ≥ 8, got 4"),
+        (["--loops", "0"], "SynthConfig.loops must be ≥ 0.01, got 0.0"),
+    ],
+)
 def test_cli_refuses_absurd_sizes_up_front(tmp_path, capsys, flags, message):
     out = tmp_path / "scene0001_00"
     assert main(["synth", str(out), *flags, "--quiet"]) == 2
@@ -261,15 +292,21 @@ def test_observed_vertices_hand_computed():
 
     K = np.array([[10.0, 0, 2], [0, 10.0, 2], [0, 0, 1]])
     depth = np.full((5, 5), 2.0, np.float32)
-    vertices = np.array([[0, 0, 2.0],    # on the surface at the centre pixel
-                         [0, 0, 1.0],    # in front of it: would occlude, but the surface rendered is at 2 m
-                         [0, 0, 3.0],    # behind the surface: hidden
-                         [5, 0, 2.0],    # outside the image
-                         [0, 0, -2.0]])  # behind the camera
+    vertices = np.array(
+        [
+            [0, 0, 2.0],  # on the surface at the centre pixel
+            [0, 0, 1.0],  # in front of it: would occlude, but the surface rendered is at 2 m
+            [0, 0, 3.0],  # behind the surface: hidden
+            [5, 0, 2.0],  # outside the image
+            [0, 0, -2.0],
+        ]
+    )  # behind the camera
     instance = np.full((5, 5), 7)
     own = np.full(5, 7)
-    np.testing.assert_array_equal(observed_vertices(vertices, own, K, np.eye(4), depth, instance),
-                                  [True, False, False, False, False])
+    np.testing.assert_array_equal(
+        observed_vertices(vertices, own, K, np.eye(4), depth, instance), [True, False, False, False, False]
+    )
     # the same vertex behind a picture (another instance at its pixels, 1 cm in front of it) is hidden
-    np.testing.assert_array_equal(observed_vertices(vertices[:1], np.array([3]), K, np.eye(4), depth - 0.01, instance),
-                                  [False])
+    np.testing.assert_array_equal(
+        observed_vertices(vertices[:1], np.array([3]), K, np.eye(4), depth - 0.01, instance), [False]
+    )

@@ -3,13 +3,22 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tracklift.lift.voxels import contains, pack_keys
 from tracklift.track.costs import (
-    assign, box_gate, image_coverage, image_coverage_reference, overlap_matrix, overlap_matrix_reference,
-    spatial_scores, visible_counts, visible_pixels, visual_scores, weighted_overlap, weighted_overlap_reference,
+    assign,
+    box_gate,
+    image_coverage,
+    image_coverage_reference,
+    overlap_matrix,
+    overlap_matrix_reference,
+    spatial_scores,
+    visible_counts,
+    visible_pixels,
+    visual_scores,
+    weighted_overlap,
+    weighted_overlap_reference,
 )
-from tracklift.lift.voxels import contains
 from tracklift.track.voxelmap import VoxelMap, coarsen_keys, union_add, union_add_reference
-from tracklift.lift.voxels import pack_keys
 
 
 def test_overlap_matrix_matches_reference():
@@ -41,8 +50,9 @@ def test_spatial_scores_image_overlap_counts_for_the_track_ratio():
     s = spatial_scores(np.array([[3]]), np.array([30]), np.array([16]), min_visible=3, image_overlap=np.array([[12]]))
     np.testing.assert_allclose(s, [[0.75]])
     # the image never lowers the 3D evidence, and the segment ratio stays 3D
-    s = spatial_scores(np.array([[10]]), np.array([10]), np.array([40]), min_visible=3, balance=0.5,
-                       image_overlap=np.array([[4]]))
+    s = spatial_scores(
+        np.array([[10]]), np.array([10]), np.array([40]), min_visible=3, balance=0.5, image_overlap=np.array([[4]])
+    )
     np.testing.assert_allclose(s, [[0.5 * 1.0 + 0.5 * 0.25]])
 
 
@@ -59,8 +69,9 @@ def test_image_coverage_hand_case_and_reference():
     rng = np.random.default_rng(5)
     masks = rng.random((4, 9, 7)) < 0.4
     rows, cols, owner = rng.integers(0, 9, 50), rng.integers(0, 7, 50), rng.integers(0, 6, 50)
-    np.testing.assert_array_equal(image_coverage(masks, rows, cols, owner, 6),
-                                  image_coverage_reference(masks, rows, cols, owner, 6))
+    np.testing.assert_array_equal(
+        image_coverage(masks, rows, cols, owner, 6), image_coverage_reference(masks, rows, cols, owner, 6)
+    )
     assert image_coverage(masks[:0], rows, cols, owner, 6).shape == (0, 6)
 
 
@@ -68,8 +79,13 @@ def test_visual_scores_and_gate():
     f = np.array([[1.0, 0.0], [0.0, 1.0]])
     banks = [np.array([[0.6, 0.8], [1.0, 0.0]]), None, np.array([[-1.0, 0.0]])]
     np.testing.assert_allclose(visual_scores(f, banks), [[1.0, 0, 0], [0.8, 0, 0]])
-    gate = box_gate(np.zeros((1, 3)), np.ones((1, 3)), np.array([[1.05, 0, 0], [1.5, 0, 0]]),
-                    np.array([[2, 1, 1], [2, 1, 1]]), margin=0.1)
+    gate = box_gate(
+        np.zeros((1, 3)),
+        np.ones((1, 3)),
+        np.array([[1.05, 0, 0], [1.5, 0, 0]]),
+        np.array([[2, 1, 1], [2, 1, 1]]),
+        margin=0.1,
+    )
     np.testing.assert_array_equal(gate, [[True, False]])
 
 

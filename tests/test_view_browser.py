@@ -22,8 +22,9 @@ from tracklift.view.segmented import HIGHLIGHT
 from .test_pipeline_cli import scene  # noqa: F401  (module fixture: a scene folder and its masks)
 from .view_helpers import free_port, segment
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).is_file(),
-                                reason=f"{CHROMIUM} missing: `make browser` (apt-get install chromium) to run it")
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).is_file(), reason=f"{CHROMIUM} missing: `make browser` (apt-get install chromium) to run it"
+)
 
 HUE_TOLERANCE = 8  # OpenCV hue units (0..180); the palette's nearest hues are ≥ 14 apart for 8 instances
 MIN_PIXELS = 30
@@ -40,7 +41,7 @@ def instance_pixels(image: np.ndarray, palette: np.ndarray) -> np.ndarray:
     """[I] saturated pixels of the scene area whose hue is that of each palette colour (not the highlight's)."""
     area = np.ascontiguousarray(scene_area(image))
     hsv = cv2.cvtColor(area, cv2.COLOR_RGB2HSV).reshape(-1, 3).astype(int)
-    not_highlight = (np.abs(area.reshape(-1, 3).astype(int) - HIGHLIGHT).max(axis=1) > 40)
+    not_highlight = np.abs(area.reshape(-1, 3).astype(int) - HIGHLIGHT).max(axis=1) > 40
     colourful = hsv[(hsv[:, 1] > 80) & (hsv[:, 2] > 80) & not_highlight]
     hues = cv2.cvtColor(palette[None], cv2.COLOR_RGB2HSV)[0, :, 0].astype(int)
     d = np.abs(colourful[:, :1] - hues[None, :])
@@ -111,10 +112,10 @@ def test_viewer_renders_instances_and_a_query_highlights_one(served, tmp_path):
 
 def test_gaussian_viewer_renders_splats_by_instance_and_removes_one(tmp_path):
     pytest.importorskip("viser")
-    from tracklift.splat.trace3d.objects import palette
     from tracklift.splat.io.camera_file import write_cameras
     from tracklift.splat.io.instances import Instances, write_instances
     from tracklift.splat.io.ply import write_gaussians_ply
+    from tracklift.splat.trace3d.objects import palette
     from tracklift.view.cli import open_viewer
     from tracklift.view.headless import hue_pixels
     from tracklift.view.server import start_server

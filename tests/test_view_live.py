@@ -21,8 +21,14 @@ def test_live_viewer_follows_the_tracks_and_hands_over_to_the_result(scene, serv
     root, masks_dir = scene
     live = LiveViewer(server, 0.05)
     seen = []
-    mapper = map_scene(open_scene(root), make_segmenter("precomputed", masks_dir), None, config(), progress=False,
-                       on_frame=lambda m, f, masks, ids: (live.update(m, f, masks, ids), seen.append(f.pose)))
+    mapper = map_scene(
+        open_scene(root),
+        make_segmenter("precomputed", masks_dir),
+        None,
+        config(),
+        progress=False,
+        on_frame=lambda m, f, masks, ids: (live.update(m, f, masks, ids), seen.append(f.pose)),
+    )
     tracks = mapper.tracker.tracks
     assert set(live.nodes) == set(tracks)
     for t, node in live.nodes.items():
@@ -62,8 +68,13 @@ def test_segment_rerun_recording(scene, tmp_path, capsys):  # noqa: F811
     for line in summary:
         path, count = line.split()[0], int(line.split()[1].removeprefix("rows="))
         rows[path] = rows.get(path, 0) + count
-    for path in ("/world/camera", "/world/camera/image", "/world/camera/image/rgb", "/world/camera/image/depth",
-                 "/world/camera/image/masks"):
+    for path in (
+        "/world/camera",
+        "/world/camera/image",
+        "/world/camera/image/rgb",
+        "/world/camera/image/depth",
+        "/world/camera/image/masks",
+    ):
         assert rows[path] == 11, path  # one per mapped frame (frame 5 of 12 has a NaN pose)
     assert rows["/world/boxes"] == 12  # per frame, and the final instances'
     assert rows["/world/instances"] == 1
@@ -81,8 +92,27 @@ def test_segment_rerun_without_rerun_installed(scene, tmp_path, monkeypatch, cap
 
     monkeypatch.setitem(sys.modules, "rerun", None)  # `import rerun` now raises ImportError
     root, masks_dir = scene
-    code = main(["segment", str(root), "--out", str(tmp_path), "--masks", str(masks_dir), "--rerun", str(tmp_path / "r.rrd"),
-                 "--pictures", "0", "--features", "none", "--mode", "spatial"])
+    code = main(
+        [
+            "segment",
+            str(root),
+            "--out",
+            str(tmp_path),
+            "--masks",
+            str(masks_dir),
+            "--rerun",
+            str(tmp_path / "r.rrd"),
+            "--pictures",
+            "0",
+            "--features",
+            "none",
+            "--mode",
+            "spatial",
+        ]
+    )
     assert code == 2
-    assert capsys.readouterr().err.strip() == "tracklift segment: error: --rerun needs rerun-sdk: pip install 'tracklift[rerun]'"
+    assert (
+        capsys.readouterr().err.strip()
+        == "tracklift segment: error: --rerun needs rerun-sdk: pip install 'tracklift[rerun]'"
+    )
     assert not (tmp_path / "r.rrd").exists()

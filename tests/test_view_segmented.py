@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from tracklift.cli import main
-from tracklift.outputs.scene_files import write_scene
-from tracklift.outputs.pictures import instance_colors
 from tracklift.core.instance import Instance3D
+from tracklift.outputs.pictures import instance_colors
+from tracklift.outputs.scene_files import write_scene
 from tracklift.view.outputs import load_segmented, output_kind
 from tracklift.view.segmented import BACKGROUND, DIM_SHARE, HIGHLIGHT, element_owner, element_steps, match_colours
 from tracklift.view.server import check_host, check_port_free, is_loopback
@@ -60,8 +60,9 @@ def test_viewer_draws_each_instance_and_its_box(out, server):  # noqa: F811
     n = len(output.entries)
     assert n >= 3 and set(view.nodes) == set(range(-1, n))
     for k in range(n):
-        np.testing.assert_allclose(np.sort(view.nodes[k].points, axis=0),
-                                   np.sort(output.points[output.owner == k], axis=0))
+        np.testing.assert_allclose(
+            np.sort(view.nodes[k].points, axis=0), np.sort(output.points[output.owner == k], axis=0)
+        )
         np.testing.assert_array_equal(view.nodes[k].colors, instance_colors(n)[k])
         box = np.asarray(output.entries[k]["box"])
         np.testing.assert_allclose(view.boxes[k].position, box[:3], atol=1e-6)
@@ -125,12 +126,15 @@ def test_mesh_outputs_are_drawn_as_meshes_per_instance(tmp_path, server):  # noq
 
     # three unit squares (two triangles each) in a row: instance 0 owns the left one, 1 the right one; the
     # middle one has corners of both and is background
-    points = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0], [2, 0, 0], [2, 1, 0], [3, 0, 0], [3, 1, 0]],
-                      np.float32)
+    points = np.array(
+        [[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0], [2, 0, 0], [2, 1, 0], [3, 0, 0], [3, 1, 0]], np.float32
+    )
     faces = np.array([[0, 1, 2], [0, 2, 3], [1, 4, 5], [1, 5, 2], [4, 6, 7], [4, 7, 5]])
     masks = np.array([[1, 1, 1, 1, 0, 0, 0, 0], [0, 0, 0, 0, 1, 1, 1, 1]], bool)
-    instances = [Instance3D(0, points[masks[0]], {"chair": 1.0}, [0], 0.9),
-                 Instance3D(1, points[masks[1]], {"table": 1.0}, [0], 0.5)]
+    instances = [
+        Instance3D(0, points[masks[0]], {"chair": 1.0}, [0], 0.9),
+        Instance3D(1, points[masks[1]], {"table": 1.0}, [0], 0.5),
+    ]
     write_scene(tmp_path, "m", instances, masks, points, load_vocabulary("scannet200"), reference="mesh", faces=faces)
     view = SegmentedViewer(server, load_segmented(tmp_path))
     assert len(view.nodes[0].faces) == 2 and len(view.nodes[1].faces) == 2 and len(view.nodes[-1].faces) == 2
@@ -178,7 +182,10 @@ def test_view_cli_bad_input_is_one_line(out, tmp_path, capsys):
         port = taken.getsockname()[1]
         assert main(["view", str(out), "--port", str(port)]) == 2
     err = capsys.readouterr().err
-    assert err.strip() == f"tracklift view: error: port {port} on 127.0.0.1 is in use (another viewer?); pick another with --port"
+    assert (
+        err.strip()
+        == f"tracklift view: error: port {port} on 127.0.0.1 is in use (another viewer?); pick another with --port"
+    )
 
 
 def test_outputs_without_history_still_open(out, tmp_path):
@@ -194,8 +201,13 @@ def test_outputs_without_history_still_open(out, tmp_path):
         load_segmented(copy)
 
 
-@pytest.mark.parametrize("host, where", [(None, "http://localhost:{port} (loopback only; pass --host"),
-                                         ("0.0.0.0", "http://0.0.0.0:{port} (visible on the network)")])
+@pytest.mark.parametrize(
+    "host, where",
+    [
+        (None, "http://localhost:{port} (loopback only; pass --host"),
+        ("0.0.0.0", "http://0.0.0.0:{port} (visible on the network)"),
+    ],
+)
 def test_view_cli_serves_until_stopped(out, host, where, monkeypatch, capsys):
     pytest.importorskip("viser")
     import tracklift.view.server as server_module

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from tracklift.splat.trace3d.objects import palette
 from tracklift.splat.io.camera_file import write_cameras
-from tracklift.splat.render.gaussians import Gaussians
 from tracklift.splat.io.instances import Instances, write_instances
 from tracklift.splat.io.ply import write_gaussians_ply
+from tracklift.splat.render.gaussians import Gaussians
+from tracklift.splat.trace3d.objects import palette
 from tracklift.view.outputs import output_kind
 from tracklift.view.splats import UNASSIGNED, instance_rgbs, load_gaussians, splat_arrays
 
@@ -34,9 +34,13 @@ def model(tmp_path_factory):
 
 def test_splat_arrays_hand_computed():
     half = math.sqrt(0.5)
-    g = Gaussians(torch.tensor([[1.0, 2.0, 3.0]]), torch.log(torch.tensor([[0.1, 0.2, 0.3]])),
-                  torch.tensor([[half, 0.0, 0.0, half]]),  # 90 degrees about z: x -> y
-                  torch.tensor([0.0]), torch.zeros(1, 1, 3))
+    g = Gaussians(
+        torch.tensor([[1.0, 2.0, 3.0]]),
+        torch.log(torch.tensor([[0.1, 0.2, 0.3]])),
+        torch.tensor([[half, 0.0, 0.0, half]]),  # 90 degrees about z: x -> y
+        torch.tensor([0.0]),
+        torch.zeros(1, 1, 3),
+    )
     a = splat_arrays(g)
     np.testing.assert_allclose(a["centers"], [[1, 2, 3]])
     np.testing.assert_allclose(a["covariances"][0], np.diag([0.04, 0.01, 0.09]), atol=1e-7)
@@ -63,7 +67,9 @@ def test_viewer_extracts_removes_and_recolours(model, server):  # noqa: F811
     assert g.n == n and ids[0] == -1
     view.extract(1)
     assert view.node.buffer.shape == (sizes[1], 8) and view.current[0].n == sizes[1]
-    np.testing.assert_allclose(view.current[0].means.numpy(), scene.gaussians.means[scene.instances.instance == 1].numpy())
+    np.testing.assert_allclose(
+        view.current[0].means.numpy(), scene.gaussians.means[scene.instances.instance == 1].numpy()
+    )
     view.extract(None)
     view.set_removed(0, True)
     view.set_removed(2, True)

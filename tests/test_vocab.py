@@ -59,8 +59,10 @@ def test_unknown_names_raise_key_error():
         ({"ids": (1, 1), "names": ("a", "b")}, "duplicate label ids"),
         ({"ids": (1, 2), "names": ("a", "A ")}, "duplicate class names"),
         ({"ids": (1, 2), "names": ("a", "b"), "evaluated": (3,)}, r"evaluated ids \[3\]"),
-        ({"ids": (1, 2), "names": ("a", "b"), "evaluated": (1,), "splits": {"head": frozenset({2})}},
-         r"split 'head' has ids \[2\]"),
+        (
+            {"ids": (1, 2), "names": ("a", "b"), "evaluated": (1,), "splits": {"head": frozenset({2})}},
+            r"split 'head' has ids \[2\]",
+        ),
     ],
 )
 def test_vocabulary_rejects_inconsistent_tables(kwargs, message):
@@ -91,13 +93,22 @@ def test_tsv_class_file_with_header_and_comments(tmp_path):
         ("c.tsv", "1\tlamp\n1\tchair\n", "label id 1 is listed twice"),
         ("c.tsv", "1\tlamp\n2\tLamp\n", "duplicate class names"),
         ("c.tsv", "id\tname\n", "no classes found"),
-        ("c.json", "{\"1\": \"lamp\",", r"c\.json: invalid JSON at line 1"),
-        ("c.json", "[\"lamp\"]", "expected an object"),
-        ("c.json", "{\"one\": \"lamp\"}", "key 'one' is not an integer"),
-        ("c.json", "{\"1\": 5}", "the name of id 1 must be a non-empty string"),
+        ("c.json", '{"1": "lamp",', r"c\.json: invalid JSON at line 1"),
+        ("c.json", '["lamp"]', "expected an object"),
+        ("c.json", '{"one": "lamp"}', "key 'one' is not an integer"),
+        ("c.json", '{"1": 5}', "the name of id 1 must be a non-empty string"),
     ],
-    ids=["tsv-fields", "tsv-id", "tsv-dup-id", "tsv-dup-name", "tsv-empty", "json-syntax", "json-list",
-         "json-key", "json-name"],
+    ids=[
+        "tsv-fields",
+        "tsv-id",
+        "tsv-dup-id",
+        "tsv-dup-name",
+        "tsv-empty",
+        "json-syntax",
+        "json-list",
+        "json-key",
+        "json-name",
+    ],
 )
 def test_bad_class_files_name_file_and_problem(tmp_path, filename, text, message):
     path = tmp_path / filename

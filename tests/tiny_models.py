@@ -55,8 +55,14 @@ def save_owlv2(folder: Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     tokenizer = clip_tokenizer()
     text = dict(
-        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=2,
-        max_position_embeddings=16, eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.bos_token_id,
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=37,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        max_position_embeddings=16,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=tokenizer.bos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )
     vision = dict(
@@ -82,17 +88,39 @@ def save_grounding_dino(folder: Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     tokenizer = bert_tokenizer()
     backbone = dict(
-        model_type="swin", image_size=64, patch_size=4, embed_dim=8, depths=[1, 1], num_heads=[1, 1], window_size=4,
+        model_type="swin",
+        image_size=64,
+        patch_size=4,
+        embed_dim=8,
+        depths=[1, 1],
+        num_heads=[1, 1],
+        window_size=4,
         out_features=["stage1", "stage2"],
     )
     text = dict(
-        model_type="bert", vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-        intermediate_size=32, max_position_embeddings=64,
+        model_type="bert",
+        vocab_size=len(tokenizer),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
     )
     config = GroundingDinoConfig(
-        backbone_config=backbone, text_config=text, num_queries=8, encoder_layers=1, decoder_layers=2,
-        encoder_ffn_dim=32, decoder_ffn_dim=32, encoder_attention_heads=2, decoder_attention_heads=2, d_model=32,
-        num_feature_levels=2, encoder_n_points=2, decoder_n_points=2, max_text_len=32,
+        backbone_config=backbone,
+        text_config=text,
+        num_queries=8,
+        encoder_layers=1,
+        decoder_layers=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        d_model=32,
+        num_feature_levels=2,
+        encoder_n_points=2,
+        decoder_n_points=2,
+        max_text_len=32,
     )
     model = GroundingDinoForObjectDetection(config).eval()
     processor = GroundingDinoProcessor(
@@ -109,14 +137,24 @@ def save_sam(folder: Path, seed: int = 0) -> Path:
 
     torch.manual_seed(seed)
     vision = dict(
-        hidden_size=32, output_channels=16, num_hidden_layers=2, num_attention_heads=2, image_size=64, patch_size=16,
-        mlp_dim=64, global_attn_indexes=[1], window_size=2, num_pos_feats=8,
+        hidden_size=32,
+        output_channels=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        image_size=64,
+        patch_size=16,
+        mlp_dim=64,
+        global_attn_indexes=[1],
+        window_size=2,
+        num_pos_feats=8,
     )
     prompt = dict(hidden_size=16, image_size=64, patch_size=16, mask_input_channels=4)
     decoder = dict(hidden_size=16, num_hidden_layers=2, num_attention_heads=2, mlp_dim=32, iou_head_hidden_dim=16)
     model = SamModel(SamConfig(vision_config=vision, prompt_encoder_config=prompt, mask_decoder_config=decoder)).eval()
     processor = SamProcessor(
-        SamImageProcessorPil(size={"longest_edge": 64}, pad_size={"height": 64, "width": 64}, mask_size={"longest_edge": 16})
+        SamImageProcessorPil(
+            size={"longest_edge": 64}, pad_size={"height": 64, "width": 64}, mask_size={"longest_edge": 16}
+        )
     )
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
@@ -128,12 +166,20 @@ def save_dinov2(folder: Path, patch_size: int = 14, seed: int = 0) -> Path:
     from transformers import BitImageProcessorPil, Dinov2Config, Dinov2Model
 
     torch.manual_seed(seed)
-    config = Dinov2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                          patch_size=patch_size, image_size=patch_size * 4)
+    config = Dinov2Config(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        patch_size=patch_size,
+        image_size=patch_size * 4,
+    )
     model = Dinov2Model(config).eval()
     processor = BitImageProcessorPil(
-        size={"shortest_edge": patch_size * 4}, crop_size={"height": patch_size * 4, "width": patch_size * 4},
-        image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225],
+        size={"shortest_edge": patch_size * 4},
+        crop_size={"height": patch_size * 4, "width": patch_size * 4},
+        image_mean=[0.485, 0.456, 0.406],
+        image_std=[0.229, 0.224, 0.225],
     )
     model.save_pretrained(folder)
     processor.save_pretrained(folder)

@@ -27,6 +27,23 @@ def server():
 
 def segment(root, masks_dir, out, *extra: str) -> None:
     """`tracklift segment` of the box scene of test_pipeline_cli, spatial tracking, fused points."""
-    code = main(["segment", str(root), "--out", str(out), "--masks", str(masks_dir), "--voxel", "0.05",
-                 "--features", "none", "--mode", "spatial", "--pictures", "0", *extra])
+    code = main(
+        [
+            "segment",
+            str(root),
+            "--out",
+            str(out),
+            "--masks",
+            str(masks_dir),
+            "--voxel",
+            "0.05",
+            "--features",
+            "none",
+            "--mode",
+            "spatial",
+            "--pictures",
+            "0",
+            *extra,
+        ]
+    )
     assert code == 0

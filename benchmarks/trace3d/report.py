@@ -22,7 +22,8 @@ def markdown_table(doc: dict) -> str:
         f"inconsistency: merge {s['merge_rate']}, split {s['split_rate']}, coarse {s['coarse_rate']}; "
         f"correction split_below {s.get('split_below')}, split/prune keep_unresolved {s.get('keep_unresolved')}, "
         f"split_axes {s.get('split_axes', 1)}, "
-        f"refit {s.get('refit_iterations', 0)} steps. Recorded {doc['date']} ({machine_line(doc['machine'])}). Mean over rooms; "
+        f"refit {s.get('refit_iterations', 0)} steps. Recorded {doc['date']} ({machine_line(doc['machine'])}). Mean "
+        "over rooms; "
         "seconds include tracing, correction, split/prune, lifting and scoring (shared CPU).",
         "",
         "| variant | 2D mask mIoU | 3D extraction mIoU | Δ vs no GIT | instances | Gaussians | seconds |",
@@ -44,8 +45,11 @@ def markdown_table(doc: dict) -> str:
             f"({100 * (mean['d'] - mean['a']):+.1f}), contrastive (e) {100 * mean['e']:.1f} → (h) "
             f"{100 * mean['h']:.1f} ({100 * (mean['h'] - mean['e']):+.1f})."
         )
-    gains = [100 * (room["d"]["extraction_miou_3d"] - room["a"]["extraction_miou_3d"])
-             for room in doc["scenes"].values() if "a" in room and "d" in room]
+    gains = [
+        100 * (room["d"]["extraction_miou_3d"] - room["a"]["extraction_miou_3d"])
+        for room in doc["scenes"].values()
+        if "a" in room and "d" in room
+    ]
     if len(gains) > 1:
         lines.append(
             f"\nPer room, (d) − (a) spans {min(gains):+.1f} to {max(gains):+.1f} points; standard error of the "

@@ -71,7 +71,9 @@ def run_variants(
                 labelled = with_background(maps, label_empty_views=True)[0]
                 model, split_report = split_and_prune(g, train_cams, labelled, config, progress=progress)
                 if suite.refit_iterations:
-                    model = refit(model, train_cams, scene.train_images, suite.refit_iterations, seed, progress=progress)
+                    model = refit(
+                        model, train_cams, scene.train_images, suite.refit_iterations, seed, progress=progress
+                    )
                 split_models[correct] = (model, split_report, time.perf_counter() - started)
             model, split_report, split_seconds = split_models[correct]
             started -= split_seconds
@@ -102,9 +104,16 @@ def run_variants(
     inst = lift_closed_form(g, train_cams, exact, progress=progress)
     miou3d, n_objects = extraction_miou(g, inst, train_cams, train_gt, scene.held_cams, scene.held_gt, suite.min_pixels)
     results["o"] = {
-        "variant": "exact masks (reference)", "lifting": "closed", "mask_miou_2d": 1.0, "extraction_miou_3d": miou3d,
-        "objects_scored": n_objects, "instances": inst.count, "gaussians": g.n,
-        "seconds": time.perf_counter() - started, "split_prune": None, "correction": None,
+        "variant": "exact masks (reference)",
+        "lifting": "closed",
+        "mask_miou_2d": 1.0,
+        "extraction_miou_3d": miou3d,
+        "objects_scored": n_objects,
+        "instances": inst.count,
+        "gaussians": g.n,
+        "seconds": time.perf_counter() - started,
+        "split_prune": None,
+        "correction": None,
     }
     return results
 
@@ -124,15 +133,29 @@ def prepare_scene(cache: Path, seed: int, suite: Trace3DSuite) -> PreparedScene:
 
     scene_dir = cache / f"room{seed}_{suite.frames}f_{suite.width}x{suite.height}_{suite.objects}o"
     if not (scene_dir / ".complete").exists():
-        synth = SynthConfig(seed=seed, frames=suite.frames, width=suite.width, height=suite.height,
-                            objects=suite.objects, depth_noise=False, color_noise=0.0)
+        synth = SynthConfig(
+            seed=seed,
+            frames=suite.frames,
+            width=suite.width,
+            height=suite.height,
+            objects=suite.objects,
+            depth_noise=False,
+            color_noise=0.0,
+        )
         generate_scene(scene_dir, synth, progress=False)
         (scene_dir / ".complete").touch()
     model_dir = cache / f"{scene_dir.name}_gs{suite.iterations}"
     # A coarser seeding grid and a cap keep the model at a few ten thousand Gaussians (CPU budget).
-    config = TrainConfig(iterations=suite.iterations, sh_degree=1, sh_every=max(1, suite.iterations // 3),
-                         densify_until=int(0.7 * suite.iterations), depth_lambda=0.1, seed=seed,
-                         init=InitConfig(voxel=0.05), densify=DensifyConfig(max_gaussians=30_000))
+    config = TrainConfig(
+        iterations=suite.iterations,
+        sh_degree=1,
+        sh_every=max(1, suite.iterations // 3),
+        densify_until=int(0.7 * suite.iterations),
+        depth_lambda=0.1,
+        seed=seed,
+        init=InitConfig(voxel=0.05),
+        densify=DensifyConfig(max_gaussians=30_000),
+    )
     if not (model_dir / "metrics.json").exists():
         train_from_scene(scene_dir, model_dir, config)
     metrics = json.loads((model_dir / "metrics.json").read_text())
@@ -149,8 +172,15 @@ def prepare_scene(cache: Path, seed: int, suite: Trace3DSuite) -> PreparedScene:
             raise FileNotFoundError(f"{path}: missing GT instance map")
         gts.append(np.where((ids > 0) & ~np.isin(ids, room), ids.astype(np.int64), -1))
     train, held = split_views(len(cams), config.holdout_every)
-    return PreparedScene(g, [cams[i] for i in train], [gts[i] for i in train], [frames[i].color for i in train],
-                         [cams[i] for i in held], [gts[i] for i in held], metrics)
+    return PreparedScene(
+        g,
+        [cams[i] for i in train],
+        [gts[i] for i in train],
+        [frames[i].color for i in train],
+        [cams[i] for i in held],
+        [gts[i] for i in held],
+        metrics,
+    )
 
 
 def run_room(cache: Path, seed: int, suite: Trace3DSuite, done: dict | None, progress: bool) -> tuple[int, float, dict]:
@@ -194,7 +224,9 @@ def main(argv: list[str] | None = None) -> int:
         if done["suite"] == json.loads(json.dumps(asdict(suite))):
             per_scene = {int(k): v for k, v in done["scenes"].items()}
             psnrs = {int(k): v for k, v in done["psnr_holdout_per_room"].items()}
-            print(f"resuming: rooms {sorted(per_scene)} from {partial}; variants they miss are run (--fresh to redo them)")
+            print(
+                f"resuming: rooms {sorted(per_scene)} from {partial}; variants they miss are run (--fresh to redo them)"
+            )
     todo = [seed for seed in suite.seeds if set(per_scene.get(seed, {})) != {*VARIANTS, "o"}]
     jobs = max(1, min(args.jobs, len(todo)))
     rooms = (run_room(cache, seed, suite, per_scene.get(seed), progress=True) for seed in todo)
@@ -207,8 +239,11 @@ def main(argv: list[str] | None = None) -> int:
         for seed, psnr, variants in rooms:
             psnrs[seed], per_scene[seed] = psnr, variants
             for key, row in variants.items():
-                print(f"room {seed} ({key}) {row['variant']:<30} 2D {100 * row['mask_miou_2d']:5.1f}  "
-                      f"3D {100 * row['extraction_miou_3d']:5.1f}", flush=True)
+                print(
+                    f"room {seed} ({key}) {row['variant']:<30} 2D {100 * row['mask_miou_2d']:5.1f}  "
+                    f"3D {100 * row['extraction_miou_3d']:5.1f}",
+                    flush=True,
+                )
             atomic_write_text(partial, json.dumps(results_doc(suite, per_scene, psnrs), indent=2) + "\n")
     finally:
         if pool is not None:

@@ -32,25 +32,79 @@ def run(out: Path, width: int, height: int, frames: int, objects: int, seed: int
     masks = out / "masks_mild"
     pred_masks, pred_rgbd = out / "pred_masks", out / "pred_rgbd"
     gt = scene / "gt"
-    step("1. Generate a procedural room: RGB-D frames, poses, mesh and exact ground truth",
-         "synth", str(scene), "--seed", str(seed), "--frames", str(frames), "--width", str(width),
-         "--height", str(height), "--objects", str(objects))
+    step(
+        "1. Generate a procedural room: RGB-D frames, poses, mesh and exact ground truth",
+        "synth",
+        str(scene),
+        "--seed",
+        str(seed),
+        "--frames",
+        str(frames),
+        "--width",
+        str(width),
+        "--height",
+        str(height),
+        "--objects",
+        str(objects),
+    )
     step("2. What the readers see", "info", str(scene))
-    step("3. Corrupt the ground-truth 2D masks like a real open-vocabulary segmenter would (preset: mild)",
-         "synth-masks", str(scene), "--out", str(masks), "--preset", "mild", "--seed", str(seed), "--quiet")
-    step("4. Lift and track the labelled 2D masks into 3D instances; name them by label voting",
-         "segment", str(scene), "--masks", str(masks), "--out", str(pred_masks), "--classifier", "vote")
-    step("5. Class-agnostic AP of those instances (ScanNet protocol)",
-         "eval", "--pred", str(pred_masks), "--gt", str(gt), "--agnostic")
+    step(
+        "3. Corrupt the ground-truth 2D masks like a real open-vocabulary segmenter would (preset: mild)",
+        "synth-masks",
+        str(scene),
+        "--out",
+        str(masks),
+        "--preset",
+        "mild",
+        "--seed",
+        str(seed),
+        "--quiet",
+    )
+    step(
+        "4. Lift and track the labelled 2D masks into 3D instances; name them by label voting",
+        "segment",
+        str(scene),
+        "--masks",
+        str(masks),
+        "--out",
+        str(pred_masks),
+        "--classifier",
+        "vote",
+    )
+    step(
+        "5. Class-agnostic AP of those instances (ScanNet protocol)",
+        "eval",
+        "--pred",
+        str(pred_masks),
+        "--gt",
+        str(gt),
+        "--agnostic",
+    )
     step("6. Semantic AP over ScanNet200 (head / common / tail)", "eval", "--pred", str(pred_masks), "--gt", str(gt))
-    step("7. No masks given: the weight-free RGB-D segmenter instead of a 2D model",
-         "segment", str(scene), "--segmenter", "rgbd", "--out", str(pred_rgbd))
-    step("8. Class-agnostic AP with the weight-free segmenter", "eval", "--pred", str(pred_rgbd), "--gt", str(gt),
-         "--agnostic")
+    step(
+        "7. No masks given: the weight-free RGB-D segmenter instead of a 2D model",
+        "segment",
+        str(scene),
+        "--segmenter",
+        "rgbd",
+        "--out",
+        str(pred_rgbd),
+    )
+    step(
+        "8. Class-agnostic AP with the weight-free segmenter",
+        "eval",
+        "--pred",
+        str(pred_rgbd),
+        "--gt",
+        str(gt),
+        "--agnostic",
+    )
     for query in QUERIES:
         step(f"9. Query: {query!r}", "query", str(pred_masks), query, "--top", "3")
-    print(f"\nPictures: {pred_masks}/*.png and {pred_rgbd}/*.png; predictions in the ScanNet benchmark format "
-          f"beside them.")
+    print(
+        f"\nPictures: {pred_masks}/*.png and {pred_rgbd}/*.png; predictions in the ScanNet benchmark format "
+        f"beside them."
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,22 +17,41 @@ def configure(parser: argparse.ArgumentParser) -> None:
     from tracklift.core.config import add_config_flags
     from tracklift.pipeline.cli import add_options
 
-    parser.add_argument("root", help="dataset folder: scans/<scene>/, posed_images/<scene>/, data/<scene>/ or "
-                        "<scene>/ folders of any layout `tracklift info` reads (or one scene folder)")
-    parser.add_argument("--out", required=True, help="output folder: every scene's `tracklift segment` outputs, "
-                        "batch.json, eval.json; .batch/ holds completion markers and per-scene logs")
-    parser.add_argument("--scenes", help="file naming the scene folders to run, one per line (absolute, or "
-                        "relative to ROOT)")
+    parser.add_argument(
+        "root",
+        help="dataset folder: scans/<scene>/, posed_images/<scene>/, data/<scene>/ or "
+        "<scene>/ folders of any layout `tracklift info` reads (or one scene folder)",
+    )
+    parser.add_argument(
+        "--out",
+        required=True,
+        help="output folder: every scene's `tracklift segment` outputs, "
+        "batch.json, eval.json; .batch/ holds completion markers and per-scene logs",
+    )
+    parser.add_argument(
+        "--scenes", help="file naming the scene folders to run, one per line (absolute, or relative to ROOT)"
+    )
     parser.add_argument("--masks-root", help="precomputed 2D masks: DIR/<scene>/ per scene")
     parser.add_argument("--eval", dest="gt_root", help="GT folder of <scene>.txt files: pooled ScanNet-protocol AP")
-    parser.add_argument("--dataset", choices=("scannet200", "scannet20", "replica"),
-                        help="vocabulary of the evaluation (default: --vocab)")
+    parser.add_argument(
+        "--dataset",
+        choices=("scannet200", "scannet20", "replica"),
+        help="vocabulary of the evaluation (default: --vocab)",
+    )
     parser.add_argument("--agnostic", action="store_true", help="class-agnostic evaluation")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="local workers: CPUs of the local Ray, or processes of the pool (default: all CPUs)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="local workers: CPUs of the local Ray, or processes of the pool (default: all CPUs)",
+    )
     parser.add_argument("--address", help="join an existing Ray cluster: auto, or ray://HOST:10001")
-    parser.add_argument("--engine", choices=("auto", "ray", "process"), default="auto",
-                        help="auto (default): Ray when installed, else a local process pool")
+    parser.add_argument(
+        "--engine",
+        choices=("auto", "ray", "process"),
+        default="auto",
+        help="auto (default): Ray when installed, else a local process pool",
+    )
     add_config_flags(parser, BatchConfig, {"retries": "--retries", "cpus": "--cpus-per-scene"})
     add_options(parser)
     parser.set_defaults(func=run)
@@ -66,15 +85,31 @@ def run(args: argparse.Namespace) -> int:
     jobs = find_scenes(args.root, args.scenes)
     log.info("%d scene(s) under %s", len(jobs), args.root)
     try:
-        document = run_batch(jobs, args.out, lambda: make_engine(args.engine, args.workers, args.address),
-                             masks_root=args.masks_root, options=segment_options(args), config=config)
+        document = run_batch(
+            jobs,
+            args.out,
+            lambda: make_engine(args.engine, args.workers, args.address),
+            masks_root=args.masks_root,
+            options=segment_options(args),
+            config=config,
+        )
     except KeyboardInterrupt:
-        print(f"tracklift batch: interrupted; finished scenes are kept, rerun to continue ({args.out}/batch.json)",
-              file=sys.stderr)
+        print(
+            f"tracklift batch: interrupted; finished scenes are kept, rerun to continue ({args.out}/batch.json)",
+            file=sys.stderr,
+        )
         return 130
     counts = document["counts"]
-    print(json.dumps({"scenes": len(jobs), **counts, "wall_seconds": round(document["wall_seconds"], 1),
-                      "batch_json": str(Path(args.out) / "batch.json")}))
+    print(
+        json.dumps(
+            {
+                "scenes": len(jobs),
+                **counts,
+                "wall_seconds": round(document["wall_seconds"], 1),
+                "batch_json": str(Path(args.out) / "batch.json"),
+            }
+        )
+    )
     for name, entry in document["scenes"].items():
         if entry["status"] == "failed":
             print(f"failed: {name}: {entry.get('error')} (log: {entry.get('log')})", file=sys.stderr)

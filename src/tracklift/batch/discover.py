@@ -42,8 +42,9 @@ def _from_list(root: Path, list_file: Path) -> list[SceneJob]:
         tried = [given] if given.is_absolute() else [root / given, *(root / c / given for c in CONTAINERS)]
         found = next((p for p in tried if p.is_dir()), None)
         if found is None:
-            raise FileNotFoundError(f"{list_file} line {line_no}: no scene folder {entry!r} "
-                                    f"(looked for {', '.join(map(str, tried))})")
+            raise FileNotFoundError(
+                f"{list_file} line {line_no}: no scene folder {entry!r} (looked for {', '.join(map(str, tried))})"
+            )
         try:
             detect_layout(found)
         except ValueError as err:
@@ -72,12 +73,16 @@ def find_scenes(root: str | Path, list_file: str | Path | None = None) -> list[S
         folders = [root, *(root / c for c in CONTAINERS)]
         jobs = [_job(p) for f in folders if f.is_dir() for p in sorted(f.iterdir()) if is_scene(p)]
         if not jobs:
-            raise ValueError(f"{root}: no scene folders found in {', '.join(f'{f}/*' for f in folders)} "
-                             f"(layouts: {', '.join(LAYOUTS)})")
+            raise ValueError(
+                f"{root}: no scene folders found in {', '.join(f'{f}/*' for f in folders)} "
+                f"(layouts: {', '.join(LAYOUTS)})"
+            )
     by_name: dict[str, Path] = {}
     for job in jobs:
         if job.name in by_name:
-            raise ValueError(f"two scenes are named {job.name!r}: {by_name[job.name]} and {job.path}; "
-                             "outputs are named by scene, so names must be unique")
+            raise ValueError(
+                f"two scenes are named {job.name!r}: {by_name[job.name]} and {job.path}; "
+                "outputs are named by scene, so names must be unique"
+            )
         by_name[job.name] = job.path
     return sorted(jobs, key=lambda j: j.name)

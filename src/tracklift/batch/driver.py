@@ -12,11 +12,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from tracklift.core.config import config, option
 from tracklift.batch.discover import SceneJob
 from tracklift.batch.engine import Engine
 from tracklift.batch.markers import STATE_DIR, completed, settings_key, state_path
 from tracklift.batch.memory import MB, scene_memory
+from tracklift.core.config import config, option
 from tracklift.eval.benchmark_format import MASK_DIR
 from tracklift.io.atomic import atomic_write_text, remove_stale_temporaries
 
@@ -53,12 +53,27 @@ def scene_task(job: SceneJob, out: Path, masks_root: Path | None, options: dict,
     """The task of one scene (without the attempt number); its key covers everything that shapes the outputs."""
     masks = None if masks_root is None else str((masks_root / job.name).resolve())
     path = str(job.path.resolve())
-    return {"scene": job.name, "path": path, "out": str(out), "masks": masks, "options": options,
-            "cpus": config.cpus, "key": settings_key({"options": options, "path": path, "masks": masks})}
+    return {
+        "scene": job.name,
+        "path": path,
+        "out": str(out),
+        "masks": masks,
+        "options": options,
+        "cpus": config.cpus,
+        "key": settings_key({"options": options, "path": path, "masks": masks}),
+    }
 
 
-def run_batch(jobs: list[SceneJob], out: str | Path, engine_factory, *, masks_root: str | Path | None = None,
-              options: dict, config: BatchConfig = BatchConfig(), progress: bool = True) -> dict:
+def run_batch(
+    jobs: list[SceneJob],
+    out: str | Path,
+    engine_factory,
+    *,
+    masks_root: str | Path | None = None,
+    options: dict,
+    config: BatchConfig = BatchConfig(),
+    progress: bool = True,
+) -> dict:
     """Segment `jobs` into `out`; returns the batch document also written to OUT/batch.json.
 
     engine_factory: () -> Engine, called only when some scene needs running. options: the
@@ -67,9 +82,15 @@ def run_batch(jobs: list[SceneJob], out: str | Path, engine_factory, *, masks_ro
     out = Path(out).resolve()
     masks_root = None if masks_root is None else Path(masks_root)
     start = time.perf_counter()
-    document = {"out": str(out), "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "engine": None, "retries": config.retries, "cpus_per_scene": config.cpus, "options": options,
-                "scenes": {}}
+    document = {
+        "out": str(out),
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "engine": None,
+        "retries": config.retries,
+        "cpus_per_scene": config.cpus,
+        "options": options,
+        "scenes": {},
+    }
     scenes = document["scenes"]
     tasks, todo = {}, deque()
     for job in jobs:
@@ -84,8 +105,10 @@ def run_batch(jobs: list[SceneJob], out: str | Path, engine_factory, *, masks_ro
     skipped = len(jobs) - len(todo)
     if skipped:
         log.info("%d of %d scenes are complete and skipped", skipped, len(jobs))
-    requests = {name: memory_request(Path(tasks[name]["path"]), options.get("stride", 1), options.get("max_frames"))
-                for name in todo}
+    requests = {
+        name: memory_request(Path(tasks[name]["path"]), options.get("stride", 1), options.get("max_frames"))
+        for name in todo
+    }
     # A killed driver or worker can leave atomic-write temporaries; nothing writes here before the engine starts.
     stale = sum(remove_stale_temporaries(d) for d in (out, out / MASK_DIR, out / STATE_DIR))
     if stale:

@@ -194,8 +194,11 @@ def make_engine(kind: str, workers: int, address: str | None = None) -> Engine:
         except ImportError:
             if kind == "ray" or address:
                 raise ValueError("Ray is not installed: pip install 'tracklift[scale]'") from None
-            log.warning("Ray is not installed (pip install 'tracklift[scale]'): running scenes in a local "
-                        "process pool of %d worker(s)", workers)
+            log.warning(
+                "Ray is not installed (pip install 'tracklift[scale]'): running scenes in a local "
+                "process pool of %d worker(s)",
+                workers,
+            )
             return ProcessEngine(workers)
         from tracklift.batch.ray_engine import RayEngine
 

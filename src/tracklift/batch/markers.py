@@ -37,8 +37,14 @@ def scene_files(out: str | Path, scene: str) -> list[Path]:
     masks = [out / line.split()[0] for line in index.read_text().splitlines() if line.strip()]
     picture = re.compile(re.escape(scene) + r"_[a-z]+\.png")
     pictures = sorted(p for p in out.glob(f"{glob.escape(scene)}_*.png") if picture.fullmatch(p.name))
-    return [index, *masks, out / f"{scene}.json", out / f"{scene}_instances.npz", out / f"{scene}_instances.ply",
-            *pictures]
+    return [
+        index,
+        *masks,
+        out / f"{scene}.json",
+        out / f"{scene}_instances.npz",
+        out / f"{scene}_instances.ply",
+        *pictures,
+    ]
 
 
 def write_marker(out: str | Path, scene: str, key: str, result: dict) -> None:

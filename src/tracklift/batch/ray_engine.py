@@ -25,9 +25,14 @@ def start_local_ray(workers: int):
 
     here = str(Path(tracklift.__file__).resolve().parent.parent)
     path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
-    ray.init(num_cpus=workers, include_dashboard=False, _node_ip_address="127.0.0.1",
-             object_store_memory=OBJECT_STORE_BYTES, log_to_driver=False,
-             runtime_env={"env_vars": {"PYTHONPATH": path}})
+    ray.init(
+        num_cpus=workers,
+        include_dashboard=False,
+        _node_ip_address="127.0.0.1",
+        object_store_memory=OBJECT_STORE_BYTES,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"PYTHONPATH": path}},
+    )
     return ray
 
 
@@ -52,8 +57,12 @@ class RayEngine:
         self.node_memory = max((int(r.get("memory", 0)) for r in nodes), default=0)
         self._remote = ray.remote(run_scene)
         self._running: dict = {}  # ObjectRef -> scene name
-        log.info("Ray: %d node(s), %d CPU(s), largest node %.1f GB for tasks", len(nodes),
-                 sum(int(r.get("CPU", 0)) for r in nodes), self.node_memory / 1024**3)
+        log.info(
+            "Ray: %d node(s), %d CPU(s), largest node %.1f GB for tasks",
+            len(nodes),
+            sum(int(r.get("CPU", 0)) for r in nodes),
+            self.node_memory / 1024**3,
+        )
 
     def fits(self, request: int) -> bool:
         return True  # Ray queues tasks until a node has their CPUs and memory free
@@ -61,8 +70,12 @@ class RayEngine:
     def submit(self, name: str, task: dict, request: int) -> None:
         if self.node_memory and request > self.node_memory:
             # A request no node can meet would wait forever; run alone on the largest node instead.
-            log.warning("%s: needs ~%.1f GB, the largest node offers %.1f GB; requesting that", name,
-                        request / 1024**3, self.node_memory / 1024**3)
+            log.warning(
+                "%s: needs ~%.1f GB, the largest node offers %.1f GB; requesting that",
+                name,
+                request / 1024**3,
+                self.node_memory / 1024**3,
+            )
             request = self.node_memory
         ref = self._remote.options(num_cpus=task["cpus"], memory=request, max_retries=0, name=f"scene:{name}")
         self._running[ref.remote(task)] = name

@@ -11,8 +11,9 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
-def pooled_evaluation(out: str | Path, scenes: list[str], gt_root: str | Path, dataset: str,
-                      agnostic: bool = False) -> dict:
+def pooled_evaluation(
+    out: str | Path, scenes: list[str], gt_root: str | Path, dataset: str, agnostic: bool = False
+) -> dict:
     """{"dataset", "agnostic", "pooled": evaluate(...) over `scenes`, "scenes": {name: {"ap", "ap50", "ap25"}},
     "without_gt": [names]} from the predictions in `out` and `gt_root/<scene>.txt`."""
     from tracklift.eval import evaluate
@@ -33,12 +34,18 @@ def pooled_evaluation(out: str | Path, scenes: list[str], gt_root: str | Path, d
     preds = read_predictions(out, None if agnostic else vocab, {s: len(g) for s, g in gts.items()})
     preds = {s: preds.get(s, []) for s in sorted(gts)}
     per_scene = {s: evaluate({s: preds[s]}, {s: gts[s]}, vocab, agnostic)["all"] for s in preds}
-    return {"dataset": dataset, "agnostic": agnostic, "pooled": evaluate(preds, gts, vocab, agnostic),
-            "scenes": per_scene, "without_gt": without}
+    return {
+        "dataset": dataset,
+        "agnostic": agnostic,
+        "pooled": evaluate(preds, gts, vocab, agnostic),
+        "scenes": per_scene,
+        "without_gt": without,
+    }
 
 
 def scene_table(per_scene: dict[str, dict]) -> str:
     """One row per scene: AP, AP50, AP25 ('-' where the scene has no evaluated GT)."""
+
     def cell(v: float) -> str:
         return f"{'-':>8}" if v is None or math.isnan(v) else f"{v:8.3f}"
 

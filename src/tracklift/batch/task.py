@@ -48,8 +48,11 @@ def run_scene(task: dict) -> dict:
     clear_marker(out, scene)
     result: dict = {"status": "failed", **where}
     try:
-        with open(state_path(out, scene, "log"), "a") as log, contextlib.redirect_stderr(log), \
-                contextlib.redirect_stdout(log):
+        with (
+            open(state_path(out, scene, "log"), "a") as log,
+            contextlib.redirect_stderr(log),
+            contextlib.redirect_stdout(log),
+        ):
             print(f"--- attempt {task['attempt']} on {where['host']} pid {where['pid']}", flush=True)
             try:
                 result.update(_segment(task))

@@ -28,8 +28,18 @@ AFFORDANCES: tuple[Affordance, ...] = (
         "sit",
         ("something to sit on", "a place to sit", "a seat"),
         r"\bsit(ting)?\b|\bseat(ing)?\b",
-        ("chair", "couch", "armchair", "office chair", "sofa chair", "stool", "bench", "ottoman", "seat",
-         "folded chair"),
+        (
+            "chair",
+            "couch",
+            "armchair",
+            "office chair",
+            "sofa chair",
+            "stool",
+            "bench",
+            "ottoman",
+            "seat",
+            "folded chair",
+        ),
     ),
     Affordance(
         "sleep",
@@ -47,8 +57,21 @@ AFFORDANCES: tuple[Affordance, ...] = (
         "store",
         ("somewhere to store things", "a place to keep clothes", "storage furniture"),
         r"\bstor(e|age)\b|\bkeep (my |the )?(things|stuff|clothes)\b",
-        ("cabinet", "kitchen cabinet", "file cabinet", "dresser", "wardrobe", "closet", "shelf", "bookshelf",
-         "storage bin", "storage container", "box", "basket", "crate"),
+        (
+            "cabinet",
+            "kitchen cabinet",
+            "file cabinet",
+            "dresser",
+            "wardrobe",
+            "closet",
+            "shelf",
+            "bookshelf",
+            "storage bin",
+            "storage container",
+            "box",
+            "basket",
+            "crate",
+        ),
     ),
     Affordance(
         "wash",
@@ -146,8 +169,9 @@ AFFORDANCES: tuple[Affordance, ...] = (
 PHRASE_THRESHOLD = 0.6
 
 
-def match_affordances(query: str, embedder: TextEmbedder | None = None,
-                      affordances: tuple[Affordance, ...] = AFFORDANCES) -> list[tuple[Affordance, float]]:
+def match_affordances(
+    query: str, embedder: TextEmbedder | None = None, affordances: tuple[Affordance, ...] = AFFORDANCES
+) -> list[tuple[Affordance, float]]:
     """Affordances a query asks for, with strength in [0, 1] (1 for a keyword hit), strongest first."""
     text = query.lower()
     embedder = embedder or default_text_embedder()

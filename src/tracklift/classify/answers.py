@@ -13,7 +13,14 @@ import json
 import re
 from typing import Any, Sequence
 
-from tracklift.classify.text import DEFAULT_FLOOR, TextEmbedder, exact_match, map_to_vocabulary, name_index, normalise_label
+from tracklift.classify.text import (
+    DEFAULT_FLOOR,
+    TextEmbedder,
+    exact_match,
+    map_to_vocabulary,
+    name_index,
+    normalise_label,
+)
 
 # Confidence given to an answer that names a class but states no confidence of its own.
 DEFAULT_CONFIDENCE = 0.7

@@ -134,6 +134,7 @@ def _gt_box(obj: dict[str, Any], k: int) -> np.ndarray:
     box = np.asarray(box, np.float64) if box is not None else None
     if box is None or box.shape != (6,):
         raise ValueError(
-            f"gt object {k} ({obj.get('label')!r}): box must be [6] centre + size or {{min, max}}, got {obj.get('box')!r}"
+            f"gt object {k} ({obj.get('label')!r}): box must be [6] centre + size or {{min, max}}, got "
+            f"{obj.get('box')!r}"
         )
     return box

@@ -19,10 +19,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from tracklift.core.config import config, option
 from tracklift.classify.cache import cached_array, content_hash
 from tracklift.classify.crops import CropConfig, crop_views
 from tracklift.classify.views import View
+from tracklift.core.config import config, option
 from tracklift.core.instance import Instance3D
 
 PROMPTS = (
@@ -125,7 +125,9 @@ class ClipClassifier:
         if self.kind == "siglip":
             # SigLIP was trained on max-length padded text; other padding changes its embeddings.
             length = self.model.config.text_config.max_position_embeddings
-            inputs = self.processor(text=texts, padding="max_length", max_length=length, truncation=True, return_tensors="pt")
+            inputs = self.processor(
+                text=texts, padding="max_length", max_length=length, truncation=True, return_tensors="pt"
+            )
         else:
             inputs = self.processor(text=texts, padding=True, truncation=True, return_tensors="pt")
         with self._torch.no_grad():

@@ -5,14 +5,15 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from tracklift.core.config import config, option
 from tracklift.classify.views import View
+from tracklift.core.config import config, option
 
 
 @config
 class CropConfig:
-    scales: tuple[float, ...] = option((1.0, 1.5, 2.0), "crop side = scale × the bbox's longer side", low=0.1,
-                                       high=10.0)
+    scales: tuple[float, ...] = option(
+        (1.0, 1.5, 2.0), "crop side = scale × the bbox's longer side", low=0.1, high=10.0
+    )
     size: int = option(224, "output side, pixels", low=8, high=4096)
     dim: float = option(0.5, "background brightness outside the mask (1 = no dimming)", low=0.0, high=1.0)
     outline: bool = option(True, "draw the mask outline")

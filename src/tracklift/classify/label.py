@@ -11,8 +11,8 @@ from tqdm import tqdm
 from tracklift.classify.protocol import Classifier, check_distribution
 from tracklift.classify.scores import instance_confidence, label_confidence
 from tracklift.classify.views import View, ViewConfig, select_views
-from tracklift.data.frame import Frame
 from tracklift.core.instance import Instance3D
+from tracklift.data.frame import Frame
 from tracklift.vocab import Vocabulary
 
 log = logging.getLogger(__name__)

@@ -18,13 +18,13 @@ from typing import Sequence
 
 import numpy as np
 
-from tracklift.core.config import config, option
 from tracklift.classify.answers import parse_label_answer, parse_query_answer
 from tracklift.classify.chat import ChatBackend, LLMError
 from tracklift.classify.crops import CropConfig, crop_view
 from tracklift.classify.protocol import Classifier, check_distribution, peaked
 from tracklift.classify.text import TextEmbedder
 from tracklift.classify.views import View
+from tracklift.core.config import config, option
 from tracklift.core.instance import Instance3D
 
 log = logging.getLogger(__name__)
@@ -32,12 +32,12 @@ log = logging.getLogger(__name__)
 LABEL_PROMPT = (
     "The {n} image(s) show one object in an indoor scene from different viewpoints; the object is outlined "
     "in red and the background is dimmed. Which category is the object? Choose exactly one from this list: "
-    "{names}.\nAnswer with JSON only: {{\"label\": \"<category>\", \"confidence\": <number between 0 and 1>}}"
+    '{names}.\nAnswer with JSON only: {{"label": "<category>", "confidence": <number between 0 and 1>}}'
 )
 QUERY_PROMPT = (
     "The {n} image(s) show one object in an indoor scene from different viewpoints; the object is outlined "
-    "in red and the background is dimmed. Does this object match the request: \"{query}\"?\n"
-    "Answer with JSON only: {{\"answer\": \"yes\" or \"no\", \"confidence\": <number between 0 and 1>}}"
+    'in red and the background is dimmed. Does this object match the request: "{query}"?\n'
+    'Answer with JSON only: {{"answer": "yes" or "no", "confidence": <number between 0 and 1>}}'
 )
 NEUTRAL_SCORE = 0.5  # query score when the model's answer carries no information
 
@@ -53,8 +53,13 @@ class LLMConfig:
 class LLMClassifier:
     needs_views = True
 
-    def __init__(self, backend: ChatBackend, config: LLMConfig | None = None, embedder: TextEmbedder | None = None,
-                 prior: Classifier | None = None) -> None:
+    def __init__(
+        self,
+        backend: ChatBackend,
+        config: LLMConfig | None = None,
+        embedder: TextEmbedder | None = None,
+        prior: Classifier | None = None,
+    ) -> None:
         self.backend = backend
         self.config = config or LLMConfig()
         self.embedder = embedder
@@ -68,8 +73,11 @@ class LLMClassifier:
         return [crop_view(v, self.config.scale, self.config.crop) for v in list(views)[: self.config.n_views]]
 
     def classify(self, instance: Instance3D, views: Sequence[View], vocabulary: Sequence[str]) -> np.ndarray:
-        prior = None if self.prior is None else check_distribution(
-            self.prior.classify(instance, views, vocabulary), vocabulary, self.prior.name)
+        prior = (
+            None
+            if self.prior is None
+            else check_distribution(self.prior.classify(instance, views, vocabulary), vocabulary, self.prior.name)
+        )
         fallback = np.full(len(vocabulary), 1.0 / len(vocabulary)) if prior is None else prior
         images = self.images(views)
         if not images:

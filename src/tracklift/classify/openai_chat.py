@@ -20,8 +20,8 @@ from typing import Sequence
 
 import numpy as np
 
-from tracklift.core.config import config, option
 from tracklift.classify.chat import LLMError, encode_png
+from tracklift.core.config import config, option
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +32,9 @@ ENV_URL, ENV_MODEL, ENV_KEY = "TRACKLIFT_LLM_URL", "TRACKLIFT_LLM_MODEL", "TRACK
 class OpenAIChatConfig:
     url: str  # server base (".../v1") or the full ".../chat/completions" address
     model: str
-    api_key: str | None = option(None, "bearer token; None sends none (from the environment only, never shown)",
-                                 secret=True)
+    api_key: str | None = option(
+        None, "bearer token; None sends none (from the environment only, never shown)", secret=True
+    )
     timeout: float = option(120.0, "seconds per attempt", low=0.1, high=3600.0)
     retries: int = option(3, "attempts after the first", low=0, high=100)
     backoff: float = option(1.0, "seconds before the first retry, doubled each time", low=0.0, high=600.0)
@@ -73,7 +74,10 @@ class OpenAIChat:
 
     def chat(self, prompt: str, images: Sequence[np.ndarray]) -> str:
         content = [
-            {"type": "image_url", "image_url": {"url": "data:image/png;base64," + base64.b64encode(encode_png(im)).decode()}}
+            {
+                "type": "image_url",
+                "image_url": {"url": "data:image/png;base64," + base64.b64encode(encode_png(im)).decode()},
+            }
             for im in images
         ]
         content.append({"type": "text", "text": prompt})
@@ -98,12 +102,23 @@ class OpenAIChat:
                 if err.code != 429 and err.code < 500:
                     raise LLMError(f"{self.endpoint}: HTTP {err.code} {err.reason}") from err
                 last = f"HTTP {err.code} {err.reason}"
-            except (urllib.error.URLError, http.client.HTTPException, TimeoutError, socket.timeout, ConnectionError) as err:
+            except (
+                urllib.error.URLError,
+                http.client.HTTPException,
+                TimeoutError,
+                socket.timeout,
+                ConnectionError,
+            ) as err:
                 last = f"{type(err).__name__}: {getattr(err, 'reason', err)}"
             except _BadResponse as err:
                 last = str(err)
-            log.warning("LLM request to %s failed (attempt %d/%d): %s",
-                        self.endpoint, attempt + 1, self.config.retries + 1, last)
+            log.warning(
+                "LLM request to %s failed (attempt %d/%d): %s",
+                self.endpoint,
+                attempt + 1,
+                self.config.retries + 1,
+                last,
+            )
         raise LLMError(f"{self.endpoint}: no answer after {self.config.retries + 1} attempts; last error: {last}")
 
     def _post(self, body: bytes, headers: dict[str, str]) -> str:

@@ -35,8 +35,8 @@ from tracklift.classify.scores import instance_confidence
 from tracklift.classify.spatial import DEFAULT_VIEWPOINT, Viewpoint, relation_score
 from tracklift.classify.text import TextEmbedder, default_text_embedder, exact_match, name_index, normalise_label
 from tracklift.classify.views import View, ViewConfig, select_views
-from tracklift.data.frame import Frame
 from tracklift.core.instance import Instance3D
+from tracklift.data.frame import Frame
 from tracklift.vocab import load_vocabulary
 
 _RELATIONS = (
@@ -49,8 +49,14 @@ _RELATIONS = (
     (r"\b(?:in|inside|within)\b", "in"),
 )
 _SUPERLATIVES = {
-    "largest": "largest", "biggest": "largest", "smallest": "smallest", "tiniest": "smallest",
-    "highest": "highest", "tallest": "highest", "topmost": "highest", "lowest": "lowest",
+    "largest": "largest",
+    "biggest": "largest",
+    "smallest": "smallest",
+    "tiniest": "smallest",
+    "highest": "highest",
+    "tallest": "highest",
+    "topmost": "highest",
+    "lowest": "lowest",
 }
 _DETERMINERS = r"^(?:the|a|an|some|any|this|that|my|one)\s+"
 GENERIC = {"something", "anything", "object", "objects", "thing", "things", "item", "one", "stuff", ""}
@@ -114,8 +120,11 @@ def relevance(
     boxes = [inst.box for inst in instances]
     out = np.zeros(len(instances))
     for i in np.flatnonzero(target > 0):
-        rel = [anchor[j] * relation_score(parsed.relation, boxes[i], boxes[j], viewpoint)
-               for j in np.flatnonzero(anchor > 0) if j != i]
+        rel = [
+            anchor[j] * relation_score(parsed.relation, boxes[i], boxes[j], viewpoint)
+            for j in np.flatnonzero(anchor > 0)
+            if j != i
+        ]
         out[i] = target[i] * max(rel, default=0.0)
     return out
 

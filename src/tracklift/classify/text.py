@@ -98,7 +98,8 @@ def normalise_label(text: str) -> str:
 
 
 def singular_forms(word: str) -> list[str]:
-    """Candidate singulars of an English noun phrase (its last word): chairs -> chair, shelves -> shelf, boxes -> box."""
+    """Candidate singulars of an English noun phrase (its last word): chairs -> chair, shelves -> shelf, boxes -> "
+    "box."""
     head, _, last = word.rpartition(" ")
     prefix = f"{head} " if head else ""
     out = []

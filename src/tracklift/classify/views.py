@@ -16,21 +16,22 @@ import cv2
 import numpy as np
 
 from tracklift.core.config import config, option
-from tracklift.data.frame import Frame
 from tracklift.core.instance import Instance3D
+from tracklift.data.frame import Frame
 
 
 @config
 class ViewConfig:
     top_k: int = option(5, "best views kept per instance", low=1, high=1000)
-    depth_tolerance: float = option(0.05, "a point this far behind the observed surface still counts as seen, metres",
-                                    low=0.0, high=10.0)
+    depth_tolerance: float = option(
+        0.05, "a point this far behind the observed surface still counts as seen, metres", low=0.0, high=10.0
+    )
     depth_tolerance_rel: float = option(0.02, "plus this share of the depth", low=0.0, high=1.0)
     min_visible_points: int = option(5, "points a view must see", low=1)
-    max_points: int = option(4000, "points per instance used for visibility (seeded subsample)", low=1,
-                             high=10_000_000)
-    context_scale: float = option(2.0, "largest crop scale the stored patch must cover (× the bbox side)", low=1.0,
-                                  high=10.0)
+    max_points: int = option(4000, "points per instance used for visibility (seeded subsample)", low=1, high=10_000_000)
+    context_scale: float = option(
+        2.0, "largest crop scale the stored patch must cover (× the bbox side)", low=1.0, high=10.0
+    )
     seed: int = option(0, "subsample seed", low=0)
 
 
@@ -59,7 +60,9 @@ class View:
     mask: np.ndarray
 
 
-def project_visible(points: np.ndarray, frame: Frame, config: ViewConfig = ViewConfig()) -> tuple[np.ndarray, np.ndarray]:
+def project_visible(
+    points: np.ndarray, frame: Frame, config: ViewConfig = ViewConfig()
+) -> tuple[np.ndarray, np.ndarray]:
     """Project world points into a frame and depth-test them (vectorised).
 
     points: [N, 3] float, metres, world frame.
@@ -114,7 +117,11 @@ def select_views(
         if len(pts) > config.max_points:
             pts = pts[rng.choice(len(pts), config.max_points, replace=False)]
         sampled.append(pts)
-    owner = np.concatenate([np.full(len(p), i, np.int64) for i, p in enumerate(sampled)]) if sampled else np.zeros(0, np.int64)
+    owner = (
+        np.concatenate([np.full(len(p), i, np.int64) for i, p in enumerate(sampled)])
+        if sampled
+        else np.zeros(0, np.int64)
+    )
     all_points = np.concatenate(sampled) if sampled else np.zeros((0, 3), np.float32)
     counts = np.array([len(p) for p in sampled], np.float64)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
@@ -142,7 +149,9 @@ def select_views(
                 heapq.heappush(heap, item)
             else:
                 heapq.heapreplace(heap, item)
-    return {inst.id: [v for _, _, v in sorted(heaps[i], key=lambda t: (-t[0], t[1]))] for i, inst in enumerate(instances)}
+    return {
+        inst.id: [v for _, _, v in sorted(heaps[i], key=lambda t: (-t[0], t[1]))] for i, inst in enumerate(instances)
+    }
 
 
 def rasterise_mask(uv: np.ndarray, shape: tuple[int, int], radius: int) -> np.ndarray:

@@ -19,13 +19,21 @@ T = TypeVar("T")
 SCALARS = (bool, int, float, str)
 
 
-def option(default: Any, help: str, *, low: float | None = None, high: float | None = None,
-           choices: tuple | None = None, secret: bool = False) -> Any:
+def option(
+    default: Any,
+    help: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    choices: tuple | None = None,
+    secret: bool = False,
+) -> Any:
     """A config field: `default`, a one-line `help`, inclusive bounds `low`/`high` for numbers (for a tuple of
     numbers, every element), or the allowed `choices`. A `secret` (an API key) is left out of the repr, so it
     never reaches a log line or an error message."""
-    return dataclasses.field(default=default, repr=not secret,
-                             metadata={"help": help, "low": low, "high": high, "choices": choices})
+    return dataclasses.field(
+        default=default, repr=not secret, metadata={"help": help, "low": low, "high": high, "choices": choices}
+    )
 
 
 def config(cls: type[T]) -> type[T]:
@@ -56,7 +64,7 @@ def validate(instance: Any) -> None:
             if not _optional(hints[f.name]):
                 raise ValueError(f"{where} must be set, got None")
             continue
-        for v in (value if isinstance(value, tuple) else (value,)):
+        for v in value if isinstance(value, tuple) else (value,):
             _check(where, v, kind, meta)
 
 
@@ -78,8 +86,9 @@ def _check(where: str, value: Any, kind: type | None, meta) -> None:
             raise ValueError(f"{where} must be ≤ {meta['high']}, got {value}")
 
 
-def add_config_flags(parser: argparse.ArgumentParser, cls: type, flags: dict[str, str] | None = None,
-                     dest_prefix: str = "") -> None:
+def add_config_flags(
+    parser: argparse.ArgumentParser, cls: type, flags: dict[str, str] | None = None, dest_prefix: str = ""
+) -> None:
     """Add a flag per scalar `option` field of `cls` (`--field-name`, or the name given in `flags`, which then
     also selects the fields). Unset flags stay None, so the dataclass default applies (see `config_from_args`)."""
     hints = _hints(cls)
@@ -96,14 +105,18 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type, flags: dict[str
             parser.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=None, help=text)
         else:
             metavar = None if f.metadata["choices"] else flag.lstrip("-").replace("-", "_").upper()
-            parser.add_argument(flag, dest=dest, type=kind, default=None, choices=f.metadata["choices"],
-                                metavar=metavar, help=text)
+            parser.add_argument(
+                flag, dest=dest, type=kind, default=None, choices=f.metadata["choices"], metavar=metavar, help=text
+            )
 
 
 def config_from_args(cls: type[T], args: argparse.Namespace, dest_prefix: str = "", **fixed: Any) -> T:
     """`cls` built from the flags `add_config_flags` added (those left unset keep their defaults) and `fixed`."""
-    given = {f.name: getattr(args, dest_prefix + f.name) for f in dataclasses.fields(cls)
-             if getattr(args, dest_prefix + f.name, None) is not None}
+    given = {
+        f.name: getattr(args, dest_prefix + f.name)
+        for f in dataclasses.fields(cls)
+        if getattr(args, dest_prefix + f.name, None) is not None
+    }
     return cls(**{**given, **fixed})
 
 
@@ -123,8 +136,11 @@ def parse_spec_options(text: str, where: str) -> dict[str, str]:
 def spec_keys(cls: type) -> dict[str, type]:
     """The options a spec may set on `cls`: each scalar `option` field's name and the type its value parses to."""
     hints = _hints(cls)
-    return {f.name: _flag_type(hints[f.name]) for f in dataclasses.fields(cls)
-            if "help" in f.metadata and _flag_type(hints[f.name]) is not None}
+    return {
+        f.name: _flag_type(hints[f.name])
+        for f in dataclasses.fields(cls)
+        if "help" in f.metadata and _flag_type(hints[f.name]) is not None
+    }
 
 
 def config_from_spec(cls: type[T], text: str, where: str, **fixed: Any) -> T:

@@ -73,8 +73,11 @@ def _frame_rows(stream, first, stats) -> list[tuple[str, str]]:
         ("colour", f"{raw.shape[1]}×{raw.shape[0]} (registered to depth)"),
         ("depth", f"{first.width}×{first.height}"),
         ("intrinsics", f"fx {K[0, 0]:.3f}  fy {K[1, 1]:.3f}  cx {K[0, 2]:.3f}  cy {K[1, 2]:.3f}  (depth pixels)"),
-        ("depth range", f"{min(lo):.3f}–{max(hi):.3f} m, median {median:.3f} m, "
-                        f"{100.0 * sum(valid) / sum(total):.1f} % valid ({good})"),
+        (
+            "depth range",
+            f"{min(lo):.3f}–{max(hi):.3f} m, median {median:.3f} m, "
+            f"{100.0 * sum(valid) / sum(total):.1f} % valid ({good})",
+        ),
     ]
 
 
@@ -116,7 +119,9 @@ def run(args: argparse.Namespace) -> int:
         # `segment` would read nothing either: say so the way it fails, not with a clean-looking summary
         reasons = Counter(skip_reason(message) for _, message in bad)
         counts = ", ".join(f"{count} {reason}" for reason, count in reasons.most_common())
-        print(f"tracklift info: error: {scene.root}: none of {len(indices)} frames read is usable ({counts})",
-              file=sys.stderr)
+        print(
+            f"tracklift info: error: {scene.root}: none of {len(indices)} frames read is usable ({counts})",
+            file=sys.stderr,
+        )
         return 1
     return 0

@@ -82,8 +82,10 @@ def _read_scene(
             log.warning("%s: mask file %s is listed again; the later line wins", where, rel)
         label_id = _label_id(label, vocab, where)
         if strict_labels and vocab is not None and label_id is not None and label_id not in vocab.evaluated:
-            raise ValueError(f"{where}: label {vocab.name_of(label_id)!r} (id {label_id}) is not an evaluated "
-                             f"class of {vocab.name!r} (without --strict-labels it is skipped and counted)")
+            raise ValueError(
+                f"{where}: label {vocab.name_of(label_id)!r} (id {label_id}) is not an evaluated "
+                f"class of {vocab.name!r} (without --strict-labels it is skipped and counted)"
+            )
         entries[mask_path] = (label_id, score, where)
     instances = []
     for mask_path, (label_id, score, where) in entries.items():
@@ -148,8 +150,12 @@ def write_predictions(
         label_id = UNKNOWN_LABEL_ID if p.label_id is None else p.label_id
         # repr keeps the score exact, so ties and order survive the round trip
         lines.append(f"{rel} {label_id} {p.score!r}\n")
-        entry = {"mask_file": rel, "label": None if p.label_id is None else vocab.name_of(p.label_id),
-                 "label_id": p.label_id, "score": p.score}
+        entry = {
+            "mask_file": rel,
+            "label": None if p.label_id is None else vocab.name_of(p.label_id),
+            "label_id": p.label_id,
+            "score": p.score,
+        }
         extra = extra_json[k] if extra_json is not None else {}
         clash = set(extra) & set(entry)
         if clash:

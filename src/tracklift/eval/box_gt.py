@@ -42,8 +42,12 @@ class SceneBoxes:
     boxes: np.ndarray
 
     def to_json(self) -> dict:
-        return {"scene": self.scene, "axis_align_matrix": self.axis_align.tolist(), "classes": list(self.classes),
-                "boxes": [{"label": lab, "box": box.tolist()} for lab, box in zip(self.labels, self.boxes)]}
+        return {
+            "scene": self.scene,
+            "axis_align_matrix": self.axis_align.tolist(),
+            "classes": list(self.classes),
+            "boxes": [{"label": lab, "box": box.tolist()} for lab, box in zip(self.labels, self.boxes)],
+        }
 
 
 def check_axis_align(matrix: object, where: str) -> np.ndarray:
@@ -60,19 +64,23 @@ def check_axis_align(matrix: object, where: str) -> np.ndarray:
 def parse_scene_boxes(document: object, where: str) -> SceneBoxes:
     """A GT box document (see the module docstring) as SceneBoxes; errors name `where` and the entry."""
     if not isinstance(document, dict) or not isinstance(document.get("scene"), str) or not document["scene"]:
-        raise ValueError(f"{where}: expected an object with a non-empty \"scene\" name")
+        raise ValueError(f'{where}: expected an object with a non-empty "scene" name')
     classes = document.get("classes", list(SCANNET18))
-    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes) or len(set(classes)) != len(classes):
-        raise ValueError(f"{where}: \"classes\" must be a list of distinct names")
+    if (
+        not isinstance(classes, list)
+        or not all(isinstance(c, str) for c in classes)
+        or len(set(classes)) != len(classes)
+    ):
+        raise ValueError(f'{where}: "classes" must be a list of distinct names')
     entries = document.get("boxes")
     if not isinstance(entries, list):
-        raise ValueError(f"{where}: \"boxes\" must be a list")
+        raise ValueError(f'{where}: "boxes" must be a list')
     labels, boxes = [], []
     for k, entry in enumerate(entries):
         label = entry.get("label") if isinstance(entry, dict) else None
         box = entry.get("box") if isinstance(entry, dict) else None
         if label not in classes:
-            raise ValueError(f"{where}: box {k} has label {label!r}, not one of \"classes\"")
+            raise ValueError(f'{where}: box {k} has label {label!r}, not one of "classes"')
         try:
             values = np.asarray(box, np.float64)
         except (TypeError, ValueError):
@@ -82,8 +90,9 @@ def parse_scene_boxes(document: object, where: str) -> SceneBoxes:
         labels.append(label)
         boxes.append(values)
     axis_align = check_axis_align(document.get("axis_align_matrix", np.eye(4).tolist()), where)
-    return SceneBoxes(document["scene"], tuple(classes), axis_align, tuple(labels),
-                      np.stack(boxes) if boxes else np.zeros((0, 6)))
+    return SceneBoxes(
+        document["scene"], tuple(classes), axis_align, tuple(labels), np.stack(boxes) if boxes else np.zeros((0, 6))
+    )
 
 
 def read_scene_boxes(path: str | os.PathLike) -> SceneBoxes:
@@ -134,7 +143,7 @@ def boxes_from_infos(infos_paths: list[str | os.PathLike], scene: str) -> SceneB
     for path in infos_paths:
         data = load_pickle(path)
         if not isinstance(data, dict) or not isinstance(data.get("data_list"), list):
-            raise ValueError(f"{path}: not an mmdetection3d infos file (expected a dict with \"data_list\")")
+            raise ValueError(f'{path}: not an mmdetection3d infos file (expected a dict with "data_list")')
         categories = data.get("metainfo", {}).get("categories")
         if not isinstance(categories, dict):
             raise ValueError(f"{path}: metainfo.categories is missing")

@@ -2,7 +2,8 @@
 
 `OUT/<scene>.json` lists the instances (mask file, label, score); `OUT/<scene>_instances.npz` holds the
 reference points they are masks over (`points` [P, 3] float32, metres, world frame). Memberships come from
-the mask files, not the npz's `instance_of_point`, which gives a point shared by two instances to one only. An instance's box is
+the mask files, not the npz's `instance_of_point`, which gives a point shared by two instances to one only. An
+instance's box is
 the axis-aligned bounding box of its points *after* moving them into the GT's box frame with the GT's
 `axis_align_matrix` (the JSON's own `box` is axis-aligned in the world frame, which is rotated from
 ScanNet's box frame). A label that is not one of the GT's classes is mapped onto the detection classes
@@ -43,8 +44,9 @@ def box_label(label: str | None, classes: tuple[str, ...]) -> str | None:
     return label if label in classes else detection_class(label)
 
 
-def read_detections(out_dir: str | os.PathLike, scene: str, axis_align: np.ndarray | None = None,
-                    classes: tuple[str, ...] = SCANNET18) -> list[Detection]:
+def read_detections(
+    out_dir: str | os.PathLike, scene: str, axis_align: np.ndarray | None = None, classes: tuple[str, ...] = SCANNET18
+) -> list[Detection]:
     """One scene's predicted boxes in the frame `axis_align` ([4, 4], world -> box frame; None: world),
     labels mapped onto `classes` by `box_label`.
 
@@ -55,8 +57,9 @@ def read_detections(out_dir: str | os.PathLike, scene: str, axis_align: np.ndarr
     if not json_path.is_file():
         raise FileNotFoundError(f"no predictions for scene {scene!r}: {json_path} does not exist")
     document = read_json(json_path)
-    npz_path = contained_path(out_dir, document.get("instances_npz", f"{scene}_instances.npz"), str(json_path),
-                              "'instances_npz'")
+    npz_path = contained_path(
+        out_dir, document.get("instances_npz", f"{scene}_instances.npz"), str(json_path), "'instances_npz'"
+    )
     if not npz_path.is_file():
         raise FileNotFoundError(f"{json_path}: its instance points {npz_path} do not exist")
     points = read_npz(npz_path, ("points",))["points"]
@@ -73,7 +76,9 @@ def read_detections(out_dir: str | os.PathLike, scene: str, axis_align: np.ndarr
             raise ValueError(f"{mask_path}: {len(mask)} lines, but {npz_path} has {len(points)} points")
         if not mask.any():
             continue
-        detections.append(Detection(points_box(points[mask]), box_label(inst.get("label"), classes), float(inst["score"])))
+        detections.append(
+            Detection(points_box(points[mask]), box_label(inst.get("label"), classes), float(inst["score"]))
+        )
     return detections
 
 

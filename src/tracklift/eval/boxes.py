@@ -92,8 +92,11 @@ def voc_average_precision(recall: np.ndarray, precision: np.ndarray) -> float:
     return float(np.sum((mrec[changes + 1] - mrec[changes]) * mpre[changes + 1]))
 
 
-def class_tp_fp(detections: dict[str, list[tuple[np.ndarray, float]]], gt: dict[str, np.ndarray],
-                thresholds: tuple[float, ...] = IOU_THRESHOLDS) -> tuple[np.ndarray, np.ndarray, int]:
+def class_tp_fp(
+    detections: dict[str, list[tuple[np.ndarray, float]]],
+    gt: dict[str, np.ndarray],
+    thresholds: tuple[float, ...] = IOU_THRESHOLDS,
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Match one class's detections, pooled over scenes, to its GT boxes (mmdetection3d `eval_det_cls`).
 
     detections: scene -> [(box [6], score)]; gt: scene -> [G, 6] GT boxes of the class (scenes without
@@ -128,8 +131,11 @@ def class_tp_fp(detections: dict[str, list[tuple[np.ndarray, float]]], gt: dict[
     return tp, fp, npos
 
 
-def class_ap(detections: dict[str, list[tuple[np.ndarray, float]]], gt: dict[str, np.ndarray],
-             thresholds: tuple[float, ...] = IOU_THRESHOLDS) -> list[float]:
+def class_ap(
+    detections: dict[str, list[tuple[np.ndarray, float]]],
+    gt: dict[str, np.ndarray],
+    thresholds: tuple[float, ...] = IOU_THRESHOLDS,
+) -> list[float]:
     """AP of one class at each threshold; NaN when the class has no GT box, 0 with GT but no detection."""
     tp, fp, npos = class_tp_fp(detections, gt, thresholds)
     if npos == 0:
@@ -146,9 +152,13 @@ def _key(threshold: float) -> str:
     return f"ap{int(round(threshold * 100))}"
 
 
-def evaluate_boxes(preds: dict[str, list[Detection]], gts: dict[str, list[tuple[str, np.ndarray]]],
-                   classes: tuple[str, ...], agnostic: bool = False,
-                   thresholds: tuple[float, ...] = IOU_THRESHOLDS) -> dict:
+def evaluate_boxes(
+    preds: dict[str, list[Detection]],
+    gts: dict[str, list[tuple[str, np.ndarray]]],
+    classes: tuple[str, ...],
+    agnostic: bool = False,
+    thresholds: tuple[float, ...] = IOU_THRESHOLDS,
+) -> dict:
     """Box AP per class and its mean over classes with GT, pooled over the scenes of `gts`.
 
     preds: scene -> detections; gts: scene -> [(class name, box [6])]. A scene of `gts` missing from
@@ -186,9 +196,11 @@ def evaluate_boxes(preds: dict[str, list[Detection]], gts: dict[str, list[tuple[
     for name in names:
         gt = {s: np.stack(b) for s, b in gt_boxes[name].items()}
         aps = class_ap(dets[name], gt, thresholds)
-        per_class[name] = {**{_key(t): ap for t, ap in zip(thresholds, aps)},
-                           "gt": sum(len(b) for b in gt.values()),
-                           "detections": sum(len(d) for d in dets[name].values())}
+        per_class[name] = {
+            **{_key(t): ap for t, ap in zip(thresholds, aps)},
+            "gt": sum(len(b) for b in gt.values()),
+            "detections": sum(len(d) for d in dets[name].values()),
+        }
     overall = {}
     for t in thresholds:
         values = [c[_key(t)] for c in per_class.values() if not np.isnan(c[_key(t)])]

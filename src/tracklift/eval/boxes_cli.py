@@ -9,10 +9,10 @@ from pathlib import Path
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("infos", nargs="+", help="scannet_infos_*.pkl files, searched in order for the scene")
-    parser.add_argument("--scene", required=True, action="append",
-                        help="scene name, e.g. scene0113_00 (repeat for several)")
-    parser.add_argument("--out", required=True,
-                        help="output JSON file (one scene) or folder (written as <scene>.json)")
+    parser.add_argument(
+        "--scene", required=True, action="append", help="scene name, e.g. scene0113_00 (repeat for several)"
+    )
+    parser.add_argument("--out", required=True, help="output JSON file (one scene) or folder (written as <scene>.json)")
     parser.set_defaults(func=run)
 
 

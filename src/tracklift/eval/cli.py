@@ -12,15 +12,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pred", required=True, help="folder of <scene>.txt prediction files (+ pred_mask/)")
     gt = parser.add_mutually_exclusive_group(required=True)
     gt.add_argument("--gt", help="folder of <scene>.txt GT files (1000·label + instance), or one file")
-    gt.add_argument("--boxes", help="GT box JSON file or folder of them: box AP@0.25/0.5 of the instances' "
-                    "bounding boxes (OUT/<scene>.json + _instances.npz); see tracklift.eval.box_gt")
-    parser.add_argument("--dataset", choices=DATASETS, default=None,
-                        help="class vocabulary (default scannet200, or custom when --classes is given)")
-    parser.add_argument("--classes", help="class file for --dataset custom: JSON {\"<id>\": \"<name>\"} or TSV id<TAB>name")
+    gt.add_argument(
+        "--boxes",
+        help="GT box JSON file or folder of them: box AP@0.25/0.5 of the instances' "
+        "bounding boxes (OUT/<scene>.json + _instances.npz); see tracklift.eval.box_gt",
+    )
+    parser.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        default=None,
+        help="class vocabulary (default scannet200, or custom when --classes is given)",
+    )
+    parser.add_argument("--classes", help='class file for --dataset custom: JSON {"<id>": "<name>"} or TSV id<TAB>name')
     parser.add_argument("--agnostic", action="store_true", help="all evaluated classes as one (judge proposals)")
-    parser.add_argument("--strict-labels", action="store_true",
-                        help="a prediction of a class that is not evaluated (wall, floor, excluded) is an error; "
-                             "by default it is skipped and counted, as ScanNet's reference script does")
+    parser.add_argument(
+        "--strict-labels",
+        action="store_true",
+        help="a prediction of a class that is not evaluated (wall, floor, excluded) is an error; "
+        "by default it is skipped and counted, as ScanNet's reference script does",
+    )
     parser.add_argument("--json", dest="json_out", help="also write the result as JSON to this file")
     parser.set_defaults(func=run)
 
@@ -49,8 +59,12 @@ def run(args: argparse.Namespace) -> int:
 
     vocab = _vocabulary(args)
     gts = read_gt_dir(args.gt)
-    preds = read_predictions(args.pred, None if args.agnostic else vocab, {s: len(g) for s, g in gts.items()},
-                             strict_labels=args.strict_labels)
+    preds = read_predictions(
+        args.pred,
+        None if args.agnostic else vocab,
+        {s: len(g) for s, g in gts.items()},
+        strict_labels=args.strict_labels,
+    )
     missing = sorted(set(preds) - set(gts))
     if missing:
         raise FileNotFoundError(f"no GT file for scene {missing[0]!r} in {args.gt} (expected {missing[0]}.txt)")

@@ -17,8 +17,24 @@ from __future__ import annotations
 from tracklift.vocab.vocabulary import normalize_name
 
 SCANNET18 = (
-    "cabinet", "bed", "chair", "sofa", "table", "door", "window", "bookshelf", "picture", "counter", "desk",
-    "curtain", "refrigerator", "showercurtrain", "toilet", "sink", "bathtub", "garbagebin",
+    "cabinet",
+    "bed",
+    "chair",
+    "sofa",
+    "table",
+    "door",
+    "window",
+    "bookshelf",
+    "picture",
+    "counter",
+    "desk",
+    "curtain",
+    "refrigerator",
+    "showercurtrain",
+    "toilet",
+    "sink",
+    "bathtub",
+    "garbagebin",
 )
 
 # detection class -> the other names (ScanNet200 and plain synonyms) that mean it
@@ -48,7 +64,10 @@ _TO_DETECTION = {normalize_name(alias): cls for cls, aliases in _ALIASES.items()
 # The name a 2D mask of each detection class is written with: a ScanNet200 name where the detection
 # name is not one, so that `tracklift segment`'s label voting reads it as the class it is.
 SCANNET200_NAME = {cls: cls for cls in SCANNET18} | {
-    "sofa": "couch", "showercurtrain": "shower curtain", "garbagebin": "trash can"}
+    "sofa": "couch",
+    "showercurtrain": "shower curtain",
+    "garbagebin": "trash can",
+}
 
 
 def detection_class(name: str | None) -> str | None:

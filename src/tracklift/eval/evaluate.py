@@ -84,11 +84,15 @@ def summarize(ap: np.ndarray, keys: list[int], names: list[str], splits: dict[st
     o50 = np.where(np.isclose(OVERLAPS, 0.5))
     o25 = np.where(np.isclose(OVERLAPS, 0.25))
     o_ap = np.where(~np.isclose(OVERLAPS, 0.25))
-    result: dict = {"all": {"ap": _nanmean(ap3[0, :, o_ap]), "ap50": _nanmean(ap3[0, :, o50]),
-                            "ap25": _nanmean(ap3[0, :, o25])}}
+    result: dict = {
+        "all": {"ap": _nanmean(ap3[0, :, o_ap]), "ap50": _nanmean(ap3[0, :, o50]), "ap25": _nanmean(ap3[0, :, o25])}
+    }
     classes = {
-        name: {"ap": float(np.average(ap3[0, ci, o_ap])), "ap50": float(np.average(ap3[0, ci, o50])),
-               "ap25": float(np.average(ap3[0, ci, o25]))}
+        name: {
+            "ap": float(np.average(ap3[0, ci, o_ap])),
+            "ap50": float(np.average(ap3[0, ci, o50])),
+            "ap25": float(np.average(ap3[0, ci, o25])),
+        }
         for ci, name in enumerate(names)
     }
     for split in SPLITS:

@@ -63,8 +63,7 @@ def class_detections(
                 y_score.append(match_score)
         for p in preds:
             if any(
-                float(shared) / (all_gt[gi].vert_count + p.vert_count - shared) > overlap
-                for gi, shared in p.matched_gt
+                float(shared) / (all_gt[gi].vert_count + p.vert_count - shared) > overlap for gi, shared in p.matched_gt
             ):
                 continue
             ignored = p.void_intersection

@@ -13,9 +13,9 @@ import cv2
 import numpy as np
 
 from tracklift.core.config import config, option
+from tracklift.core.masks import FrameMasks
 from tracklift.data.frame import Frame
 from tracklift.features.pooling import patch_coverage, pool_normalised
-from tracklift.core.masks import FrameMasks
 
 MODEL_TYPES = ("dinov2", "dinov2_with_registers")
 

@@ -17,9 +17,9 @@ import numba
 import numpy as np
 
 from tracklift.core.config import config, option
+from tracklift.core.masks import FrameMasks
 from tracklift.data.frame import Frame
 from tracklift.features.soft_hist import soft_bins
-from tracklift.core.masks import FrameMasks
 
 # OpenCV float Lab: L in [0, 100]; a, b rarely leave [-80, 80] for real surfaces.
 LAB_RANGES = ((0.0, 100.0), (-80.0, 80.0), (-80.0, 80.0))
@@ -29,12 +29,10 @@ LOG_MAGNITUDE_MAX = 6.0
 
 @config
 class HandcraftedConfig:
-    color_bins: tuple[int, int, int] = option((4, 8, 8), "(L, a, b) bins of the joint colour histogram", low=1,
-                                              high=64)
+    color_bins: tuple[int, int, int] = option((4, 8, 8), "(L, a, b) bins of the joint colour histogram", low=1, high=64)
     orientation_bins: int = option(8, "gradient orientation bins", low=1, high=64)
     magnitude_bins: int = option(6, "gradient magnitude bins", low=1, high=64)
-    texture_weight: float = option(0.5, "scale of each texture block relative to the colour block", low=0.0,
-                                   high=100.0)
+    texture_weight: float = option(0.5, "scale of each texture block relative to the colour block", low=0.0, high=100.0)
 
 
 def joint_bins(lab: np.ndarray, bins: tuple[int, int, int]):

@@ -6,8 +6,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from tracklift.data.frame import Frame
 from tracklift.core.masks import FrameMasks
+from tracklift.data.frame import Frame
 
 
 @runtime_checkable

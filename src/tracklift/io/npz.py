@@ -34,7 +34,9 @@ def read_instances_npz(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]
     if points.ndim != 2 or points.shape[1:] != (3,) or points.dtype.kind not in "fiu":
         raise ValueError(f"{path}: 'points' must be [P, 3] numbers, got {points.shape} {points.dtype}")
     if owner.shape != (len(points),) or owner.dtype.kind not in "iu":
-        raise ValueError(f"{path}: 'instance_of_point' must be [{len(points)}] integers, got {owner.shape} {owner.dtype}")
+        raise ValueError(
+            f"{path}: 'instance_of_point' must be [{len(points)}] integers, got {owner.shape} {owner.dtype}"
+        )
     if not np.isfinite(points).all():
         raise ValueError(f"{path}: 'points' has NaN or inf coordinates")
     return (points if points.dtype.kind == "f" else points.astype(np.float32)), owner.astype(np.int64)

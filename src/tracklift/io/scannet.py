@@ -121,8 +121,14 @@ def read_scannet_gt(
                 value_of_segment[position[s]] = value
     if unknown:
         source = labels_tsv if labels_tsv is not None else "the ScanNet200 vocabulary"
-        log.warning("%s: %d of %d objects have labels not in %s, set to void: %s",
-                    aggregation_path, len(unknown), len(groups), source, sorted(set(unknown)))
+        log.warning(
+            "%s: %d of %d objects have labels not in %s, set to void: %s",
+            aggregation_path,
+            len(unknown),
+            len(groups),
+            source,
+            sorted(set(unknown)),
+        )
     return value_of_segment[inverse.reshape(-1)]
 
 

@@ -30,8 +30,9 @@ def read_segs(path: str | os.PathLike, num_vertices: int | None = None) -> np.nd
     return seg
 
 
-def write_segs(path: str | os.PathLike, seg_indices: np.ndarray, scene_id: str,
-               params: dict[str, float] | None = None) -> None:
+def write_segs(
+    path: str | os.PathLike, seg_indices: np.ndarray, scene_id: str, params: dict[str, float] | None = None
+) -> None:
     """Write `seg_indices: [V] integer` segment ids as a ScanNet `*.segs.json` (atomically); `params` (e.g.
     ScanNet's `{"kThresh": 0.01, "segMinVerts": 20}`) is recorded as the file's "params" object."""
     seg = np.asarray(seg_indices)

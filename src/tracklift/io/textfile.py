@@ -41,6 +41,8 @@ def check_text(value: str, path: str | os.PathLike, what: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError(f"{path}: {what} {value.encode('utf-8', 'backslashreplace').decode()!r} is not valid "
-                         "Unicode (a lone surrogate)") from None
+        raise ValueError(
+            f"{path}: {what} {value.encode('utf-8', 'backslashreplace').decode()!r} is not valid "
+            "Unicode (a lone surrogate)"
+        ) from None
     return value

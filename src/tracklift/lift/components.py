@@ -95,8 +95,14 @@ def voxel_components_reference(coords: np.ndarray, groups: np.ndarray, radius: i
     return labels
 
 
-def main_components(groups: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None,
-                    depth: np.ndarray | None = None, share: float = np.inf, behind: float = np.inf) -> np.ndarray:
+def main_components(
+    groups: np.ndarray,
+    labels: np.ndarray,
+    weights: np.ndarray | None = None,
+    depth: np.ndarray | None = None,
+    share: float = np.inf,
+    behind: float = np.inf,
+) -> np.ndarray:
     """[N] bool: the voxels of each group's main components.
 
     groups: [N] int group (mask) of each voxel; labels: [N] int component id (components never span groups);

@@ -15,11 +15,11 @@ import cv2
 import numpy as np
 
 from tracklift.core.config import config, option
-from tracklift.data.frame import Frame
-from tracklift.lift.projection import pixels_to_world, reliable_pixels
-from tracklift.lift.components import main_components, voxel_components
-from tracklift.lift.voxels import count_keys, key_centres, pack_keys, voxel_coords
 from tracklift.core.masks import FrameMasks
+from tracklift.data.frame import Frame
+from tracklift.lift.components import main_components, voxel_components
+from tracklift.lift.projection import pixels_to_world, reliable_pixels
+from tracklift.lift.voxels import count_keys, key_centres, pack_keys, voxel_coords
 
 
 @config
@@ -30,19 +30,22 @@ class LiftConfig:
     stride: int = option(2, "pixel sampling step (2 keeps one pixel in 4)", low=1, high=64)
     min_depth: float = option(0.1, "nearest usable depth, metres", low=0.0, high=100.0)
     max_depth: float = option(8.0, "farthest usable depth, metres", low=0.0, high=100.0)
-    edge_slope: float = option(5.7, "depth-edge test: tan of the steepest surface tilt kept (5.7 = 80°)", low=0.0,
-                               high=1000.0)
+    edge_slope: float = option(
+        5.7, "depth-edge test: tan of the steepest surface tilt kept (5.7 = 80°)", low=0.0, high=1000.0
+    )
     erode_px: int = option(2, "mask borders eroded by this many pixels", low=0, high=256)
-    connect_gap: float = option(0.06, "connectivity cell, metres (raised to the far pixel footprint)", low=0.0,
-                                high=10.0)
-    keep_share: float = option(0.2, "other 3D components kept with this share of the heaviest one's mass", low=0.0,
-                               high=1.0)
+    connect_gap: float = option(
+        0.06, "connectivity cell, metres (raised to the far pixel footprint)", low=0.0, high=10.0
+    )
+    keep_share: float = option(
+        0.2, "other 3D components kept with this share of the heaviest one's mass", low=0.0, high=1.0
+    )
     keep_behind: float = option(0.3, "... and lying at most this far behind it, metres", low=0.0, high=100.0)
     min_voxels: int = option(4, "segments with fewer voxels after denoising are dropped", low=0)
-    background_px: int = option(8, "ring of unmasked pixels returned as background, pixels (0 = off)", low=0,
-                                high=1024)
-    background_step: int = option(2, "other background pixels every n-th grid row and column (0 = ring only)",
-                                  low=0, high=1024)
+    background_px: int = option(8, "ring of unmasked pixels returned as background, pixels (0 = off)", low=0, high=1024)
+    background_step: int = option(
+        2, "other background pixels every n-th grid row and column (0 = ring only)", low=0, high=1024
+    )
 
 
 @dataclass
@@ -157,7 +160,9 @@ def lift_masks(frame: Frame, masks: FrameMasks, config: LiftConfig | None = None
     return LiftedFrame(segments, n - len(segments), background)
 
 
-def _background(grid: np.ndarray, good: np.ndarray, frame: Frame, s: int, cfg: LiftConfig) -> tuple[np.ndarray, np.ndarray]:
+def _background(
+    grid: np.ndarray, good: np.ndarray, frame: Frame, s: int, cfg: LiftConfig
+) -> tuple[np.ndarray, np.ndarray]:
     """Voxels (keys, pixel weights) of reliable unmasked grid pixels: every one in a ring of background_px
     around the masks, every background_step-th row and column elsewhere. Weights are full-resolution pixels
     (a sparse pixel stands for step² grid pixels)."""

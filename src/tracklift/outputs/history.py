@@ -149,14 +149,18 @@ def read_history(path: str | os.PathLike, points: int | None = None) -> History:
         arrays = read_npz(path)
     except ValueError as err:  # read_npz names the file already: keep its reason
         raise ValueError(f"{path}: not a history .npz ({str(err).split(': ', 1)[-1]})") from err
-    missing = sorted({"version", "frame_name", "frame_index", "pose", "K", "image_size", "tracks", "voxels",
-                      "point_step"} - set(arrays))
+    missing = sorted(
+        {"version", "frame_name", "frame_index", "pose", "K", "image_size", "tracks", "voxels", "point_step"}
+        - set(arrays)
+    )
     if missing:
         raise ValueError(f"{path}: missing arrays {', '.join(missing)} (an older or foreign file?)")
     version = int(arrays["version"])
     if version != HISTORY_VERSION:
-        raise ValueError(f"{path}: history version {version}, this tracklift reads version {HISTORY_VERSION}; "
-                         "run `tracklift segment` again")
+        raise ValueError(
+            f"{path}: history version {version}, this tracklift reads version {HISTORY_VERSION}; "
+            "run `tracklift segment` again"
+        )
     T = len(arrays["frame_name"])
     shapes = {"frame_index": (T,), "pose": (T, 4, 4), "K": (T, 3, 3), "tracks": (T,), "voxels": (T,)}
     for name, shape in shapes.items():
@@ -168,6 +172,13 @@ def read_history(path: str | os.PathLike, points: int | None = None) -> History:
     if point_step.size and point_step.max() >= T:
         raise ValueError(f"{path}: point_step refers to step {point_step.max()} of {T}")
     w, h = (int(v) for v in arrays["image_size"])
-    return History([str(n) for n in arrays["frame_name"]], arrays["frame_index"].astype(np.int64),
-                   arrays["pose"].astype(np.float64), arrays["K"].astype(np.float64), (w, h),
-                   arrays["tracks"], arrays["voxels"], point_step)
+    return History(
+        [str(n) for n in arrays["frame_name"]],
+        arrays["frame_index"].astype(np.int64),
+        arrays["pose"].astype(np.float64),
+        arrays["K"].astype(np.float64),
+        (w, h),
+        arrays["tracks"],
+        arrays["voxels"],
+        point_step,
+    )

@@ -8,9 +8,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from tracklift.core.instance import Instance3D
 from tracklift.data.frame import Frame
 from tracklift.lift.projection import project
-from tracklift.core.instance import Instance3D
 
 
 def instance_colors(n: int) -> np.ndarray:
@@ -20,9 +20,9 @@ def instance_colors(n: int) -> np.ndarray:
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0] if n else np.zeros((0, 3), np.uint8)
 
 
-
-def render_instances(frame: Frame, instances: list[Instance3D], colors: np.ndarray, voxel: float,
-                     depth_tolerance: float = 0.1) -> np.ndarray:
+def render_instances(
+    frame: Frame, instances: list[Instance3D], colors: np.ndarray, voxel: float, depth_tolerance: float = 0.1
+) -> np.ndarray:
     """[H, W, 3] uint8: the frame's RGB with the visible instance points painted in `colors` ([I, 3]).
 
     Points are splatted as squares of their projected voxel size (at most 9×9 pixels), nearest wins, and
@@ -68,7 +68,9 @@ def frames_picture(frames: list[Frame], instances: list[Instance3D], voxel: floa
         pair = np.concatenate([frame.color, render_instances(frame, instances, colors, voxel)], axis=1)
         scale = min(1.0, max_width / frame.width)
         if scale < 1.0:
-            pair = cv2.resize(pair, (int(pair.shape[1] * scale), int(pair.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+            pair = cv2.resize(
+                pair, (int(pair.shape[1] * scale), int(pair.shape[0] * scale)), interpolation=cv2.INTER_AREA
+            )
         rows.append(pair)
     width = max(r.shape[1] for r in rows)
     return np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0))) for r in rows], axis=0)

@@ -55,9 +55,19 @@ def instance_of_point(masks: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return out
 
 
-def write_scene(out_dir: str | os.PathLike, scene: str, instances: list[Instance3D], masks: np.ndarray,
-                reference_points: np.ndarray, vocab: Vocabulary, *, scene_dir: str | os.PathLike | None = None,
-                reference: str = "fused", faces: np.ndarray | None = None, extra: dict | None = None) -> dict[str, Path]:
+def write_scene(
+    out_dir: str | os.PathLike,
+    scene: str,
+    instances: list[Instance3D],
+    masks: np.ndarray,
+    reference_points: np.ndarray,
+    vocab: Vocabulary,
+    *,
+    scene_dir: str | os.PathLike | None = None,
+    reference: str = "fused",
+    faces: np.ndarray | None = None,
+    extra: dict | None = None,
+) -> dict[str, Path]:
     """Write all per-scene outputs; returns their paths by kind.
 
     masks: [I, P] bool, instance i on reference point p; reference_points: [P, 3] float32 metres;
@@ -73,8 +83,13 @@ def write_scene(out_dir: str | os.PathLike, scene: str, instances: list[Instance
     (out_dir / f"{scene}.txt").unlink(missing_ok=True)
     preds = predicted_instances(instances, masks, vocab)
     details = [
-        {"views": i.views, "box": i.box.tolist(), "track_id": int(i.id), "points": int(m.sum()),
-         "label_votes": {k: round(float(v), 4) for k, v in sorted(i.label_votes.items(), key=lambda kv: -kv[1])}}
+        {
+            "views": i.views,
+            "box": i.box.tolist(),
+            "track_id": int(i.id),
+            "points": int(m.sum()),
+            "label_votes": {k: round(float(v), 4) for k, v in sorted(i.label_votes.items(), key=lambda kv: -kv[1])},
+        }
         for i, m in zip(instances, masks)
     ]
     npz_path = out_dir / f"{scene}_instances.npz"
@@ -86,10 +101,15 @@ def write_scene(out_dir: str | os.PathLike, scene: str, instances: list[Instance
     palette = instance_colors(len(instances))
     colors[owner >= 0] = palette[owner[owner >= 0]]
     ply_path = out_dir / f"{scene}_instances.ply"
-    write_ply(ply_path, Mesh(reference_points, np.zeros((0, 3)) if faces is None else faces, colors,
-                             {"instance": owner}))
-    scene_json = {"scene_dir": None if scene_dir is None else str(Path(scene_dir).resolve()),
-                  "reference": reference, "instances_npz": npz_path.name, **(extra or {})}
+    write_ply(
+        ply_path, Mesh(reference_points, np.zeros((0, 3)) if faces is None else faces, colors, {"instance": owner})
+    )
+    scene_json = {
+        "scene_dir": None if scene_dir is None else str(Path(scene_dir).resolve()),
+        "reference": reference,
+        "instances_npz": npz_path.name,
+        **(extra or {}),
+    }
     txt = write_predictions(out_dir, scene, preds, vocab, details, scene_json)
     json_path = out_dir / f"{scene}.json"
     return {"predictions": txt, "json": json_path, "npz": npz_path, "ply": ply_path}
@@ -118,11 +138,14 @@ def load_instances(out_dir: str | os.PathLike, scene: str | None = None) -> Scen
         if len(names) != 1:
             found = ", ".join(names) if names else "none"
             raise ValueError(
-                f"{out_dir}: expected one scene (<scene>.json + <scene>_instances.npz), found {found}; pass a scene name"
+                f"{out_dir}: expected one scene (<scene>.json + <scene>_instances.npz), found {found}; pass a scene "
+                "name"
             )
         scene = names[0]
     elif scene not in names:
-        raise FileNotFoundError(f"{out_dir}: no {scene}.json with {scene}_instances.npz (scenes: {', '.join(names) or 'none'})")
+        raise FileNotFoundError(
+            f"{out_dir}: no {scene}.json with {scene}_instances.npz (scenes: {', '.join(names) or 'none'})"
+        )
     json_path, npz_path = out_dir / f"{scene}.json", out_dir / f"{scene}_instances.npz"
     try:
         document = read_json(json_path)

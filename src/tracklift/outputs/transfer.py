@@ -16,10 +16,13 @@ from tracklift.superpoints.segmentator import segment_mesh
 from tracklift.superpoints.snap import SnapConfig, snap_masks
 
 
-def observed_points(instances: list[Instance3D], vertices: np.ndarray, radius: float,
-                    background: np.ndarray | None = None) -> np.ndarray:
+def observed_points(
+    instances: list[Instance3D], vertices: np.ndarray, radius: float, background: np.ndarray | None = None
+) -> np.ndarray:
     """[V] bool: vertices within `radius` metres of any instance or background point (seen by the scan)."""
-    pts = [i.points for i in instances] + ([np.asarray(background, np.float32).reshape(-1, 3)] if background is not None else [])
+    pts = [i.points for i in instances] + (
+        [np.asarray(background, np.float32).reshape(-1, 3)] if background is not None else []
+    )
     pts = [p for p in pts if len(p)]
     if not pts or len(vertices) == 0:
         return np.zeros(len(vertices), bool)
@@ -38,8 +41,9 @@ def mesh_edges(vertices: np.ndarray, faces: np.ndarray) -> csr_matrix:
     return csr_matrix((np.r_[length, length], (np.r_[a, b], np.r_[b, a])), shape=(n, n))
 
 
-def complete_on_mesh(masks: np.ndarray, observed: np.ndarray, vertices: np.ndarray, faces: np.ndarray,
-                     max_distance: float) -> np.ndarray:
+def complete_on_mesh(
+    masks: np.ndarray, observed: np.ndarray, vertices: np.ndarray, faces: np.ndarray, max_distance: float
+) -> np.ndarray:
     """Fill vertices the scan never saw (hidden backs and undersides) from the seen ones, along the mesh.
 
     masks: [I, V] bool from `transfer_to_points`; observed: [V] bool (`observed_points`); faces: [F, 3].
@@ -53,8 +57,14 @@ def complete_on_mesh(masks: np.ndarray, observed: np.ndarray, vertices: np.ndarr
     sources = np.flatnonzero(observed)
     if len(sources) == 0 or len(faces) == 0 or observed.all():
         return out
-    _, _, nearest = dijkstra(mesh_edges(np.asarray(vertices, np.float64), faces), directed=False, indices=sources,
-                             min_only=True, limit=max_distance, return_predecessors=True)
+    _, _, nearest = dijkstra(
+        mesh_edges(np.asarray(vertices, np.float64), faces),
+        directed=False,
+        indices=sources,
+        min_only=True,
+        limit=max_distance,
+        return_predecessors=True,
+    )
     fill = np.flatnonzero(~observed & (nearest >= 0))
     out[:, fill] = masks[:, nearest[fill]]
     return out
@@ -89,8 +99,9 @@ def complete_on_mesh_reference(masks, observed, vertices, faces, max_distance) -
     return out
 
 
-def transfer_to_points(instances: list[Instance3D], vertices: np.ndarray, radius: float,
-                       background: np.ndarray | None = None) -> np.ndarray:
+def transfer_to_points(
+    instances: list[Instance3D], vertices: np.ndarray, radius: float, background: np.ndarray | None = None
+) -> np.ndarray:
     """[I, V] bool: vertex v belongs to instance i when its nearest point — over all instances' points and the
     `background` points ([B, 3], seen as no object) — lies within `radius` metres and is a point of i.
     Overlapping instances share such vertices.
@@ -120,8 +131,9 @@ def transfer_to_points(instances: list[Instance3D], vertices: np.ndarray, radius
     return out
 
 
-def transfer_to_points_reference(instances: list[Instance3D], vertices: np.ndarray, radius: float,
-                                 background: np.ndarray | None = None) -> np.ndarray:
+def transfer_to_points_reference(
+    instances: list[Instance3D], vertices: np.ndarray, radius: float, background: np.ndarray | None = None
+) -> np.ndarray:
     """Plain per-vertex version of `transfer_to_points` (the tests compare the two)."""
     out = np.zeros((len(instances), len(vertices)), bool)
     points = [np.asarray(i.points, np.float64) for i in instances]
@@ -143,8 +155,9 @@ def fused_points(instances: list[Instance3D]) -> np.ndarray:
     return np.unique(np.concatenate([i.points for i in instances]), axis=0)
 
 
-def check_alignment(points: np.ndarray, vertices: np.ndarray, voxel: float, factor: float = 4.0,
-                    floor: float = 0.1, where: str = "mesh") -> float:
+def check_alignment(
+    points: np.ndarray, vertices: np.ndarray, voxel: float, factor: float = 4.0, floor: float = 0.1, where: str = "mesh"
+) -> float:
     """Median distance (metres) from the mapped points to the nearest mesh vertex; ValueError when it exceeds
     max(factor · voxel, floor): the mesh is in another coordinate frame (or another scene)."""
     if len(points) == 0 or len(vertices) == 0:
@@ -176,9 +189,15 @@ def reference_points(scene, mesh_path: str | Path | None, instances: list[Instan
     return mesh.vertices, mesh.faces, "mesh"
 
 
-def instance_masks(instances: list[Instance3D], points: np.ndarray, voxel: float, radius_voxels: float = 1.0,
-                   background: np.ndarray | None = None, faces: np.ndarray | None = None,
-                   fill_distance: float = 0.5) -> np.ndarray:
+def instance_masks(
+    instances: list[Instance3D],
+    points: np.ndarray,
+    voxel: float,
+    radius_voxels: float = 1.0,
+    background: np.ndarray | None = None,
+    faces: np.ndarray | None = None,
+    fill_distance: float = 0.5,
+) -> np.ndarray:
     """[I, P] bool: which of `points` ([P, 3] metres) belong to each instance: a point joins an instance when its
     nearest instance or `background` point ([B, 3], e.g. `Mapper.background_points()`), within
     radius_voxels · voxel, belongs to it. With mesh `faces` ([F, 3]), points no lifted voxel explains take the
@@ -190,13 +209,19 @@ def instance_masks(instances: list[Instance3D], points: np.ndarray, voxel: float
     radius = radius_voxels * voxel
     masks = transfer_to_points(instances, points, radius, background)
     if faces is not None and len(faces) and fill_distance > 0:
-        masks = complete_on_mesh(masks, observed_points(instances, points, radius, background), points, faces,
-                                 fill_distance)
+        masks = complete_on_mesh(
+            masks, observed_points(instances, points, radius, background), points, faces, fill_distance
+        )
     return masks
 
 
-def snap_to_superpoints(instances: list[Instance3D], masks: np.ndarray, vertices: np.ndarray, faces: np.ndarray | None,
-                        config: SnapConfig | None) -> tuple[list[Instance3D], np.ndarray]:
+def snap_to_superpoints(
+    instances: list[Instance3D],
+    masks: np.ndarray,
+    vertices: np.ndarray,
+    faces: np.ndarray | None,
+    config: SnapConfig | None,
+) -> tuple[list[Instance3D], np.ndarray]:
     """Snap vertex masks ([I, V] bool) to the mesh's superpoints (ScanNet's segmentator on `vertices` [V, 3] and
     `faces` [F, 3]); instances that collapse are dropped. A reconstruction differs from every depth map by
     centimetres, so vertex-by-vertex transfer leaves holes and slivers along object borders; a scan's

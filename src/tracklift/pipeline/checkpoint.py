@@ -27,8 +27,15 @@ from tracklift.io.safe_pickle import ALLOWED_GLOBALS, ForbiddenGlobalError
 
 VERSION = 1
 # Modules whose classes a checkpoint may hold: the mapper, the tracker's state and what it is built from.
-STATE_MODULES = ("tracklift.pipeline.mapper", "tracklift.track.", "tracklift.trace.", "tracklift.lift.",
-                 "tracklift.core.", "tracklift.superpoints.snap", "tracklift.outputs.history")
+STATE_MODULES = (
+    "tracklift.pipeline.mapper",
+    "tracklift.track.",
+    "tracklift.trace.",
+    "tracklift.lift.",
+    "tracklift.core.",
+    "tracklift.superpoints.snap",
+    "tracklift.outputs.history",
+)
 
 
 def settings_key(settings: dict) -> str:
@@ -89,8 +96,9 @@ def load_checkpoint(path: str | os.PathLike, key: str) -> dict | None:
     or cannot be read."""
     document = read_checkpoint(path)
     if document is not None and document.get("key") != key:
-        raise ValueError(f"{path}: made with other settings (scene, masks or options differ); delete it or run "
-                         "without --resume")
+        raise ValueError(
+            f"{path}: made with other settings (scene, masks or options differ); delete it or run without --resume"
+        )
     return document
 
 
@@ -103,10 +111,18 @@ def read_checkpoint(path: str | os.PathLike) -> dict | None:
         document = _StateUnpickler(io.BytesIO(path.read_bytes()), str(path)).load()
     except ForbiddenGlobalError:
         raise
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError,
-            ModuleNotFoundError) as err:
-        raise ValueError(f"{path}: not a readable checkpoint ({type(err).__name__}: {err}); delete it to start over"
-                         ) from None
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        ModuleNotFoundError,
+    ) as err:
+        raise ValueError(
+            f"{path}: not a readable checkpoint ({type(err).__name__}: {err}); delete it to start over"
+        ) from None
     if not isinstance(document, dict) or document.get("version") != VERSION:
         raise ValueError(f"{path}: not a tracklift checkpoint of version {VERSION}; delete it to start over")
     return document

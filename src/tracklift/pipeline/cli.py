@@ -24,19 +24,30 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--masks", help="precomputed 2D masks folder (<frame>.png/.json or <frame>.npz)")
     parser.add_argument("--mesh", help="mesh PLY to write predictions over (default: the scene's mesh, if any)")
     add_options(parser)
-    parser.add_argument("--checkpoint", metavar="DIR",
-                        help="save the mapping state to DIR/<scene>.ckpt every --checkpoint-every frames and on "
-                             "Ctrl-C / SIGTERM (atomically); removed once the outputs are written")
+    parser.add_argument(
+        "--checkpoint",
+        metavar="DIR",
+        help="save the mapping state to DIR/<scene>.ckpt every --checkpoint-every frames and on "
+        "Ctrl-C / SIGTERM (atomically); removed once the outputs are written",
+    )
     parser.add_argument("--checkpoint-every", type=int, default=100, help="frames between checkpoints (default 100)")
-    parser.add_argument("--resume", action="store_true",
-                        help="with --checkpoint: continue from DIR/<scene>.ckpt if it exists (same settings only); "
-                             "the outputs are those of a run that never stopped")
-    parser.add_argument("--rerun", metavar="FILE.rrd",
-                        help="log frames, masks, the growing instance map and boxes per frame to a rerun recording "
-                             "(needs `pip install 'tracklift[rerun]'`)")
-    parser.add_argument("--live", action="store_true",
-                        help="open the web viewer while the stream is processed; it shows the result when done "
-                             "and serves until Ctrl-C")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="with --checkpoint: continue from DIR/<scene>.ckpt if it exists (same settings only); "
+        "the outputs are those of a run that never stopped",
+    )
+    parser.add_argument(
+        "--rerun",
+        metavar="FILE.rrd",
+        help="log frames, masks, the growing instance map and boxes per frame to a rerun recording "
+        "(needs `pip install 'tracklift[rerun]'`)",
+    )
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="open the web viewer while the stream is processed; it shows the result when done and serves until Ctrl-C",
+    )
     parser.add_argument("--port", type=int, default=8080, help="with --live: port of the viewer (default 8080)")
     parser.add_argument("--host", help="with --live: address of the viewer (default 127.0.0.1, this machine only)")
     parser.set_defaults(func=run)
@@ -44,30 +55,46 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def add_options(parser: argparse.ArgumentParser) -> None:
     """The options that do not name a scene's own files (shared with `tracklift batch`)."""
-    parser.add_argument("--segmenter", help="precomputed | rgbd[:options] | hf:<detector>=<model>,sam=<model>[,...] | "
-                        "geo3d[:options] (3D segmentation of the fused map, no 2D masks; --features, --mode and "
-                        "--no-refine do not apply) (default: precomputed with --masks, else rgbd)")
-    parser.add_argument("--features", default="handcrafted", help="handcrafted | dinov2:<model> | none (default handcrafted)")
+    parser.add_argument(
+        "--segmenter",
+        help="precomputed | rgbd[:options] | hf:<detector>=<model>,sam=<model>[,...] | "
+        "geo3d[:options] (3D segmentation of the fused map, no 2D masks; --features, --mode and "
+        "--no-refine do not apply) (default: precomputed with --masks, else rgbd)",
+    )
+    parser.add_argument(
+        "--features", default="handcrafted", help="handcrafted | dinov2:<model> | none (default handcrafted)"
+    )
     add_config_flags(parser, TrackerConfig, {"mode": "--mode"}, dest_prefix="tracker_")
     parser.add_argument("--no-refine", action="store_true", help="skip consistency refinement from the tracing table")
-    parser.add_argument("--no-snap", action="store_true", help="keep vertex-level predictions (no snapping to mesh superpoints)")
+    parser.add_argument(
+        "--no-snap", action="store_true", help="keep vertex-level predictions (no snapping to mesh superpoints)"
+    )
     parser.add_argument("--no-mesh", action="store_true", help="write over the fused point map even if a mesh exists")
     parser.add_argument("--stride", type=int, default=1, help="use every N-th frame")
     parser.add_argument("--max-frames", type=int, help="stop after this many frames")
     add_config_flags(parser, LiftConfig, {"voxel": "--voxel", "stride": "--pixel-stride"}, dest_prefix="lift_")
     parser.add_argument("--vocab", default="scannet200", help="vocabulary for label ids (default scannet200)")
-    parser.add_argument("--classifier", default="vote",
-                        help="name instances: vote (2D label votes mapped by MiniLM, no weights) | clip:<model> | "
-                             "siglip:<model> | llm:<url-or-model> | none (majority of exact 2D labels)")
+    parser.add_argument(
+        "--classifier",
+        default="vote",
+        help="name instances: vote (2D label votes mapped by MiniLM, no weights) | clip:<model> | "
+        "siglip:<model> | llm:<url-or-model> | none (majority of exact 2D labels)",
+    )
     parser.add_argument("--cache-dir", help="cache of LLM answers and text embeddings (default OUT/.cache)")
     parser.add_argument("--pictures", type=int, default=3, help="frames drawn in the PNG overview (0 = no pictures)")
-    parser.add_argument("--max-lost", type=float, default=0.5,
-                        help="fail (writing nothing) when more than this share of frames is unreadable or has no "
-                             "masks (default 0.5)")
-    parser.add_argument("--timings", action="store_true",
-                        help="print seconds per stage (read, segment: in a background thread beside the rest; wait: "
-                             "mapping stood still for them; lift, features, track, merge, name, transfer, write); "
-                             "always written to OUT/<scene>_timings.json")
+    parser.add_argument(
+        "--max-lost",
+        type=float,
+        default=0.5,
+        help="fail (writing nothing) when more than this share of frames is unreadable or has no masks (default 0.5)",
+    )
+    parser.add_argument(
+        "--timings",
+        action="store_true",
+        help="print seconds per stage (read, segment: in a background thread beside the rest; wait: "
+        "mapping stood still for them; lift, features, track, merge, name, transfer, write); "
+        "always written to OUT/<scene>_timings.json",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,9 +105,20 @@ def run(args: argparse.Namespace) -> int:
 def segment_command(args: argparse.Namespace) -> dict:
     """Segment `args.scene` into `args.out` (the options of `configure`; `tracklift batch` passes those of
     `add_options` only, without the viewer's); returns the run statistics and the paths written."""
-    args = argparse.Namespace(**{"rerun": None, "live": False, "port": 8080, "host": None, "timings": False,
-                                 "max_lost": 0.5, "checkpoint": None, "checkpoint_every": 100, "resume": False,
-                                 **vars(args)})
+    args = argparse.Namespace(
+        **{
+            "rerun": None,
+            "live": False,
+            "port": 8080,
+            "host": None,
+            "timings": False,
+            "max_lost": 0.5,
+            "checkpoint": None,
+            "checkpoint_every": 100,
+            "resume": False,
+            **vars(args),
+        }
+    )
     from tracklift.core.timing import StageTimes, timings_table
     from tracklift.data.scene import open_scene
     from tracklift.outputs.history import GrowthRecorder, write_history
@@ -109,11 +147,22 @@ def segment_command(args: argparse.Namespace) -> dict:
         logger = RerunLogger(args.rerun, scene.name, voxel)
         hooks.append(logger.log_frame)
     try:
-        result = segment(scene, args.segmenter or ("precomputed" if args.masks else "rgbd"), masks_dir=args.masks,
-                         features=args.features, config=config, vocab=vocab, checkpoint=checkpointer,
-                         keep={"recorder": recorder}, resume=resume,
-                         name_instances=_namer(args, vocab), mesh=False if args.no_mesh else args.mesh,
-                         progress=True, on_frame=lambda *a: [hook(*a) for hook in hooks], max_lost=args.max_lost)
+        result = segment(
+            scene,
+            args.segmenter or ("precomputed" if args.masks else "rgbd"),
+            masks_dir=args.masks,
+            features=args.features,
+            config=config,
+            vocab=vocab,
+            checkpoint=checkpointer,
+            keep={"recorder": recorder},
+            resume=resume,
+            name_instances=_namer(args, vocab),
+            mesh=False if args.no_mesh else args.mesh,
+            progress=True,
+            on_frame=lambda *a: [hook(*a) for hook in hooks],
+            max_lost=args.max_lost,
+        )
     except BaseException:  # a failed run leaves no half-written recording and no server behind
         if logger is not None:
             logger.abort()
@@ -135,8 +184,12 @@ def segment_command(args: argparse.Namespace) -> dict:
         paths = {**write_segmentation(args.out, result, vocab, scene_dir=scene.root), **paths}
     if checkpointer is not None:
         checkpointer.path.unlink(missing_ok=True)  # the outputs are complete: nothing left to resume
-    summary = {"scene": scene.name, **result.stats, "timings": times.rounded(),
-               "outputs": {k: str(v) for k, v in paths.items()}}
+    summary = {
+        "scene": scene.name,
+        **result.stats,
+        "timings": times.rounded(),
+        "outputs": {k: str(v) for k, v in paths.items()},
+    }
     if args.timings:
         print(timings_table(times.seconds, result.stats.get("frames")), file=sys.stderr)
     if live is not None:
@@ -154,10 +207,12 @@ def pipeline_config(args: argparse.Namespace):
     from tracklift.superpoints.snap import SnapConfig
     from tracklift.trace.consistency import ConsistencyConfig
 
-    return PipelineConfig(lift=config_from_args(LiftConfig, args, dest_prefix="lift_"),
-                          tracker=config_from_args(TrackerConfig, args, dest_prefix="tracker_"),
-                          refine=None if args.no_refine else ConsistencyConfig(),
-                          snap=None if args.no_snap else SnapConfig())
+    return PipelineConfig(
+        lift=config_from_args(LiftConfig, args, dest_prefix="lift_"),
+        tracker=config_from_args(TrackerConfig, args, dest_prefix="tracker_"),
+        refine=None if args.no_refine else ConsistencyConfig(),
+        snap=None if args.no_snap else SnapConfig(),
+    )
 
 
 def _checkpointing(args: argparse.Namespace, scene, config):
@@ -172,10 +227,17 @@ def _checkpointing(args: argparse.Namespace, scene, config):
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"--checkpoint {folder}: not a folder")
     folder.mkdir(parents=True, exist_ok=True)
-    key = settings_key({"scene": str(Path(scene.root).resolve()), "frames": scene.stream.names,
-                        "masks": None if args.masks is None else str(Path(args.masks).resolve()),
-                        "segmenter": args.segmenter, "features": args.features, "vocab": args.vocab,
-                        "config": repr(config)})
+    key = settings_key(
+        {
+            "scene": str(Path(scene.root).resolve()),
+            "frames": scene.stream.names,
+            "masks": None if args.masks is None else str(Path(args.masks).resolve()),
+            "segmenter": args.segmenter,
+            "features": args.features,
+            "vocab": args.vocab,
+            "config": repr(config),
+        }
+    )
     path = folder / f"{scene.name}.ckpt"
     resume = load_checkpoint(path, key) if args.resume else None
     if resume is not None:
@@ -205,8 +267,7 @@ def _namer(args: argparse.Namespace, vocab):
     from tracklift.classify.backends import make_classifier
     from tracklift.classify.label import labeller
 
-    return labeller(make_classifier(args.classifier, args.cache_dir or Path(args.out) / ".cache"), vocab,
-                    progress=True)
+    return labeller(make_classifier(args.classifier, args.cache_dir or Path(args.out) / ".cache"), vocab, progress=True)
 
 
 def _pictures(out: str, scene, instances, count: int, voxel: float) -> None:

@@ -94,11 +94,14 @@ class Mapper:
             with self.times("features"):
                 feats = np.asarray(self.features(frame, kept), np.float32)
             if feats.shape != (len(idx), self.features.dim):
-                raise ValueError(f"feature extractor returned {feats.shape}, expected ({len(idx)}, {self.features.dim})")
+                raise ValueError(
+                    f"feature extractor returned {feats.shape}, expected ({len(idx)}, {self.features.dim})"
+                )
         seg_masks = masks.masks[[s.mask_index for s in segments]] if segments else None
         with self.times("track"):
-            return self.tracker.step(frame.index, frame.depth, frame.K, frame.pose, segments, feats,
-                                     lifted.background, seg_masks)
+            return self.tracker.step(
+                frame.index, frame.depth, frame.K, frame.pose, segments, feats, lifted.background, seg_masks
+            )
 
     def instances(self) -> list[Instance3D]:
         """The objects mapped so far (merges pending tracks first; safe to call at any time)."""
@@ -111,10 +114,17 @@ class Mapper:
         return background_points(self.tracker)
 
 
-def map_scene(scene, segmenter: Callable[[Frame], FrameMasks], features: FeatureExtractor | None = None,
-              config: PipelineConfig | None = None, progress: bool = True,
-              on_frame: Callable[[Mapper, Frame, FrameMasks, list[int]], None] | None = None,
-              checkpoint: Checkpointer | None = None, keep: dict | None = None, resume: dict | None = None) -> Mapper:
+def map_scene(
+    scene,
+    segmenter: Callable[[Frame], FrameMasks],
+    features: FeatureExtractor | None = None,
+    config: PipelineConfig | None = None,
+    progress: bool = True,
+    on_frame: Callable[[Mapper, Frame, FrameMasks, list[int]], None] | None = None,
+    checkpoint: Checkpointer | None = None,
+    keep: dict | None = None,
+    resume: dict | None = None,
+) -> Mapper:
     """Run every frame of `scene.stream` through a Mapper; frames whose masks cannot be made are skipped
     and counted in `mapper.stats` (the stream itself skips unreadable frames and counts `stream.skipped`).
     on_frame(mapper, frame, masks, track_ids): called after each mapped frame (history, live views, logs).
@@ -129,8 +139,12 @@ def map_scene(scene, segmenter: Callable[[Frame], FrameMasks], features: Feature
     read_ahead = ReadAhead(scene.stream.frames(start), segmenter)
     waiting = StageTimes()
     try:
-        with tqdm(total=len(scene.stream), initial=start, desc=f"segment {scene.name}", unit="frame",
-                  disable=not progress) as bar, checkpoint or nullcontext():
+        with (
+            tqdm(
+                total=len(scene.stream), initial=start, desc=f"segment {scene.name}", unit="frame", disable=not progress
+            ) as bar,
+            checkpoint or nullcontext(),
+        ):
             while True:
                 with waiting("wait"):
                     item = read_ahead.next()
@@ -147,9 +161,11 @@ def map_scene(scene, segmenter: Callable[[Frame], FrameMasks], features: Feature
         read_ahead.close()
         # reading and making masks ran beside the mapping; "wait" is how long mapping stood still for them
         earlier = mapper.times.seconds
-        mapper.times.seconds = {**_sum(read_ahead.times.seconds, earlier, ("read", "segment")),
-                                **_sum(waiting.seconds, earlier, ("wait",)),
-                                **{k: v for k, v in earlier.items() if k not in ("read", "segment", "wait")}}
+        mapper.times.seconds = {
+            **_sum(read_ahead.times.seconds, earlier, ("read", "segment")),
+            **_sum(waiting.seconds, earlier, ("wait",)),
+            **{k: v for k, v in earlier.items() if k not in ("read", "segment", "wait")},
+        }
     return mapper
 
 

@@ -10,16 +10,26 @@ log = logging.getLogger(__name__)
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("out", help="output folder of `tracklift segment` (<scene>.json + <scene>_instances.npz)")
-    parser.add_argument("query", help='free text: a class ("lamp"), a function ("something to sit on"), '
-                        'a relation ("the lamp next to the bed") or a superlative ("the largest table")')
+    parser.add_argument(
+        "query",
+        help='free text: a class ("lamp"), a function ("something to sit on"), '
+        'a relation ("the lamp next to the bed") or a superlative ("the largest table")',
+    )
     parser.add_argument("--top", type=int, default=10, help="how many instances to print (default 10)")
     parser.add_argument("--scene", help="scene name when OUT holds several scenes")
-    parser.add_argument("--classifier", default="vote",
-                        help="vote (default, no weights) | clip:<path> | siglip:<path> | llm[:<url-or-path>]")
+    parser.add_argument(
+        "--classifier",
+        default="vote",
+        help="vote (default, no weights) | clip:<path> | siglip:<path> | llm[:<url-or-path>]",
+    )
     parser.add_argument("--cache-dir", help="cache for LLM answers and text embeddings (default OUT/.cache)")
     parser.add_argument("--stride", type=int, default=5, help="frame stride when reading views for a classifier")
-    parser.add_argument("--view-frame", type=int, help="judge left/right from this frame's camera "
-                        "(default: the mean camera, or the first frame when the cameras face all ways)")
+    parser.add_argument(
+        "--view-frame",
+        type=int,
+        help="judge left/right from this frame's camera "
+        "(default: the mean camera, or the first frame when the cameras face all ways)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -27,9 +37,9 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from tracklift.classify.backends import make_classifier
-    from tracklift.outputs.scene_files import load_instances
     from tracklift.classify.query import rank_instances
     from tracklift.classify.spatial import DEFAULT_VIEWPOINT
+    from tracklift.outputs.scene_files import load_instances
 
     if args.top < 1:
         raise ValueError(f"--top must be >= 1, got {args.top}")

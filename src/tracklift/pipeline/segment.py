@@ -55,12 +55,23 @@ class Segmentation:
         return predicted_instances(self.instances, self.masks, vocab)
 
 
-def segment(scene, segmenter: str | Callable = "rgbd", *, masks_dir: str | os.PathLike | None = None,
-            features: str | FeatureExtractor | None = "handcrafted", config: PipelineConfig | None = None,
-            name_instances: NameInstances | None = None, vocab: Vocabulary | None = None,
-            mesh: str | os.PathLike | bool | None = None, progress: bool = False,
-            on_frame: OnFrame | None = None, max_lost: float = 0.5, checkpoint: Checkpointer | None = None,
-            keep: dict | None = None, resume: dict | None = None) -> Segmentation:
+def segment(
+    scene,
+    segmenter: str | Callable = "rgbd",
+    *,
+    masks_dir: str | os.PathLike | None = None,
+    features: str | FeatureExtractor | None = "handcrafted",
+    config: PipelineConfig | None = None,
+    name_instances: NameInstances | None = None,
+    vocab: Vocabulary | None = None,
+    mesh: str | os.PathLike | bool | None = None,
+    progress: bool = False,
+    on_frame: OnFrame | None = None,
+    max_lost: float = 0.5,
+    checkpoint: Checkpointer | None = None,
+    keep: dict | None = None,
+    resume: dict | None = None,
+) -> Segmentation:
     """Segment `scene` (a `tracklift.data.scene.Scene`) into 3D instances.
 
     segmenter: a spec ('precomputed' with `masks_dir`, 'rgbd[:options]', 'hf:…', 'geo3d[:options]' — 3D
@@ -90,8 +101,17 @@ def segment(scene, segmenter: str | Callable = "rgbd", *, masks_dir: str | os.Pa
             segmenter = make_segmenter(spec, masks_dir, [vocab.name_of(i) for i in vocab.evaluated])
         if config.tracker.mode == "spatial" or isinstance(features, str):
             features = make_features("none" if config.tracker.mode == "spatial" else features)
-        mapper = map_scene(scene, segmenter, features, config, progress=progress, on_frame=on_frame,
-                           checkpoint=checkpoint, keep=keep, resume=resume)
+        mapper = map_scene(
+            scene,
+            segmenter,
+            features,
+            config,
+            progress=progress,
+            on_frame=on_frame,
+            checkpoint=checkpoint,
+            keep=keep,
+            resume=resume,
+        )
         instances, background, stats = mapper.instances(), mapper.background_points(), asdict(mapper.stats)
         times.add(mapper.times.seconds)
     if name_instances is not None:
@@ -117,22 +137,37 @@ def check_frames_used(scene, stats: dict, max_lost: float) -> None:
     lost = stats["frames_unreadable"] + stats.get("frames_skipped", 0)
     if total == 0 or lost == total or lost > max_lost * total:
         reasons = "; ".join(f"{name}: {why}" for name, why in list(getattr(scene.stream, "skipped", []))[:3])
-        raise ValueError(f"scene {scene.name}: {lost} of {total} frames could not be used "
-                         f"({stats['frames_unreadable']} unreadable, {stats.get('frames_skipped', 0)} without masks)"
-                         + (f", e.g. {reasons}" if reasons else "") + "; nothing written")
+        raise ValueError(
+            f"scene {scene.name}: {lost} of {total} frames could not be used "
+            f"({stats['frames_unreadable']} unreadable, {stats.get('frames_skipped', 0)} without masks)"
+            + (f", e.g. {reasons}" if reasons else "")
+            + "; nothing written"
+        )
     if stats.get("masks", 1) == 0:
-        raise ValueError(f"scene {scene.name}: not one 2D mask in {stats['frames']} frames (are the masks named "
-                         f"after this scene's frames, e.g. {scene.stream.names[0]!r}.png?); nothing written")
+        raise ValueError(
+            f"scene {scene.name}: not one 2D mask in {stats['frames']} frames (are the masks named "
+            f"after this scene's frames, e.g. {scene.stream.names[0]!r}.png?); nothing written"
+        )
 
 
-def write_segmentation(out_dir: str | os.PathLike, result: Segmentation, vocab: Vocabulary, scene_dir=None,
-                       extra: dict | None = None) -> dict[str, Path]:
+def write_segmentation(
+    out_dir: str | os.PathLike, result: Segmentation, vocab: Vocabulary, scene_dir=None, extra: dict | None = None
+) -> dict[str, Path]:
     """Write `result` as `tracklift segment` does (see `tracklift.outputs.scene_files.write_scene`), the run's
     statistics in the JSON under "run", and its stage timings beside it in `<scene>_timings.json` (kept apart so
     the same inputs give the same scene files, byte for byte). Returns the written paths by kind."""
-    paths = write_scene(out_dir, result.scene, result.instances, result.masks, result.points, vocab,
-                        scene_dir=scene_dir, reference=result.reference, faces=result.faces,
-                        extra={"run": result.stats, **(extra or {})})
+    paths = write_scene(
+        out_dir,
+        result.scene,
+        result.instances,
+        result.masks,
+        result.points,
+        vocab,
+        scene_dir=scene_dir,
+        reference=result.reference,
+        faces=result.faces,
+        extra={"run": result.stats, **(extra or {})},
+    )
     paths["timings"] = Path(out_dir) / f"{result.scene}_timings.json"
     timings = {stage: round(seconds, 3) for stage, seconds in result.times.items()}
     atomic_write_text(paths["timings"], json.dumps({"scene": result.scene, "seconds": timings}, indent=1) + "\n")
@@ -143,7 +178,7 @@ def _segment_fused_map(scene, options: str, config: PipelineConfig, progress: bo
     """The 3D path: fuse the depth stream, segment the map. Returns (instances, background [B, 3], stats)."""
     from tracklift.segment3d.segment import geo3d_config, segment_scene
 
-    result = segment_scene(scene, geo3d_config(options, voxel=config.lift.voxel, stride=config.lift.stride),
-                           progress=progress)
+    result = segment_scene(
+        scene, geo3d_config(options, voxel=config.lift.voxel, stride=config.lift.stride), progress=progress
+    )
     return result.instances, result.background, result.stats
-

@@ -26,7 +26,9 @@ class Detections:
     def __post_init__(self) -> None:
         m = self.scores.shape[0]
         if self.boxes.shape != (m, 4) or self.labels.shape != (m,):
-            raise ValueError(f"boxes {self.boxes.shape}, scores {self.scores.shape}, labels {self.labels.shape} disagree")
+            raise ValueError(
+                f"boxes {self.boxes.shape}, scores {self.scores.shape}, labels {self.labels.shape} disagree"
+            )
 
     def __len__(self) -> int:
         return int(self.scores.shape[0])

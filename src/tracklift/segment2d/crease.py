@@ -25,9 +25,19 @@ def lab_colors(rgb: np.ndarray) -> np.ndarray:
     return (cv2.cvtColor(flat, cv2.COLOR_RGB2Lab) / 100.0).reshape(rgb.shape).astype(np.float32)
 
 
-def crease_weights(points: np.ndarray, normals: np.ndarray, lab: np.ndarray, src: np.ndarray, dst: np.ndarray,
-                   scale, depth_weight: float, normal_weight: float, convex_factor: float, color_weight: float,
-                   tolerance: float) -> np.ndarray:
+def crease_weights(
+    points: np.ndarray,
+    normals: np.ndarray,
+    lab: np.ndarray,
+    src: np.ndarray,
+    dst: np.ndarray,
+    scale,
+    depth_weight: float,
+    normal_weight: float,
+    convex_factor: float,
+    color_weight: float,
+    tolerance: float,
+) -> np.ndarray:
     """[E] float32 weights of edges src → dst (module docstring), unsorted.
 
     points: [N, 3] float32 metres; normals: [N, 3] unit, facing the viewer; lab: [N, 3] (`lab_colors`);
@@ -44,8 +54,9 @@ def crease_weights(points: np.ndarray, normals: np.ndarray, lab: np.ndarray, src
     return np.maximum(shape + color_weight * colour - tolerance, 0).astype(np.float32)
 
 
-def crease_weights_reference(points, normals, lab, src, dst, scale, depth_weight, normal_weight, convex_factor,
-                             color_weight, tolerance) -> np.ndarray:
+def crease_weights_reference(
+    points, normals, lab, src, dst, scale, depth_weight, normal_weight, convex_factor, color_weight, tolerance
+) -> np.ndarray:
     """Plain per-edge version of `crease_weights` (the tests compare the two)."""
     scale = np.broadcast_to(np.asarray(scale, np.float64), (len(src),))
     out = np.empty(len(src), np.float32)

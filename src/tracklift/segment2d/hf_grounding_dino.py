@@ -23,7 +23,9 @@ def prompt_chunks(vocabulary: list[str], token_counts: list[int], max_tokens: in
     used = 2
     for index, count in enumerate(token_counts):
         if count + 2 > max_tokens:
-            raise ValueError(f"class {vocabulary[index]!r} needs {count} tokens, the model reads at most {max_tokens - 2}")
+            raise ValueError(
+                f"class {vocabulary[index]!r} needs {count} tokens, the model reads at most {max_tokens - 2}"
+            )
         if used + count > max_tokens:
             chunks.append([])
             used = 2
@@ -80,7 +82,9 @@ class GroundingDinoDetector:
             class_probs = np.stack([probs[:, owner == c].max(axis=1) for c in range(len(chunk))], axis=1)
             best = class_probs.argmax(axis=1)
             scores = class_probs[np.arange(len(best)), best]
-            corners = np.clip(center_to_corners(out.pred_boxes[0].float().cpu().numpy()) * [w, h, w, h], 0, [w, h, w, h])
+            corners = np.clip(
+                center_to_corners(out.pred_boxes[0].float().cpu().numpy()) * [w, h, w, h], 0, [w, h, w, h]
+            )
             keep = scores > threshold
             labels = np.asarray(chunk, np.int64)[best[keep]]
             parts.append(Detections(corners[keep].astype(np.float32), scores[keep].astype(np.float32), labels))

@@ -45,7 +45,10 @@ class Owlv2Detector:
         with torch.inference_mode():
             for start in range(0, len(queries), self.prompt_batch):
                 text = self.processor.tokenizer(
-                    queries[start : start + self.prompt_batch], padding="max_length", truncation=True, return_tensors="pt"
+                    queries[start : start + self.prompt_batch],
+                    padding="max_length",
+                    truncation=True,
+                    return_tensors="pt",
                 ).to(self.device)
                 out = self.model(input_ids=text.input_ids, attention_mask=text.attention_mask, pixel_values=pixels)
                 logits.append(out.logits[0].float())  # [boxes, queries in batch]
@@ -56,4 +59,6 @@ class Owlv2Detector:
         corners = center_to_corners(boxes.cpu().numpy()) * max(h, w)
         corners = np.clip(corners, 0, [w, h, w, h])
         keep = scores > threshold
-        return Detections(corners[keep].astype(np.float32), scores[keep].astype(np.float32), labels[keep].astype(np.int64))
+        return Detections(
+            corners[keep].astype(np.float32), scores[keep].astype(np.float32), labels[keep].astype(np.int64)
+        )

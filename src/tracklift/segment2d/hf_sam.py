@@ -10,7 +10,8 @@ import numpy as np
 
 
 class SamBoxPrompter:
-    """color [H, W, 3] uint8 + boxes [M, 4] (x0, y0, x1, y1) pixels -> masks [M, H, W] bool and SAM's IoU estimates [M]."""
+    """color [H, W, 3] uint8 + boxes [M, 4] (x0, y0, x1, y1) pixels -> masks [M, H, W] bool and SAM's IoU estimates "
+    "[M]."""
 
     def __init__(self, model: str, device: str = "cpu", dtype: str = "float32", box_batch: int = 16):
         from transformers import SamModel, SamProcessor

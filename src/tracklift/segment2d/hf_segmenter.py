@@ -8,9 +8,9 @@ from typing import Protocol
 import numpy as np
 
 from tracklift.core.config import config, option
+from tracklift.core.masks import FrameMasks
 from tracklift.data.frame import Frame
 from tracklift.segment2d.boxes import Detections, nms
-from tracklift.core.masks import FrameMasks
 
 
 class BoxDetector(Protocol):
@@ -59,7 +59,9 @@ class OpenVocabSegmenter:
         found = self.detect(frame)
         masks, _ = self.prompter(frame.color, found.boxes)
         if masks.shape != (len(found), frame.height, frame.width):
-            raise ValueError(f"box prompter returned masks {masks.shape} for {len(found)} boxes on frame {frame.name!r}")
+            raise ValueError(
+                f"box prompter returned masks {masks.shape} for {len(found)} boxes on frame {frame.name!r}"
+            )
         nonempty = masks.any(axis=(1, 2))
         labels = [self.vocabulary[i] for i in found.labels[nonempty]]
         return FrameMasks(masks[nonempty], labels or [], np.clip(found.scores[nonempty], 0, 1))

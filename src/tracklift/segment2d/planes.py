@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+
 from tracklift.core.config import config, option
 
 
@@ -20,8 +21,7 @@ from tracklift.core.config import config, option
 class PlaneConfig:
     max_planes: int = option(4, "at most this many planes", low=0, high=64)
     rounds: int = option(8, "RANSAC rounds", low=1, high=256)
-    min_fraction: float = option(0.08, "share of the valid pixels a plane's largest piece must hold", low=0.0,
-                                 high=1.0)
+    min_fraction: float = option(0.08, "share of the valid pixels a plane's largest piece must hold", low=0.0, high=1.0)
     min_piece: float = option(0.01, "share of the valid pixels its other pieces need to count", low=0.0, high=1.0)
     distance: float = option(0.02, "inlier distance at 1 m depth (scaled beyond), metres", low=1e-6, high=10.0)
     angle_deg: float = option(20.0, "normal tolerance, degrees", low=0.0, high=90.0)
@@ -44,7 +44,8 @@ def plane_inliers(points: np.ndarray, normals: np.ndarray, planes: np.ndarray, t
 
 
 def _pieces(inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """8-connected pieces of `inside` [H, W] bool: labels [H, W] int32 (0 = outside) and sizes [count] (sizes[0] = 0)."""
+    """8-connected pieces of `inside` [H, W] bool: labels [H, W] int32 (0 = outside) and sizes [count] (sizes[0] = "
+    "0)."""
     count, labels = cv2.connectedComponents(inside.astype(np.uint8), connectivity=8)
     sizes = np.bincount(labels.ravel(), minlength=count)
     sizes[0] = 0
@@ -59,8 +60,9 @@ def fit_plane(points: np.ndarray) -> np.ndarray:
     return np.append(normal, -normal @ centre)
 
 
-def best_plane(points: np.ndarray, normals: np.ndarray, tol, rng: np.random.Generator, iterations: int,
-               angle_deg: float):
+def best_plane(
+    points: np.ndarray, normals: np.ndarray, tol, rng: np.random.Generator, iterations: int, angle_deg: float
+):
     """Best of `iterations` random 3-point planes over a sample (points, normals: [M, 3]; tol as in
     `plane_inliers`), refit to its inliers; with its inlier count. (None, 0) when every triple is degenerate."""
     tri = rng.integers(0, len(points), (iterations, 3))
@@ -133,7 +135,9 @@ def find_planes(
     return plane_ids, np.array(planes, np.float64).reshape(-1, 4)
 
 
-def _grow(plane_ids: np.ndarray, planes: list[np.ndarray], flat_p: np.ndarray, valid: np.ndarray, cfg: PlaneConfig) -> None:
+def _grow(
+    plane_ids: np.ndarray, planes: list[np.ndarray], flat_p: np.ndarray, valid: np.ndarray, cfg: PlaneConfig
+) -> None:
     """Give each plane the unassigned pixels that lie on it by distance alone and connect to it through such
     pixels: where noise or a crease (floor meets wall) spoils the normals, the distance test still holds."""
     tol = cfg.distance * np.maximum(flat_p[:, 2], 1.0)

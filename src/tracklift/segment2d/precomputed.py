@@ -40,7 +40,9 @@ def _read_sidecar(path: Path, ids: np.ndarray) -> tuple[list[str | None], np.nda
         return labels, scores
     meta = read_json(_regular(path))
     if not isinstance(meta, dict):
-        raise ValueError(f"{path}: expected an object {{\"<id>\": {{\"label\": ..., \"score\": ...}}}}, got {type(meta).__name__}")
+        raise ValueError(
+            f'{path}: expected an object {{"<id>": {{"label": ..., "score": ...}}}}, got {type(meta).__name__}'
+        )
     position = {int(i): k for k, i in enumerate(ids)}
     for key, entry in meta.items():
         if not key.isdigit() or not isinstance(entry, dict):
@@ -98,11 +100,18 @@ def _read_npz(path: Path, shape: tuple[int, int] | None) -> FrameMasks:
     labels: list[str | None] = [None] * n
     if "labels" in arrays:
         if arrays["labels"].shape != (n,) or arrays["labels"].dtype.kind != "U":
-            raise ValueError(f"{path}: 'labels' must be [{n}] strings, got {arrays['labels'].shape} {arrays['labels'].dtype}")
+            raise ValueError(
+                f"{path}: 'labels' must be [{n}] strings, got {arrays['labels'].shape} {arrays['labels'].dtype}"
+            )
         labels = [check_text(str(x), path, f"label {k}") or None for k, x in enumerate(arrays["labels"])]
     scores = arrays.get("scores", np.ones(n, np.float32))
-    if (scores.shape != (n,) or scores.dtype.kind not in "fiu" or not np.isfinite(scores).all() or (scores < 0).any()
-            or (scores > 1).any()):
+    if (
+        scores.shape != (n,)
+        or scores.dtype.kind not in "fiu"
+        or not np.isfinite(scores).all()
+        or (scores < 0).any()
+        or (scores > 1).any()
+    ):
         raise ValueError(f"{path}: 'scores' must be [{n}] floats in [0, 1], got {scores.shape} {scores.dtype}")
     return FrameMasks(masks, labels, scores.astype(np.float32))
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from tracklift.data.frame import Frame
 from tracklift.core.masks import FrameMasks
+from tracklift.data.frame import Frame
 
 
 @runtime_checkable

@@ -25,11 +25,11 @@ import numpy as np
 from scipy import ndimage
 
 from tracklift.core.config import config, option
-from tracklift.data.frame import Frame
-from tracklift.segment2d.crease import crease_weights, lab_colors
 from tracklift.core.felzenszwalb import felzenszwalb
 from tracklift.core.masks import FrameMasks
-from tracklift.segment2d.normals import depth_to_points, depth_normals, smooth_normals
+from tracklift.data.frame import Frame
+from tracklift.segment2d.crease import crease_weights, lab_colors
+from tracklift.segment2d.normals import depth_normals, depth_to_points, smooth_normals
 from tracklift.segment2d.planes import PlaneConfig, find_planes
 
 PLANE_MODES = ("remove", "segment", "keep")
@@ -39,15 +39,17 @@ PLANE_MODES = ("remove", "segment", "keep")
 class RGBDConfig:
     """Options of the RGB-D segmenter; the defaults suit 640×480 indoor frames (ScanNet, Replica)."""
 
-    planes: str = option("remove", "dominant planes: not objects, each piece a segment, or no plane detection",
-                         choices=PLANE_MODES)
+    planes: str = option(
+        "remove", "dominant planes: not objects, each piece a segment, or no plane detection", choices=PLANE_MODES
+    )
     plane: PlaneConfig = field(default_factory=PlaneConfig)
     depth_smooth: int = option(5, "bilateral depth filter diameter, pixels (0 = off)", low=0, high=64)
     depth_sigma: float = option(0.02, "bilateral depth filter relative range", low=0.0, high=10.0)
     normal_step: int = option(3, "neighbour distance for normals, pixels", low=1, high=64)
     normal_smooth: int = option(5, "box size for normal smoothing, pixels", low=1, high=64)
-    max_depth_jump: float = option(0.05, "edges whose depth differs by more than this share of the nearer are cut",
-                                   low=0.0, high=10.0)
+    max_depth_jump: float = option(
+        0.05, "edges whose depth differs by more than this share of the nearer are cut", low=0.0, high=10.0
+    )
     depth_weight: float = option(10.0, "edge weight of the relative off-tangent-plane distance", low=0.0, high=1e6)
     normal_weight: float = option(1.0, "edge weight of (1 − cos angle)", low=0.0, high=1e6)
     convex_factor: float = option(0.1, "multiplies both shape terms on convex creases", low=0.0, high=1e3)
@@ -57,8 +59,7 @@ class RGBDConfig:
     min_size: float = option(2e-4, "pieces below this share of the image merge into a neighbour", low=0.0, high=1.0)
     min_area: float = option(2e-3, "segments below this share of the image are dropped", low=0.0, high=1.0)
     max_segments: int = option(64, "keep the largest this many", low=1, high=65_535)
-    score_area: float = option(0.02, "share of the image that gets the full size part of the score", low=1e-9,
-                               high=1.0)
+    score_area: float = option(0.02, "share of the image that gets the full size part of the score", low=1e-9, high=1.0)
     seed: int = option(0, "RANSAC seed", low=0)
 
 
@@ -83,9 +84,19 @@ def pixel_graph(
     nearer = np.minimum(z[src], z[dst])
     keep = np.abs(z[src] - z[dst]) <= cfg.max_depth_jump * nearer
     src, dst, nearer = src[keep], dst[keep], nearer[keep]
-    weight = crease_weights(points.reshape(-1, 3), normals.reshape(-1, 3), lab_colors(color).reshape(-1, 3), src, dst,
-                            nearer, cfg.depth_weight, cfg.normal_weight, cfg.convex_factor, cfg.color_weight,
-                            cfg.tolerance)
+    weight = crease_weights(
+        points.reshape(-1, 3),
+        normals.reshape(-1, 3),
+        lab_colors(color).reshape(-1, 3),
+        src,
+        dst,
+        nearer,
+        cfg.depth_weight,
+        cfg.normal_weight,
+        cfg.convex_factor,
+        cfg.color_weight,
+        cfg.tolerance,
+    )
     order = np.argsort(weight, kind="stable")
     return src[order].astype(np.int64), dst[order].astype(np.int64), weight[order]
 

@@ -130,7 +130,7 @@ def fuse_stream(stream, cfg: FuseConfig | None = None, progress: bool = True, de
     keys, sums = _reduce(chunks) if chunks else (np.zeros(0, np.int64), np.zeros((0, 8)))
     keep = sums[:, _FRAMES] >= cfg.min_frames
     keys, sums = keys[keep], sums[keep]
-    pixels = sums[:, _PIXELS:_PIXELS + 1]
+    pixels = sums[:, _PIXELS : _PIXELS + 1]
     view = sums[:, _VIEW]
     view = view / np.maximum(np.linalg.norm(view, axis=1, keepdims=True), 1e-9)
     return FusedMap(

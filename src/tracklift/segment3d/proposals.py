@@ -15,17 +15,18 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from tracklift.core.config import config, option
+from tracklift.core.felzenszwalb import felzenszwalb
 from tracklift.lift.components import voxel_components
 from tracklift.segment2d.crease import crease_weights, lab_colors
-from tracklift.core.felzenszwalb import felzenszwalb
 
 
 @config
 class ProposalConfig:
     """Sizes are areas (m²) of mapped surface, so that they mean the same at any voxel size."""
 
-    scales: tuple[float, ...] = option((0.0027, 0.009), "Felzenszwalb scales as areas, m² (k = scale / voxel²)",
-                                       low=1e-9, high=1e3)
+    scales: tuple[float, ...] = option(
+        (0.0027, 0.009), "Felzenszwalb scales as areas, m² (k = scale / voxel²)", low=1e-9, high=1e3
+    )
     knn: int = option(12, "neighbours per voxel", low=1, high=256)
     max_edge: float = option(2.0, "longer neighbour edges are cut, voxel edges", low=0.0, high=100.0)
     normal_weight: float = option(1.0, "edge weight of (1 − cos angle)", low=0.0, high=1e6)
@@ -48,14 +49,31 @@ def voxel_graph(points: np.ndarray, normals: np.ndarray, colors: np.ndarray, vox
     # Each pair once: the kNN relation is not symmetric, so take (min, max) and drop repeats.
     pair = np.unique(np.stack([src[keep], dst[keep]], axis=1), axis=0)
     src, dst = pair[:, 0].astype(np.int64), pair[:, 1].astype(np.int64)
-    weight = crease_weights(points, normals, lab_colors(colors), src, dst, 1.0, 0.0, cfg.normal_weight,
-                            cfg.convex_factor, cfg.color_weight, cfg.tolerance)
+    weight = crease_weights(
+        points,
+        normals,
+        lab_colors(colors),
+        src,
+        dst,
+        1.0,
+        0.0,
+        cfg.normal_weight,
+        cfg.convex_factor,
+        cfg.color_weight,
+        cfg.tolerance,
+    )
     order = np.argsort(weight, kind="stable")
     return src[order], dst[order], weight[order]
 
 
-def propose(points: np.ndarray, colors: np.ndarray, normals: np.ndarray, voxel: float,
-            cfg: ProposalConfig | None = None, kernel=felzenszwalb) -> list[np.ndarray]:
+def propose(
+    points: np.ndarray,
+    colors: np.ndarray,
+    normals: np.ndarray,
+    voxel: float,
+    cfg: ProposalConfig | None = None,
+    kernel=felzenszwalb,
+) -> list[np.ndarray]:
     """Proposals as index arrays into `points`.
 
     points: [N, 3] float32 voxel centres, metres, world; colors: [N, 3] uint8 RGB; normals: [N, 3] float32 unit,

@@ -19,17 +19,18 @@ from tracklift.core.config import config, option
 
 @config
 class ScoreConfig:
-    longest: tuple[float, float] = option((0.4, 2.2), "(lo, hi) of the larger of height and longest extent, metres",
-                                          low=0.0, high=100.0)
-    width: tuple[float, float] = option((0.2, 3.0), "(lo, hi) of the shorter horizontal extent, metres", low=0.0,
-                                        high=100.0)
+    longest: tuple[float, float] = option(
+        (0.4, 2.2), "(lo, hi) of the larger of height and longest extent, metres", low=0.0, high=100.0
+    )
+    width: tuple[float, float] = option(
+        (0.2, 3.0), "(lo, hi) of the shorter horizontal extent, metres", low=0.0, high=100.0
+    )
     height: tuple[float, float] = option((0.2, 2.2), "(lo, hi) of the extent along up, metres", low=0.0, high=100.0)
     soft: float = option(0.2, "metres per e-fold outside a range", low=1e-6, high=100.0)
     support_gap: float = option(0.25, "gap below an instance that still supports it, metres", low=0.0, high=100.0)
     unsupported: float = option(0.4, "score factor of an unsupported instance", low=0.0, high=1.0)
     mass_area: float = option(0.27, "surface area of full mass, m²", low=1e-9, high=1e6)
-    nms_iou: float = option(0.7, "proposals overlapping a better one by more voxel IoU are dropped", low=0.0,
-                            high=1.0)
+    nms_iou: float = option(0.7, "proposals overlapping a better one by more voxel IoU are dropped", low=0.0, high=1.0)
 
 
 def extents(points: np.ndarray, up: np.ndarray) -> tuple[float, float, float, float]:
@@ -49,15 +50,19 @@ def _band(x: float, bounds: tuple[float, float], soft: float) -> float:
     return float(np.exp(-max(lo - x, 0.0) / soft - max(x - hi, 0.0) / soft))
 
 
-def furniture_score(points: np.ndarray, up: np.ndarray, floor_height: float, voxel: float,
-                    cfg: ScoreConfig | None = None) -> float:
+def furniture_score(
+    points: np.ndarray, up: np.ndarray, floor_height: float, voxel: float, cfg: ScoreConfig | None = None
+) -> float:
     """The score of one proposal (module docstring). points: [M, 3] float32 voxel centres, metres, world;
     up: [3] unit; floor_height: the floor's height along up, metres; voxel: edge, metres."""
     cfg = cfg or ScoreConfig()
     if len(points) == 0:
         return 0.0
     height, long_side, short_side, bottom = extents(points, up)
-    size = (_band(max(height, long_side), cfg.longest, cfg.soft) * _band(short_side, cfg.width, cfg.soft)
-            * _band(height, cfg.height, cfg.soft))
+    size = (
+        _band(max(height, long_side), cfg.longest, cfg.soft)
+        * _band(short_side, cfg.width, cfg.soft)
+        * _band(height, cfg.height, cfg.soft)
+    )
     support = 1.0 if bottom - floor_height <= cfg.support_gap else cfg.unsupported
     return size * support * float(1.0 - np.exp(-len(points) * voxel**2 / cfg.mass_area))

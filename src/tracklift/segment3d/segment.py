@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tracklift.core.config import config, config_from_spec, option, parse_spec_options, spec_keys
+from tracklift.core.instance import Instance3D
 from tracklift.lift.projection import project
-from tracklift.superpoints.pointcloud import point_normals
 from tracklift.segment3d.fuse import FuseConfig, FusedMap, fuse_stream
 from tracklift.segment3d.proposals import ProposalConfig, propose
 from tracklift.segment3d.score import ScoreConfig, furniture_score
 from tracklift.segment3d.structure import StructureConfig, find_structure
+from tracklift.superpoints.pointcloud import point_normals
 from tracklift.track.costs import overlap_matrix
-from tracklift.core.instance import Instance3D
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,9 @@ class Geo3DConfig:
     score: ScoreConfig = field(default_factory=ScoreConfig)
     normal_knn: int = option(16, "neighbours for PCA normals", low=2, high=256)
     min_score: float = option(0.01, "instances scoring below this are dropped", low=0.0, high=1.0)
-    min_visible: float = option(0.5, "share of an instance's voxels a frame must see to count among its frames",
-                                low=0.0, high=1.0)
+    min_visible: float = option(
+        0.5, "share of an instance's voxels a frame must see to count among its frames", low=0.0, high=1.0
+    )
 
 
 @dataclass
@@ -70,8 +71,10 @@ def geo3d_config(options: str = "", voxel: float | None = None, stride: int | No
         return ",".join(f"{key}={value}" for key, value in given.items() if owner[key] == stage)
 
     fuse = {k: v for k, v in {"voxel": voxel, "stride": stride}.items() if v is not None}
-    stages = {stage: config_from_spec(cls, spec(stage), where, **(fuse if stage == "fuse" else {}))
-              for stage, cls in _STAGES.items()}
+    stages = {
+        stage: config_from_spec(cls, spec(stage), where, **(fuse if stage == "fuse" else {}))
+        for stage, cls in _STAGES.items()
+    }
     return config_from_spec(Geo3DConfig, spec(None), where, **stages)
 
 
@@ -92,20 +95,30 @@ def segment_map(vmap: FusedMap, cfg: Geo3DConfig | None = None) -> Geo3DResult:
         return Geo3DResult([], np.zeros((0, 3), np.float32), stats)
     normals = oriented_normals(vmap.points, vmap.view, cfg.normal_knn)
     room = find_structure(vmap.points, normals, vmap.view, vmap.up, vmap.voxel, cfg.structure)
-    log.info("geo3d: %d voxels, %d structural planes (%.0f%% of voxels), floor at %.2f m",
-             len(vmap), len(room.planes), 100 * room.structural.mean(), room.floor_height)
+    log.info(
+        "geo3d: %d voxels, %d structural planes (%.0f%% of voxels), floor at %.2f m",
+        len(vmap),
+        len(room.planes),
+        100 * room.structural.mean(),
+        room.floor_height,
+    )
     rest = np.flatnonzero(~room.structural)
     found = propose(vmap.points[rest], vmap.colors[rest], normals[rest], vmap.voxel, cfg.proposals)
     proposals = [rest[p] for p in found]
     stats.update(structural_planes=len(room.planes), proposals=len(proposals))
     if not proposals:
         return Geo3DResult([], vmap.points, stats)
-    scores = np.array([furniture_score(vmap.points[p], room.up, room.floor_height, vmap.voxel, cfg.score)
-                       for p in proposals])
+    scores = np.array(
+        [furniture_score(vmap.points[p], room.up, room.floor_height, vmap.voxel, cfg.score) for p in proposals]
+    )
     keep = [i for i in voxel_nms(proposals, scores, cfg.score.nms_iou) if scores[i] >= cfg.min_score]
     instances = [
-        Instance3D(id=n, points=vmap.points[proposals[i]], frames=seen_by(vmap.points[proposals[i]], vmap, cfg),
-                   score=float(scores[i]))
+        Instance3D(
+            id=n,
+            points=vmap.points[proposals[i]],
+            frames=seen_by(vmap.points[proposals[i]], vmap, cfg),
+            score=float(scores[i]),
+        )
         for n, i in enumerate(keep)
     ]
     taken = np.zeros(len(vmap), bool)

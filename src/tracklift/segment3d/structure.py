@@ -31,12 +31,13 @@ class StructureConfig:
     iterations: int = option(300, "hypotheses per round", low=1, high=100_000)
     sample_size: int = option(20000, "voxels scored per hypothesis", low=3, high=10_000_000)
     min_plane_area: float = option(1.0, "area a structural plane's largest piece needs, m²", low=0.0, high=1e6)
-    behind: float = option(0.10, "map voxels further than this behind a plane are behind it, metres", low=0.0,
-                           high=100.0)
-    max_behind: float = option(0.05, "share of the map's voxels a bounding plane may have behind it", low=0.0,
-                               high=1.0)
-    grow_distance: float = option(0.06, "structure grows to voxels this close to its planes, metres", low=0.0,
-                                  high=10.0)
+    behind: float = option(
+        0.10, "map voxels further than this behind a plane are behind it, metres", low=0.0, high=100.0
+    )
+    max_behind: float = option(0.05, "share of the map's voxels a bounding plane may have behind it", low=0.0, high=1.0)
+    grow_distance: float = option(
+        0.06, "structure grows to voxels this close to its planes, metres", low=0.0, high=10.0
+    )
     floor_angle_deg: float = option(30.0, "floor normal vs the cameras' up, degrees", low=0.0, high=90.0)
     seed: int = option(0, "RANSAC seed", low=0)
 
@@ -53,8 +54,14 @@ class Structure:
     floor_height: float
 
 
-def find_structure(points: np.ndarray, normals: np.ndarray, view: np.ndarray, up: np.ndarray, voxel: float,
-                   cfg: StructureConfig | None = None) -> Structure:
+def find_structure(
+    points: np.ndarray,
+    normals: np.ndarray,
+    view: np.ndarray,
+    up: np.ndarray,
+    voxel: float,
+    cfg: StructureConfig | None = None,
+) -> Structure:
     """points: [N, 3] float32 voxel centres, metres, world; normals: [N, 3] float32 unit; view: [N, 3] float32
     unit directions towards the cameras; up: [3] the cameras' mean up; voxel: edge, metres."""
     cfg = cfg or StructureConfig()
@@ -95,8 +102,9 @@ def find_structure(points: np.ndarray, normals: np.ndarray, view: np.ndarray, up
 
 def _on_plane(plane: np.ndarray, candidates: np.ndarray, points, normals, cfg: StructureConfig) -> np.ndarray:
     inside = np.zeros(len(points), bool)
-    inside[candidates] = plane_inliers(points[candidates], normals[candidates], plane[None], cfg.distance,
-                                       cfg.angle_deg)[:, 0]
+    inside[candidates] = plane_inliers(
+        points[candidates], normals[candidates], plane[None], cfg.distance, cfg.angle_deg
+    )[:, 0]
     return inside
 
 

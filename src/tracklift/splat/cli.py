@@ -56,11 +56,15 @@ class _TrainHelpFormatter(argparse.HelpFormatter):
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="splat_command", metavar="SPLAT_COMMAND", required=True)
 
-    p = sub.add_parser("train", help="fit Gaussians to an RGB-D scene, a COLMAP folder or a transforms.json",
-                       formatter_class=_TrainHelpFormatter)
+    p = sub.add_parser(
+        "train",
+        help="fit Gaussians to an RGB-D scene, a COLMAP folder or a transforms.json",
+        formatter_class=_TrainHelpFormatter,
+    )
     p.add_argument("scene", help="scene folder (any RGB-D layout), COLMAP folder, or transforms.json")
-    p.add_argument("--out", required=True,
-                   help="output folder: point_cloud.ply, metrics.json, cameras.json, source.json")
+    p.add_argument(
+        "--out", required=True, help="output folder: point_cloud.ply, metrics.json, cameras.json, source.json"
+    )
     p.add_argument("--iters", type=int, help="optimisation steps")
     p.add_argument("--sh-degree", type=int, help="spherical-harmonics degree of the colours")
     p.add_argument("--holdout-every", type=int, help="every n-th view is held out for PSNR (0 = none)")
@@ -74,24 +78,44 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("lift", help="per-Gaussian instance ids from 2D masks (instances.npy/.json)")
     p.add_argument("model", help="folder written by `splat train`")
     p.add_argument("--masks", required=True, help="precomputed masks folder (<frame>.png/.json or <frame>.npz)")
-    p.add_argument("--correct", action="store_true",
-                   help="correct the masks across views first (writes MODEL/corrected_masks)")
+    p.add_argument(
+        "--correct", action="store_true", help="correct the masks across views first (writes MODEL/corrected_masks)"
+    )
     p.add_argument("--split-prune", action="store_true", help="GIT-guided split/prune of ambiguous Gaussians")
-    p.add_argument("--keep-unresolved", action="store_true",
-                   help="with --split-prune: keep a parent whose two children both stay ambiguous (rather than "
-                        "leave a gap; useful without --refit)")
-    p.add_argument("--split-axes", type=int, choices=(1, 2, 3),
-                   help="with --split-prune: how many of a Gaussian's largest axes are tried as the split "
-                        "direction (one tracing pass each; default: SplitPruneConfig's)")
-    p.add_argument("--refit", type=int, default=0, metavar="N",
-                   help="with --split-prune: N photometric training steps afterwards on the lifted training "
-                        "views, so the survivors regrow into the gaps (needs their images; default 0 = off)")
-    p.add_argument("--images", metavar="DATASET",
-                   help="with --refit: the training data (RGB-D scene folder, COLMAP folder or transforms.json); "
-                        "default: the one in MODEL/source.json")
+    p.add_argument(
+        "--keep-unresolved",
+        action="store_true",
+        help="with --split-prune: keep a parent whose two children both stay ambiguous (rather than "
+        "leave a gap; useful without --refit)",
+    )
+    p.add_argument(
+        "--split-axes",
+        type=int,
+        choices=(1, 2, 3),
+        help="with --split-prune: how many of a Gaussian's largest axes are tried as the split "
+        "direction (one tracing pass each; default: SplitPruneConfig's)",
+    )
+    p.add_argument(
+        "--refit",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --split-prune: N photometric training steps afterwards on the lifted training "
+        "views, so the survivors regrow into the gaps (needs their images; default 0 = off)",
+    )
+    p.add_argument(
+        "--images",
+        metavar="DATASET",
+        help="with --refit: the training data (RGB-D scene folder, COLMAP folder or transforms.json); "
+        "default: the one in MODEL/source.json",
+    )
     p.add_argument("--method", choices=("closed", "contrastive"), default="closed")
-    p.add_argument("--granularity", choices=("coarse", "fine"), default="coarse",
-                   help="overlapping masks: larger or smaller on top")
+    p.add_argument(
+        "--granularity",
+        choices=("coarse", "fine"),
+        default="coarse",
+        help="overlapping masks: larger or smaller on top",
+    )
     p.add_argument("--threshold", type=float, default=0.5, help="mask-correction merge threshold")
     p.add_argument("--mode", choices=("alpha", "count"), default="alpha", help="tracing weight: alpha*T or pixel count")
     p.add_argument("--iters", type=int, default=300, help="contrastive lifting steps")
@@ -100,8 +124,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("hierarchy", help="coarse and fine instances from multi-granularity masks (hierarchy.json)")
     p.add_argument("model", help="folder written by `splat train`")
-    p.add_argument("--masks", required=True,
-                   help="precomputed masks folder; overlapping masks (<frame>.npz) give the two levels")
+    p.add_argument(
+        "--masks", required=True, help="precomputed masks folder; overlapping masks (<frame>.npz) give the two levels"
+    )
     p.add_argument("--correct", action="store_true", help="correct each level's masks across views first")
     p.add_argument("--threshold", type=float, default=0.5, help="mask-correction merge threshold")
     p.add_argument("--mode", choices=("alpha", "count"), default="alpha", help="tracing weight: alpha*T or pixel count")
@@ -112,20 +137,36 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="folder with instances.npy/.json (after `splat lift`)")
     p.add_argument("--instance", type=int, action="append", required=True, help="instance id (repeatable)")
     p.add_argument("--out", required=True, help="output .ply")
-    p.add_argument("--level", choices=("fine", "coarse"),
-                   help="an instance of this `splat hierarchy` level (default: of `splat lift`)")
+    p.add_argument(
+        "--level",
+        choices=("fine", "coarse"),
+        help="an instance of this `splat hierarchy` level (default: of `splat lift`)",
+    )
     p.set_defaults(func=run_extract)
 
     p = sub.add_parser("render", help="render the model's views to PNG (colour, optionally instance maps)")
     p.add_argument("model", help="folder written by `splat train` (and `splat lift`)")
-    p.add_argument("--out", required=True,
-                   help="folder for <view>.png (and <view>_instances.png); <view> = frame name or image stem")
+    p.add_argument(
+        "--out",
+        required=True,
+        help="folder for <view>.png (and <view>_instances.png); <view> = frame name or image stem",
+    )
     p.add_argument("--instances", action="store_true", help="also write colour-coded instance maps")
-    p.add_argument("--level", choices=("fine", "coarse"),
-                   help="instances of this `splat hierarchy` level (default: of `splat lift`)")
+    p.add_argument(
+        "--level",
+        choices=("fine", "coarse"),
+        help="instances of this `splat hierarchy` level (default: of `splat lift`)",
+    )
     p.add_argument("--remove", type=int, action="append", default=[], help="instance id to remove (repeatable)")
-    p.add_argument("--recolor", type=float, nargs=4, metavar=("ID", "R", "G", "B"), action="append", default=[],
-                   help="paint an instance a flat colour (R G B in [0, 1]; repeatable)")
+    p.add_argument(
+        "--recolor",
+        type=float,
+        nargs=4,
+        metavar=("ID", "R", "G", "B"),
+        action="append",
+        default=[],
+        help="paint an instance a flat colour (R G B in [0, 1]; repeatable)",
+    )
     p.add_argument("--views", choices=("all", "holdout", "train"), default="all")
     p.set_defaults(func=run_render)
 
@@ -135,8 +176,10 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
     from tracklift.splat.train import InitConfig, TrainConfig
 
     given = {d: getattr(args, d) for d in TRAIN_FLAGS if getattr(args, d) is not None}
-    fields = {section: {f: given[d] for d, (sec, f) in TRAIN_FLAGS.items() if sec == section and d in given}
-              for section in (None, "init")}
+    fields = {
+        section: {f: given[d] for d, (sec, f) in TRAIN_FLAGS.items() if sec == section and d in given}
+        for section in (None, "init")
+    }
     if "iters" in given:  # a short run still ends with steps that refine a fixed set of Gaussians
         fields[None]["densify_until"] = min(TrainConfig().densify_until, int(0.75 * args.iters))
     return TrainConfig(**fields[None], init=InitConfig(**fields["init"]))

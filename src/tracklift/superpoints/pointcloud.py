@@ -19,14 +19,17 @@ from tracklift.superpoints.segmentator import edge_weights
 @config
 class PointSuperpointConfig:
     knn: int = option(16, "neighbours per point (graph edges and normal estimation)", low=1, high=1024)
-    k_thresh: float = option(0.01, "segmentation threshold (ScanNet's kThresh); larger → larger superpoints",
-                             low=1e-9, high=1e6)
+    k_thresh: float = option(
+        0.01, "segmentation threshold (ScanNet's kThresh); larger → larger superpoints", low=1e-9, high=1e6
+    )
     min_points: int = option(20, "superpoints smaller than this merge into a neighbour", low=0)
     max_edge_length: float | None = option(None, "longer kNN edges are dropped, metres (None keeps all)", low=1e-9)
-    color_weight: float = option(0.0, "adds weight · |Δrgb| / (255·√3) to an edge (0 ignores colour)", low=0.0,
-                                 high=1e6)
+    color_weight: float = option(
+        0.0, "adds weight · |Δrgb| / (255·√3) to an edge (0 ignores colour)", low=0.0, high=1e6
+    )
     viewpoint: tuple[float, float, float] | None = option(
-        None, "normals face this point, metres, world frame (None: the cloud's centroid)")
+        None, "normals face this point, metres, world frame (None: the cloud's centroid)"
+    )
 
 
 def segment_points(

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 
 @config
 class SnapConfig:
-    vote_threshold: float = option(0.5, "share of a superpoint's points an instance needs to take it", low=1e-6, high=1.0)
+    vote_threshold: float = option(
+        0.5, "share of a superpoint's points an instance needs to take it", low=1e-6, high=1.0
+    )
     min_points: int = option(10, "instances with fewer points after snapping are dropped", low=0)
 
 

@@ -13,8 +13,9 @@ from scipy.spatial import cKDTree
 from tracklift.superpoints.segmentator import segment_mesh
 
 
-def nearest_instance(vertices: np.ndarray, ref_points: np.ndarray, ref_instance: np.ndarray,
-                     tolerance: float) -> np.ndarray:
+def nearest_instance(
+    vertices: np.ndarray, ref_points: np.ndarray, ref_instance: np.ndarray, tolerance: float
+) -> np.ndarray:
     """[V] int64: instance of each vertex's nearest reference point, 0 when none is within `tolerance` metres.
 
     vertices: [V, 3] metres; ref_points: [R, 3] metres, same frame; ref_instance: [R] int.
@@ -24,8 +25,9 @@ def nearest_instance(vertices: np.ndarray, ref_points: np.ndarray, ref_instance:
     out = np.zeros(len(vertices), np.int64)
     if len(ref_points) == 0 or len(vertices) == 0:
         return out
-    dist, idx = cKDTree(np.asarray(ref_points, np.float64)).query(np.asarray(vertices, np.float64),
-                                                                  distance_upper_bound=tolerance)
+    dist, idx = cKDTree(np.asarray(ref_points, np.float64)).query(
+        np.asarray(vertices, np.float64), distance_upper_bound=tolerance
+    )
     near = np.isfinite(dist)
     out[near] = np.asarray(ref_instance, np.int64)[idx[near]]
     return out
@@ -41,9 +43,15 @@ def segment_majority(segment: np.ndarray, votes: np.ndarray) -> np.ndarray:
     return values[counts.argmax(axis=1)][seg] if len(seg) else np.zeros(0, np.int64)
 
 
-def annotate_reconstruction(vertices: np.ndarray, faces: np.ndarray, ref_points: np.ndarray,
-                            ref_instance: np.ndarray, tolerance: float, k_thresh: float = 0.01,
-                            min_verts: int = 20) -> tuple[np.ndarray, np.ndarray]:
+def annotate_reconstruction(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    ref_points: np.ndarray,
+    ref_instance: np.ndarray,
+    tolerance: float,
+    k_thresh: float = 0.01,
+    min_verts: int = 20,
+) -> tuple[np.ndarray, np.ndarray]:
     """Superpoints [V] int64 (ScanNet `segIndices`) and per-vertex instance [V] int64 (0: unannotated) of a
     reconstructed mesh (vertices [V, 3] float32 metres, faces [F, 3]) from exact surface points
     `ref_points` [R, 3] with instances `ref_instance` [R]."""

@@ -17,11 +17,23 @@ from tracklift.synth.primitives import Material, Part, Surface
 PALETTES: dict[str, tuple[tuple[float, float, float], ...]] = {
     "wood": ((0.55, 0.38, 0.22), (0.68, 0.5, 0.32), (0.38, 0.25, 0.15), (0.82, 0.7, 0.55), (0.3, 0.2, 0.12)),
     "fabric": (
-        (0.6, 0.15, 0.12), (0.2, 0.3, 0.55), (0.35, 0.45, 0.3), (0.75, 0.7, 0.62),
-        (0.45, 0.45, 0.48), (0.8, 0.55, 0.2), (0.5, 0.3, 0.5),
+        (0.6, 0.15, 0.12),
+        (0.2, 0.3, 0.55),
+        (0.35, 0.45, 0.3),
+        (0.75, 0.7, 0.62),
+        (0.45, 0.45, 0.48),
+        (0.8, 0.55, 0.2),
+        (0.5, 0.3, 0.5),
     ),
     "metal": ((0.6, 0.6, 0.62), (0.25, 0.25, 0.27), (0.8, 0.8, 0.82)),
-    "plastic": ((0.9, 0.9, 0.88), (0.1, 0.1, 0.1), (0.85, 0.2, 0.15), (0.15, 0.45, 0.8), (0.95, 0.8, 0.2), (0.2, 0.65, 0.35)),
+    "plastic": (
+        (0.9, 0.9, 0.88),
+        (0.1, 0.1, 0.1),
+        (0.85, 0.2, 0.15),
+        (0.15, 0.45, 0.8),
+        (0.95, 0.8, 0.2),
+        (0.2, 0.65, 0.35),
+    ),
     "paper": ((0.92, 0.9, 0.85), (0.8, 0.3, 0.25), (0.25, 0.35, 0.6), (0.3, 0.55, 0.35), (0.85, 0.75, 0.4)),
     "plant": ((0.2, 0.45, 0.18), (0.3, 0.55, 0.2), (0.15, 0.35, 0.15)),
     "screen": ((0.05, 0.05, 0.07), (0.1, 0.12, 0.15)),
@@ -78,7 +90,11 @@ def _sphere(x: float, y: float, zc: float, r: float, mat: Material) -> Part:
 
 
 def _legs(w: float, d: float, h: float, t: float, inset: float, mat: Material) -> list[Part]:
-    return [_box(sx * (w / 2 - inset - t / 2), sy * (d / 2 - inset - t / 2), 0, t, t, h, mat) for sx in (-1, 1) for sy in (-1, 1)]
+    return [
+        _box(sx * (w / 2 - inset - t / 2), sy * (d / 2 - inset - t / 2), 0, t, t, h, mat)
+        for sx in (-1, 1)
+        for sy in (-1, 1)
+    ]
 
 
 def _top_surface(w: float, d: float, z: float, kind: str = "table", margin: float = 0.03) -> Surface:
@@ -174,7 +190,9 @@ def dining_table(rng: np.random.Generator) -> Template:
     return table(rng, "dining table")
 
 
-def _cabinet_like(rng: np.random.Generator, label: str, w: float, d: float, h: float, palette: str, drawers: int) -> Template:
+def _cabinet_like(
+    rng: np.random.Generator, label: str, w: float, d: float, h: float, palette: str, drawers: int
+) -> Template:
     body, handle = material(rng, palette), material(rng, "metal", "solid")
     parts = [_box(0, 0, 0, w, d, h, body)]
     for k in range(drawers):
@@ -188,15 +206,21 @@ def cabinet(rng: np.random.Generator) -> Template:
 
 
 def dresser(rng: np.random.Generator) -> Template:
-    return _cabinet_like(rng, "dresser", rng.uniform(0.9, 1.4), rng.uniform(0.45, 0.55), rng.uniform(0.8, 1.1), "wood", 4)
+    return _cabinet_like(
+        rng, "dresser", rng.uniform(0.9, 1.4), rng.uniform(0.45, 0.55), rng.uniform(0.8, 1.1), "wood", 4
+    )
 
 
 def nightstand(rng: np.random.Generator) -> Template:
-    return _cabinet_like(rng, "nightstand", rng.uniform(0.4, 0.5), rng.uniform(0.35, 0.45), rng.uniform(0.5, 0.6), "wood", 2)
+    return _cabinet_like(
+        rng, "nightstand", rng.uniform(0.4, 0.5), rng.uniform(0.35, 0.45), rng.uniform(0.5, 0.6), "wood", 2
+    )
 
 
 def tv_stand(rng: np.random.Generator) -> Template:
-    return _cabinet_like(rng, "tv stand", rng.uniform(1.1, 1.6), rng.uniform(0.35, 0.45), rng.uniform(0.45, 0.55), "wood", 1)
+    return _cabinet_like(
+        rng, "tv stand", rng.uniform(1.1, 1.6), rng.uniform(0.35, 0.45), rng.uniform(0.45, 0.55), "wood", 1
+    )
 
 
 def refrigerator(rng: np.random.Generator) -> Template:
@@ -221,7 +245,14 @@ def bookshelf(rng: np.random.Generator) -> Template:
         parts.append(_box(0, 0, z, w - 2 * t, d, t, wood))
         if k < n_shelves:
             clearance = levels[k + 1] - z - t - 0.02
-            surfaces.append(Surface(np.array([0.0, 0.01, z + t]), np.array([w / 2 - t - 0.01, d / 2 - 0.02]), "shelf", clearance=clearance))
+            surfaces.append(
+                Surface(
+                    np.array([0.0, 0.01, z + t]),
+                    np.array([w / 2 - t - 0.01, d / 2 - 0.02]),
+                    "shelf",
+                    clearance=clearance,
+                )
+            )
     return Template("bookshelf", tuple(parts), tuple(surfaces))
 
 
@@ -229,12 +260,28 @@ def floor_lamp(rng: np.random.Generator) -> Template:
     metal, shade = material(rng, "metal", "solid"), material(rng, rng.choice(["white", "fabric"]))
     pole = rng.uniform(1.3, 1.5)
     r = rng.uniform(0.17, 0.22)
-    parts = [_cyl(0, 0, 0, 0.15, 0.03, metal), _cyl(0, 0, 0.03, 0.015, pole, metal), _cyl(0, 0, pole - 0.1, r, 0.28, shade)]
+    parts = [
+        _cyl(0, 0, 0, 0.15, 0.03, metal),
+        _cyl(0, 0, 0.03, 0.015, pole, metal),
+        _cyl(0, 0, pole - 0.1, r, 0.28, shade),
+    ]
     return Template("lamp", tuple(parts))
 
 
 def trash_can(rng: np.random.Generator) -> Template:
-    return Template("trash can", (_cyl(0, 0, 0, rng.uniform(0.12, 0.18), rng.uniform(0.3, 0.45), material(rng, rng.choice(["plastic", "metal"]))),))
+    return Template(
+        "trash can",
+        (
+            _cyl(
+                0,
+                0,
+                0,
+                rng.uniform(0.12, 0.18),
+                rng.uniform(0.3, 0.45),
+                material(rng, rng.choice(["plastic", "metal"])),
+            ),
+        ),
+    )
 
 
 def potted_plant(rng: np.random.Generator, scale: float = 1.0) -> Template:
@@ -265,7 +312,11 @@ def radiator(rng: np.random.Generator) -> Template:
 def monitor(rng: np.random.Generator) -> Template:
     w, h = rng.uniform(0.5, 0.65), rng.uniform(0.3, 0.4)
     case, screen = material(rng, "plastic", "solid"), material(rng, "screen", "solid")
-    parts = [_box(0, 0, 0, 0.22, 0.18, 0.015, case), _box(0, -0.03, 0.015, 0.05, 0.03, 0.12, case), _box(0, 0, 0.12, w, 0.03, h, screen)]
+    parts = [
+        _box(0, 0, 0, 0.22, 0.18, 0.015, case),
+        _box(0, -0.03, 0.015, 0.05, 0.03, 0.12, case),
+        _box(0, 0, 0.12, w, 0.03, h, screen),
+    ]
     return Template("monitor", tuple(parts))
 
 
@@ -276,12 +327,20 @@ def tv(rng: np.random.Generator) -> Template:
 
 
 def keyboard(rng: np.random.Generator) -> Template:
-    return Template("keyboard", (_box(0, 0, 0, rng.uniform(0.4, 0.46), 0.14, 0.025, material(rng, "plastic", "checker")),))
+    return Template(
+        "keyboard", (_box(0, 0, 0, rng.uniform(0.4, 0.46), 0.14, 0.025, material(rng, "plastic", "checker")),)
+    )
 
 
 def laptop(rng: np.random.Generator) -> Template:
     case = material(rng, rng.choice(["metal", "plastic"]), "solid")
-    return Template("laptop", (_box(0, 0, 0, 0.33, 0.23, 0.02, case), _box(0, -0.11, 0.02, 0.33, 0.01, 0.22, material(rng, "screen", "solid"))))
+    return Template(
+        "laptop",
+        (
+            _box(0, 0, 0, 0.33, 0.23, 0.02, case),
+            _box(0, -0.11, 0.02, 0.33, 0.01, 0.22, material(rng, "screen", "solid")),
+        ),
+    )
 
 
 def cup(rng: np.random.Generator) -> Template:
@@ -298,7 +357,11 @@ def bottle(rng: np.random.Generator) -> Template:
 
 def box_item(rng: np.random.Generator) -> Template:
     w, d, h = rng.uniform(0.15, 0.4), rng.uniform(0.15, 0.35), rng.uniform(0.1, 0.3)
-    return Template("box", (_box(0, 0, 0, w, d, h, material(rng, rng.choice(["paper", "wood"]))),), (_top_surface(w, d, h, "stack", 0.02),))
+    return Template(
+        "box",
+        (_box(0, 0, 0, w, d, h, material(rng, rng.choice(["paper", "wood"]))),),
+        (_top_surface(w, d, h, "stack", 0.02),),
+    )
 
 
 def book(rng: np.random.Generator, upright: bool = False) -> Template:
@@ -310,7 +373,19 @@ def book(rng: np.random.Generator, upright: bool = False) -> Template:
 
 
 def bowl(rng: np.random.Generator) -> Template:
-    return Template("bowl", (_cyl(0, 0, 0, rng.uniform(0.07, 0.1), rng.uniform(0.05, 0.07), material(rng, rng.choice(["white", "plastic"]))),))
+    return Template(
+        "bowl",
+        (
+            _cyl(
+                0,
+                0,
+                0,
+                rng.uniform(0.07, 0.1),
+                rng.uniform(0.05, 0.07),
+                material(rng, rng.choice(["white", "plastic"])),
+            ),
+        ),
+    )
 
 
 def tissue_box(rng: np.random.Generator) -> Template:
@@ -323,7 +398,10 @@ def alarm_clock(rng: np.random.Generator) -> Template:
 
 def table_lamp(rng: np.random.Generator) -> Template:
     base, shade = material(rng, rng.choice(["metal", "white"]), "solid"), material(rng, rng.choice(["white", "fabric"]))
-    return Template("lamp", (_cyl(0, 0, 0, 0.07, 0.03, base), _cyl(0, 0, 0.03, 0.01, 0.3, base), _cyl(0, 0, 0.28, 0.12, 0.18, shade)))
+    return Template(
+        "lamp",
+        (_cyl(0, 0, 0, 0.07, 0.03, base), _cyl(0, 0, 0.03, 0.01, 0.3, base), _cyl(0, 0, 0.28, 0.12, 0.18, shade)),
+    )
 
 
 def small_plant(rng: np.random.Generator) -> Template:
@@ -331,11 +409,26 @@ def small_plant(rng: np.random.Generator) -> Template:
 
 
 def basket(rng: np.random.Generator) -> Template:
-    return Template("basket", (_cyl(0, 0, 0, rng.uniform(0.1, 0.16), rng.uniform(0.12, 0.2), material(rng, "wood", "checker")),))
+    return Template(
+        "basket", (_cyl(0, 0, 0, rng.uniform(0.1, 0.16), rng.uniform(0.12, 0.2), material(rng, "wood", "checker")),)
+    )
 
 
 def pillow(rng: np.random.Generator) -> Template:
-    return Template("pillow", (_box(0, 0, 0, rng.uniform(0.5, 0.7), rng.uniform(0.35, 0.45), rng.uniform(0.12, 0.18), material(rng, "fabric")),))
+    return Template(
+        "pillow",
+        (
+            _box(
+                0,
+                0,
+                0,
+                rng.uniform(0.5, 0.7),
+                rng.uniform(0.35, 0.45),
+                rng.uniform(0.12, 0.18),
+                material(rng, "fabric"),
+            ),
+        ),
+    )
 
 
 def cushion(rng: np.random.Generator) -> Template:
@@ -356,12 +449,26 @@ def _flat(label: str, w: float, h: float, z0: float, t: float, mat: Material) ->
 
 def picture(rng: np.random.Generator) -> Template:
     h = rng.uniform(0.3, 0.7)
-    return _flat("picture", rng.uniform(0.3, 0.9), h, rng.uniform(1.3, 1.7) - h / 2, 0.025, material(rng, "paper", rng.choice(["noise", "checker", "stripes"])))
+    return _flat(
+        "picture",
+        rng.uniform(0.3, 0.9),
+        h,
+        rng.uniform(1.3, 1.7) - h / 2,
+        0.025,
+        material(rng, "paper", rng.choice(["noise", "checker", "stripes"])),
+    )
 
 
 def poster(rng: np.random.Generator) -> Template:
     h = rng.uniform(0.5, 0.9)
-    return _flat("poster", h * 0.7, h, rng.uniform(1.3, 1.6) - h / 2, 0.006, material(rng, "paper", rng.choice(["noise", "stripes"])))
+    return _flat(
+        "poster",
+        h * 0.7,
+        h,
+        rng.uniform(1.3, 1.6) - h / 2,
+        0.006,
+        material(rng, "paper", rng.choice(["noise", "stripes"])),
+    )
 
 
 def whiteboard(rng: np.random.Generator) -> Template:
@@ -370,7 +477,14 @@ def whiteboard(rng: np.random.Generator) -> Template:
 
 
 def window(rng: np.random.Generator) -> Template:
-    return _flat("window", rng.uniform(0.8, 1.4), rng.uniform(1.0, 1.3), rng.uniform(0.85, 1.0), 0.04, material(rng, "glass", "stripes"))
+    return _flat(
+        "window",
+        rng.uniform(0.8, 1.4),
+        rng.uniform(1.0, 1.3),
+        rng.uniform(0.85, 1.0),
+        0.04,
+        material(rng, "glass", "stripes"),
+    )
 
 
 def mirror(rng: np.random.Generator) -> Template:
@@ -392,9 +506,38 @@ def door(rng: np.random.Generator) -> Template:
 TemplateFn = Callable[[np.random.Generator], Template]
 
 # Floor furniture that stands anywhere vs. with its back to a wall (tall or wall-bound things).
-FREE_STANDING: tuple[TemplateFn, ...] = (table, dining_table, coffee_table, chair, office_chair, armchair, stool, ottoman, trash_can, potted_plant, ball)
-AGAINST_WALL: tuple[TemplateFn, ...] = (bookshelf, cabinet, dresser, refrigerator, floor_lamp, nightstand, tv_stand, radiator, couch)
-WALL_MOUNTED: tuple[TemplateFn, ...] = (picture, poster, whiteboard, window, mirror, clock)  # doors are placed first, once
+FREE_STANDING: tuple[TemplateFn, ...] = (
+    table,
+    dining_table,
+    coffee_table,
+    chair,
+    office_chair,
+    armchair,
+    stool,
+    ottoman,
+    trash_can,
+    potted_plant,
+    ball,
+)
+AGAINST_WALL: tuple[TemplateFn, ...] = (
+    bookshelf,
+    cabinet,
+    dresser,
+    refrigerator,
+    floor_lamp,
+    nightstand,
+    tv_stand,
+    radiator,
+    couch,
+)
+WALL_MOUNTED: tuple[TemplateFn, ...] = (
+    picture,
+    poster,
+    whiteboard,
+    window,
+    mirror,
+    clock,
+)  # doors are placed first, once
 
 # Which small items may stand on which kind of surface.
 ITEMS_ON: dict[str, tuple[TemplateFn, ...]] = {

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-
 FLAGS = {name: "--" + name for name in ("seed", "frames", "width", "height", "objects", "loops", "realism")}
 
 

@@ -194,7 +194,9 @@ def _corrupt_label(label: str, config: Corruption, rng: np.random.Generator) -> 
     return label, False
 
 
-def corrupt_frame(instance: np.ndarray, labels: dict[int, str], config: Corruption, rng: np.random.Generator) -> FrameMasks:
+def corrupt_frame(
+    instance: np.ndarray, labels: dict[int, str], config: Corruption, rng: np.random.Generator
+) -> FrameMasks:
     """Segmenter-like masks from a ground-truth instance image.
 
     instance: [H, W] integer instance numbers, 0 = nothing. labels: instance -> class name.
@@ -242,7 +244,9 @@ def corrupt_frame(instance: np.ndarray, labels: dict[int, str], config: Corrupti
         best = int(np.argmax(inside)) if mask.any() else 0
         inter = inside[best] if best else 0
         iou = inter / (mask.sum() + areas.get(best, 0) - inter) if inter else 0.0
-        score = np.sqrt(iou) * (0.8 if wrong else 1.0) + (rng.normal(0, config.score_noise) if config.score_noise else 0.0)
+        score = np.sqrt(iou) * (0.8 if wrong else 1.0) + (
+            rng.normal(0, config.score_noise) if config.score_noise else 0.0
+        )
         scores.append(float(np.clip(score, 0.01, 1.0)))
 
     claimed = np.zeros(instance.shape, bool)

@@ -58,5 +58,7 @@ def drifted_poses(poses: np.ndarray, seed: int, realism: ScanRealism) -> np.ndar
 def max_pose_error(realism: ScanRealism) -> tuple[float, float]:
     """Upper bounds (metres, degrees) of `drifted_poses`' centre shift and rotation angle."""
     bound = JITTER_CLIP * np.sqrt(3)  # a jitter vector's norm when every component is at its clip
-    return (realism.drift_max_translation + bound * realism.jitter_translation,
-            realism.drift_max_rotation + bound * realism.jitter_rotation)
+    return (
+        realism.drift_max_translation + bound * realism.jitter_translation,
+        realism.drift_max_rotation + bound * realism.jitter_rotation,
+    )

@@ -33,7 +33,14 @@ from tracklift.synth.primitives import PrimitiveScene
 from tracklift.synth.render import intrinsics, render
 from tracklift.synth.scan import write_scan
 from tracklift.synth.trajectory import camera_path
-from tracklift.synth.write import jpeg, remove_stale_frames, write_annotations, write_frame, write_gt_2d, write_intrinsics
+from tracklift.synth.write import (
+    jpeg,
+    remove_stale_frames,
+    write_annotations,
+    write_frame,
+    write_gt_2d,
+    write_intrinsics,
+)
 
 
 def render_frame(
@@ -46,8 +53,13 @@ def render_frame(
     color = out.color
     if config.color_noise > 0:
         color = np.clip(color + rng.normal(0, config.color_noise, color.shape), 0, 255).round().astype(np.uint8)
-    return {"color": color, "depth": depth, "clean_depth": out.depth, "instance": out.instance.astype(np.uint16),
-            "semantic": out.semantic.astype(np.uint16)}
+    return {
+        "color": color,
+        "depth": depth,
+        "clean_depth": out.depth,
+        "instance": out.instance.astype(np.uint16),
+        "semantic": out.semantic.astype(np.uint16),
+    }
 
 
 def generate_scene(out_dir: str | os.PathLike, config: SynthConfig = SynthConfig(), progress: bool = True) -> Path:
@@ -74,8 +86,9 @@ def generate_scene(out_dir: str | os.PathLike, config: SynthConfig = SynthConfig
         frame = render_frame(scene, K, pose, config, i)
         write_frame(out, i, jpeg(frame["color"], 95), frame["depth"], pose)
         write_gt_2d(out, i, frame["instance"], frame["semantic"])
-        seen |= observed_vertices(scene_mesh.mesh.vertices, scene_mesh.instance, K, pose, frame["clean_depth"],
-                                  frame["instance"])
+        seen |= observed_vertices(
+            scene_mesh.mesh.vertices, scene_mesh.instance, K, pose, frame["clean_depth"], frame["instance"]
+        )
     if config.observed_only:
         scene_mesh = crop_mesh(scene_mesh, seen)
     write_annotations(out, name, scene, scene_mesh, config)

@@ -61,7 +61,9 @@ def _footprint(template: Template, offset: np.ndarray, yaw: float) -> tuple[floa
     return float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max())
 
 
-def _try_place_group(layout: _Layout, members: list[tuple[Template, np.ndarray, float]], offset: np.ndarray, yaw: float) -> bool:
+def _try_place_group(
+    layout: _Layout, members: list[tuple[Template, np.ndarray, float]], offset: np.ndarray, yaw: float
+) -> bool:
     """Place group members (template, group-frame position [3], group-frame yaw) if their floor is free."""
     rot = rotation_z(yaw)
     world = [(t, rot @ p + offset, y + yaw) for t, p, y in members]
@@ -93,7 +95,9 @@ def _wall_length(layout: _Layout, wall: int) -> float:
     return float(layout.hi[1 - axis] - layout.lo[1 - axis])
 
 
-def _place_against_wall(rng: np.random.Generator, layout: _Layout, members: list[tuple[Template, np.ndarray, float]], gap: float = WALL_GAP) -> bool:
+def _place_against_wall(
+    rng: np.random.Generator, layout: _Layout, members: list[tuple[Template, np.ndarray, float]], gap: float = WALL_GAP
+) -> bool:
     """Put a group with its back (-y) `gap` metres from a random wall; records the wall span it covers."""
     lo_y = min(_footprint(t, p, y)[1] for t, p, y in members)
     xs = [v for t, p, y in members for v in _footprint(t, p, y)[0::2]]
@@ -131,12 +135,18 @@ def _at(template: Template, x: float, y: float, yaw: float = 0.0) -> tuple[Templ
 def _floor_group(rng: np.random.Generator, budget: int) -> tuple[list[tuple[Template, np.ndarray, float]], bool, list]:
     """A furniture group (members in group frame), whether it goes against a wall, and (template, x, y)
     items to put on its first member's first surface (a desk's monitor and keyboard)."""
-    kind = rng.choice(["dining", "desk", "bed", "lounge", "single_free", "single_wall"], p=[0.15, 0.15, 0.1, 0.1, 0.25, 0.25])
+    kind = rng.choice(
+        ["dining", "desk", "bed", "lounge", "single_free", "single_wall"], p=[0.15, 0.15, 0.1, 0.1, 0.25, 0.25]
+    )
     if kind == "dining" and budget >= 2:
         tab = rng.choice([catalog.table, catalog.dining_table])(rng)
         w, d = tab.half_extents()
         members = [_at(tab, 0, 0)]
-        seats = [(x, sy * (d + 0.12), np.pi if sy > 0 else 0.0) for sy in (1, -1) for x in ((-w / 2, w / 2) if w > 0.65 else (0.0,))]
+        seats = [
+            (x, sy * (d + 0.12), np.pi if sy > 0 else 0.0)
+            for sy in (1, -1)
+            for x in ((-w / 2, w / 2) if w > 0.65 else (0.0,))
+        ]
         order = rng.permutation(len(seats))
         for k in order[: min(budget - 1, int(rng.integers(1, len(seats) + 1)))]:
             x, y, yaw = seats[k]
@@ -179,7 +189,10 @@ def _place_on(layout: _Layout, slot: _Slot, template: Template, x: float, y: flo
     rect = (pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max())
     if rect[0] < -s.half[0] or rect[1] < -s.half[1] or rect[2] > s.half[0] or rect[3] > s.half[1]:
         return False
-    if any(rect[0] < b[2] + 0.01 and b[0] < rect[2] + 0.01 and rect[1] < b[3] + 0.01 and b[1] < rect[3] + 0.01 for b in slot.taken):
+    if any(
+        rect[0] < b[2] + 0.01 and b[0] < rect[2] + 0.01 and rect[1] < b[3] + 0.01 and b[1] < rect[3] + 0.01
+        for b in slot.taken
+    ):
         return False
     slot.taken.append(rect)
     offset = rotation_z(s.yaw) @ np.array([x, y, 0.0]) + s.center
@@ -222,7 +235,13 @@ def _place_on_wall(rng: np.random.Generator, layout: _Layout, template: Template
             # Keep the floor in front of a door free, as in real rooms.
             fp = _footprint(template, offset, yaw)
             reach = normal * 0.9
-            cells = _cells(layout, min(fp[0], fp[0] + reach[0]), min(fp[1], fp[1] + reach[1]), max(fp[2], fp[2] + reach[0]), max(fp[3], fp[3] + reach[1]))
+            cells = _cells(
+                layout,
+                min(fp[0], fp[0] + reach[0]),
+                min(fp[1], fp[1] + reach[1]),
+                max(fp[2], fp[2] + reach[0]),
+                max(fp[3], fp[3] + reach[1]),
+            )
             if cells is None or layout.grid[cells].any():
                 continue
             layout.grid[cells] = True
@@ -266,16 +285,26 @@ def build_scene(seed: int, n_objects: int) -> PrimitiveScene:
     while len(layout.placed) < n_objects:
         if not _place_on_wall(rng, layout, rng.choice(catalog.WALL_MOUNTED)(rng)):
             if not _place_free(rng, layout, [_at(rng.choice(catalog.FREE_STANDING)(rng), 0, 0)]):
-                raise RuntimeError(f"seed {seed}: could not fit {n_objects} objects in a {size[0]:.1f}×{size[1]:.1f} m room")
+                raise RuntimeError(
+                    f"seed {seed}: could not fit {n_objects} objects in a {size[0]:.1f}×{size[1]:.1f} m room"
+                )
 
     vocab = load_vocabulary("scannet200")
     objects = tuple(
-        SceneObject(i + 1, p.template.label, vocab.id_of(p.template.label), tuple(q.moved(p.offset, p.yaw) for q in p.template.parts))
+        SceneObject(
+            i + 1,
+            p.template.label,
+            vocab.id_of(p.template.label),
+            tuple(q.moved(p.offset, p.yaw) for q in p.template.parts),
+        )
         for i, p in enumerate(layout.placed[:n_objects])
     )
     faces = tuple(range(n_objects + 1, n_objects + 7))
     wall_mat = catalog.material(rng, "wall", rng.choice(["solid", "noise"]))
-    materials = (wall_mat,) * 4 + (catalog.material(rng, "floor", rng.choice(["stripes", "checker", "noise"])), catalog.material(rng, "white", "solid"))
+    materials = (wall_mat,) * 4 + (
+        catalog.material(rng, "floor", rng.choice(["stripes", "checker", "noise"])),
+        catalog.material(rng, "white", "solid"),
+    )
     label_ids = tuple(vocab.id_of(n) for n in Room.FACE_LABELS)
     room = Room(layout.lo, layout.hi, faces, label_ids, materials)
     light = np.array([0.0, 0.0, layout.hi[2] - 0.3])

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-_LEVELS = ("drop", "split", "merge", "erode", "label_noise", "synonyms", "spurious", "min_area", "score_noise",
-           "structure")
+_LEVELS = (
+    "drop",
+    "split",
+    "merge",
+    "erode",
+    "label_noise",
+    "synonyms",
+    "spurious",
+    "min_area",
+    "score_noise",
+    "structure",
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -14,8 +24,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("scene", help="a scene folder written by `tracklift synth`")
     parser.add_argument("--out", required=True, help="masks folder to write (<frame>.png + <frame>.json)")
-    parser.add_argument("--preset", choices=("oracle", "mild", "hard"), default="mild",
-                        help="corruption levels the flags below override (default mild)")
+    parser.add_argument(
+        "--preset",
+        choices=("oracle", "mild", "hard"),
+        default="mild",
+        help="corruption levels the flags below override (default mild)",
+    )
     add_config_flags(parser, Corruption, {name: "--" + name.replace("_", "-") for name in _LEVELS})
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

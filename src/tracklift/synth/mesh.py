@@ -47,7 +47,9 @@ def _grid(fn: Callable[[np.ndarray, np.ndarray], np.ndarray], nu: int, nv: int) 
     return verts, faces
 
 
-def _rect(center: np.ndarray, half: np.ndarray, axis: int, sign: float, spacing: float) -> tuple[np.ndarray, np.ndarray]:
+def _rect(
+    center: np.ndarray, half: np.ndarray, axis: int, sign: float, spacing: float
+) -> tuple[np.ndarray, np.ndarray]:
     """The face of the axis-aligned box (center, half) on side `sign` of `axis`, normal pointing that way."""
     b, c = (axis + 1) % 3, (axis + 2) % 3
     if sign < 0:
@@ -69,7 +71,9 @@ def _weld(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.nd
     offsets = np.cumsum([0] + [len(v) for v, _ in parts])
     verts = np.concatenate([v for v, _ in parts])
     faces = np.concatenate([f + o for (_, f), o in zip(parts, offsets)])
-    _, first, inverse = np.unique(np.round(verts * 1e7).astype(np.int64), axis=0, return_index=True, return_inverse=True)
+    _, first, inverse = np.unique(
+        np.round(verts * 1e7).astype(np.int64), axis=0, return_index=True, return_inverse=True
+    )
     # Keep the first occurrence's order so output does not depend on coordinate sorting quirks.
     keep = np.sort(first)
     remap = np.empty(len(first), np.int64)
@@ -104,7 +108,14 @@ def tessellate(part: Part, spacing: float) -> tuple[np.ndarray, np.ndarray]:
             return np.stack([r * np.cos(2 * np.pi * u), r * np.sin(2 * np.pi * u), (2 * v - 1) * hh], 1)
 
         def cap(radial: np.ndarray, angle: np.ndarray, z: float) -> np.ndarray:
-            return np.stack([r * radial * np.cos(2 * np.pi * angle), r * radial * np.sin(2 * np.pi * angle), np.full_like(radial, z)], 1)
+            return np.stack(
+                [
+                    r * radial * np.cos(2 * np.pi * angle),
+                    r * radial * np.sin(2 * np.pi * angle),
+                    np.full_like(radial, z),
+                ],
+                1,
+            )
 
         # Parameter order sets the winding: (radius, angle) faces +z, (angle, radius) faces -z.
         grids = [_grid(side, n_around, n_up), _grid(lambda u, v: cap(u, v, hh), n_rad, n_around)]
@@ -154,8 +165,15 @@ def build_mesh(scene: PrimitiveScene, spacing: float = 0.08, min_object_vertices
     return SceneMesh(Mesh(vertices, faces, colors), instance, label_id, segment)
 
 
-def observed_vertices(vertices: np.ndarray, vertex_instance: np.ndarray, K: np.ndarray, pose: np.ndarray,
-                      depth: np.ndarray, instance: np.ndarray, tolerance: float = 0.03) -> np.ndarray:
+def observed_vertices(
+    vertices: np.ndarray,
+    vertex_instance: np.ndarray,
+    K: np.ndarray,
+    pose: np.ndarray,
+    depth: np.ndarray,
+    instance: np.ndarray,
+    tolerance: float = 0.03,
+) -> np.ndarray:
     """[V] bool: vertices a camera sees — in front, inside the image, and at a pixel (or a neighbouring one)
     that shows the vertex's own instance within `tolerance` metres (plus 1 % of the depth, for surfaces seen
     at a slant). The instance test keeps a wall hidden a centimetre behind a picture from counting as seen.

@@ -26,19 +26,20 @@ class DepthNoise:
     sigma_base: float = option(0.0012, "noise σ at 0.4 m", low=0.0, high=1.0)
     sigma_quad: float = option(0.0019, "noise σ growth per (z − 0.4 m)²", low=0.0, high=1.0)
     correlated: float = option(0.5, "share of the noise variance that is smooth over ~8 px", low=0.0, high=1.0)
-    edge_jump: float = option(0.05, "relative depth jump to a 4-neighbour that marks a discontinuity", low=0.0,
-                              high=10.0)
+    edge_jump: float = option(
+        0.05, "relative depth jump to a 4-neighbour that marks a discontinuity", low=0.0, high=10.0
+    )
     edge_hole_prob: float = option(0.7, "chance a discontinuity pixel (dilated by 1 px) is lost", low=0.0, high=1.0)
     grazing_cos: float = option(0.2, "|cos incidence| below this returns nothing", low=0.0, high=1.0)
     dropout: float = option(0.003, "independent per-pixel loss", low=0.0, high=1.0)
     min_range: float = option(0.3, "nearest returned depth", low=0.0, high=100.0)
     max_range: float = option(6.0, "farthest returned depth", low=0.0, high=100.0)
-    flying_prob: float = option(0.0, "chance a kept discontinuity pixel mixes foreground and background", low=0.0,
-                                high=1.0)
+    flying_prob: float = option(
+        0.0, "chance a kept discontinuity pixel mixes foreground and background", low=0.0, high=1.0
+    )
     blob_holes: float = option(0.0, "share of the image lost in smooth blobs (~16 px across)", low=0.0, high=1.0)
     dark_level: float = option(0.0, "luminance (0..1) below which returns weaken", low=0.0, high=1.0)
-    dark_dropout: float = option(0.0, "loss probability at luminance 0, falling to 0 at dark_level", low=0.0,
-                                 high=1.0)
+    dark_dropout: float = option(0.0, "loss probability at luminance 0, falling to 0 at dark_level", low=0.0, high=1.0)
     specular_cos: float = option(1.0, "|cos incidence| above this on a bright surface saturates", low=0.0, high=1.0)
     specular_dropout: float = option(0.0, "loss probability of a saturated pixel", low=0.0, high=1.0)
     thin_width: int = option(0, "foreground structures narrower than this are thin, pixels", low=0, high=256)
@@ -96,8 +97,13 @@ def thin_structures(depth: np.ndarray, width: int, jump: float) -> np.ndarray:
     return (closed - z > jump * z) & (depth > 0)
 
 
-def apply_depth_noise(depth: np.ndarray, cos_incidence: np.ndarray, rng: np.random.Generator,
-                      params: DepthNoise = DepthNoise(), luminance: np.ndarray | None = None) -> np.ndarray:
+def apply_depth_noise(
+    depth: np.ndarray,
+    cos_incidence: np.ndarray,
+    rng: np.random.Generator,
+    params: DepthNoise = DepthNoise(),
+    luminance: np.ndarray | None = None,
+) -> np.ndarray:
     """Noisy depth [H, W] float32 (0 = invalid) from clean `depth` [H, W] (metres) and `cos_incidence` [H, W].
 
     luminance: [H, W] float in [0, 1], the surface's brightness; needed only for dark/specular dropout.

@@ -33,8 +33,9 @@ def _check(vertices: np.ndarray, faces: np.ndarray, ids: np.ndarray, K: np.ndarr
         raise ValueError(f"K must be [3, 3] and pose [4, 4]; got {K.shape} and {pose.shape}")
 
 
-def rasterize_ids(vertices: np.ndarray, faces: np.ndarray, ids: np.ndarray, K: np.ndarray, pose: np.ndarray,
-                  width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+def rasterize_ids(
+    vertices: np.ndarray, faces: np.ndarray, ids: np.ndarray, K: np.ndarray, pose: np.ndarray, width: int, height: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Render per-vertex `ids` [V] int into a width×height image.
 
     vertices: [V, 3] float32 metres, world frame; faces: [F, 3] int; K: [3, 3] float64 pixels;
@@ -82,8 +83,9 @@ def _raster_kernel(uvz, faces, ids, out, zbuf):
                         out[v, u] = ids[c]
 
 
-def rasterize_ids_reference(vertices: np.ndarray, faces: np.ndarray, ids: np.ndarray, K: np.ndarray,
-                            pose: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+def rasterize_ids_reference(
+    vertices: np.ndarray, faces: np.ndarray, ids: np.ndarray, K: np.ndarray, pose: np.ndarray, width: int, height: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Plain-Python `rasterize_ids`: every pixel tested against every triangle."""
     _check(vertices, faces, ids, K, pose)
     uvz = _project(vertices, K, pose)
@@ -96,8 +98,10 @@ def rasterize_ids_reference(vertices: np.ndarray, faces: np.ndarray, ids: np.nda
             continue
         for v in range(height):
             for u in range(width):
-                weights = (((bx - u) * (cy - v) - (by - v) * (cx - u)) / area,
-                           ((cx - u) * (ay - v) - (cy - v) * (ax - u)) / area)
+                weights = (
+                    ((bx - u) * (cy - v) - (by - v) * (cx - u)) / area,
+                    ((cx - u) * (ay - v) - (cy - v) * (ax - u)) / area,
+                )
                 weights += (1.0 - weights[0] - weights[1],)
                 if min(weights) < 0:
                     continue

@@ -22,7 +22,9 @@ def _first_positive(*candidates: np.ndarray) -> np.ndarray:
     return t.min(axis=0)
 
 
-def intersect_box(origins: np.ndarray, dirs: np.ndarray, center: np.ndarray, size: np.ndarray, yaw: float) -> np.ndarray:
+def intersect_box(
+    origins: np.ndarray, dirs: np.ndarray, center: np.ndarray, size: np.ndarray, yaw: float
+) -> np.ndarray:
     """Ray parameter of the first crossing of a box (slab method).
 
     origins: [..., 3] or [3] float64; dirs: [..., 3] float64 (non-zero); center: [3]; size: [3] full extents;
@@ -47,7 +49,9 @@ def intersect_box(origins: np.ndarray, dirs: np.ndarray, center: np.ndarray, siz
     return np.where((t_near <= t_far) & (t > T_MIN), t, np.inf)
 
 
-def intersect_cylinder(origins: np.ndarray, dirs: np.ndarray, center: np.ndarray, radius: float, height: float) -> np.ndarray:
+def intersect_cylinder(
+    origins: np.ndarray, dirs: np.ndarray, center: np.ndarray, radius: float, height: float
+) -> np.ndarray:
     """Ray parameter of the first crossing of an upright capped cylinder (axis = world z through `center`).
 
     origins: [..., 3] or [3] float64; dirs: [..., 3]; center: [3] (middle of the axis); radius, height in metres.
@@ -87,7 +91,9 @@ def intersect_sphere(origins: np.ndarray, dirs: np.ndarray, center: np.ndarray, 
     return _first_positive(np.where(ok, (-b - root) / (2 * a), np.inf), np.where(ok, (-b + root) / (2 * a), np.inf))
 
 
-def intersect_room(origins: np.ndarray, dirs: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def intersect_room(
+    origins: np.ndarray, dirs: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Where rays starting inside the box [lo, hi] leave it.
 
     Returns t: [...] float64 and face: [...] int64 in 0..5 (-x, +x, -y, +y, -z, +z).

@@ -31,9 +31,7 @@ def ray_box(o: np.ndarray, d: np.ndarray, center: np.ndarray, size: np.ndarray, 
             t = (sign * half[axis] - lo[axis]) / ld[axis]
             if t <= _EPS or t >= best:
                 continue
-            inside = all(
-                abs(lo[k] + t * ld[k]) <= half[k] * (1 + 1e-12) + 1e-12 for k in range(3) if k != axis
-            )
+            inside = all(abs(lo[k] + t * ld[k]) <= half[k] * (1 + 1e-12) + 1e-12 for k in range(3) if k != axis)
             if inside:
                 best = t
     return best

@@ -34,8 +34,15 @@ from tracklift.synth.render import intrinsics, render
 from tracklift.synth.scan_color import color_camera, degrade_color, exposure_gains, image_motion
 from tracklift.synth.trajectory import camera_path
 from tracklift.synth.tsdf import extract_mesh, integrate, make_volume
-from tracklift.synth.write import (depth_mm, jpeg, remove_stale_frames, write_annotations, write_frame, write_gt_2d,
-                                   write_intrinsics)
+from tracklift.synth.write import (
+    depth_mm,
+    jpeg,
+    remove_stale_frames,
+    write_annotations,
+    write_frame,
+    write_gt_2d,
+    write_intrinsics,
+)
 
 MOTION_BLUR_SPREAD = 0.5  # log-σ of the per-frame blur length around `ScanRealism.motion_blur`
 
@@ -62,8 +69,9 @@ def write_scan(out: Path, name: str, scene: PrimitiveScene, config: SynthConfig,
         rendered = render(scene, camera.render_K, pose @ camera.offset, *camera.render_size).color
         direction = image_motion(camera.K, pose, true_poses[max(i - 1, 0)], true_poses[min(i + 1, last)])
         blur = realism.motion_blur * np.exp(MOTION_BLUR_SPREAD * rng.standard_normal())
-        color = jpeg(degrade_color(rendered, camera, blur, direction, gains[i], rng, realism.color_noise),
-                     realism.jpeg_quality)
+        color = jpeg(
+            degrade_color(rendered, camera, blur, direction, gains[i], rng, realism.color_noise), realism.jpeg_quality
+        )
         write_frame(out, i, color, depth, poses[i])
         # Fuse what a reader sees: millimetre depth, colour decoded and resized onto the depth image.
         seen = cv2.imdecode(np.frombuffer(color, np.uint8), cv2.IMREAD_COLOR)[:, :, ::-1]
@@ -72,9 +80,15 @@ def write_scan(out: Path, name: str, scene: PrimitiveScene, config: SynthConfig,
     mesh = extract_mesh(volume)
     del volume  # a 6×6×3 m room at 2 cm is ~15 M voxels, ~350 MB: free it before annotating
     exact = build_mesh(scene, realism.voxel, config.min_object_vertices)
-    segment, instance = annotate_reconstruction(mesh.vertices, mesh.faces, exact.mesh.vertices, exact.instance,
-                                                realism.transfer_tolerance, realism.segment_k,
-                                                realism.segment_min_verts)
+    segment, instance = annotate_reconstruction(
+        mesh.vertices,
+        mesh.faces,
+        exact.mesh.vertices,
+        exact.instance,
+        realism.transfer_tolerance,
+        realism.segment_k,
+        realism.segment_min_verts,
+    )
     label_of = np.zeros(max(scene.label_of_instance()) + 1, np.int64)
     for inst, (_, label_id) in scene.label_of_instance().items():
         label_of[inst] = label_id

@@ -43,9 +43,14 @@ def color_camera(K: np.ndarray, width: int, height: int, realism: ScanRealism, s
     Kc[:2, :2] *= 1 + realism.color_focal_error * rng.standard_normal()
     Kc[:2, 2] += realism.color_center_error * rng.standard_normal(2)
     offset = np.eye(4)
-    offset[:3, :3] = Rotation.from_rotvec(np.radians(realism.color_offset_rotation) * rng.standard_normal(3)).as_matrix()
+    offset[:3, :3] = Rotation.from_rotvec(
+        np.radians(realism.color_offset_rotation) * rng.standard_normal(3)
+    ).as_matrix()
     offset[:3, 3] = realism.color_offset_translation * rng.standard_normal(3)
-    render_size = (max(8, round(size[0] * realism.color_render_scale)), max(8, round(size[1] * realism.color_render_scale)))
+    render_size = (
+        max(8, round(size[0] * realism.color_render_scale)),
+        max(8, round(size[1] * realism.color_render_scale)),
+    )
     return ColorCamera(Kc, size, offset, scale_intrinsics(Kc, size, render_size), render_size)
 
 
@@ -87,15 +92,24 @@ def motion_kernel(length: float, direction: np.ndarray) -> np.ndarray:
     return kernel / kernel.sum()
 
 
-def degrade_color(rendered: np.ndarray, camera: ColorCamera, blur_length: float, direction: np.ndarray,
-                  gain: np.ndarray, rng: np.random.Generator, noise: float) -> np.ndarray:
+def degrade_color(
+    rendered: np.ndarray,
+    camera: ColorCamera,
+    blur_length: float,
+    direction: np.ndarray,
+    gain: np.ndarray,
+    rng: np.random.Generator,
+    noise: float,
+) -> np.ndarray:
     """Colour image [Hc, Wc, 3] uint8 at `camera.size` from a render [Hr, Wr, 3] uint8 at `camera.render_size`.
 
     blur_length: colour pixels along `direction` [2]; gain: [3] RGB gains; noise: σ in 8-bit levels.
     """
     if (rendered.shape[1], rendered.shape[0]) != camera.render_size:
-        raise ValueError(f"render is {rendered.shape[1]}×{rendered.shape[0]}, the colour camera renders at "
-                         f"{camera.render_size[0]}×{camera.render_size[1]}")
+        raise ValueError(
+            f"render is {rendered.shape[1]}×{rendered.shape[0]}, the colour camera renders at "
+            f"{camera.render_size[0]}×{camera.render_size[1]}"
+        )
     image = cv2.resize(rendered.astype(np.float32), camera.size, interpolation=cv2.INTER_LINEAR)
     image = cv2.filter2D(image, -1, motion_kernel(blur_length, direction), borderType=cv2.BORDER_REFLECT)
     image = image * gain.astype(np.float32)

@@ -48,7 +48,12 @@ def camera_path(scene: PrimitiveScene, frames: int, seed: int, loops: float = 1.
     angles = np.sort(rng.uniform(0, 2 * np.pi / waypoints, waypoints) + np.arange(waypoints) * 2 * np.pi / waypoints)
     radius = rng.uniform(0.6, 1.0, waypoints)
     positions = np.stack(
-        [center[0] + semi[0] * radius * np.cos(angles), center[1] + semi[1] * radius * np.sin(angles), rng.uniform(1.2, 1.8, waypoints)], 1
+        [
+            center[0] + semi[0] * radius * np.cos(angles),
+            center[1] + semi[1] * radius * np.sin(angles),
+            rng.uniform(1.2, 1.8, waypoints),
+        ],
+        1,
     )
     centers = np.array([o.box()[:3] for o in scene.objects])
     targets = []

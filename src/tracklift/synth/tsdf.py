@@ -45,8 +45,15 @@ def make_volume(lo: np.ndarray, hi: np.ndarray, voxel: float, truncation: float)
     if (dims <= 0).any():
         raise ValueError(f"empty box: lo {lo.tolist()} hi {np.asarray(hi).tolist()}")
     shape = tuple(int(d) for d in dims)
-    return TSDFVolume(lo, float(voxel), float(truncation), np.ones(shape, np.float32), np.zeros(shape, np.float32),
-                      np.zeros(shape + (3,), np.float32), np.zeros(shape, np.float32))
+    return TSDFVolume(
+        lo,
+        float(voxel),
+        float(truncation),
+        np.ones(shape, np.float32),
+        np.zeros(shape, np.float32),
+        np.zeros(shape + (3,), np.float32),
+        np.zeros(shape, np.float32),
+    )
 
 
 def _check_frame(volume: TSDFVolume, depth: np.ndarray, color: np.ndarray, K: np.ndarray, pose: np.ndarray) -> None:
@@ -56,17 +63,29 @@ def _check_frame(volume: TSDFVolume, depth: np.ndarray, color: np.ndarray, K: np
         raise ValueError(f"K must be [3, 3] and pose [4, 4]; got {K.shape} and {pose.shape}")
 
 
-def integrate(volume: TSDFVolume, depth: np.ndarray, color: np.ndarray, K: np.ndarray, pose: np.ndarray,
-              max_depth: float = np.inf) -> None:
+def integrate(
+    volume: TSDFVolume, depth: np.ndarray, color: np.ndarray, K: np.ndarray, pose: np.ndarray, max_depth: float = np.inf
+) -> None:
     """Fuse one frame into `volume` in place.
 
     depth: [H, W] float32 metres (0 = none); color: [H, W, 3] uint8 RGB registered to depth;
     K: [3, 3] float64 depth intrinsics; pose: [4, 4] float64 camera-to-world; max_depth: metres.
     """
     _check_frame(volume, depth, color, K, pose)
-    _integrate_kernel(volume.tsdf, volume.weight, volume.color, volume.color_weight, volume.origin.astype(np.float64), volume.voxel,
-                      volume.truncation, np.ascontiguousarray(depth, np.float32), np.ascontiguousarray(color),
-                      K.astype(np.float64), pose.astype(np.float64), float(max_depth))
+    _integrate_kernel(
+        volume.tsdf,
+        volume.weight,
+        volume.color,
+        volume.color_weight,
+        volume.origin.astype(np.float64),
+        volume.voxel,
+        volume.truncation,
+        np.ascontiguousarray(depth, np.float32),
+        np.ascontiguousarray(color),
+        K.astype(np.float64),
+        pose.astype(np.float64),
+        float(max_depth),
+    )
 
 
 @njit(cache=True)
@@ -110,8 +129,9 @@ def _integrate_kernel(tsdf, weight, color, color_weight, origin, voxel, trunc, d
                     color_weight[i, j, k] = wc + 1
 
 
-def integrate_reference(volume: TSDFVolume, depth: np.ndarray, color: np.ndarray, K: np.ndarray, pose: np.ndarray,
-                        max_depth: float = np.inf) -> None:
+def integrate_reference(
+    volume: TSDFVolume, depth: np.ndarray, color: np.ndarray, K: np.ndarray, pose: np.ndarray, max_depth: float = np.inf
+) -> None:
     """Plain-Python `integrate`: one voxel at a time, the world→camera transform written out per voxel."""
     _check_frame(volume, depth, color, K, pose)
     h, w = depth.shape
@@ -146,8 +166,9 @@ def extract_mesh(volume: TSDFVolume) -> Mesh:
     try:
         from skimage.measure import marching_cubes
     except ImportError as err:
-        raise ImportError("the reconstructed mesh of `--realism scan` needs scikit-image: "
-                          "pip install 'tracklift[scan]'") from err
+        raise ImportError(
+            "the reconstructed mesh of `--realism scan` needs scikit-image: pip install 'tracklift[scan]'"
+        ) from err
     observed = volume.weight > 0
     if not observed.any() or volume.tsdf[observed].min() > 0 or volume.tsdf[observed].max() < 0:
         return Mesh(np.zeros((0, 3), np.float32), np.zeros((0, 3), np.int64), np.zeros((0, 3), np.uint8))

@@ -17,7 +17,13 @@ from tracklift.synth.primitives import PrimitiveScene
 from tracklift.vocab import load_vocabulary
 
 UNANNOTATED_LABEL_IDS = (load_vocabulary("scannet200").id_of("ceiling"),)
-FRAME_FILES = (("color", ".jpg"), ("depth", ".png"), ("pose", ".txt"), ("gt_2d/instance", ".png"), ("gt_2d/semantic", ".png"))
+FRAME_FILES = (
+    ("color", ".jpg"),
+    ("depth", ".png"),
+    ("pose", ".txt"),
+    ("gt_2d/instance", ".png"),
+    ("gt_2d/semantic", ".png"),
+)
 
 
 def png(image: np.ndarray) -> bytes:
@@ -94,9 +100,13 @@ def write_annotations(out: Path, name: str, scene: PrimitiveScene, scene_mesh: S
     atomic_write_text(out / "gt" / f"{name}.txt", "".join(f"{g}\n" for g in gt))
     analytic = config.realism == "exact"
     objects = [
-        {"instance": inst, "label": labels[inst][0], "label_id": labels[inst][1],
-         "box": [round(float(x), 6) for x in _box_of(scene, scene_mesh, inst, analytic)],
-         "observed_vertices": int((scene_mesh.instance == inst).sum())}
+        {
+            "instance": inst,
+            "label": labels[inst][0],
+            "label_id": labels[inst][1],
+            "box": [round(float(x), 6) for x in _box_of(scene, scene_mesh, inst, analytic)],
+            "observed_vertices": int((scene_mesh.instance == inst).sum()),
+        }
         for inst in sorted(labels)
     ]
     settings = dataclasses.asdict(config)

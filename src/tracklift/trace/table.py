@@ -124,16 +124,16 @@ class TraceTable:
             z = np.zeros(0, np.int64)
             return LabelPairs(z, z, np.zeros(0, np.float32), np.zeros(0, np.int32))
         order = np.lexsort((view, label, prim))
-        p, l, v, w = prim[order], label[order], view[order], weight[order]
+        p, lab, v, w = prim[order], label[order], view[order], weight[order]
         pair_start = np.ones(len(p), bool)
-        pair_start[1:] = (p[1:] != p[:-1]) | (l[1:] != l[:-1])
+        pair_start[1:] = (p[1:] != p[:-1]) | (lab[1:] != lab[:-1])
         view_start = pair_start.copy()
         view_start[1:] |= v[1:] != v[:-1]
         pair_id = np.cumsum(pair_start) - 1
         starts = np.flatnonzero(pair_start)
         weights = np.bincount(pair_id, weights=w).astype(np.float32)
         views = np.bincount(pair_id, weights=view_start).astype(np.int32)
-        return LabelPairs(p[starts], l[starts], weights, views)
+        return LabelPairs(p[starts], lab[starts], weights, views)
 
 
 def top_labels(pairs: LabelPairs, by: str = "weight") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -187,9 +187,9 @@ def ambiguous_view_fraction(table: TraceTable, min_share: float = 0.8) -> tuple[
     if len(prim) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
     order = np.lexsort((label, view, prim))
-    p, v, l, w = prim[order], view[order], label[order], weight[order].astype(np.float64)
+    p, v, lab, w = prim[order], view[order], label[order], weight[order].astype(np.float64)
     # Per (primitive, view, label): summed weight; then per (primitive, view): max and total.
-    pvl_start = np.r_[True, (p[1:] != p[:-1]) | (v[1:] != v[:-1]) | (l[1:] != l[:-1])]
+    pvl_start = np.r_[True, (p[1:] != p[:-1]) | (v[1:] != v[:-1]) | (lab[1:] != lab[:-1])]
     pvl = np.cumsum(pvl_start) - 1
     pvl_w = np.bincount(pvl, weights=w)
     s = np.flatnonzero(pvl_start)

@@ -13,8 +13,9 @@ from tracklift.lift.projection import project
 from tracklift.lift.voxels import unique_keys
 
 
-def visible_pixels(centres: np.ndarray, depth: np.ndarray, K: np.ndarray, pose: np.ndarray, tolerance: float,
-                   min_depth: float = 0.1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def visible_pixels(
+    centres: np.ndarray, depth: np.ndarray, K: np.ndarray, pose: np.ndarray, tolerance: float, min_depth: float = 0.1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which world points the camera sees, and where.
 
     centres: [N, 3] float32 world points. A point is visible when it projects inside the image in front of
@@ -34,8 +35,16 @@ def visible_pixels(centres: np.ndarray, depth: np.ndarray, K: np.ndarray, pose: 
     return ok, vi, ui
 
 
-def visible_counts(centres: np.ndarray, owner: np.ndarray, n_owners: int, depth: np.ndarray, K: np.ndarray,
-                   pose: np.ndarray, tolerance: float, min_depth: float = 0.1) -> np.ndarray:
+def visible_counts(
+    centres: np.ndarray,
+    owner: np.ndarray,
+    n_owners: int,
+    depth: np.ndarray,
+    K: np.ndarray,
+    pose: np.ndarray,
+    tolerance: float,
+    min_depth: float = 0.1,
+) -> np.ndarray:
     """How many of each owner's points the camera sees (see `visible_pixels`).
 
     centres: [N, 3] float32 world points (e.g. coarse voxel centres of all tracks); owner: [N] int64 in
@@ -47,7 +56,9 @@ def visible_counts(centres: np.ndarray, owner: np.ndarray, n_owners: int, depth:
     return np.bincount(owner[ok], minlength=n_owners)
 
 
-def image_coverage(masks: np.ndarray, rows: np.ndarray, cols: np.ndarray, owner: np.ndarray, n_owners: int) -> np.ndarray:
+def image_coverage(
+    masks: np.ndarray, rows: np.ndarray, cols: np.ndarray, owner: np.ndarray, n_owners: int
+) -> np.ndarray:
     """[S, T] int64: how many of each track's visible points project into each mask.
 
     masks: [S, H, W] bool, one per segment, at the depth image's resolution; rows/cols: [P] int64 pixels of
@@ -65,8 +76,9 @@ def image_coverage(masks: np.ndarray, rows: np.ndarray, cols: np.ndarray, owner:
     return out
 
 
-def image_coverage_reference(masks: np.ndarray, rows: np.ndarray, cols: np.ndarray, owner: np.ndarray,
-                             n_owners: int) -> np.ndarray:
+def image_coverage_reference(
+    masks: np.ndarray, rows: np.ndarray, cols: np.ndarray, owner: np.ndarray, n_owners: int
+) -> np.ndarray:
     """Plain per-point version of `image_coverage` (the tests compare the two)."""
     out = np.zeros((len(masks), n_owners), np.int64)
     for s in range(len(masks)):
@@ -141,13 +153,20 @@ def weighted_overlap_reference(keys: list[np.ndarray], weights: list[np.ndarray]
     return out
 
 
-def spatial_scores(overlap: np.ndarray, segment_sizes: np.ndarray, track_visible: np.ndarray, min_visible: int,
-                   balance: float = 0.0, image_overlap: np.ndarray | None = None) -> np.ndarray:
+def spatial_scores(
+    overlap: np.ndarray,
+    segment_sizes: np.ndarray,
+    track_visible: np.ndarray,
+    min_visible: int,
+    balance: float = 0.0,
+    image_overlap: np.ndarray | None = None,
+) -> np.ndarray:
     """[S, T] float: (1 − balance) · max(r_s, r_t) + balance · min(r_s, r_t), with r_s = |S∩T| / |S| and
     r_t = max(|S∩T|, C) / |T visible|, C = the track's visible voxels that project into the segment's mask.
 
     overlap: [S, T] shared voxels; segment_sizes: [S] voxels per segment; track_visible: [T] visible
-    voxels per track; image_overlap: [S, T] C (`image_coverage`), or None to measure in 3D only. The max lets a partial view match a big track and a whole-object view match a track
+    voxels per track; image_overlap: [S, T] C (`image_coverage`), or None to measure in 3D only. The max lets a
+    partial view match a big track and a whole-object view match a track
     built from partial views; the `balance` share of the min prefers, among tracks that contain a segment,
     the one that the segment explains best (a cushion's mask goes to the cushion, not to the couch whose map
     swallowed the cushion through a few merged masks). r_t is only used when the track shows at least
@@ -174,7 +193,9 @@ def visual_scores(segment_features: np.ndarray, track_banks: list[np.ndarray | N
     return np.clip(out, 0.0, 1.0)
 
 
-def box_gate(seg_lo: np.ndarray, seg_hi: np.ndarray, trk_lo: np.ndarray, trk_hi: np.ndarray, margin: float) -> np.ndarray:
+def box_gate(
+    seg_lo: np.ndarray, seg_hi: np.ndarray, trk_lo: np.ndarray, trk_hi: np.ndarray, margin: float
+) -> np.ndarray:
     """[S, T] bool: segment boxes ([S, 3] lo/hi, metres) intersect track boxes ([T, 3]) grown by `margin`."""
     lo = np.maximum(seg_lo[:, None, :], trk_lo[None, :, :] - margin)
     hi = np.minimum(seg_hi[:, None, :], trk_hi[None, :, :] + margin)

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tracklift.lift.voxels import key_centres
+from tracklift.core.instance import Instance3D
+from tracklift.lift.voxels import contains, key_centres
 from tracklift.trace.consistency import ConsistencyConfig, refine_tracks
 from tracklift.trace.table import top_labels
 from tracklift.track.costs import overlap_matrix
-from tracklift.core.instance import Instance3D
 from tracklift.track.tracker import BACKGROUND, Tracker
-from tracklift.lift.voxels import contains
 
 
 @dataclass
@@ -41,7 +40,8 @@ def build_instances(tracker: Tracker, refine: ConsistencyConfig | None = None) -
     """Instances of the tracker's current tracks; `refine` runs consistency refinement (needs the table)."""
     cfg = tracker.config
     tracks = [
-        t for t in tracker.tracks.values()
+        t
+        for t in tracker.tracks.values()
         if t.views >= cfg.min_views and t.views >= cfg.min_detection_ratio * max(t.visible_frames, 1)
     ]
     if not tracks:
@@ -65,7 +65,8 @@ def build_instances(tracker: Tracker, refine: ConsistencyConfig | None = None) -
     keep = _suppress([x[1] for x in instances], cfg.suppress_containment)
     return [
         Instance3D(id=tid, points=key_centres(keys, tracker.voxel), label_votes=votes, frames=frames, score=score)
-        for (score, keys, votes, frames, tid), k in zip(instances, keep) if k
+        for (score, keys, votes, frames, tid), k in zip(instances, keep)
+        if k
     ]
 
 
@@ -85,11 +86,17 @@ def _drafts(tracker: Tracker, tracks, index_of: dict[int, int], refine: Consiste
         _, owner, _ = top_labels(pairs, by="views")
         owned = np.bincount(owner, minlength=n + 1)
         carried = np.bincount(pairs.label, minlength=n + 1)
-        return [_Draft(t.voxels.keys[t.voxels.active], [k], float(owned[k] / max(carried[k], 1))) for k, t in enumerate(tracks)]
+        return [
+            _Draft(t.voxels.keys[t.voxels.active], [k], float(owned[k] / max(carried[k], 1)))
+            for k, t in enumerate(tracks)
+        ]
     active = [t.voxels.keys[t.voxels.active] for t in tracks]
     r = refine_tracks(tracker.table, segment_index, views, refine, active)
-    own = {k: np.unique(np.concatenate([active[m] for m in np.flatnonzero(r.track_map == k)]))
-           for k in range(n) if r.track_map[k] == k}
+    own = {
+        k: np.unique(np.concatenate([active[m] for m in np.flatnonzero(r.track_map == k)]))
+        for k in range(n)
+        if r.track_map[k] == k
+    }
     # Voxels active in two or more surviving tracks are contested: they go to the owner the tracing table
     # picks. A voxel only one track holds stays with it (its map already weighed hits and misses) unless the
     # table saw it as background more often than as anything else.

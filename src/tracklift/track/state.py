@@ -83,9 +83,20 @@ class Track:
     def views(self) -> int:
         return len(self.frames)
 
-    def observe(self, frame_index: int, segment_id: int, keys: np.ndarray, weights: np.ndarray, coarse: np.ndarray,
-                observed_elsewhere: np.ndarray | None, lo: np.ndarray, hi: np.ndarray, label: str | None,
-                score: float, feature: np.ndarray | None) -> None:
+    def observe(
+        self,
+        frame_index: int,
+        segment_id: int,
+        keys: np.ndarray,
+        weights: np.ndarray,
+        coarse: np.ndarray,
+        observed_elsewhere: np.ndarray | None,
+        lo: np.ndarray,
+        hi: np.ndarray,
+        label: str | None,
+        score: float,
+        feature: np.ndarray | None,
+    ) -> None:
         """Add one matched segment seen in frame `frame_index`: keys [N] int64 sorted unique, weights [N],
         coarse its coarse keys, observed_elsewhere the frame's voxels seen under any label (VoxelMap.update),
         lo/hi [3] its box (metres), feature [D] or None."""

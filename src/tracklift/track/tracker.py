@@ -21,7 +21,14 @@ from tracklift.lift.voxels import key_centres, unique_keys, unpack_keys
 from tracklift.trace.table import TraceTable
 from tracklift.track.config import TrackerConfig
 from tracklift.track.costs import (
-    assign, box_gate, image_coverage, overlap_matrix, spatial_scores, visible_pixels, visual_scores, weighted_overlap,
+    assign,
+    box_gate,
+    image_coverage,
+    overlap_matrix,
+    spatial_scores,
+    visible_pixels,
+    visual_scores,
+    weighted_overlap,
 )
 from tracklift.track.state import FeatureMemory, Track
 from tracklift.track.voxelmap import VoxelMap, coarsen_keys
@@ -83,8 +90,16 @@ class Tracker:
         ok, rows, cols = visible_pixels(centres, depth, K, pose, self.config.depth_tolerance)
         return _Visible(np.bincount(owner[ok], minlength=len(ids)), owner[ok], rows[ok], cols[ok])
 
-    def _scores(self, segs: list[Segment], coarse: list[np.ndarray], boxes, features, ids: list[int],
-                seen: _Visible, masks: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    def _scores(
+        self,
+        segs: list[Segment],
+        coarse: list[np.ndarray],
+        boxes,
+        features,
+        ids: list[int],
+        seen: _Visible,
+        masks: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """[S, T] association score (what the assignment maximises) and [S, T] bool eligibility (the pair's
         score without the spatial balance tie-breaker reaches the mode's threshold)."""
         cfg = self.config
@@ -121,9 +136,17 @@ class Tracker:
         fused_ranked = np.where(has_bank, w * ranked + (1 - w) * visual, ranked)
         return fused_ranked, (fused >= cfg.match_threshold) & (spatial >= cfg.min_overlap)
 
-    def step(self, frame_index: int, depth: np.ndarray, K: np.ndarray, pose: np.ndarray, segments: list[Segment],
-             features: np.ndarray | None = None, background: tuple[np.ndarray, np.ndarray] | None = None,
-             masks: np.ndarray | None = None) -> list[int]:
+    def step(
+        self,
+        frame_index: int,
+        depth: np.ndarray,
+        K: np.ndarray,
+        pose: np.ndarray,
+        segments: list[Segment],
+        features: np.ndarray | None = None,
+        background: tuple[np.ndarray, np.ndarray] | None = None,
+        masks: np.ndarray | None = None,
+    ) -> list[int]:
         """Associate one frame's segments; returns the track id given to each segment.
 
         depth: [H, W] float32 metres; K: [3, 3]; pose: [4, 4] c2w (for visibility).
@@ -178,8 +201,9 @@ class Tracker:
                 assigned[i] = track.id
             sid = self._record(frame_index, seg, assigned[i])
             f = use_features[i] if use_features is not None else None
-            self.tracks[assigned[i]].observe(frame_index, sid, seg.keys, seg.weights, coarse[i], seen_keys, *boxes[i],
-                                             seg.label, seg.score, f)
+            self.tracks[assigned[i]].observe(
+                frame_index, sid, seg.keys, seg.weights, coarse[i], seen_keys, *boxes[i], seg.label, seg.score, f
+            )
         if background is not None and self._tracing(frame_index) and len(background[0]):
             self.table.append(frame_index, background[0], BACKGROUND, background[1])
         if cfg.merge_every and self.frames_seen % cfg.merge_every == 0:
@@ -210,7 +234,8 @@ class Tracker:
     def merge(self) -> int:
         """Merge tracks of one object. Containment of track b in track a is measured on coarse voxels (of
         active voxels) weighted by hits — Σ min(hits_a, hits_b) / Σ hits_b — so a neighbour whose voxels a
-        swallowed only through a few under-segmented masks is not "contained". Tracks merge when the larger containment reaches
+        swallowed only through a few under-segmented masks is not "contained". Tracks merge when the larger
+        containment reaches
         merge_overlap and their features agree (cosine ≥ merge_feature, or either has no feature), or
         reaches merge_containment regardless. Tracks that were matched by two distinct masks of one frame are two
         objects (a book lying on a table shares the table's coarse voxels) unless their *fine* active voxels

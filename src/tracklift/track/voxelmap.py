@@ -16,7 +16,9 @@ def coarsen_keys(keys: np.ndarray, factor: int) -> np.ndarray:
     return unique_keys(pack_keys(unpack_keys(keys) // factor))
 
 
-def union_add(keys_a: np.ndarray, vals_a: np.ndarray, keys_b: np.ndarray, vals_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def union_add(
+    keys_a: np.ndarray, vals_a: np.ndarray, keys_b: np.ndarray, vals_b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Union of two sorted-unique key sets, adding per-key values.
 
     keys_*: [N*] int64 sorted unique; vals_*: [N*, C] or [N*] float32. Returns (keys, vals) sorted unique.
@@ -39,7 +41,6 @@ def union_add_reference(keys_a, vals_a, keys_b, vals_b) -> tuple[np.ndarray, np.
         acc[k] = acc.get(k, 0) + np.asarray(v, np.float64)
     keys = np.array(sorted(acc), np.int64)
     return keys, np.array([acc[k] for k in keys.tolist()], np.float32).reshape((len(keys),) + np.shape(vals_a)[1:])
-
 
 
 @dataclass
@@ -89,8 +90,13 @@ class VoxelMap:
         np.maximum.at(out, np.searchsorted(self.coarse, parent), self.hits[active])
         return out
 
-    def update(self, keys: np.ndarray | None = None, weight: np.ndarray | None = None,
-               observed_elsewhere: np.ndarray | None = None, coarse: np.ndarray | None = None) -> None:
+    def update(
+        self,
+        keys: np.ndarray | None = None,
+        weight: np.ndarray | None = None,
+        observed_elsewhere: np.ndarray | None = None,
+        coarse: np.ndarray | None = None,
+    ) -> None:
         """One frame's evidence: a miss for each map voxel in `observed_elsewhere` ([K] int64 sorted unique
         keys the frame saw under other labels) but not in `keys`, then a hit for each of `keys` ([N] int64
         sorted unique) with `weight` ([N]); refreshes `coarse` (pass coarsen_keys(keys) if known)."""

@@ -8,11 +8,16 @@ from pathlib import Path
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("out", help="output folder of `tracklift segment`, or a Gaussian model folder "
-                        "(`tracklift splat train` / `splat lift`)")
+    parser.add_argument(
+        "out",
+        help="output folder of `tracklift segment`, or a Gaussian model folder "
+        "(`tracklift splat train` / `splat lift`)",
+    )
     parser.add_argument("--port", type=int, default=8080, help="port to serve on (default 8080)")
-    parser.add_argument("--host", help="address to serve on (default 127.0.0.1, this machine only; "
-                        "0.0.0.0 shares the viewer with the network)")
+    parser.add_argument(
+        "--host",
+        help="address to serve on (default 127.0.0.1, this machine only; 0.0.0.0 shares the viewer with the network)",
+    )
     parser.add_argument("--scene", help="scene name when OUT holds several segmented scenes")
     parser.add_argument("--frustums", type=int, default=8, help="camera frustums drawn along the trajectory")
     parser.set_defaults(func=run)

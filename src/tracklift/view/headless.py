@@ -19,9 +19,20 @@ from pathlib import Path
 import numpy as np
 
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--hide-scrollbars", "--mute-audio")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--hide-scrollbars",
+    "--mute-audio",
+)
 
 
 class Browser:
@@ -38,9 +49,17 @@ class Browser:
 
         self.profile = tempfile.mkdtemp(prefix="tracklift-chromium-")
         self.process = subprocess.Popen(
-            [self.executable, *FLAGS, f"--user-data-dir={self.profile}", "--remote-debugging-port=0",
-             f"--window-size={self.size[0]},{self.size[1]}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                self.executable,
+                *FLAGS,
+                f"--user-data-dir={self.profile}",
+                "--remote-debugging-port=0",
+                f"--window-size={self.size[0]},{self.size[1]}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             port = self._devtools_port()
             pages = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=self.timeout))
@@ -95,8 +114,13 @@ class Browser:
     def open(self, url: str) -> None:
         """Load `url` and wait for its load event."""
         self.call("Page.enable")
-        self.call("Emulation.setDeviceMetricsOverride", width=self.size[0], height=self.size[1],
-                  deviceScaleFactor=1, mobile=False)
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            width=self.size[0],
+            height=self.size[1],
+            deviceScaleFactor=1,
+            mobile=False,
+        )
         self.call("Page.navigate", url=url, until="Page.loadEventFired")
 
     def evaluate(self, expression: str):
@@ -126,7 +150,8 @@ class Browser:
             " for (let i = 0; i < 6 && node; i++, node = node.parentElement) {"
             f"  const input = node.querySelector({json.dumps(selector)});"
             f"  if (input) {{ {action}; return true; }} }}"
-            " return false; })()")
+            " return false; })()"
+        )
         if not found:
             raise RuntimeError(f"no {selector} labelled {label!r} in the page")
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 from tracklift.data.frame import Frame
-from tracklift.outputs.pictures import instance_colors
 from tracklift.lift.voxels import key_centres
+from tracklift.outputs.pictures import instance_colors
 from tracklift.view.scenery import CURRENT, TRAJECTORY, add_frustum, thumbnail
 
 
@@ -35,9 +35,14 @@ class LiveViewer:
         for t in sorted(set(track_ids) & set(tracks)):
             if t in self.nodes:
                 self.nodes[t].remove()
-            self.nodes[t] = scene.add_point_cloud(f"/live/track_{t}", key_centres(tracks[t].voxels.keys, self.voxel),
-                                                  track_colour(t), point_size=self.voxel, point_shading="flat",
-                                                  precision="float32")
+            self.nodes[t] = scene.add_point_cloud(
+                f"/live/track_{t}",
+                key_centres(tracks[t].voxels.keys, self.voxel),
+                track_colour(t),
+                point_size=self.voxel,
+                point_shading="flat",
+                precision="float32",
+            )
         self.centres.append(np.asarray(frame.pose[:3, 3], np.float32))
         if len(self.centres) > 1:
             if self.trajectory is not None:
@@ -46,10 +51,19 @@ class LiveViewer:
             self.trajectory = scene.add_line_segments("/live/trajectory", line, TRAJECTORY, thickness=0.01)
         if self.camera is not None:
             self.camera.remove()
-        self.camera = add_frustum(self.server, "/live/camera", frame.K, frame.pose, (frame.width, frame.height),
-                                  0.2, CURRENT, image=thumbnail(frame.color))
-        self.status.content = (f"frame **{frame.name}** ({mapper.stats.frames} mapped): {len(tracks)} tracks, "
-                               f"{len(masks)} masks")
+        self.camera = add_frustum(
+            self.server,
+            "/live/camera",
+            frame.K,
+            frame.pose,
+            (frame.width, frame.height),
+            0.2,
+            CURRENT,
+            image=thumbnail(frame.color),
+        )
+        self.status.content = (
+            f"frame **{frame.name}** ({mapper.stats.frames} mapped): {len(tracks)} tracks, {len(masks)} masks"
+        )
 
     def finish(self, out_dir):
         """Replace the live view by the viewer of the run's outputs in `out_dir`; returns that viewer."""

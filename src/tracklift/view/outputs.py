@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from tracklift.core.instance import Instance3D
 from tracklift.io.npz import read_instances_npz
 from tracklift.io.textfile import read_json
-from tracklift.outputs.scene_files import load_instances, scene_names
 from tracklift.outputs.history import History, read_history
-from tracklift.core.instance import Instance3D
+from tracklift.outputs.scene_files import load_instances, scene_names
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +55,14 @@ def output_kind(path: str | os.PathLike) -> str:
         return "segment"
     stale = sorted(p.name for p in path.glob("*.json") if p.with_suffix(".txt").is_file())
     if stale:
-        raise FileNotFoundError(f"{path}: {stale[0]} has no {Path(stale[0]).stem}_instances.npz beside it (an output "
-                                "of an older tracklift?); run `tracklift segment` again")
-    raise FileNotFoundError(f"{path}: neither a `tracklift segment` output (<scene>.json + <scene>_instances.npz) "
-                            "nor a Gaussian model (point_cloud.ply + cameras.json)")
+        raise FileNotFoundError(
+            f"{path}: {stale[0]} has no {Path(stale[0]).stem}_instances.npz beside it (an output "
+            "of an older tracklift?); run `tracklift segment` again"
+        )
+    raise FileNotFoundError(
+        f"{path}: neither a `tracklift segment` output (<scene>.json + <scene>_instances.npz) "
+        "nor a Gaussian model (point_cloud.ply + cameras.json)"
+    )
 
 
 def load_segmented(out_dir: str | os.PathLike, scene: str | None = None) -> SegmentedOutput:
@@ -83,7 +87,11 @@ def load_segmented(out_dir: str | os.PathLike, scene: str | None = None) -> Segm
     if history_path.is_file():
         history = read_history(history_path, len(points))
     else:
-        log.warning("%s: missing (an output of an older tracklift?): no frame slider and no cameras; run "
-                    "`tracklift segment` again to record them", history_path)
-    return SegmentedOutput(name, out_dir, points, owner, faces, list(document["instances"]), loaded.instances,
-                           history, loaded.scene_dir)
+        log.warning(
+            "%s: missing (an output of an older tracklift?): no frame slider and no cameras; run "
+            "`tracklift segment` again to record them",
+            history_path,
+        )
+    return SegmentedOutput(
+        name, out_dir, points, owner, faces, list(document["instances"]), loaded.instances, history, loaded.scene_dir
+    )

@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from tracklift.classify.query import instance_text
-from tracklift.data.frame import Frame
-from tracklift.outputs.pictures import instance_colors
-from tracklift.lift.voxels import key_centres
-from tracklift.core.masks import FrameMasks
 from tracklift.core.instance import Instance3D
+from tracklift.core.masks import FrameMasks
+from tracklift.data.frame import Frame
+from tracklift.lift.voxels import key_centres
+from tracklift.outputs.pictures import instance_colors
 from tracklift.view.live import track_colour
 
 
@@ -57,8 +57,12 @@ class RerunLogger:
         rec.set_time("frame", sequence=frame.index)
         self.last = frame.index
         rec.log("world/camera", rr.Transform3D(translation=frame.pose[:3, 3], mat3x3=frame.pose[:3, :3]))
-        rec.log("world/camera/image", rr.Pinhole(image_from_camera=frame.K, width=frame.width, height=frame.height,
-                                                 camera_xyz=rr.ViewCoordinates.RDF))
+        rec.log(
+            "world/camera/image",
+            rr.Pinhole(
+                image_from_camera=frame.K, width=frame.width, height=frame.height, camera_xyz=rr.ViewCoordinates.RDF
+            ),
+        )
         rec.log("world/camera/image/rgb", rr.Image(frame.color))
         rec.log("world/camera/image/depth", rr.DepthImage(frame.depth, meter=1.0))
         rec.log("world/camera/image/masks", rr.SegmentationImage(mask_ids(masks)))
@@ -67,15 +71,23 @@ class RerunLogger:
             rec.log(f"world/map/track_{gone}", rr.Clear(recursive=False))
             self.logged.discard(gone)
         for t in sorted(set(track_ids) & set(tracks)):
-            rec.log(f"world/map/track_{t}", rr.Points3D(key_centres(tracks[t].voxels.keys, self.voxel),
-                                                        colors=track_colour(t), radii=self.voxel / 2))
+            rec.log(
+                f"world/map/track_{t}",
+                rr.Points3D(
+                    key_centres(tracks[t].voxels.keys, self.voxel), colors=track_colour(t), radii=self.voxel / 2
+                ),
+            )
             self.logged.add(t)
         ids = sorted(tracks)
         if ids:
             lo = np.array([tracks[t].lo for t in ids], np.float32)
             hi = np.array([tracks[t].hi for t in ids], np.float32)
-            rec.log("world/boxes", rr.Boxes3D(mins=lo, sizes=hi - lo, colors=[track_colour(t) for t in ids],
-                                              labels=[f"track {t}" for t in ids]))
+            rec.log(
+                "world/boxes",
+                rr.Boxes3D(
+                    mins=lo, sizes=hi - lo, colors=[track_colour(t) for t in ids], labels=[f"track {t}" for t in ids]
+                ),
+            )
 
     def log_instances(self, instances: list[Instance3D]) -> None:
         """The finished instances, one step after the last frame, coloured as in the PLY."""

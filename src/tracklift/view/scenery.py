@@ -49,13 +49,29 @@ def wxyz(rotation: np.ndarray) -> np.ndarray:
     return vtf.SO3.from_matrix(np.asarray(rotation, np.float64)).wxyz
 
 
-def add_frustum(server, name: str, K: np.ndarray, pose: np.ndarray, size: tuple[int, int], scale: float,
-                colour=TRAJECTORY, image: np.ndarray | None = None):
+def add_frustum(
+    server,
+    name: str,
+    K: np.ndarray,
+    pose: np.ndarray,
+    size: tuple[int, int],
+    scale: float,
+    colour=TRAJECTORY,
+    image: np.ndarray | None = None,
+):
     """A camera frustum: K [3, 3] pixels, pose [4, 4] camera-to-world (OpenCV axes, as viser's), size (W, H)."""
     w, h = size
     fov = 2 * np.arctan2(h / 2, K[1, 1])
-    return server.scene.add_camera_frustum(name, fov=float(fov), aspect=w / h, scale=scale, color=colour,
-                                           wxyz=wxyz(pose[:3, :3]), position=pose[:3, 3], image=image)
+    return server.scene.add_camera_frustum(
+        name,
+        fov=float(fov),
+        aspect=w / h,
+        scale=scale,
+        color=colour,
+        wxyz=wxyz(pose[:3, :3]),
+        position=pose[:3, 3],
+        image=image,
+    )
 
 
 def thumbnail(color: np.ndarray, width: int = THUMBNAIL_WIDTH) -> np.ndarray:
@@ -84,8 +100,14 @@ class Cameras:
             server.scene.add_line_segments("/cameras/trajectory", segments, TRAJECTORY, thickness=0.01)
         self.frustums = {}
         for step in np.unique(np.linspace(0, history.steps - 1, min(count, history.steps)).astype(int)):
-            handle = add_frustum(server, f"/cameras/frame_{history.frame_name[step]}", history.K[step],
-                                 history.pose[step], history.image_size, self.scale)
+            handle = add_frustum(
+                server,
+                f"/cameras/frame_{history.frame_name[step]}",
+                history.K[step],
+                history.pose[step],
+                history.image_size,
+                self.scale,
+            )
             handle.on_click(lambda _, s=int(step): self.show_frame(s))
             self.frustums[int(step)] = handle
         self.current = None
@@ -96,8 +118,15 @@ class Cameras:
         """Move the current-camera frustum to history step `step`."""
         if self.current is not None:
             self.current.remove()
-        self.current = add_frustum(self.server, "/cameras/current", self.history.K[step], self.history.pose[step],
-                                   self.history.image_size, self.scale * 1.3, CURRENT)
+        self.current = add_frustum(
+            self.server,
+            "/cameras/current",
+            self.history.K[step],
+            self.history.pose[step],
+            self.history.image_size,
+            self.scale * 1.3,
+            CURRENT,
+        )
 
     def frame_color(self, step: int) -> np.ndarray | None:
         """[H, W, 3] uint8 colour of history step `step`'s frame, None when its scene folder is gone."""

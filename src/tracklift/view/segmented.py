@@ -91,8 +91,9 @@ class SegmentedViewer:
         for k, entry in enumerate(self.output.entries):
             box = np.asarray(entry.get("box") or np.zeros(6), np.float32)
             colour = tuple(int(c) for c in self.palette[k])
-            self.boxes[k] = scene.add_box(f"/boxes/{k}", colour, dimensions=np.maximum(box[3:], 1e-3),
-                                          wireframe=True, position=box[:3])
+            self.boxes[k] = scene.add_box(
+                f"/boxes/{k}", colour, dimensions=np.maximum(box[3:], 1e-3), wireframe=True, position=box[:3]
+            )
             top = box[:3] + np.array([0, 0, box[5] / 2], np.float32)
             self.labels[k] = scene.add_label(f"/labels/{k}", self._label_text(k), position=top)
 
@@ -117,8 +118,14 @@ class SegmentedViewer:
         shown = elements[self.steps[elements] <= self.step]
         scene = self.server.scene
         if self.output.faces is None:
-            return scene.add_point_cloud(name, self._geometry(shown), np.asarray(colour, np.uint8),
-                                         point_size=self.point_size, point_shading="flat", precision="float32")
+            return scene.add_point_cloud(
+                name,
+                self._geometry(shown),
+                np.asarray(colour, np.uint8),
+                point_size=self.point_size,
+                point_shading="flat",
+                precision="float32",
+            )
         vertices, faces = self._geometry(shown)
         return scene.add_mesh_simple(name, vertices, faces, color=tuple(int(c) for c in colour))
 
@@ -134,9 +141,13 @@ class SegmentedViewer:
     def _gui(self) -> None:
         gui = self.server.gui
         out = self.output
-        gui.add_markdown(f"**{out.name}**: {len(out.entries)} instances, {len(out.points)} "
-                         f"{'mesh vertices' if out.faces is not None else 'points'}")
-        self.query = gui.add_text("query", initial_value="", hint="e.g. 'something to sit on'; highlights the best matches")
+        gui.add_markdown(
+            f"**{out.name}**: {len(out.entries)} instances, {len(out.points)} "
+            f"{'mesh vertices' if out.faces is not None else 'points'}"
+        )
+        self.query = gui.add_text(
+            "query", initial_value="", hint="e.g. 'something to sit on'; highlights the best matches"
+        )
         self.results = gui.add_markdown("")
         self.query.on_update(lambda _: self.run_query(self.query.value))
         if out.history is not None and out.history.steps > 1:

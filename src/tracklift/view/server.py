@@ -32,8 +32,10 @@ def check_host(host: str | None, explicit: bool) -> str:
     if host is None:
         return LOOPBACK
     if not is_loopback(host) and not explicit:
-        raise ValueError(f"refusing to serve on non-loopback host {host}: it would expose the scene to the "
-                         "network; pass --host explicitly to allow it")
+        raise ValueError(
+            f"refusing to serve on non-loopback host {host}: it would expose the scene to the "
+            "network; pass --host explicitly to allow it"
+        )
     return host
 
 
@@ -49,7 +51,9 @@ def check_port_free(host: str, port: int) -> None:
             sock.bind((host, port))
         except OSError as err:
             if err.errno == errno.EADDRINUSE:
-                raise ValueError(f"port {port} on {host} is in use (another viewer?); pick another with --port") from err
+                raise ValueError(
+                    f"port {port} on {host} is in use (another viewer?); pick another with --port"
+                ) from err
             raise ValueError(f"cannot serve on {host}:{port}: {err.strerror or err}") from err
 
 

@@ -38,8 +38,11 @@ def load_gaussians(model_dir: str | Path) -> GaussianScene:
     model_dir = Path(model_dir)
     lifted = (model_dir / INFO_FILE).is_file()
     if not lifted:
-        log.warning("%s: no %s; showing the Gaussians without instances (run `tracklift splat lift` first)",
-                    model_dir, INFO_FILE)
+        log.warning(
+            "%s: no %s; showing the Gaussians without instances (run `tracklift splat lift` first)",
+            model_dir,
+            INFO_FILE,
+        )
     g, cameras, _, inst = load_model(model_dir, FLAT if lifted else None)
     return GaussianScene(model_dir.resolve().name, g, cameras, inst)
 
@@ -56,9 +59,12 @@ def splat_arrays(g) -> dict[str, np.ndarray]:
         R = quat_to_rotmat(g.quats)
         cov = R @ torch.diag_embed(torch.exp(2 * g.log_scales)) @ R.transpose(1, 2)
         rgb = (0.28209479177387814 * g.sh[:, 0] + 0.5).clamp(0, 1)
-        return {"centers": g.means.numpy().astype(np.float32), "covariances": cov.numpy().astype(np.float32),
-                "rgbs": rgb.numpy().astype(np.float32),
-                "opacities": torch.sigmoid(g.opacity_logits)[:, None].numpy().astype(np.float32)}
+        return {
+            "centers": g.means.numpy().astype(np.float32),
+            "covariances": cov.numpy().astype(np.float32),
+            "rgbs": rgb.numpy().astype(np.float32),
+            "opacities": torch.sigmoid(g.opacity_logits)[:, None].numpy().astype(np.float32),
+        }
 
 
 def instance_rgbs(instance: np.ndarray, palette: np.ndarray) -> np.ndarray:
@@ -100,7 +106,9 @@ class GaussianViewer:
             colour.on_update(lambda ev: self.set_colour_by_instance(ev.target.value))
             labels = self._labels()
             extract = gui.add_dropdown("extract", [ALL, *labels], initial_value=ALL)
-            extract.on_update(lambda ev: self.extract(None if ev.target.value == ALL else labels.index(ev.target.value)))
+            extract.on_update(
+                lambda ev: self.extract(None if ev.target.value == ALL else labels.index(ev.target.value))
+            )
             with gui.add_folder("remove"):
                 for k, label in enumerate(labels):
                     box = gui.add_checkbox(label, False)
@@ -111,8 +119,14 @@ class GaussianViewer:
             extent = np.ptp(np.array([c.pose[:3, 3] for c in cams]), axis=0).max() if len(cams) > 1 else 1.0
             for i in np.unique(np.linspace(0, len(cams) - 1, min(frustums, len(cams))).astype(int)):
                 cam = cams[i]
-                handle = add_frustum(self.server, f"/cameras/{i}", cam.K, cam.pose, (cam.width, cam.height),
-                                     float(np.clip(0.05 * extent, 0.05, 0.3)))
+                handle = add_frustum(
+                    self.server,
+                    f"/cameras/{i}",
+                    cam.K,
+                    cam.pose,
+                    (cam.width, cam.height),
+                    float(np.clip(0.05 * extent, 0.05, 0.3)),
+                )
                 handle.on_click(lambda _, i=int(i): self.show_view(i))
 
     # -- actions (also called by tests) -------------------------------------------------------------

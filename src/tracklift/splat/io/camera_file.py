@@ -22,8 +22,14 @@ def write_cameras(path: str | Path, cameras: Sequence[Camera], holdout: Sequence
     if len(holdout) != len(cameras):
         raise ValueError(f"need one holdout flag per camera, got {len(holdout)} for {len(cameras)}")
     entries = [
-        {"name": c.name, "width": c.width, "height": c.height, "K": c.K.tolist(), "pose": c.pose.tolist(),
-         "holdout": bool(h)}
+        {
+            "name": c.name,
+            "width": c.width,
+            "height": c.height,
+            "K": c.K.tolist(),
+            "pose": c.pose.tolist(),
+            "holdout": bool(h),
+        }
         for c, h in zip(cameras, holdout)
     ]
     atomic_write_text(Path(path), json.dumps({"cameras": entries}, indent=1) + "\n")

@@ -61,9 +61,7 @@ def _intrinsics(model: str, params: list[float], where: str) -> np.ndarray:
     distortion = [p for i, p in enumerate(params) if i > max(i_fx, i_fy, i_cx, i_cy)]
     if any(abs(p) > 0 for p in distortion):
         log.warning("%s: %s distortion %s ignored (images are assumed undistorted)", where, model, distortion)
-    return np.array(
-        [[params[i_fx], 0.0, params[i_cx] - 0.5], [0.0, params[i_fy], params[i_cy] - 0.5], [0.0, 0.0, 1.0]]
-    )
+    return np.array([[params[i_fx], 0.0, params[i_cx] - 0.5], [0.0, params[i_fy], params[i_cy] - 0.5], [0.0, 0.0, 1.0]])
 
 
 def _qvec_to_rotmat(q: np.ndarray) -> np.ndarray:

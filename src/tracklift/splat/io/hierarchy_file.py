@@ -71,7 +71,9 @@ def read_hierarchy(model_dir: str | Path) -> tuple[Instances, Instances, np.ndar
                 f"{model_dir / level_stem(level)}.json: is of {level_info.get('gaussians')!r}, {path} of {gaussians!r}"
             )
         if inst.count != info.get(level):
-            raise ValueError(f"{path}: says {info.get(level)} {level} instances, {level_stem(level)}.json has {inst.count}")
+            raise ValueError(
+                f"{path}: says {info.get(level)} {level} instances, {level_stem(level)}.json has {inst.count}"
+            )
         levels.append(inst)
     _check(levels[0], levels[1], parent, str(path))
     return levels[0], levels[1], parent, info

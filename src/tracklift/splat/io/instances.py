@@ -71,7 +71,8 @@ def write_instances(out_dir: str | Path, inst: Instances, gaussians_file: str, *
         "gaussians": gaussians_file,
         **extra,
         "instances": {
-            str(i): {"label": inst.labels[i], "size": int(sizes[i]), "views": int(inst.views[i])} for i in range(inst.count)
+            str(i): {"label": inst.labels[i], "size": int(sizes[i]), "views": int(inst.views[i])}
+            for i in range(inst.count)
         },
     }
     atomic_write_text(out_dir / f"{stem}.json", json.dumps(info, indent=2) + "\n")

@@ -72,7 +72,8 @@ def read_view_masks(masks_dir: Path, cameras: list[Camera]) -> tuple[list[Camera
     for cam in cameras:
         # RGB-D frames are named like their masks ("0"); posed-image views by their image path.
         names = [
-            n for n in (cam.name, view_stem(cam.name))
+            n
+            for n in (cam.name, view_stem(cam.name))
             if any((masks_dir / f"{n}{e}").is_file() for e in (".png", ".npz"))
         ]
         if not names:

@@ -59,7 +59,7 @@ def read_source(model_dir: str | Path) -> dict:
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}: not valid JSON ({err})") from err
     if not isinstance(source, dict) or source.get("kind") not in KINDS or not isinstance(source.get("path"), str):
-        raise ValueError(f"{path}: expected {{\"kind\": one of {KINDS}, \"path\": ...}}, got {source!r}")
+        raise ValueError(f'{path}: expected {{"kind": one of {KINDS}, "path": ...}}, got {source!r}')
     if not Path(source["path"]).exists():
         raise FileNotFoundError(f"{source['path']} (the dataset named in {path}): missing; pass --images DATASET")
     return source
@@ -90,7 +90,8 @@ def load_view_images(source: dict, cameras: Sequence[Camera]) -> list[np.ndarray
         image = found[cam.name]
         if image.shape != (cam.height, cam.width, 3):
             raise ValueError(
-                f"{root}: view {cam.name!r} is {image.shape[1]}x{image.shape[0]}, its camera is {cam.width}x{cam.height}"
+                f"{root}: view {cam.name!r} is {image.shape[1]}x{image.shape[0]}, its camera is "
+                f"{cam.width}x{cam.height}"
             )
         images.append(image)
     return images

@@ -33,6 +33,7 @@ from tracklift.splat.render.output import ALPHA_MAX, ALPHA_MIN, LOWPASS, T_MIN, 
 # Elements of one [tiles, pixels, Gaussians] batch; bounds peak memory (~20 live tensors of this size).
 BATCH_ELEMENTS = 1 << 21
 
+
 @dataclass
 class Projection:
     """Per-Gaussian screen-space quantities ([N, ...]; rows with radii == 0 are unused)."""
@@ -66,9 +67,7 @@ def project(
     tx = (p[:, 0] / z).clamp(-lim_x[1], lim_x[0]) * z
     ty = (p[:, 1] / z).clamp(-lim_y[1], lim_y[0]) * z
     zero = torch.zeros_like(z)
-    J = torch.stack(
-        [fx / z, zero, -fx * tx / (z * z), zero, fy / z, -fy * ty / (z * z)], dim=-1
-    ).reshape(-1, 2, 3)
+    J = torch.stack([fx / z, zero, -fx * tx / (z * z), zero, fy / z, -fy * ty / (z * z)], dim=-1).reshape(-1, 2, 3)
     M = quat_to_rotmat(g.quats) * torch.exp(g.log_scales)[:, None, :]
     JW = J @ R
     JWM = JW @ M

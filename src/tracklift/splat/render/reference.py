@@ -32,9 +32,7 @@ def _splats(g: Gaussians, cam: Camera, near: float, sh_degree: int | None, color
         v_lo, v_hi = -(cy + 0.15 * cam.height) / fy, (1.15 * cam.height - cy) / fy
         tx = torch.clamp(x / z, u_lo, u_hi) * z
         ty = torch.clamp(y / z, v_lo, v_hi) * z
-        J = torch.stack(
-            [torch.stack([fx / z, 0 * z, -fx * tx / z**2]), torch.stack([0 * z, fy / z, -fy * ty / z**2])]
-        )
+        J = torch.stack([torch.stack([fx / z, 0 * z, -fx * tx / z**2]), torch.stack([0 * z, fy / z, -fy * ty / z**2])])
         rot = quat_to_rotmat(g.quats[i : i + 1])[0]
         cov3d = rot @ torch.diag(torch.exp(2 * g.log_scales[i])) @ rot.T
         cov2d = J @ R @ cov3d @ R.T @ J.T + LOWPASS * torch.eye(2, dtype=z.dtype)

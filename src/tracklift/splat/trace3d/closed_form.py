@@ -28,8 +28,9 @@ class GaussianLiftConfig:
     """Closed-form lifting of per-view masks to Gaussians (splat's; `tracklift.lift.LiftConfig` is RGB-D's)."""
 
     link_threshold: float = option(0.5, "mean segment affinity needed to join segments", low=0.0, high=1.0)
-    min_visible: float = option(0.3, "a view pair counts when each sees this share of the other's segment",
-                                low=0.0, high=1.0)
+    min_visible: float = option(
+        0.3, "a view pair counts when each sees this share of the other's segment", low=0.0, high=1.0
+    )
     background_bias: float = option(1.0, "weight of the background vote", low=0.0)
     min_views: int = option(2, "instances supported by fewer views are dropped", low=1)
     min_gaussians: int = option(3, "smaller instances are dropped", low=1)

@@ -46,8 +46,9 @@ class ContrastiveConfig:
     lr: float = option(0.1, "Adam learning rate", low=0.0)
     pixels: int = option(20_000, "at most this many covered pixels per step (random subset)", low=1)
     temperature: float = option(0.1, "of the prototype softmax", low=1e-6)
-    cluster_threshold: float = option(0.5, "mean cosine similarity joining two clusters of mask prototypes",
-                                      low=-1.0, high=1.0)
+    cluster_threshold: float = option(
+        0.5, "mean cosine similarity joining two clusters of mask prototypes", low=-1.0, high=1.0
+    )
     min_gaussians: int = option(3, "smaller instances are dropped (-1)", low=1)
     min_views: int = option(2, "clusters with masks in fewer views are not assigned", low=1)
     assign_threshold: float = option(0.0, "Gaussians not above this similarity to a cluster get -1", low=-1.0, high=1.0)
@@ -103,8 +104,9 @@ def train_features(
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     try:
-        for v in tqdm(view_order(len(cameras), cfg.iterations, gen), desc="contrastive lifting",
-                      disable=not progress, unit="it"):
+        for v in tqdm(
+            view_order(len(cameras), cfg.iterations, gen), desc="contrastive lifting", disable=not progress, unit="it"
+        ):
             out = rasterize(g, cameras[v], colors=F.normalize(feats, dim=-1), background=None, tile=cfg.tile)
             rendered = out.color.reshape(-1, cfg.dim)
             covered = torch.nonzero(out.alpha.detach().reshape(-1) >= 0.5).squeeze(1)

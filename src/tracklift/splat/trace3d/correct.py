@@ -39,17 +39,21 @@ from tracklift.splat.trace3d.tracing import InstanceTrace, owned_weights, signat
 class CorrectionConfig:
     """Mask correction across views (why these defaults: docs/tuning.md#splat)."""
 
-    threshold: float = option(0.5, "merge touching patches whose agreement in other views is >= this",
-                              low=0.0, high=1.0)
+    threshold: float = option(
+        0.5, "merge touching patches whose agreement in other views is >= this", low=0.0, high=1.0
+    )
     separation_weight: float = option(2.0, "weight of a view keeping two patches apart vs one grouping them", low=0.0)
-    split_below: float = option(0.95, "cut a patch whose own Gaussians agree less than this (0 = never)",
-                                low=0.0, high=1.0)
-    min_part: float = option(0.05, "parts of a cut patch below this share stay with its largest part",
-                             low=0.0, high=1.0)
+    split_below: float = option(
+        0.95, "cut a patch whose own Gaussians agree less than this (0 = never)", low=0.0, high=1.0
+    )
+    min_part: float = option(
+        0.05, "parts of a cut patch below this share stay with its largest part", low=0.0, high=1.0
+    )
     min_part_pixels: int = option(12, "parts of a cut patch below this many pixels stay with its largest", low=0)
     min_views: int = option(2, "other views needed to overrule the view's own masks", low=1)
-    min_visible: float = option(0.2, "a view counts for a patch seeing this share of its Gaussian mass",
-                                low=0.0, high=1.0)
+    min_visible: float = option(
+        0.2, "a view counts for a patch seeing this share of its Gaussian mass", low=0.0, high=1.0
+    )
     mode: str = option("alpha", "tracing weight", choices=("alpha", "count"))
 
 
@@ -212,7 +216,8 @@ def split_conflicts(
     not decide): each Gaussian's label distribution in the witness is rendered into this view and every
     pixel of the patch takes the witness label that dominates it. Parts smaller than `min_part` of the patch
     (or `min_part_pixels`), and pixels where the witness' labelled Gaussians cover less than half, join the
-    largest part. Regrouping then decides which parts belong together. Returns the refined patches and the number of patches cut.
+    largest part. Regrouping then decides which parts belong together. Returns the refined patches and the number of
+    patches cut.
     """
     import torch
 

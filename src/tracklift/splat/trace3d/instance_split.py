@@ -157,8 +157,13 @@ def refit(
     from tracklift.splat.train.loop import TrainConfig, train_gaussians
 
     config = TrainConfig(
-        iterations=iterations, sh_degree=g.sh_degree, densify_from=iterations + 1, densify_until=0,
-        holdout_every=0, checkpoint_every=0, seed=seed,
+        iterations=iterations,
+        sh_degree=g.sh_degree,
+        densify_from=iterations + 1,
+        densify_until=0,
+        holdout_every=0,
+        checkpoint_every=0,
+        seed=seed,
     )
     with TemporaryDirectory() as tmp:
         out, _ = train_gaussians(cameras, images, config, tmp, init=g.detach(), progress=progress)
@@ -166,8 +171,13 @@ def refit(
 
 
 def refit_with_report(
-    g: Gaussians, cameras: Sequence[Camera], images: Sequence[np.ndarray], iterations: int, seed: int = 0,
-    *, progress: bool = False,
+    g: Gaussians,
+    cameras: Sequence[Camera],
+    images: Sequence[np.ndarray],
+    iterations: int,
+    seed: int = 0,
+    *,
+    progress: bool = False,
 ) -> tuple[Gaussians, dict]:
     """`refit` and its report: steps, views and the views' mean PSNR (dB) before and after."""
     from tracklift.splat.train.loop import TrainConfig, evaluate_psnr
