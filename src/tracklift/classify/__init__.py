@@ -14,3 +14,16 @@ query      rank_instances for class, synonym, functional, spatial and superlativ
 
 Importing this package loads no model and no heavy library.
 """
+
+from tracklift.core.lazy import lazy_exports
+
+__all__ = ["Classifier", "labeller", "make_classifier", "rank_instances"]
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "Classifier": "tracklift.classify.protocol",
+        "make_classifier": "tracklift.classify.backends",
+        "labeller": "tracklift.classify.label",
+        "rank_instances": "tracklift.classify.query",
+    },
+)

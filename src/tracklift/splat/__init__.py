@@ -6,7 +6,10 @@
   contrastive), object extraction/editing and the coarse/fine hierarchy;
 * `io`: 3DGS PLY, COLMAP / transforms.json cameras, the model folder's files.
 
-Nothing is imported here, so `tracklift splat --help` does not import torch.
+The rooms load on first use, so `tracklift splat --help` does not import torch.
 """
 
+from tracklift.core.lazy import lazy_exports
+
 __all__ = ["io", "render", "trace3d", "train"]
+__getattr__, __dir__ = lazy_exports(__name__, {room: f"{__name__}.{room}" for room in __all__})

@@ -4,20 +4,13 @@
 turns its 2D ground truth into segmenter-like masks. Submodules load lazily (no cv2 on import).
 """
 
-from __future__ import annotations
-
-from typing import Any
+from tracklift.core.lazy import lazy_exports
 
 __all__ = ["SynthConfig", "generate_scene"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "SynthConfig":
-        from tracklift.synth.config import SynthConfig
-
-        return SynthConfig
-    if name == "generate_scene":
-        from tracklift.synth.generate import generate_scene
-
-        return generate_scene
-    raise AttributeError(f"module 'tracklift.synth' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "SynthConfig": "tracklift.synth.config",
+        "generate_scene": "tracklift.synth.generate",
+    },
+)

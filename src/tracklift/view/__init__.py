@@ -10,3 +10,15 @@ rerun_log  `tracklift segment --rerun FILE.rrd`: frames, masks, the growing map 
 headless   headless Chromium driven over the DevTools protocol (screenshots for tests and docs)
 cli        `tracklift view OUT`
 """
+
+from tracklift.core.lazy import lazy_exports
+
+__all__ = ["SegmentedViewer", "load_segmented", "start_server"]
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "SegmentedViewer": "tracklift.view.segmented",
+        "load_segmented": "tracklift.view.outputs",
+        "start_server": "tracklift.view.server",
+    },
+)
