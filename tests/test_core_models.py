@@ -30,9 +30,9 @@ def sam(path):
 
 
 def dinov2(path):
-    from tracklift.features.dinov2 import Dinov2FeatureConfig, Dinov2Features
+    from tracklift.features.dinov2 import Dinov2Features
 
-    return Dinov2Features(Dinov2FeatureConfig(model=path))
+    return Dinov2Features(path)
 
 
 def clip(path):

@@ -44,9 +44,9 @@ def test_dinov2_loads_from_folder_and_pools_per_mask(dinov2_dir):
 
 
 def test_dinov2_mask_smaller_than_a_patch_gets_its_patch_feature(dinov2_dir):
-    from tracklift.features.dinov2 import Dinov2FeatureConfig, Dinov2Features, patch_grid
+    from tracklift.features.dinov2 import Dinov2Features, patch_grid
 
-    extractor = Dinov2Features(Dinov2FeatureConfig(model=str(dinov2_dir), short_side=56))
+    extractor = Dinov2Features(str(dinov2_dir), short_side=56)
     frame = frame_64x48()
     tokens, grid = extractor.patch_tokens(frame.color)
     assert grid == patch_grid(48, 64, 56, 14) == (4, 5) and tokens.shape == (20, 32)
@@ -57,9 +57,9 @@ def test_dinov2_mask_smaller_than_a_patch_gets_its_patch_feature(dinov2_dir):
 
 
 def test_dinov2_dtype_option_and_grid_for_vga(dinov2_dir):
-    from tracklift.features.dinov2 import Dinov2FeatureConfig, Dinov2Features, patch_grid
+    from tracklift.features.dinov2 import Dinov2Features, patch_grid
 
-    extractor = Dinov2Features(Dinov2FeatureConfig(model=str(dinov2_dir), short_side=28, dtype="bfloat16"))
+    extractor = Dinov2Features(str(dinov2_dir), short_side=28, dtype="bfloat16")
     assert next(extractor.model.parameters()).dtype.is_floating_point and str(extractor.model.dtype) == "torch.bfloat16"
     out = extractor(frame_64x48(), FrameMasks(np.ones((1, 48, 64), bool)))
     assert out.dtype == np.float32 and np.isfinite(out).all()
@@ -67,24 +67,24 @@ def test_dinov2_dtype_option_and_grid_for_vga(dinov2_dir):
 
 
 def test_dinov2_bad_inputs(dinov2_dir, tmp_path):
-    from tracklift.features.dinov2 import Dinov2FeatureConfig, Dinov2Features
+    from tracklift.features.dinov2 import Dinov2Features
     from tracklift.features.factory import make_features
 
     with pytest.raises(FileNotFoundError, match="DINOv2"):
         make_features(f"dinov2:{tmp_path / 'missing'}")
     with pytest.raises(ValueError, match="dtype"):
-        Dinov2Features(Dinov2FeatureConfig(model=str(dinov2_dir), dtype="int8"))
-    extractor = Dinov2Features(Dinov2FeatureConfig(model=str(dinov2_dir)))
+        Dinov2Features(str(dinov2_dir), dtype="int8")
+    extractor = Dinov2Features(str(dinov2_dir))
     with pytest.raises(ValueError, match="frame '7'"):
         extractor(frame_64x48(), FrameMasks.empty(10, 10))
 
 
 def test_patch_cells_cover_the_pixels_the_model_sees_there(dinov2_dir):
-    from tracklift.features.dinov2 import Dinov2FeatureConfig, Dinov2Features
+    from tracklift.features.dinov2 import Dinov2Features
 
     # Patch embeddings are a per-patch convolution: changing pixels well inside cell (1, 1) of the 4×5 grid
     # (rows 12–24, columns 12.8–25.6 of the 48×64 frame) must change that patch's embedding only.
-    extractor = Dinov2Features(Dinov2FeatureConfig(model=str(dinov2_dir), short_side=56))
+    extractor = Dinov2Features(str(dinov2_dir), short_side=56)
     captured = []
     hook = extractor.model.embeddings.patch_embeddings.register_forward_hook(lambda m, i, o: captured.append(o))
     color = frame_64x48().color

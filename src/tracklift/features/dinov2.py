@@ -12,20 +12,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from tracklift.core.config import config, option
 from tracklift.core.masks import FrameMasks
 from tracklift.data.frame import Frame
 from tracklift.features.pooling import patch_coverage, pool_normalised
 
 MODEL_TYPES = ("dinov2", "dinov2_with_registers")
-
-
-@config
-class Dinov2FeatureConfig:
-    model: str  # local folder or hub id
-    short_side: int = option(448, "shorter image side fed to the model, pixels", low=14, high=4096)
-    device: str = option("cpu", "torch device")
-    dtype: str = option("float32", "model precision", choices=("float32", "float16", "bfloat16"))
 
 
 def patch_grid(height: int, width: int, short_side: int, patch: int) -> tuple[int, int]:
@@ -37,17 +28,22 @@ def patch_grid(height: int, width: int, short_side: int, patch: int) -> tuple[in
 class Dinov2Features:
     """`FeatureExtractor`: (frame, masks) -> [N, hidden_size] float32, rows L2-normalised."""
 
-    def __init__(self, config: Dinov2FeatureConfig):
+    def __init__(self, model: str, short_side: int = 448, device: str = "cpu", dtype: str = "float32"):
+        """model: local folder or hub id; short_side: the image's shorter side as fed to the model, pixels;
+        dtype: float32 | float16 | bfloat16."""
         from transformers import AutoImageProcessor, AutoModel
 
         from tracklift.core.models import load_pretrained, load_pretrained_model
 
-        self.config = config
-        self.model = load_pretrained_model(AutoModel, config.model, "DINOv2", config.device, config.dtype)
+        if not 14 <= short_side <= 4096:
+            raise ValueError(f"DINOv2 short_side must be in 14..4096 pixels, got {short_side}")
+        self.short_side, self.device = short_side, device
+        name = model
+        self.model = load_pretrained_model(AutoModel, name, "DINOv2", device, dtype)
         model_type = self.model.config.model_type
         if model_type not in MODEL_TYPES:
-            raise ValueError(f"{config.model!r} is a {model_type!r} model, expected one of {MODEL_TYPES}")
-        processor = load_pretrained(AutoImageProcessor, config.model, "DINOv2 image processor")
+            raise ValueError(f"{name!r} is a {model_type!r} model, expected one of {MODEL_TYPES}")
+        processor = load_pretrained(AutoImageProcessor, name, "DINOv2 image processor")
         self.mean = np.asarray(processor.image_mean, np.float32)
         self.std = np.asarray(processor.image_std, np.float32)
         self.patch = int(self.model.config.patch_size)
@@ -59,14 +55,14 @@ class Dinov2Features:
         import torch
 
         h, w = color.shape[:2]
-        gh, gw = patch_grid(h, w, self.config.short_side, self.patch)
+        gh, gw = patch_grid(h, w, self.short_side, self.patch)
         size = (gw * self.patch, gh * self.patch)
         # Area resampling when shrinking avoids aliasing; cubic when enlarging, as the processor's bicubic.
         interpolation = cv2.INTER_AREA if size[0] < w else cv2.INTER_CUBIC
         image = cv2.resize(color, size, interpolation=interpolation).astype(np.float32) / 255.0
         image = (image - self.mean) / self.std
         pixels = torch.from_numpy(image.transpose(2, 0, 1)[None].copy())
-        pixels = pixels.to(device=self.config.device, dtype=self.model.dtype)
+        pixels = pixels.to(device=self.device, dtype=self.model.dtype)
         with torch.inference_mode():
             hidden = self.model(pixel_values=pixels).last_hidden_state
         tokens = hidden[0, self.skip :].float().cpu().numpy()

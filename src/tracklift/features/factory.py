@@ -18,7 +18,7 @@ def make_features(spec: str, device: str = "cpu", dtype: str = "float32") -> Fea
 
         return HandcraftedFeatures()
     if kind == "dinov2" and arg:
-        from tracklift.features.dinov2 import Dinov2FeatureConfig, Dinov2Features
+        from tracklift.features.dinov2 import Dinov2Features
 
-        return Dinov2Features(Dinov2FeatureConfig(model=arg, device=device, dtype=dtype))
+        return Dinov2Features(arg, device=device, dtype=dtype)
     raise ValueError(f"unknown feature spec {spec!r}: expected 'handcrafted' or 'dinov2:<folder-or-hub-id>'")
