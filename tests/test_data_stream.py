@@ -19,7 +19,7 @@ def test_listing_reads_no_image_and_indexing_reads_only_that_frame(tmp_path, mon
     fx = make_scannet(tmp_path, n=5)
     opened = []
     real_color, real_depth = stream_module.read_color, stream_module.read_depth
-    monkeypatch.setattr(stream_module, "read_color", lambda p: opened.append(p) or real_color(p))
+    monkeypatch.setattr(stream_module, "read_color", lambda p, *a: opened.append(p) or real_color(p, *a))
     monkeypatch.setattr(stream_module, "read_depth", lambda p, *a: opened.append(p) or real_depth(p, *a))
     stream = open_scene(fx.root).stream
     assert len(stream) == 5 and opened == []

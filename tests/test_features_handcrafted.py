@@ -12,6 +12,8 @@ from tracklift.features.handcrafted import (
     LAB_RANGES,
     HandcraftedConfig,
     HandcraftedFeatures,
+    descriptor_histograms,
+    descriptor_histograms_reference,
     joint_bins,
     mask_histograms,
     mask_histograms_reference,
@@ -154,3 +156,35 @@ def test_joint_colour_bins_are_the_outer_product_of_per_axis_kernels(lab):
     for row, value in zip(dense, lab):
         axes = [soft_bins_reference(v, *LAB_RANGES[c], bins[c]) for c, v in enumerate(value)]
         np.testing.assert_allclose(row, np.einsum("i,j,k->ijk", *axes).ravel(), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        HandcraftedConfig(),
+        HandcraftedConfig(color_bins=(1, 2, 3), orientation_bins=1, magnitude_bins=2),
+        HandcraftedConfig(color_bins=(5, 3, 7), orientation_bins=5, magnitude_bins=1),
+    ],
+)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_fused_descriptor_kernel_equals_the_vectorised_composition(cfg, seed):
+    rng = np.random.default_rng(seed)
+    # smooth colour with noise (gradients of all sizes and directions), overlapping masks, an empty one
+    yy, xx = np.mgrid[0:40, 0:56]
+    base = np.stack([xx * 4, yy * 6, 128 + 100 * np.sin(xx / 5.0 + yy / 7.0)], axis=2)
+    color = np.clip(base + rng.normal(0, 25, base.shape), 0, 255).astype(np.uint8)
+    flat = np.zeros((5, 40 * 56), bool)
+    for n in range(4):
+        flat[n] = rng.random(40 * 56) < 0.3 * (n + 1) / 4
+
+    fast = descriptor_histograms(color, flat, cfg)
+    reference = descriptor_histograms_reference(color, flat, cfg)
+    assert (
+        fast.shape == reference.shape == (5, int(np.prod(cfg.color_bins)) + cfg.orientation_bins + cfg.magnitude_bins)
+    )
+    np.testing.assert_allclose(fast, reference, rtol=1e-5, atol=1e-4)
+    assert not fast[4].any()
+    # each pixel of a mask adds exactly 1 to the colour block and 1 to the magnitude block
+    colour = int(np.prod(cfg.color_bins))
+    np.testing.assert_allclose(fast[:, :colour].sum(1), flat.sum(1), rtol=1e-6)
+    np.testing.assert_allclose(fast[:, colour + cfg.orientation_bins :].sum(1), flat.sum(1), rtol=1e-6)

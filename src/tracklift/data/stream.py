@@ -20,7 +20,7 @@ import numpy as np
 
 from tracklift.data.camera import pose_problem, read_matrix_txt, scale_intrinsics
 from tracklift.data.frame import BadFrameError, Frame
-from tracklift.data.images import read_color, read_depth
+from tracklift.data.images import read_color, read_depth, reduced_size
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +109,7 @@ class RGBDStream:
         self.skipped: list[tuple[str, str]] = []
         self.skipped_by_reason: Counter[str] = Counter()
         self._depth_size = spec.depth_size
+        self._color_size: tuple[int, int] | None = None  # full (width, height) of the first colour image decoded
 
     def __len__(self) -> int:
         return len(self.records)
@@ -173,21 +174,44 @@ class RGBDStream:
         depth = read_depth(record.depth, self.spec.depth_scale, self.spec.depth_invalid)
         if not depth.any():
             raise BadFrameError(f"{record.depth}: no valid depth (every pixel is 0 or invalid)")
-        color = read_color(record.color)
         size = (depth.shape[1], depth.shape[0])
+        color, color_size = self._read_color(record.color, size)
         # the first frame read fixes the resolution when the layout does not state it
         if self._depth_size is None:
             self._depth_size = size
         if size != self._depth_size:
             w, h = self._depth_size
             raise BadFrameError(f"{record.depth}: depth is {size[0]}×{size[1]}, the stream's depth is {w}×{h}")
-        color_size = (color.shape[1], color.shape[0])
         if abs(color_size[0] * size[1] / (color_size[1] * size[0]) - 1.0) > ASPECT_TOLERANCE:
             raise BadFrameError(
                 f"{record.color}: colour is {color_size[0]}×{color_size[1]}, depth {record.depth.name} is "
                 f"{size[0]}×{size[1]}: aspect ratios differ"
             )
-        if color_size != size:
+        if (color.shape[1], color.shape[0]) != size:
             color = cv2.resize(color, size, interpolation=cv2.INTER_AREA)
         K = scale_intrinsics(record.K, color_size, size) if self.spec.K_of == "color" else record.K.astype(np.float64)
         return Frame(color=color, depth=depth, K=K, pose=pose.astype(np.float64), name=record.name, index=index)
+
+    def _read_color(self, path: Path, depth_size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
+        """The colour image, decoded at the smallest JPEG reduction still at least the depth size (colour is
+        registered to depth by an area resize anyway), and its full (width, height). The first image is decoded
+        at full size and fixes the reduction; an image of another size is decoded again at full size."""
+        reduce = color_reduction(self._color_size, depth_size) if self._color_size else 1
+        if reduce > 1:
+            color = read_color(path, reduce)
+            if (color.shape[1], color.shape[0]) == reduced_size(self._color_size, reduce):
+                return color, self._color_size
+        color = read_color(path)
+        full = (color.shape[1], color.shape[0])
+        if self._color_size is None:
+            self._color_size = full
+        return color, full
+
+
+def color_reduction(color_size: tuple[int, int], depth_size: tuple[int, int]) -> int:
+    """The largest JPEG decode reduction (1, 2, 4 or 8) keeping colour at least as large as depth both ways."""
+    for reduce in (8, 4, 2):
+        w, h = reduced_size(color_size, reduce)
+        if w >= depth_size[0] and h >= depth_size[1]:
+            return reduce
+    return 1

@@ -5,9 +5,10 @@ block has unit L2 norm and the dot product of two blocks is the Bhattacharyya co
 * colour: joint L×a×b histogram (trilinear soft binning),
 * orientation: unsigned gradient orientation of L, weighted by gradient magnitude (circular soft binning),
 * magnitude: log(1 + gradient magnitude of L) (soft binning).
-The texture blocks are scaled by `texture_weight`, the whole vector L2-normalised. Per-pixel bin
-indices and weights are computed once per frame for the pixels inside any mask; a numba kernel
-(`mask_histograms`, reference `mask_histograms_reference`) then sums them per mask.
+The texture blocks are scaled by `texture_weight`, the whole vector L2-normalised. One numba pass over
+the pixels inside any mask bins each pixel and adds it to its masks (`descriptor_histograms`); its
+reference composes the vectorised steps (`pixel_bins` per pixel, then `mask_histograms` per mask, itself
+beside a `np.bincount` reference).
 """
 
 from __future__ import annotations
@@ -50,12 +51,7 @@ def pixel_bins(color: np.ndarray, cfg: HandcraftedConfig, pixels: np.ndarray | N
     Returns colour (index [P, 8], weight [P, 8]), orientation (index [P, 2], weight [P, 2] already
     multiplied by the gradient magnitude) and magnitude (index [P, 2], weight [P, 2]).
     """
-    if color.ndim != 3 or color.shape[2] != 3 or color.dtype != np.uint8:
-        raise ValueError(f"color must be [H, W, 3] uint8, got {color.shape} {color.dtype}")
-    lab = cv2.cvtColor(color.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
-    gx = cv2.Sobel(lab[..., 0], cv2.CV_32F, 1, 0, ksize=3).ravel()
-    gy = cv2.Sobel(lab[..., 0], cv2.CV_32F, 0, 1, ksize=3).ravel()
-    lab = lab.reshape(-1, 3)
+    lab, gx, gy = lab_and_gradients(color)
     if pixels is not None:
         lab, gx, gy = lab[pixels], gx[pixels], gy[pixels]
     magnitude = np.hypot(gx, gy)
@@ -102,6 +98,112 @@ def mask_histograms_reference(flat_masks, row_of, index, weight, size) -> np.nda
     return np.stack([np.bincount(index[r].ravel(), weights=weight[r].ravel(), minlength=size) for r in rows])
 
 
+def lab_and_gradients(color: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """RGB [H, W, 3] uint8 -> OpenCV float Lab [H·W, 3] float32 and the 3×3 Sobel derivatives of L, gx and gy
+    [H·W] float32."""
+    if color.ndim != 3 or color.shape[2] != 3 or color.dtype != np.uint8:
+        raise ValueError(f"color must be [H, W, 3] uint8, got {color.shape} {color.dtype}")
+    lab = cv2.cvtColor(color.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    gx = cv2.Sobel(lab[..., 0], cv2.CV_32F, 1, 0, ksize=3).ravel()
+    gy = cv2.Sobel(lab[..., 0], cv2.CV_32F, 0, 1, ksize=3).ravel()
+    return lab.reshape(-1, 3), gx, gy
+
+
+@numba.njit(cache=True)
+def _soft_bin(value, lo, step, bins, circular):
+    """`soft_bins` for one float32 value: (first bin, second bin, first weight, second weight), with the same
+    float32 / float64 steps as the vectorised version."""
+    t = (value - lo) / step - np.float32(0.5)
+    if circular:
+        t = t % np.float32(bins)
+        i0 = int(np.floor(t))
+        frac = np.float64(t) - i0
+        return i0 % bins, (i0 + 1) % bins, np.float32(1 - frac), np.float32(frac)
+    t = min(max(t, np.float32(0)), np.float32(bins - 1))
+    i0 = min(int(np.floor(t)), max(bins - 2, 0))
+    frac = np.float64(t) - i0
+    return i0, min(i0 + 1, bins - 1), np.float32(1 - frac), np.float32(frac)
+
+
+@numba.njit(cache=True)
+def _descriptor_kernel(flat_masks, lab, gx, gy, color_bins, lo, step, orientation_bins, magnitude_bins):
+    n_masks, n_pixels = flat_masks.shape
+    b0, b1, b2 = color_bins[0], color_bins[1], color_bins[2]
+    colour = b0 * b1 * b2
+    out = np.zeros((n_masks, colour + orientation_bins + magnitude_bins), np.float64)
+    index = np.empty(12, np.int64)
+    weight = np.empty(12, np.float32)
+    ci = np.empty((3, 2), np.int64)
+    cw = np.empty((3, 2), np.float32)
+    pi = np.float32(np.pi)
+    for p in range(n_pixels):
+        inside = False
+        for n in range(n_masks):
+            if flat_masks[n, p]:
+                inside = True
+                break
+        if not inside:
+            continue
+        for c in range(3):
+            ci[c, 0], ci[c, 1], cw[c, 0], cw[c, 1] = _soft_bin(lab[p, c], lo[c], step[c], color_bins[c], False)
+        k = 0
+        for i in range(2):
+            for j in range(2):
+                for m in range(2):
+                    index[k] = (ci[0, i] * b1 + ci[1, j]) * b2 + ci[2, m]
+                    weight[k] = cw[0, i] * cw[1, j] * cw[2, m]
+                    k += 1
+        magnitude = np.hypot(gx[p], gy[p])
+        angle = np.arctan2(gy[p], gx[p]) % pi
+        o0, o1, ow0, ow1 = _soft_bin(angle, lo[3], step[3], orientation_bins, True)
+        index[8], index[9], weight[8], weight[9] = colour + o0, colour + o1, ow0 * magnitude, ow1 * magnitude
+        m0, m1, mw0, mw1 = _soft_bin(np.log1p(magnitude), lo[4], step[4], magnitude_bins, False)
+        index[10], index[11] = colour + orientation_bins + m0, colour + orientation_bins + m1
+        weight[10], weight[11] = mw0, mw1
+        for n in range(n_masks):
+            if flat_masks[n, p]:
+                for k in range(12):
+                    out[n, index[k]] += weight[k]
+    return out
+
+
+def descriptor_histograms(color: np.ndarray, flat_masks: np.ndarray, cfg: HandcraftedConfig) -> np.ndarray:
+    """Per-mask sums of every pixel's colour, orientation and magnitude contributions in one numba pass (bins
+    made per pixel and added to its masks: no per-pixel arrays). color: [H, W, 3] uint8 RGB; flat_masks: [N, H·W]
+    bool. Returns [N, colour + orientation + magnitude bins] float64, the three blocks side by side."""
+    lab, gx, gy = lab_and_gradients(color)
+    ranges = (*LAB_RANGES, (0.0, np.pi), (0.0, LOG_MAGNITUDE_MAX))
+    bins = (*cfg.color_bins, cfg.orientation_bins, cfg.magnitude_bins)
+    lo = np.array([r[0] for r in ranges], np.float32)
+    step = np.array([np.float32((r[1] - r[0]) / b) for r, b in zip(ranges, bins)], np.float32)
+    return _descriptor_kernel(
+        np.ascontiguousarray(flat_masks, np.bool_),
+        lab,
+        gx,
+        gy,
+        np.array(cfg.color_bins, np.int64),
+        lo,
+        step,
+        int(cfg.orientation_bins),
+        int(cfg.magnitude_bins),
+    )
+
+
+def descriptor_histograms_reference(color: np.ndarray, flat_masks: np.ndarray, cfg: HandcraftedConfig) -> np.ndarray:
+    """`descriptor_histograms` composed of the vectorised steps: per-pixel bins (`pixel_bins`) for the pixels
+    inside any mask, then `mask_histograms` with each block's bins offset by the sizes before it."""
+    described = np.flatnonzero(flat_masks.any(axis=0))
+    blocks = pixel_bins(color, cfg, described)
+    # Row of each image pixel in `blocks` (only pixels inside some mask are ever looked up).
+    row_of = np.zeros(flat_masks.shape[1], np.int64)
+    row_of[described] = np.arange(described.size)
+    sizes = (int(np.prod(cfg.color_bins)), cfg.orientation_bins, cfg.magnitude_bins)
+    offsets = np.cumsum((0,) + sizes[:-1])
+    index = np.concatenate([idx + off for (idx, _), off in zip(blocks, offsets)], axis=1).astype(np.int32)
+    weight = np.concatenate([w for _, w in blocks], axis=1)
+    return mask_histograms(flat_masks, row_of, index, weight, sum(sizes))
+
+
 def _hellinger(hist: np.ndarray) -> np.ndarray:
     """[N, B] non-negative -> square roots of the L1-normalised rows (zero rows stay zero)."""
     total = hist.sum(axis=1, keepdims=True)
@@ -125,17 +227,8 @@ class HandcraftedFeatures:
             raise ValueError(f"masks are {masks.shape}, frame {frame.name!r} is {(frame.height, frame.width)}")
         if len(masks) == 0:
             return np.zeros((0, self.dim), np.float32)
-        flat = masks.masks.reshape(len(masks), -1)
-        described = np.flatnonzero(flat.any(axis=0))
-        blocks = pixel_bins(frame.color, self.config, described)
-        # Row of each image pixel in `blocks` (only pixels inside some mask are ever looked up).
-        row_of = np.zeros(flat.shape[1], np.int64)
-        row_of[described] = np.arange(described.size)
-        # All three blocks in one pass over the masks: block b's bins are offset by the sizes before it.
+        hist = descriptor_histograms(frame.color, masks.masks.reshape(len(masks), -1), self.config)
         offsets = np.cumsum((0,) + self.sizes[:-1])
-        index = np.concatenate([idx + off for (idx, _), off in zip(blocks, offsets)], axis=1).astype(np.int32)
-        weight = np.concatenate([w for _, w in blocks], axis=1)
-        hist = mask_histograms(flat, row_of, index, weight, self.dim)
         scales = (1.0, self.config.texture_weight, self.config.texture_weight)
         parts = [s * _hellinger(hist[:, off : off + n]) for off, n, s in zip(offsets, self.sizes, scales)]
         vectors = np.concatenate(parts, axis=1)

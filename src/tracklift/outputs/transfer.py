@@ -12,6 +12,7 @@ from scipy.spatial import cKDTree
 
 from tracklift.core.instance import Instance3D
 from tracklift.io.ply import read_ply
+from tracklift.io.segs import read_segs
 from tracklift.superpoints.segmentator import segment_mesh
 from tracklift.superpoints.snap import SnapConfig, snap_masks
 
@@ -221,13 +222,32 @@ def snap_to_superpoints(
     vertices: np.ndarray,
     faces: np.ndarray | None,
     config: SnapConfig | None,
+    superpoints: np.ndarray | None = None,
 ) -> tuple[list[Instance3D], np.ndarray]:
     """Snap vertex masks ([I, V] bool) to the mesh's superpoints (ScanNet's segmentator on `vertices` [V, 3] and
     `faces` [F, 3]); instances that collapse are dropped. A reconstruction differs from every depth map by
     centimetres, so vertex-by-vertex transfer leaves holes and slivers along object borders; a scan's
     annotation is made of the same superpoints (ScanNet labels segments), so a majority vote per superpoint
-    restores the borders. Without faces or with `config` None, returns the inputs unchanged."""
+    restores the borders. superpoints: [V] int segment ids already made for this mesh (`mesh_superpoints`),
+    else the segmentator runs. Without faces or with `config` None, returns the inputs unchanged."""
     if config is None or faces is None or len(faces) == 0 or len(instances) == 0:
         return instances, masks
-    result = snap_masks(masks, segment_mesh(vertices, faces), np.array([i.score for i in instances]), config)
+    if superpoints is None:
+        superpoints = segment_mesh(vertices, faces)
+    result = snap_masks(masks, superpoints, np.array([i.score for i in instances]), config)
     return [instances[k] for k in result.kept], result.masks
+
+
+def mesh_superpoints(scene, mesh_path: str | Path | bool | None, num_vertices: int) -> np.ndarray | None:
+    """The scene's own superpoints (`scene.segs_path`, ScanNet's `*.segs.json`: the segmentator's output on the
+    scene's mesh at its default thresholds) when predictions go over that same mesh and the file has one id per
+    vertex; else None (the segmentator makes them). [V] int64."""
+    segs, own = getattr(scene, "segs_path", None), getattr(scene, "mesh_path", None)
+    if segs is None or own is None or mesh_path is False:
+        return None
+    if mesh_path is not None and Path(mesh_path).resolve() != Path(own).resolve():
+        return None
+    try:
+        return read_segs(segs, num_vertices)
+    except ValueError:  # made from another mesh (vertex count differs) or malformed: make them anew
+        return None

@@ -20,7 +20,13 @@ from tracklift.core.timing import StageTimes
 from tracklift.features.protocol import FeatureExtractor
 from tracklift.io.atomic import atomic_write_text
 from tracklift.outputs.scene_files import predicted_instances, write_scene
-from tracklift.outputs.transfer import fused_points, instance_masks, reference_points, snap_to_superpoints
+from tracklift.outputs.transfer import (
+    fused_points,
+    instance_masks,
+    mesh_superpoints,
+    reference_points,
+    snap_to_superpoints,
+)
 from tracklift.pipeline.backends import make_features, make_segmenter
 from tracklift.pipeline.checkpoint import Checkpointer
 from tracklift.pipeline.mapper import PipelineConfig, map_scene
@@ -123,7 +129,8 @@ def segment(
         else:
             points, faces, reference = reference_points(scene, mesh, instances, voxel)
         masks = instance_masks(instances, points, voxel, background=background, faces=faces)
-        instances, masks = snap_to_superpoints(instances, masks, points, faces, config.snap)
+        superpoints = mesh_superpoints(scene, mesh, len(points)) if reference == "mesh" else None
+        instances, masks = snap_to_superpoints(instances, masks, points, faces, config.snap, superpoints)
     stats = {**stats, "frames_unreadable": len(getattr(scene.stream, "skipped", [])), "instances": len(instances)}
     check_frames_used(scene, stats, max_lost)
     return Segmentation(scene.name, instances, masks, points, faces, reference, stats, times.seconds)
