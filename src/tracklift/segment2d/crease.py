@@ -24,8 +24,11 @@ import numpy as np
 def lab_colors(rgb: np.ndarray) -> np.ndarray:
     """[..., 3] uint8 RGB -> [..., 3] float32 CIE Lab / 100."""
     rgb = np.asarray(rgb, np.uint8)
-    flat = rgb.reshape(-1, 1, 3).astype(np.float32) / 255.0
-    return (cv2.cvtColor(flat, cv2.COLOR_RGB2Lab) / 100.0).reshape(rgb.shape).astype(np.float32)
+    flat = rgb.reshape(-1, 1, 3).astype(np.float32)
+    flat /= 255.0
+    lab = cv2.cvtColor(flat, cv2.COLOR_RGB2Lab)
+    lab /= 100.0
+    return lab.reshape(rgb.shape)
 
 
 def crease_weights(

@@ -186,11 +186,30 @@ def depth_normals_reference(
     return normals, valid
 
 
-def smooth_normals(normals: np.ndarray, valid: np.ndarray, size: int) -> np.ndarray:
-    """Average valid normals over a size×size box and renormalise: [H, W, 3] float32 (zero where invalid)."""
+def smooth_normals(normals: np.ndarray, valid: np.ndarray, size: int, fast: bool = True) -> np.ndarray:
+    """Average valid normals over a size×size box and renormalise: [H, W, 3] float32 (zero where invalid).
+
+    fast: renormalise in one numba pass (`_renormalise`), else numpy; the same float32 arithmetic either way."""
     if size <= 1:
         return normals
     summed = cv2.boxFilter(normals * valid[..., None], -1, (size, size), normalize=False)
+    if fast:
+        return _renormalise(np.ascontiguousarray(summed, np.float32), np.ascontiguousarray(valid, bool))
     norm = np.linalg.norm(summed, axis=-1, keepdims=True)
     out = np.where(valid[..., None] & (norm > 0), summed / np.maximum(norm, 1e-12), 0)
     return out.astype(np.float32)
+
+
+@numba.njit(cache=True)
+def _renormalise(summed, valid):
+    h, w = valid.shape
+    out = np.zeros((h, w, 3), np.float32)
+    tiny = np.float32(1e-12)
+    for row in range(h):
+        for col in range(w):
+            x, y, z = summed[row, col, 0], summed[row, col, 1], summed[row, col, 2]
+            norm = np.sqrt(x * x + y * y + z * z)
+            if valid[row, col] and norm > 0:
+                norm = max(norm, tiny)
+                out[row, col, 0], out[row, col, 1], out[row, col, 2] = x / norm, y / norm, z / norm
+    return out

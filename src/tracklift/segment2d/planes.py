@@ -154,8 +154,8 @@ def find_planes(
     if points.shape != (h, w, 3) or normals.shape != (h, w, 3):
         raise ValueError(f"points and normals must be [{h}, {w}, 3] like valid, got {points.shape}, {normals.shape}")
     rng = np.random.default_rng(seed)
-    flat_p = points.reshape(-1, 3).astype(np.float32)
-    flat_n = normals.reshape(-1, 3).astype(np.float32)
+    flat_p = points.reshape(-1, 3).astype(np.float32, copy=False)
+    flat_n = normals.reshape(-1, 3).astype(np.float32, copy=False)
     plane_ids = np.full(h * w, -1, np.int32)
     remaining = valid.reshape(-1).copy()
     needed = cfg.min_fraction * valid.sum()

@@ -62,6 +62,7 @@ class RGBDConfig:
     max_segments: int = option(64, "keep the largest this many", low=1, high=65_535)
     score_area: float = option(0.02, "share of the image that gets the full size part of the score", low=1e-9, high=1.0)
     seed: int = option(0, "RANSAC seed", low=0)
+    fast: bool = option(True, "numba kernels; false: their numpy references (slower, the same masks)")
 
 
 def pixel_graph(
@@ -196,20 +197,21 @@ def _scores(label_image: np.ndarray, n: int, image_pixels: int, score_area: floa
     return np.sqrt(areas / box_areas * size).astype(np.float32)
 
 
-def segment_rgbd(frame: Frame, cfg: RGBDConfig | None = None, kernel=felzenszwalb, fast: bool = True) -> FrameMasks:
+def segment_rgbd(frame: Frame, cfg: RGBDConfig | None = None, kernel=felzenszwalb) -> FrameMasks:
     """Segment one frame into object-like pieces. Returns FrameMasks [N, H, W] at depth resolution, labels None.
 
     kernel: the FH implementation (`core.felzenszwalb.felzenszwalb` or `felzenszwalb_reference`).
-    fast: the numba kernels for normals, planes and the pixel graph, else their numpy references (same masks
-    up to float rounding at plane tolerances; `benchmarks/rgbd_speed.py` times both).
+    cfg.fast chooses the numba kernels for normals, planes and the pixel graph or their numpy references (the
+    same masks up to float rounding at plane tolerances; `benchmarks/rgbd_speed.py` times both).
     """
     cfg = cfg or RGBDConfig()
+    fast = cfg.fast
     h, w = frame.height, frame.width
     image_pixels = h * w
     depth = smooth_depth(frame.depth, cfg.depth_smooth, cfg.depth_sigma)
     normals_of = depth_normals_fast if fast else depth_normals
     normals, valid = normals_of(depth, frame.K, cfg.normal_step, cfg.max_depth_jump * cfg.normal_step)
-    normals = smooth_normals(normals, valid, cfg.normal_smooth)
+    normals = smooth_normals(normals, valid, cfg.normal_smooth, fast)
     points = depth_to_points(depth, frame.K)
     segments: list[np.ndarray] = []
     nodes = valid
