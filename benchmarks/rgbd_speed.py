@@ -29,14 +29,24 @@ HELD_OUT = "scene0000_00"  # the acceptance scan: never read here
 
 
 def load_frames(folder: Path, count: int) -> list:
-    """`count` frames spread evenly over the scene folder's stream, decoded into memory."""
+    """`count` frames spread evenly over the scene folder's stream, decoded into memory; bad frames (no
+    valid pose, unreadable) are skipped with a printed line."""
+    from tracklift.data.frame import BadFrameError
     from tracklift.data.scene import open_scene
 
     if folder.name == HELD_OUT:
         raise ValueError(f"{folder}: {HELD_OUT} is the held-out acceptance scan: it is never benchmarked here")
     stream = open_scene(folder).stream
     picks = np.unique(np.linspace(0, len(stream) - 1, min(count, len(stream))).round().astype(int))
-    return [stream[int(i)] for i in picks]
+    frames = []
+    for i in picks:
+        try:
+            frames.append(stream[int(i)])
+        except BadFrameError as error:
+            print(f"skipped: {error}")
+    if not frames:
+        raise ValueError(f"{folder}: none of the {len(picks)} frames picked could be read")
+    return frames
 
 
 def time_frames(frames: list, repeats: int) -> dict:
