@@ -38,6 +38,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "instance3d": ("benchmarks.markdown", "suite_table"),
     "real": ("benchmarks.real", "markdown_section"),
     "speed": ("benchmarks.speed", "markdown_section"),
+    "rgbd_speed": ("benchmarks.rgbd_speed", "markdown_section"),
     "geo3d": ("benchmarks.geo3d", "markdown_section"),
     "openvocab": ("benchmarks.openvocab", "markdown_section"),
     "trace3d": ("benchmarks.trace3d", "markdown_table"),

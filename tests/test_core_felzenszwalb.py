@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracklift.core.felzenszwalb import connected_components, felzenszwalb, felzenszwalb_reference, first_seen
+from tracklift.core.felzenszwalb import (
+    connected_components,
+    felzenszwalb,
+    felzenszwalb_reference,
+    first_seen,
+    first_seen_reference,
+)
 
 
 @settings(max_examples=30, deadline=None)
@@ -168,3 +174,18 @@ def test_connected_components_on_a_hand_computed_graph():
 
 def test_first_seen_numbers_by_first_appearance():
     np.testing.assert_array_equal(first_seen(np.array([7, 3, 7, 9, 3])), [0, 1, 0, 2, 1])
+
+
+@settings(max_examples=50, deadline=None)
+@given(ids=st.lists(st.integers(-3, 60), max_size=40), dtype=st.sampled_from([np.int64, np.int32, np.uint16]))
+def test_first_seen_equals_the_sorting_reference(ids, dtype):
+    ids = np.array([i for i in ids if dtype != np.uint16 or i >= 0], dtype)
+    fast = first_seen(ids)
+    assert fast.dtype == np.int64
+    np.testing.assert_array_equal(fast, first_seen_reference(ids))
+
+
+def test_first_seen_takes_the_sorting_path_for_sparse_or_float_ids():
+    sparse = np.array([10**12, 5, 10**12, -7])
+    np.testing.assert_array_equal(first_seen(sparse), [0, 1, 0, 2])
+    np.testing.assert_array_equal(first_seen(np.array([0.5, 0.25, 0.5])), [0, 1, 0])

@@ -61,7 +61,7 @@ def _check(src, dst, weight, n_nodes: int, k: float, min_size: int, dtype, label
         raise ValueError(f"dtype must be float32 or float64, got {dtype}")
     if labels not in LABELS:
         raise ValueError(f"labels must be one of {LABELS}, got {labels!r}")
-    return src.astype(np.int64), dst.astype(np.int64), np.ascontiguousarray(weight, dtype)
+    return src.astype(np.int64, copy=False), dst.astype(np.int64, copy=False), np.ascontiguousarray(weight, dtype)
 
 
 def felzenszwalb(
@@ -125,11 +125,35 @@ def connected_components(n_nodes: int, src: np.ndarray, dst: np.ndarray) -> np.n
 
 
 def first_seen(ids: np.ndarray) -> np.ndarray:
-    """[N] ids -> [N] int64 labels 0.. numbered in order of first appearance."""
+    """[N] ids -> [N] int64 labels 0.. numbered in order of first appearance.
+
+    Small non-negative integer ids (union-find roots) take one numba pass (`_first_seen_dense`), others
+    `first_seen_reference`; both give the same labels."""
+    ids = np.asarray(ids).reshape(-1)
+    if ids.size and ids.dtype.kind in "iu" and ids.min() >= 0 and ids.max() < 4 * ids.size:
+        return _first_seen_dense(ids.astype(np.int64, copy=False), int(ids.max()) + 1)
+    return first_seen_reference(ids)
+
+
+def first_seen_reference(ids: np.ndarray) -> np.ndarray:
+    """`first_seen` by sorting (np.unique): any ids, any dtype."""
     _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
     rank = np.empty(len(first), np.int64)
     rank[np.argsort(first, kind="stable")] = np.arange(len(first))
     return rank[inverse.reshape(-1)]
+
+
+@numba.njit(cache=True)
+def _first_seen_dense(ids, n):
+    label = np.full(n, -1, np.int64)
+    out = np.empty(len(ids), np.int64)
+    count = 0
+    for i in range(len(ids)):
+        if label[ids[i]] < 0:
+            label[ids[i]] = count
+            count += 1
+        out[i] = label[ids[i]]
+    return out
 
 
 @numba.njit(cache=True)

@@ -10,19 +10,25 @@ The off-tangent-plane distance is each end's distance from the other's tangent p
 surface, large across a step); `scale` makes it relative (the nearer depth for pixels).
 Differences below `tolerance` are sensor noise: they always merge, even inside noise-free regions whose FH
 internal difference is zero.
+`crease_weights` is vectorised numpy over edge arrays, `edge_weight` the same float32 arithmetic for one edge
+inside numba kernels (the pixel graph's), `crease_weights_reference` plain Python for tests.
 """
 
 from __future__ import annotations
 
 import cv2
+import numba
 import numpy as np
 
 
 def lab_colors(rgb: np.ndarray) -> np.ndarray:
     """[..., 3] uint8 RGB -> [..., 3] float32 CIE Lab / 100."""
     rgb = np.asarray(rgb, np.uint8)
-    flat = rgb.reshape(-1, 1, 3).astype(np.float32) / 255.0
-    return (cv2.cvtColor(flat, cv2.COLOR_RGB2Lab) / 100.0).reshape(rgb.shape).astype(np.float32)
+    flat = rgb.reshape(-1, 1, 3).astype(np.float32)
+    flat /= 255.0
+    lab = cv2.cvtColor(flat, cv2.COLOR_RGB2Lab)
+    lab /= 100.0
+    return lab.reshape(rgb.shape)
 
 
 def crease_weights(
@@ -52,6 +58,24 @@ def crease_weights(
     shape = np.where(convex, convex_factor * shape, shape)
     colour = np.linalg.norm(lab[src] - lab[dst], axis=1)
     return np.maximum(shape + color_weight * colour - tolerance, 0).astype(np.float32)
+
+
+@numba.njit(cache=True)
+def edge_weight(points, normals, lab, a, b, scale, depth_weight, normal_weight, convex_factor, color_weight, tolerance):
+    """`crease_weights` of the one edge a → b (node rows of points, normals, lab [N, 3] float32); scale and the
+    weights float32, so the arithmetic is `crease_weights`' float32 arithmetic."""
+    s0, s1, s2 = points[b, 0] - points[a, 0], points[b, 1] - points[a, 1], points[b, 2] - points[a, 2]
+    off_a = abs(normals[a, 0] * s0 + normals[a, 1] * s1 + normals[a, 2] * s2)
+    off_b = abs(normals[b, 0] * s0 + normals[b, 1] * s1 + normals[b, 2] * s2)
+    off_plane = max(off_a, off_b) / scale
+    cos = normals[a, 0] * normals[b, 0] + normals[a, 1] * normals[b, 1] + normals[a, 2] * normals[b, 2]
+    shape = depth_weight * off_plane + normal_weight * (np.float32(1.0) - cos)
+    d0, d1, d2 = normals[a, 0] - normals[b, 0], normals[a, 1] - normals[b, 1], normals[a, 2] - normals[b, 2]
+    if d0 * -s0 + d1 * -s1 + d2 * -s2 > 0:
+        shape = convex_factor * shape
+    c0, c1, c2 = lab[a, 0] - lab[b, 0], lab[a, 1] - lab[b, 1], lab[a, 2] - lab[b, 2]
+    colour = np.sqrt(c0 * c0 + c1 * c1 + c2 * c2)
+    return max(shape + color_weight * colour - tolerance, np.float32(0.0))
 
 
 def crease_weights_reference(

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import field
 
 import cv2
+import numba
 import numpy as np
 from scipy import ndimage
 
@@ -28,8 +29,8 @@ from tracklift.core.config import config, option
 from tracklift.core.felzenszwalb import felzenszwalb
 from tracklift.core.masks import FrameMasks
 from tracklift.data.frame import Frame
-from tracklift.segment2d.crease import crease_weights, lab_colors
-from tracklift.segment2d.normals import depth_normals, depth_to_points, smooth_normals
+from tracklift.segment2d.crease import crease_weights, edge_weight, lab_colors
+from tracklift.segment2d.normals import depth_normals, depth_normals_fast, depth_to_points, smooth_normals
 from tracklift.segment2d.planes import PlaneConfig, find_planes
 
 PLANE_MODES = ("remove", "segment", "keep")
@@ -61,17 +62,79 @@ class RGBDConfig:
     max_segments: int = option(64, "keep the largest this many", low=1, high=65_535)
     score_area: float = option(0.02, "share of the image that gets the full size part of the score", low=1e-9, high=1.0)
     seed: int = option(0, "RANSAC seed", low=0)
+    fast: bool = option(True, "numba kernels; false: their numpy references (slower, the same masks)")
 
 
 def pixel_graph(
-    color: np.ndarray, depth: np.ndarray, points: np.ndarray, normals: np.ndarray, nodes: np.ndarray, cfg: RGBDConfig
+    color: np.ndarray,
+    depth: np.ndarray,
+    points: np.ndarray,
+    normals: np.ndarray,
+    nodes: np.ndarray,
+    cfg: RGBDConfig,
+    fast: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """4-connected edges between `nodes` pixels, sorted by weight (stable, so ties keep raster order).
+    """4-connected edges between `nodes` pixels, sorted by weight (stable, so ties keep raster order: all
+    horizontal edges row by row, then all vertical ones).
 
     color: [H, W, 3] uint8 RGB.  depth: [H, W] float32 metres.  points, normals: [H, W, 3] float32, camera frame.
-    nodes: [H, W] bool, pixels that take part.
+    nodes: [H, W] bool, pixels that take part.  fast: one numba pass (`_graph_kernel`), else numpy.
     Returns src, dst: [E] int64 flat pixel ids; weight: [E] float32 ascending.
     """
+    if not fast:
+        return _pixel_graph_numpy(color, depth, points, normals, nodes, cfg)
+    f32 = np.float32
+    src, dst, weight = _graph_kernel(
+        np.ascontiguousarray(depth, f32),
+        np.ascontiguousarray(points, f32).reshape(-1, 3),
+        np.ascontiguousarray(normals, f32).reshape(-1, 3),
+        lab_colors(color).reshape(-1, 3),
+        np.ascontiguousarray(nodes, bool),
+        *(f32(getattr(cfg, name)) for name in _GRAPH_PARAMS),
+    )
+    # Weights are clipped at zero and most edges sit there: those come first in edge order, as a stable sort
+    # would put them, and only the rest needs sorting.
+    zero = weight == 0
+    rest = np.flatnonzero(~zero)
+    order = np.concatenate([np.flatnonzero(zero), rest[np.argsort(weight[rest], kind="stable")]])
+    return src[order], dst[order], weight[order]
+
+
+_GRAPH_PARAMS = ("max_depth_jump", "depth_weight", "normal_weight", "convex_factor", "color_weight", "tolerance")
+
+
+@numba.njit(cache=True)
+def _graph_kernel(depth, points, normals, lab, nodes, max_jump, depth_w, normal_w, convex_f, color_w, tolerance):
+    """Unsorted edges of `pixel_graph` in its edge order: src, dst [E] int64, weight [E] float32."""
+    h, w = depth.shape
+    n_max = h * (w - 1) + (h - 1) * w
+    src = np.empty(n_max, np.int64)
+    dst = np.empty(n_max, np.int64)
+    weight = np.empty(n_max, np.float32)
+    count = 0
+    for d_row, d_col in ((0, 1), (1, 0)):
+        for row in range(h - d_row):
+            for col in range(w - d_col):
+                r, c = row + d_row, col + d_col
+                if not (nodes[row, col] and nodes[r, c]):
+                    continue
+                za, zb = depth[row, col], depth[r, c]
+                nearer = min(za, zb)
+                if not abs(za - zb) <= max_jump * nearer:
+                    continue
+                a, b = row * w + col, r * w + c
+                src[count], dst[count] = a, b
+                weight[count] = edge_weight(
+                    points, normals, lab, a, b, nearer, depth_w, normal_w, convex_f, color_w, tolerance
+                )
+                count += 1
+    return src[:count], dst[:count], weight[:count]
+
+
+def _pixel_graph_numpy(
+    color: np.ndarray, depth: np.ndarray, points: np.ndarray, normals: np.ndarray, nodes: np.ndarray, cfg: RGBDConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`pixel_graph` in numpy (the reference of `_graph_kernel`)."""
     h, w = depth.shape
     ids = np.arange(h * w).reshape(h, w)
     pairs = [(ids[:, :-1], ids[:, 1:]), (ids[:-1, :], ids[1:, :])]
@@ -138,22 +201,26 @@ def segment_rgbd(frame: Frame, cfg: RGBDConfig | None = None, kernel=felzenszwal
     """Segment one frame into object-like pieces. Returns FrameMasks [N, H, W] at depth resolution, labels None.
 
     kernel: the FH implementation (`core.felzenszwalb.felzenszwalb` or `felzenszwalb_reference`).
+    cfg.fast chooses the numba kernels for normals, planes and the pixel graph or their numpy references (the
+    same masks up to float rounding at plane tolerances; `benchmarks/rgbd_speed.py` times both).
     """
     cfg = cfg or RGBDConfig()
+    fast = cfg.fast
     h, w = frame.height, frame.width
     image_pixels = h * w
     depth = smooth_depth(frame.depth, cfg.depth_smooth, cfg.depth_sigma)
-    normals, valid = depth_normals(depth, frame.K, cfg.normal_step, cfg.max_depth_jump * cfg.normal_step)
-    normals = smooth_normals(normals, valid, cfg.normal_smooth)
+    normals_of = depth_normals_fast if fast else depth_normals
+    normals, valid = normals_of(depth, frame.K, cfg.normal_step, cfg.max_depth_jump * cfg.normal_step)
+    normals = smooth_normals(normals, valid, cfg.normal_smooth, fast)
     points = depth_to_points(depth, frame.K)
     segments: list[np.ndarray] = []
     nodes = valid
     if cfg.planes != "keep":
-        plane_ids, planes = find_planes(points, normals, valid, cfg.plane, cfg.seed)
+        plane_ids, planes = find_planes(points, normals, valid, cfg.plane, cfg.seed, fast)
         nodes = valid & (plane_ids < 0)
         if cfg.planes == "segment":
             segments += _plane_pieces(plane_ids, len(planes), int(np.ceil(cfg.min_area * image_pixels)))
-    src, dst, weight = pixel_graph(frame.color, depth, points, normals, nodes, cfg)
+    src, dst, weight = pixel_graph(frame.color, depth, points, normals, nodes, cfg, fast)
     labels = kernel(src, dst, weight, image_pixels, cfg.k, int(np.ceil(cfg.min_size * image_pixels)))
     labels = np.where(nodes.ravel(), labels, -1)
     sizes = np.bincount(labels[labels >= 0])
