@@ -126,13 +126,22 @@ def bin_tiles(proj: Projection, width: int, height: int, tile: int) -> tuple[tor
     tiles_x, tiles_y = -(-width // tile), -(-height // tile)
     vis = torch.nonzero(proj.radii > 0).squeeze(1)
     vis = vis[torch.argsort(proj.depths[vis], stable=True)]
+    # α >= 1/255 needs dᵀ Σ⁻¹ d <= k = 2 (log opacity - log(1/255)): no pixel outside that ellipse blends
+    # the Gaussian, so its bounding box (half-sides sqrt(k Σxx), sqrt(k Σyy)) bounds the tiles exactly
+    # like the 3σ square does, and tighter for faint or elongated Gaussians.
+    k = 2.0 * (proj.log_opacity[vis] - math.log(ALPHA_MIN))
+    vis, k = vis[k > 0], k[k > 0]
     m = proj.means2d[vis].detach()
     r = proj.radii[vis].to(m.dtype)
+    a, _, c = proj.conics[vis].detach().unbind(-1)
+    det = a * c - proj.conics[vis, 1].detach() ** 2  # of the conic; Σxx = c / det, Σyy = a / det
+    rx = torch.minimum(r, torch.sqrt(k.detach() * c / det))
+    ry = torch.minimum(r, torch.sqrt(k.detach() * a / det))
     # One pixel of slack so float rounding can never drop a tile that the per-pixel test accepts.
-    x0 = torch.ceil(m[:, 0] - r - 1).clamp(0, width - 1).to(torch.int64) // tile
-    x1 = torch.floor(m[:, 0] + r + 1).clamp(0, width - 1).to(torch.int64) // tile
-    y0 = torch.ceil(m[:, 1] - r - 1).clamp(0, height - 1).to(torch.int64) // tile
-    y1 = torch.floor(m[:, 1] + r + 1).clamp(0, height - 1).to(torch.int64) // tile
+    x0 = torch.ceil(m[:, 0] - rx - 1).clamp(0, width - 1).to(torch.int64) // tile
+    x1 = torch.floor(m[:, 0] + rx + 1).clamp(0, width - 1).to(torch.int64) // tile
+    y0 = torch.ceil(m[:, 1] - ry - 1).clamp(0, height - 1).to(torch.int64) // tile
+    y1 = torch.floor(m[:, 1] + ry + 1).clamp(0, height - 1).to(torch.int64) // tile
     nx, ny = x1 - x0 + 1, y1 - y0 + 1
     per = nx * ny
     owner = torch.repeat_interleave(torch.arange(len(vis)), per)
