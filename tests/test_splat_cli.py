@@ -421,3 +421,68 @@ def test_source_file(model, tmp_path):
         read_source(tmp_path)
     with pytest.raises(FileNotFoundError, match="no such scene folder or dataset"):
         describe_source(tmp_path / "nope")
+
+
+def test_train_at_half_resolution_end_to_end(tmp_path):
+    fx = smooth_scannet(tmp_path, n=3)
+    out = tmp_path / "m"
+    flags = ["--iters", "2", "--sh-degree", "0", "--voxel", "0.1", "--holdout-every", "3", "-r", "2"]
+    assert main(["splat", "train", str(fx.root), "--out", str(out), *flags]) == 0
+    cams = json.loads((out / "cameras.json").read_text())["cameras"]
+    assert [(c["width"], c["height"]) for c in cams] == [(W // 2, H // 2)] * 3
+    K = np.array(cams[0]["K"])
+    from tracklift.data.scene import open_scene
+
+    frame = next(iter(open_scene(fx.root).stream))
+    expected = np.array(frame.K, np.float64)
+    expected[:2, :2] *= 0.5
+    expected[:2, 2] = 0.5 * (expected[:2, 2] + 0.5) - 0.5
+    np.testing.assert_allclose(K, expected)
+    assert cams[0]["holdout"] and json.loads((out / "metrics.json").read_text())["holdout_views"] == 1
+    renders = tmp_path / "renders"
+    assert main(["splat", "render", str(out), "--out", str(renders)]) == 0
+    for c in cams:
+        assert cv2.imread(str(renders / f"{c['name']}.png")).shape == (H // 2, W // 2, 3)
+
+
+def test_holdout_flags_refused_or_written_as_valid_json(tmp_path, capsys):
+    fx = smooth_scannet(tmp_path, n=2)
+    base = ["splat", "train", str(fx.root), "--iters", "1", "--sh-degree", "0", "--voxel", "0.1"]
+    for value in ("1", "-1"):
+        assert main([*base, "--out", str(tmp_path / value), "--holdout-every", value]) == 2
+        err = capsys.readouterr().err
+        assert "holdout_every" in err and len(err.strip().splitlines()) == 1
+    assert main([*base, "--out", str(tmp_path / "none"), "--holdout-every", "0"]) == 0
+    text = (tmp_path / "none" / "metrics.json").read_text()
+    assert "NaN" not in text and json.loads(text)["psnr_holdout"] is None
+
+
+def test_train_from_malformed_transforms_json_is_one_line(tmp_path, capsys):
+    path = tmp_path / "transforms.json"
+    for frames in (
+        [{"file_path": 7, "transform_matrix": np.eye(4).tolist()}],
+        [{"file_path": "a", "transform_matrix": "x"}],
+        [3],
+    ):
+        path.write_text(json.dumps({"fl_x": 20.0, "w": W, "h": H, "frames": frames}))
+        assert main(["splat", "train", str(path), "--out", str(tmp_path / "m"), "--iters", "1"]) == 2
+        err = capsys.readouterr().err
+        assert "transforms.json frame 0" in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_resume_from_a_corrupt_checkpoint_is_one_line(tmp_path, capsys):
+    fx = smooth_scannet(tmp_path, n=2)
+    out = tmp_path / "m"
+    out.mkdir()
+    (out / "checkpoint.pt").write_bytes(b"\x80\x04garbage")
+    flags = ["--iters", "1", "--sh-degree", "0", "--voxel", "0.1", "--resume"]
+    assert main(["splat", "train", str(fx.root), "--out", str(out), *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"{out / 'checkpoint.pt'}: not a readable training checkpoint" in err
+
+
+def test_render_out_naming_a_file_is_a_clean_error(model, tmp_path, capsys):
+    target = tmp_path / "file.png"
+    target.write_bytes(b"x")
+    assert main(["splat", "render", str(model), "--out", str(target)]) == 2
+    assert f"{target}: exists and is not a folder" in capsys.readouterr().err

@@ -58,7 +58,8 @@ TIGHT = dict(rtol=1e-9, atol=1e-9)
     ("n", "seed", "sh_degree", "n_colors", "background"),
     [(5, 0, 0, None, None), (12, 1, 1, None, (0.2, 0.5, 0.9)), (20, 2, 3, None, None), (15, 3, 1, 5, None)],
 )
-def test_values_and_gradients_match_reference(n, seed, sh_degree, n_colors, background):
+@pytest.mark.parametrize("backend", ["cpu", "torch"])  # per-pixel numba kernels; dense torch tile batches
+def test_values_and_gradients_match_reference(n, seed, sh_degree, n_colors, background, backend):
     g = _scene(n, seed, sh_degree).requires_grad_()
     cam = _camera()
     colors = None
@@ -66,7 +67,7 @@ def test_values_and_gradients_match_reference(n, seed, sh_degree, n_colors, back
         colors = torch.rand(n, n_colors, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
         colors.requires_grad_()
     inputs = g.parameters() + ([colors] if colors is not None else [])
-    fast = rasterize(g, cam, background=background, colors=colors, tile=8)
+    fast = rasterize(g, cam, background=background, colors=colors, tile=8, backend=backend)
     ref = rasterize_reference(g, cam, background=background, colors=colors)
     for name in ("color", "alpha", "depth"):
         torch.testing.assert_close(getattr(fast, name), getattr(ref, name), **TIGHT)

@@ -241,10 +241,35 @@ def test_training_improves_the_fit_and_writes_outputs(tmp_path):
     g, metrics = train_gaussians(cams, images, config, tmp_path, init=init, progress=False)
     assert metrics["psnr_train"] > before + 5.0
     assert metrics["iterations"] == 40 and metrics["gaussians"] == g.n and metrics["holdout_views"] == 0
-    assert math.isnan(metrics["psnr_holdout"])
-    assert json.loads((tmp_path / "metrics.json").read_text())["iterations"] == 40
+    assert metrics["psnr_holdout"] is None  # JSON null: NaN is not valid JSON
+    assert json.loads((tmp_path / "metrics.json").read_text(), parse_constant=_refuse)["iterations"] == 40
     assert read_gaussians_ply(tmp_path / "point_cloud.ply").n == g.n
     assert (tmp_path / "checkpoint.pt").is_file()
+
+
+def _refuse(name: str):
+    raise AssertionError(f"{name} in JSON output")
+
+
+def test_holdout_every_one_or_negative_is_refused():
+    with pytest.raises(ValueError, match="holdout_every=1 would hold out every view"):
+        TrainConfig(holdout_every=1)
+    with pytest.raises(ValueError, match="holdout_every"):
+        TrainConfig(holdout_every=-1)
+
+
+def test_corrupt_checkpoint_is_one_line_naming_the_file(tmp_path):
+    cams, images, init = _dataset(3)
+    config = TrainConfig(iterations=2, sh_degree=0, densify_until=0, holdout_every=0, checkpoint_every=0)
+    train_gaussians(cams, images, config, tmp_path, init=init, progress=False)
+    ckpt = tmp_path / "checkpoint.pt"
+    ckpt.write_bytes(ckpt.read_bytes()[:100])  # truncated, as a kill during a non-atomic copy would leave it
+    with pytest.raises(ValueError, match=r"checkpoint.pt: not a readable training checkpoint") as info:
+        train_gaussians(cams, images, config, tmp_path, init=init, resume=True, progress=False)
+    assert "\n" not in str(info.value)
+    torch.save({"step": 1}, ckpt)
+    with pytest.raises(ValueError, match="checkpoint.pt: not a training checkpoint"):
+        train_gaussians(cams, images, config, tmp_path, init=init, resume=True, progress=False)
 
 
 def test_resumed_training_equals_uninterrupted(tmp_path):

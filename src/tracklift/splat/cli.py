@@ -31,6 +31,7 @@ TRAIN_FLAGS = {
     "sh_degree": (None, "sh_degree"),
     "holdout_every": (None, "holdout_every"),
     "seed": (None, "seed"),
+    "resolution": (None, "resolution"),
     "voxel": ("init", "voxel"),
 }
 
@@ -68,6 +69,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--iters", type=int, help="optimisation steps")
     p.add_argument("--sh-degree", type=int, help="spherical-harmonics degree of the colours")
     p.add_argument("--holdout-every", type=int, help="every n-th view is held out for PSNR (0 = none)")
+    p.add_argument(
+        "-r",
+        "--resolution",
+        "--downscale",
+        dest="resolution",
+        type=int,
+        help="training resolution as the reference 3DGS trainer's -r: 1, 2, 4 or 8 divide width and height, "
+        "any other value is the target width in pixels; cameras.json, held-out views and renders follow",
+    )
     p.add_argument("--voxel", type=float, help="metres; RGB-D points are fused on this grid to seed Gaussians")
     p.add_argument("--stride", type=int, default=1, help="use every n-th frame of an RGB-D scene")
     p.add_argument("--max-frames", type=int)
@@ -353,6 +363,8 @@ def run_render(args: argparse.Namespace) -> int:
     if args.remove:
         g, inst = remove(g, inst, args.remove)
     views = [c for c, h in zip(cameras, holdout) if args.views == "all" or h == (args.views == "holdout")]
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out}: exists and is not a folder (--out names the folder of the PNGs)")
     out.mkdir(parents=True, exist_ok=True)
     for cam in tqdm(views, desc="splat render", unit="view"):
         with torch.no_grad():

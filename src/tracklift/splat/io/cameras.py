@@ -229,39 +229,54 @@ def read_transforms_json(path: str | Path) -> list[PosedImage]:
         meta = json.loads(path.read_text())
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}: not valid JSON ({err})") from err
-    frames = meta.get("frames")
+    frames = meta.get("frames") if isinstance(meta, dict) else None
     if not isinstance(frames, list) or not frames:
         raise ValueError(f"{path}: no 'frames' list")
     out = []
     for i, frame in enumerate(frames):
         where = f"{path} frame {i}"
-        info = {**meta, **frame}
-        if "file_path" not in frame or "transform_matrix" not in frame:
-            raise ValueError(f"{where}: needs 'file_path' and 'transform_matrix'")
-        image_path = (path.parent / frame["file_path"]).resolve()
-        if not image_path.suffix:  # the NeRF synthetic scenes omit the extension
-            image_path = image_path.with_suffix(".png")
-        c2w = np.asarray(frame["transform_matrix"], np.float64)
-        if c2w.shape == (3, 4):
-            c2w = np.vstack([c2w, [0, 0, 0, 1]])
-        if c2w.shape != (4, 4):
-            raise ValueError(f"{where}: transform_matrix must be 4x4, got {list(c2w.shape)}")
-        width, height = info.get("w"), info.get("h")
-        if width is None or height is None:
-            width, height = _image_size(image_path, where)
-        if "fl_x" in info:
-            fx = float(info["fl_x"])
-            fy = float(info.get("fl_y", fx))
-        elif "camera_angle_x" in info:
-            fx = 0.5 * width / math.tan(0.5 * float(info["camera_angle_x"]))
-            fy = 0.5 * height / math.tan(0.5 * float(info["camera_angle_y"])) if "camera_angle_y" in info else fx
-        else:
-            raise ValueError(f"{where}: no focal length (fl_x or camera_angle_x)")
-        cx = float(info.get("cx", width / 2.0)) - 0.5
-        cy = float(info.get("cy", height / 2.0)) - 0.5
-        K = np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1.0]])
-        out.append(PosedImage(Camera(K, c2w @ _GL_TO_CV, int(width), int(height), frame["file_path"]), image_path))
+        try:
+            out.append(_transforms_frame(path, meta, frame, where))
+        except (TypeError, ValueError, OverflowError) as err:
+            if str(err).startswith(where):
+                raise
+            # a field of the wrong type (a number as file_path, a string as matrix or focal length)
+            raise ValueError(f"{where}: malformed entry ({err})") from err
     return out
+
+
+def _transforms_frame(path: Path, meta: dict, frame: object, where: str) -> PosedImage:
+    """One `frames` entry of a transforms.json (with the file-wide fields of `meta`) as a PosedImage."""
+    if not isinstance(frame, dict):
+        raise ValueError(f"{where}: must be an object, got {type(frame).__name__}")
+    info = {**meta, **frame}
+    if "file_path" not in frame or "transform_matrix" not in frame:
+        raise ValueError(f"{where}: needs 'file_path' and 'transform_matrix'")
+    if not isinstance(frame["file_path"], str):
+        raise ValueError(f"{where}: 'file_path' must be a string, got {type(frame['file_path']).__name__}")
+    image_path = (path.parent / frame["file_path"]).resolve()
+    if not image_path.suffix:  # the NeRF synthetic scenes omit the extension
+        image_path = image_path.with_suffix(".png")
+    c2w = np.asarray(frame["transform_matrix"], np.float64)
+    if c2w.shape == (3, 4):
+        c2w = np.vstack([c2w, [0, 0, 0, 1]])
+    if c2w.shape != (4, 4):
+        raise ValueError(f"{where}: transform_matrix must be 4x4, got {list(c2w.shape)}")
+    width, height = info.get("w"), info.get("h")
+    if width is None or height is None:
+        width, height = _image_size(image_path, where)
+    if "fl_x" in info:
+        fx = float(info["fl_x"])
+        fy = float(info.get("fl_y", fx))
+    elif "camera_angle_x" in info:
+        fx = 0.5 * width / math.tan(0.5 * float(info["camera_angle_x"]))
+        fy = 0.5 * height / math.tan(0.5 * float(info["camera_angle_y"])) if "camera_angle_y" in info else fx
+    else:
+        raise ValueError(f"{where}: no focal length (fl_x or camera_angle_x)")
+    cx = float(info.get("cx", width / 2.0)) - 0.5
+    cy = float(info.get("cy", height / 2.0)) - 0.5
+    K = np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1.0]])
+    return PosedImage(Camera(K, c2w @ _GL_TO_CV, int(width), int(height), frame["file_path"]), image_path)
 
 
 def _image_size(path: Path, where: str) -> tuple[int, int]:

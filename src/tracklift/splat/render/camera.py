@@ -46,6 +46,16 @@ class Camera:
     def from_frame(cls, frame: Frame) -> Camera:
         return cls(K=frame.K, pose=frame.pose, width=frame.width, height=frame.height, name=frame.name)
 
+    def resized(self, width: int, height: int) -> Camera:
+        """The same view imaged at `width` x `height` pixels: focal lengths scale with the image, and the
+        principal point too once pixel centres are taken at +0.5 (ours sit at integers, a resized image's
+        pixel edges at the original's edges)."""
+        sx, sy = width / self.width, height / self.height
+        K = self.K.copy()
+        K[0, 0], K[0, 2] = sx * self.K[0, 0], sx * (self.K[0, 2] + 0.5) - 0.5
+        K[1, 1], K[1, 2] = sy * self.K[1, 1], sy * (self.K[1, 2] + 0.5) - 0.5
+        return Camera(K=K, pose=self.pose.copy(), width=width, height=height, name=self.name)
+
     @property
     def center(self) -> np.ndarray:
         """[3] float64, camera centre in world metres."""

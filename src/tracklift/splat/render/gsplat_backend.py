@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from tracklift.splat.render.camera import Camera
     from tracklift.splat.render.gaussians import Gaussians
 
-BACKENDS = ("auto", "cpu", "gsplat")
+BACKENDS = ("auto", "cpu", "torch", "gsplat")
 
 
 def gsplat_available() -> bool:

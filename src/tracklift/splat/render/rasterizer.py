@@ -29,6 +29,7 @@ from tracklift.splat.render.camera import Camera
 from tracklift.splat.render.gaussians import Gaussians, eval_sh, quat_to_rotmat
 from tracklift.splat.render.gsplat_backend import choose_backend, rasterize_gsplat
 from tracklift.splat.render.output import ALPHA_MAX, ALPHA_MIN, LOWPASS, T_MIN, RenderOutput, background_tensor
+from tracklift.splat.render.sparse_blend import SparseBlend
 
 # Elements of one [tiles, pixels, Gaussians] batch; bounds peak memory (~20 live tensors of this size).
 BATCH_ELEMENTS = 1 << 21
@@ -117,19 +118,30 @@ class _TileBatch:
 
 
 @torch.no_grad()
-def _tile_batches(proj: Projection, width: int, height: int, tile: int) -> list[_TileBatch]:
-    """Bin Gaussians into tiles by their 3σ squares; batches of tiles with depth-sorted Gaussians."""
+def bin_tiles(proj: Projection, width: int, height: int, tile: int) -> tuple[torch.Tensor, torch.Tensor, int, int]:
+    """Bin the visible Gaussians into tiles of `tile` px by their 3σ squares.
+
+    Returns (pair_gid [pairs] int64 Gaussian ids, grouped by tile in row-major tile order and depth-sorted
+    within each tile; counts [tiles] int64 pairs per tile; tiles_x, tiles_y)."""
     tiles_x, tiles_y = -(-width // tile), -(-height // tile)
-    wp = tiles_x * tile
     vis = torch.nonzero(proj.radii > 0).squeeze(1)
     vis = vis[torch.argsort(proj.depths[vis], stable=True)]
+    # α >= 1/255 needs dᵀ Σ⁻¹ d <= k = 2 (log opacity - log(1/255)): no pixel outside that ellipse blends
+    # the Gaussian, so its bounding box (half-sides sqrt(k Σxx), sqrt(k Σyy)) bounds the tiles exactly
+    # like the 3σ square does, and tighter for faint or elongated Gaussians.
+    k = 2.0 * (proj.log_opacity[vis] - math.log(ALPHA_MIN))
+    vis, k = vis[k > 0], k[k > 0]
     m = proj.means2d[vis].detach()
     r = proj.radii[vis].to(m.dtype)
+    a, _, c = proj.conics[vis].detach().unbind(-1)
+    det = a * c - proj.conics[vis, 1].detach() ** 2  # of the conic; Σxx = c / det, Σyy = a / det
+    rx = torch.minimum(r, torch.sqrt(k.detach() * c / det))
+    ry = torch.minimum(r, torch.sqrt(k.detach() * a / det))
     # One pixel of slack so float rounding can never drop a tile that the per-pixel test accepts.
-    x0 = torch.ceil(m[:, 0] - r - 1).clamp(0, width - 1).to(torch.int64) // tile
-    x1 = torch.floor(m[:, 0] + r + 1).clamp(0, width - 1).to(torch.int64) // tile
-    y0 = torch.ceil(m[:, 1] - r - 1).clamp(0, height - 1).to(torch.int64) // tile
-    y1 = torch.floor(m[:, 1] + r + 1).clamp(0, height - 1).to(torch.int64) // tile
+    x0 = torch.ceil(m[:, 0] - rx - 1).clamp(0, width - 1).to(torch.int64) // tile
+    x1 = torch.floor(m[:, 0] + rx + 1).clamp(0, width - 1).to(torch.int64) // tile
+    y0 = torch.ceil(m[:, 1] - ry - 1).clamp(0, height - 1).to(torch.int64) // tile
+    y1 = torch.floor(m[:, 1] + ry + 1).clamp(0, height - 1).to(torch.int64) // tile
     nx, ny = x1 - x0 + 1, y1 - y0 + 1
     per = nx * ny
     owner = torch.repeat_interleave(torch.arange(len(vis)), per)
@@ -138,6 +150,14 @@ def _tile_batches(proj: Projection, width: int, height: int, tile: int) -> list[
     order = torch.argsort(tile_id, stable=True)  # stable: keeps depth order inside a tile
     pair_gid = vis[owner[order]]
     counts = torch.bincount(tile_id, minlength=tiles_x * tiles_y)
+    return pair_gid, counts, tiles_x, tiles_y
+
+
+@torch.no_grad()
+def _tile_batches(proj: Projection, width: int, height: int, tile: int) -> list[_TileBatch]:
+    """Batches of tiles with their depth-sorted Gaussians (`bin_tiles`), as dense tensors."""
+    pair_gid, counts, tiles_x, _ = bin_tiles(proj, width, height, tile)
+    wp = tiles_x * tile
     starts = torch.cumsum(counts, 0) - counts
 
     local_pix = torch.arange(tile * tile)
@@ -266,11 +286,13 @@ def rasterize(
     colors:     [N, C] optional per-Gaussian features rendered instead of the SH colour (no offset or clamp).
     near:       metres; Gaussians with camera depth <= near are culled.
     tile:       tile side in pixels (a speed knob: results do not depend on it).
-    backend:    "auto" (gsplat when CUDA and gsplat are available, else "cpu"), "cpu" or "gsplat".
+    backend:    "auto" (gsplat when CUDA and gsplat are available, else "cpu"), "cpu" (per-pixel numba
+                kernels, `sparse_blend.py`), "torch" (dense tile batches of vectorised torch) or "gsplat".
     Returns RenderOutput with color [H, W, C], alpha [H, W], depth [H, W].
     """
     _check_inputs(g, cam, tile)
-    if choose_backend(backend) == "gsplat":
+    chosen = choose_backend(backend)
+    if chosen == "gsplat":
         return rasterize_gsplat(g, cam, sh_degree=sh_degree, background=background, colors=colors, near=near)
 
     proj = project(g, cam, near=near, sh_degree=sh_degree, colors=colors)
@@ -278,24 +300,37 @@ def rasterize(
         proj.means2d.retain_grad()
     n_ch = proj.features.shape[1]
     bg = background_tensor(background, n_ch, proj.features.dtype)
-    tiles_x, tiles_y = -(-cam.width // tile), -(-cam.height // tile)
-    hp, wp = tiles_y * tile, tiles_x * tile
-
-    # Features, depth and a constant 1 (whose blend is alpha = Σ w = 1 - T_final) in one matmul per batch.
+    # Features, depth and a constant 1 (whose blend is alpha = Σ w = 1 - T_final), blended together.
     channels = torch.cat([proj.features, proj.depths[:, None], torch.ones_like(proj.depths)[:, None]], dim=1)
-    pixels, blended = [], []
-    for batch in _tile_batches(proj, cam.width, cam.height, tile):
-        w = _blend_weights(proj, batch, tile)
-        pixels.append(batch.pixels.reshape(-1))
-        blended.append(torch.bmm(w, channels[batch.gids]).reshape(-1, n_ch + 2))
-    acc = torch.zeros(hp * wp, n_ch + 2, dtype=channels.dtype)
-    if pixels:
-        acc = acc.index_copy(0, torch.cat(pixels), torch.cat(blended))
-    acc = acc.reshape(hp, wp, n_ch + 2)[: cam.height, : cam.width]
+    if chosen == "cpu":
+        pair_gid, counts, tiles_x, _ = bin_tiles(proj, cam.width, cam.height, tile)
+        starts = torch.cumsum(counts, 0) - counts
+        bins = (pair_gid.numpy(), starts.numpy(), counts.numpy(), tiles_x, tile)
+        acc = SparseBlend.apply(
+            proj.means2d, proj.conics, proj.log_opacity, channels, proj.radii, bins, cam.width, cam.height
+        )
+    else:
+        acc = _dense_blend(proj, channels, cam.width, cam.height, tile)
     alpha = acc[..., n_ch + 1]
     depth = acc[..., n_ch] / alpha.clamp_min(1e-10)
     color = acc[..., :n_ch] + (1.0 - alpha)[..., None] * bg
     return RenderOutput(color=color, alpha=alpha, depth=depth, means2d=proj.means2d, radii=proj.radii)
+
+
+def _dense_blend(proj: Projection, channels: torch.Tensor, width: int, height: int, tile: int) -> torch.Tensor:
+    """[H, W, C] blend of `channels` [N, C] by dense tile batches (the "torch" backend; one bmm per batch)."""
+    tiles_x, tiles_y = -(-width // tile), -(-height // tile)
+    hp, wp = tiles_y * tile, tiles_x * tile
+    n = channels.shape[1]
+    pixels, blended = [], []
+    for batch in _tile_batches(proj, width, height, tile):
+        w = _blend_weights(proj, batch, tile)
+        pixels.append(batch.pixels.reshape(-1))
+        blended.append(torch.bmm(w, channels[batch.gids]).reshape(-1, n))
+    acc = torch.zeros(hp * wp, n, dtype=channels.dtype)
+    if pixels:
+        acc = acc.index_copy(0, torch.cat(pixels), torch.cat(blended))
+    return acc.reshape(hp, wp, n)[:height, :width]
 
 
 def trace_weights(

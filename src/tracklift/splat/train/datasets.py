@@ -14,6 +14,7 @@ from tracklift.splat.io.camera_file import CAMERAS_FILE, write_cameras
 from tracklift.splat.render import Camera, Gaussians
 from tracklift.splat.train.init import gaussians_from_points, init_from_rgbd
 from tracklift.splat.train.loop import TrainConfig, split_views, train_gaussians
+from tracklift.splat.train.resolution import downscale_views
 
 
 def train_from_scene(
@@ -28,9 +29,9 @@ def train_from_scene(
 ) -> tuple[Gaussians, dict]:
     """Train on an RGB-D scene folder (any layout `tracklift.data.scene.open_scene` reads), initialised
     from its fused depth points; the depths also feed the depth loss when `config.depth_lambda` > 0.
-    Writes what `train_gaussians` writes, and cameras.json. Bad frames are skipped and counted in the
-    metrics (`skipped_frames`). All kept frames are held in memory: thin long streams with `stride` /
-    `max_frames`. config: default TrainConfig()."""
+    Writes what `train_gaussians` writes, and cameras.json (at `config.resolution`). Bad frames are
+    skipped and counted in the metrics (`skipped_frames`). All kept frames are held in memory: thin long
+    streams with `stride` / `max_frames`. config: default TrainConfig()."""
     config = config or TrainConfig()
     from tracklift.data.scene import open_scene
 
@@ -38,21 +39,16 @@ def train_from_scene(
     frames = list(scene.stream)
     if len(frames) < 2:
         raise ValueError(f"{scene_dir}: need at least 2 usable frames to train, found {len(frames)}")
-    init = init_from_rgbd(frames, config.init, config.sh_degree, config.seed)
-    cameras = [Camera.from_frame(f) for f in frames]
+    init = init_from_rgbd(frames, config.init, config.sh_degree, config.seed)  # full-size depth: finer seeds
+    cameras, images, depths = downscale_views(
+        [Camera.from_frame(f) for f in frames], [f.color for f in frames], [f.depth for f in frames], config.resolution
+    )
     g, metrics = train_gaussians(
-        cameras,
-        [f.color for f in frames],
-        config,
-        out_dir,
-        init=init,
-        depths=[f.depth for f in frames],
-        resume=resume,
-        progress=progress,
+        cameras, images, config, out_dir, init=init, depths=depths, resume=resume, progress=progress
     )
     _write_cameras(out_dir, cameras, config)
     metrics["skipped_frames"] = len(scene.stream.skipped)
-    atomic_write_text(Path(out_dir) / "metrics.json", json.dumps(metrics, indent=2, allow_nan=True) + "\n")
+    atomic_write_text(Path(out_dir) / "metrics.json", json.dumps(metrics, indent=2, allow_nan=False) + "\n")
     return g, metrics
 
 
@@ -66,13 +62,14 @@ def train_from_dataset(
 ) -> tuple[Gaussians, dict]:
     """Train on a COLMAP folder or a transforms.json (see `splat.io.cameras.read_posed_images`), initialised
     from the COLMAP sparse points when present, else at random. Writes what `train_gaussians` writes, and
-    cameras.json. config: default TrainConfig()."""
+    cameras.json (at `config.resolution`). config: default TrainConfig()."""
     config = config or TrainConfig()
     from tracklift.splat.io.cameras import load_image, read_posed_images
 
     posed, points = read_posed_images(source)
-    images = [load_image(p) for p in posed]
-    cameras = [p.camera for p in posed]
+    cameras, images, _ = downscale_views(
+        [p.camera for p in posed], [load_image(p) for p in posed], None, config.resolution
+    )
     init = None
     if points is not None and len(points[0]) >= 2:
         init = gaussians_from_points(points[0], points[1], config.sh_degree, config.init.opacity)

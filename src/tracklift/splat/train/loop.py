@@ -61,8 +61,9 @@ class TrainConfig:
     densify: DensifyConfig = field(default_factory=DensifyConfig)
     init: InitConfig = field(default_factory=InitConfig)
     random_init_points: int = option(20_000, "Gaussians when no initial points are given", low=1)
-    holdout_every: int = option(8, "every n-th view is held out for PSNR (0 = none)", low=0)
+    holdout_every: int = option(8, "every n-th view is held out for PSNR (0 = none; 1 would hold out all)", low=0)
     background: tuple[float, ...] = option((0.0, 0.0, 0.0), "RGB behind the Gaussians", low=0.0, high=1.0)
+    resolution: int = option(1, "training resolution as 3DGS' -r: 1/2/4/8 divide the size, else target width px", low=1)
     tile: int = option(8, "rasterizer tile size (speed only)", low=1)
     checkpoint_every: int = option(500, "steps between checkpoints (0 = only at the end)", low=0)
     threads: int = option(1, "torch CPU threads while training (0 = leave torch's setting)", low=0)
@@ -71,6 +72,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.sh_degree > 3 or len(self.background) != 3:
             raise ValueError(f"invalid TrainConfig: sh_degree must be <= 3 and background 3 values: {self}")
+        if self.holdout_every == 1:
+            raise ValueError("invalid TrainConfig: holdout_every=1 would hold out every view; use 0 (none) or >= 2")
 
 
 def _learning_rates(config: TrainConfig, extent: float) -> dict[str, float]:
@@ -136,14 +139,30 @@ def _save_checkpoint(
         torch.save(state, f)
 
 
+def load_checkpoint(path: Path) -> dict:
+    """The state `_save_checkpoint` wrote; a truncated or foreign file -> one-line ValueError naming it."""
+    try:
+        state = torch.load(path, weights_only=False)
+    except Exception as err:  # torch raises unpickling, zip and runtime errors of many kinds here
+        raise ValueError(
+            f"{path}: not a readable training checkpoint ({type(err).__name__}); delete it to start over"
+        ) from err
+    if not isinstance(state, dict) or not {"optimizer", "stats", "step", "extent", "config", "seconds"} <= set(state):
+        raise ValueError(
+            f"{path}: not a training checkpoint of `splat train` (missing fields); delete it to start over"
+        )
+    return state
+
+
 def evaluate_psnr(
     g: Gaussians, cameras: Sequence[Camera], images: Sequence[torch.Tensor], config: TrainConfig
-) -> float:
-    """Mean PSNR (dB) of renders of `g` against `images` ([H, W, 3] float in [0, 1])."""
+) -> float | None:
+    """Mean PSNR (dB) of renders of `g` against `images` ([H, W, 3] float in [0, 1]); None without views
+    (JSON null: NaN is not valid JSON)."""
     with torch.no_grad():
         renders = [rasterize(g, c, background=config.background, tile=config.tile).color for c in cameras]
     scores = [psnr(r, im) for r, im in zip(renders, images)]
-    return float(np.mean(scores)) if scores else math.nan
+    return float(np.mean(scores)) if scores else None
 
 
 def train_gaussians(
@@ -160,13 +179,14 @@ def train_gaussians(
 ) -> tuple[Gaussians, dict]:
     """Optimise Gaussians so that they render `images` from `cameras`.
 
-    cameras: V views; images: V × [H, W, 3] uint8 (or float in [0, 1]) matching each camera.
+    cameras: V views; images: V × [H, W, 3] uint8 (or float in [0, 1]) matching each camera (already at
+    the training resolution: `train_from_scene` / `train_from_dataset` apply `config.resolution`).
     init: starting Gaussians (default: random points in the view frusta). depths: optional V × [H, W]
     float32 metres (0 = invalid) for the depth loss. resume: continue from `out_dir/checkpoint.pt` when it
     exists. stop_at: stop after this step (checkpointed; resume later). Writes `out_dir/point_cloud.ply`,
     `metrics.json` and `checkpoint.pt`. Returns (Gaussians, metrics): iterations, seconds (training wall
     time, summed over resumed runs), seconds_per_iteration, gaussians, train_views, holdout_views,
-    psnr_holdout (dB, NaN without held-out views), psnr_train.
+    psnr_holdout (dB, None without held-out views), psnr_train.
     """
     if len(cameras) != len(images) or not cameras:
         raise ValueError(f"need one image per camera (and >= 1), got {len(cameras)} cameras, {len(images)} images")
@@ -201,7 +221,7 @@ def _train(
     started = time.perf_counter()
     earlier = 0.0  # training seconds spent before a resume
     if resume and ckpt.is_file():
-        state = torch.load(ckpt, weights_only=False)
+        state = load_checkpoint(ckpt)
         extent, step, earlier = state["extent"], state["step"], state["seconds"]
         changed = sorted(k for k, v in asdict(config).items() if state["config"].get(k) != v and k not in _RUN_ONLY)
         if changed:
@@ -263,5 +283,5 @@ def _train(
         "psnr_holdout": evaluate_psnr(g, [cameras[i] for i in held_idx], [targets[i] for i in held_idx], config),
         "psnr_train": evaluate_psnr(g, [cameras[i] for i in train_idx], [targets[i] for i in train_idx], config),
     }
-    atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2, allow_nan=True) + "\n")
+    atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2, allow_nan=False) + "\n")
     return g, metrics
