@@ -716,3 +716,13 @@ def _arguments(argument):
 
 
 test_arguments, test_arguments_slow = _arguments
+
+
+def test_corrupt_4x4_intrinsics_name_the_intrinsics_file(tmp_path):
+    """Found by the room fuzz: a 4×4 intrinsic file whose fourth column held 1e30 was read as fx = fy = 1,
+    and the run failed blaming the mesh."""
+    scene, masks = fresh_room(tmp_path)
+    path = scene / "intrinsic" / "intrinsic_depth.txt"
+    CORRUPTIONS["huge-translation"](path, None)
+    run = run_cli(segment_argv(scene, masks, tmp_path / "out"))
+    assert not check_outcome(run, "segment", path) and "must end in column 0 0 0" in run.err
