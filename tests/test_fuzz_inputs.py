@@ -602,7 +602,7 @@ test_mask_fields, test_mask_fields_slow = _mask_fields
 # ---------------------------------------------------------------- out-of-range command-line arguments
 
 NUMBERS = ["-1", "0", "-0.0", "0.5", "1e9", "99999999999999999999", "nan", "inf", "-inf", "abc", "", "0x10"]
-PATHS = ["{tmp}/no/such", "{tmp}", "{file}", "{file}/sub", ""]  # all inside the example's folder
+PATHS = ["{tmp}/no/such", "{tmp}", "{file}", "{file}/sub"]  # all inside the example's folder ("" is the cwd)
 SPECS = ["bogus", "rgbd:min_area=-5", "rgbd:nope=1", "rgbd:min_area=abc", "rgbd:", ":", "llm:", "{tmp}/no/v.txt"]
 
 FLAGS = {
