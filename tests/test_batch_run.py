@@ -2,8 +2,10 @@
 give the same bytes as `tracklift segment`; a corrupt scene fails after its retries while the others finish;
 a killed worker is retried; a killed or interrupted driver is resumed from the completion markers."""
 
+import contextlib
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -15,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import tracklift
-from tracklift.batch.markers import STATE_DIR, state_path
+from tracklift.batch.markers import STATE_DIR, completed, state_path
 from tracklift.cli import main
 from tracklift.eval import evaluate, read_gt_dir, read_predictions
 from tracklift.synth.config import SynthConfig
@@ -286,3 +288,78 @@ def test_ray_retries_a_killed_worker(ray_session, dataset, process_run, tmp_path
     assert main(batch_args(dataset, out, "--engine", "ray", "--scenes", str(dataset / "slow.txt"))) == 0
     thread.join()
     check_killed_and_retried(out, process_run, killed, "WorkerCrashedError")
+
+
+# ---------------------------------------------------------------- SIGKILL at random moments
+
+
+def check_consistent(out, scenes):
+    """After a kill, per scene: an index names only mask files that exist, and a completion marker means
+    every file it lists is there with its size (so a rerun may skip the scene)."""
+    for scene in scenes:
+        index = out / f"{scene}.txt"
+        if index.exists():
+            for line in index.read_text().splitlines():
+                assert (out / line.split()[0]).is_file(), (scene, line)
+        marker = state_path(out, scene, "done")
+        if marker.exists():
+            assert completed(out, scene, json.loads(marker.read_text())["settings"]) is not None, scene
+
+
+def start_batch(dataset, out, *extra):
+    env = {**os.environ, "PYTHONPATH": SRC}
+    args = batch_args(dataset, out, "--engine", "process", "--scenes", str(dataset / "good.txt"), *extra)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tracklift.cli", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+
+
+def files_written(out):
+    return sum(1 for p in out.rglob("*") if p.is_file()) if out.exists() else 0
+
+
+def kill_at_random_moment(process, out, seed, total, victim):
+    """SIGKILL `victim(out)` (a pid, or None while there is none) once OUT holds a number of files drawn
+    from [1, total] with `seed`: moments spread over the whole run whatever the machine's speed."""
+    moment = random.Random(seed).randint(1, total)
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline:
+        pid = victim(out) if files_written(out) >= moment else None
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            return moment
+        time.sleep(0.002)
+    return None  # the run ended first
+
+
+def running_worker(out):
+    for path in (out / STATE_DIR).glob("*.running") if (out / STATE_DIR).is_dir() else []:
+        with contextlib.suppress(FileNotFoundError, json.JSONDecodeError, KeyError):
+            return json.loads(path.read_text())["pid"]
+    return None
+
+
+KILL_SEEDS = [0, 1, *(pytest.param(s, marks=pytest.mark.slow) for s in range(2, 12))]
+
+
+@pytest.mark.parametrize("who", ["driver", "worker"])
+@pytest.mark.parametrize("seed", KILL_SEEDS)
+def test_sigkill_at_a_random_moment_leaves_complete_or_absent_scenes(dataset, process_run, tmp_path, who, seed):
+    out = tmp_path / "out"
+    reference = of_scenes(outputs(process_run[0]), GOOD)
+    total = len(reference) + 2 * len(GOOD) + 1  # outputs, markers and logs, batch.json
+    driver = start_batch(dataset, out, "--workers", "2", "--retries", "0")
+    victim = (lambda _: driver.pid) if who == "driver" else running_worker
+    assert kill_at_random_moment(driver, out, seed, total, victim) is not None
+    _, err = driver.communicate(timeout=120)
+    # a killed worker's scene fails (no retries), unless the worker had just finished it
+    assert driver.returncode in ((-signal.SIGKILL,) if who == "driver" else (0, 1)), err.decode()
+    check_consistent(out, GOOD)
+    rerun = start_batch(dataset, out, "--workers", "2")
+    _, err = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, err.decode()
+    assert outputs(out) == reference
+    assert not [p for p in out.rglob(".*.tmp")]  # temporaries of the killed run are gone
+    doc = json.loads((out / "batch.json").read_text())
+    assert {e["status"] for e in doc["scenes"].values()} <= {"ok", "skipped"}

@@ -62,7 +62,10 @@ def read_intrinsics_txt(path: str | os.PathLike) -> np.ndarray:
         K = np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
     elif values.size in (9, 16):
         side = 3 if values.size == 9 else 4
-        K = values.reshape(side, side)[:3, :3].copy()
+        M = values.reshape(side, side)
+        if side == 4 and not (np.array_equal(M[:3, 3], np.zeros(3)) and np.array_equal(M[3], [0, 0, 0, 1])):
+            raise ValueError(f"{path}: a 4×4 intrinsic matrix must end in column 0 0 0 and row 0 0 0 1")
+        K = M[:3, :3].copy()
     else:
         raise ValueError(f"{path}: expected a 3×3 or 4×4 matrix or 'fx fy cx cy', found {values.size} numbers")
     check_intrinsics(K, str(path))
@@ -75,9 +78,15 @@ def intrinsics_matrix(fx: float, fy: float, cx: float, cy: float) -> np.ndarray:
 
 
 def check_intrinsics(K: np.ndarray, where: str) -> None:
-    """Raise ValueError naming `where` unless K is a finite [3, 3] with positive focal lengths."""
+    """Raise ValueError naming `where` unless K is a finite [3, 3] with positive focal lengths and entries
+    within a million pixels (no camera has more: a larger value is a corrupt file, which would otherwise
+    surface later as points far from everything, blamed on another file)."""
     if K.shape != (3, 3) or not np.isfinite(K).all() or K[0, 0] <= 0 or K[1, 1] <= 0:
         raise ValueError(f"{where}: intrinsics must be a finite 3×3 matrix with positive fx, fy; found {K.tolist()}")
+    if np.abs(K).max() > 1e6:
+        raise ValueError(f"{where}: intrinsics have an entry beyond 1e6 pixels; found {K.tolist()}")
+    if K[2].tolist() != [0.0, 0.0, 1.0]:
+        raise ValueError(f"{where}: the intrinsic matrix's last row must be 0 0 1; found {K.tolist()}")
 
 
 def scale_intrinsics(K: np.ndarray, from_size: tuple[int, int], to_size: tuple[int, int]) -> np.ndarray:
