@@ -257,3 +257,31 @@ def test_snap_to_superpoints_fills_majority_superpoints_and_drops_collapsed():
     assert same is instances and unchanged is masks
     same, unchanged = snap_to_superpoints(instances, masks, vertices, None, SnapConfig())
     assert unchanged is masks
+
+
+def test_frames_without_masks_are_counted_per_reason_and_logged_a_few_times(caplog):
+    from types import SimpleNamespace
+
+    from tracklift.pipeline.mapper import map_scene
+
+    views = [frame for frame, _, _ in scan()]
+
+    class Stream:
+        skipped: list = []
+        names = [f.name for f in views]
+
+        def frames(self, start):
+            return iter(views[start:])
+
+        def __len__(self):
+            return len(views)
+
+    def broken(frame):
+        raise ValueError(f"masks/{frame.name}.png: empty file")
+
+    with caplog.at_level("WARNING"):
+        mapper = map_scene(SimpleNamespace(name="s", stream=Stream()), broken, progress=False, config=config())
+    assert mapper.stats.frames_skipped == len(views) and mapper.stats.skipped_by_reason == {"empty file": len(views)}
+    lines = [r.getMessage() for r in caplog.records]
+    assert sum(m.startswith("skipping frame") for m in lines) == 3
+    assert f"{len(views)} frames skipped in all: empty file" in lines

@@ -24,6 +24,7 @@ from tracklift.core.instance import Instance3D
 from tracklift.core.masks import FrameMasks
 from tracklift.core.timing import StageTimes
 from tracklift.data.frame import BadFrameError, Frame
+from tracklift.data.stream import SHOWN_PER_REASON, skip_reason
 from tracklift.features.protocol import FeatureExtractor
 from tracklift.lift.lifter import LiftConfig, lift_masks
 from tracklift.pipeline.checkpoint import Checkpointer
@@ -56,6 +57,7 @@ class MapperStats:
     masks_dropped: int = 0  # no reliable depth, too small after denoising
     segments: int = 0
     frames_skipped: int = 0  # the segmenter could not make masks for them
+    skipped_by_reason: dict[str, int] = field(default_factory=dict)  # those frames, counted per kind of problem
 
 
 class Mapper:
@@ -159,6 +161,9 @@ def map_scene(
                 checkpoint.save(_state(mapper, scene, len(scene.stream), keep))
     finally:
         read_ahead.close()
+        for reason, count in mapper.stats.skipped_by_reason.items():
+            if count > SHOWN_PER_REASON:
+                log.warning("%d frames skipped in all: %s", count, reason)
         # reading and making masks ran beside the mapping; "wait" is how long mapping stood still for them
         earlier = mapper.times.seconds
         mapper.times.seconds = {
@@ -241,8 +246,12 @@ def _make_masks(segmenter, frame: Frame) -> FrameMasks | Exception:
 def _map_frame(mapper: Mapper, frame: Frame, masks: FrameMasks | Exception, on_frame) -> None:
     """Add one frame and its masks to `mapper`; a frame whose masks could not be made is skipped and counted."""
     if isinstance(masks, Exception):
-        log.warning("skipping frame %s: %s", frame.name, masks)
+        reason = skip_reason(str(masks))
+        counts = mapper.stats.skipped_by_reason
+        counts[reason] = counts.get(reason, 0) + 1
         mapper.stats.frames_skipped += 1
+        if counts[reason] <= SHOWN_PER_REASON:  # the rest of each reason is one line at the end of the run
+            log.warning("skipping frame %s: %s", frame.name, masks)
         return
     track_ids = mapper.add_frame(frame, masks)
     if on_frame is not None:
