@@ -217,7 +217,12 @@ def test_a_reduced_description_matches_the_full_one():
     descriptor than to any other mask's."""
     frame = textured_frame(0)
     quadrant = np.zeros((4, 120, 160), bool)
-    quadrant[0, 5:55, 5:75], quadrant[1, 5:55, 85:155], quadrant[2, 65:115, 5:75], quadrant[3, 65:115, 85:155] = 1, 1, 1, 1
+    quadrant[0, 5:55, 5:75], quadrant[1, 5:55, 85:155], quadrant[2, 65:115, 5:75], quadrant[3, 65:115, 85:155] = (
+        1,
+        1,
+        1,
+        1,
+    )
     masks = FrameMasks(quadrant)
     full = HandcraftedFeatures(HandcraftedConfig(max_pixels=0))(frame, masks)
     reduced_extractor = HandcraftedFeatures(HandcraftedConfig(max_pixels=120 * 160 // 4))

@@ -29,7 +29,7 @@ from scipy.spatial import cKDTree
 from tracklift.data.frame import Frame
 from tracklift.io.atomic import atomic_write_bytes
 from tracklift.io.npz import read_npz
-from tracklift.lift.voxels import key_centres
+from tracklift.lift.voxels import key_centres, unique_keys
 
 HISTORY_VERSION = 1
 
@@ -58,7 +58,7 @@ def first_steps(keys: np.ndarray, steps: np.ndarray, new_keys: np.ndarray, step:
     keys: [M] int64 sorted unique; steps: [M] int32; new_keys: [N] int64 (any order, repeats allowed).
     Returns the merged (keys, steps), keys sorted unique; a key already present keeps its earlier step.
     """
-    new_keys = np.unique(np.asarray(new_keys, np.int64))
+    new_keys = unique_keys(new_keys)
     if len(keys):
         idx = np.minimum(np.searchsorted(keys, new_keys), len(keys) - 1)
         new_keys = new_keys[keys[idx] != new_keys]
