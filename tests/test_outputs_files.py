@@ -8,7 +8,13 @@ from tracklift.data.frame import Frame
 from tracklift.io.ply import read_ply
 from tracklift.outputs.pictures import frames_picture, instance_colors, render_instances, top_down_picture
 from tracklift.outputs.scene_files import instance_label_id, instance_of_point, write_scene
-from tracklift.outputs.transfer import check_alignment, fused_points, transfer_to_points, transfer_to_points_reference
+from tracklift.outputs.transfer import (
+    check_alignment,
+    fused_points,
+    transfer_and_observed,
+    transfer_to_points,
+    transfer_to_points_reference,
+)
 from tracklift.vocab import load_vocabulary
 
 
@@ -34,6 +40,22 @@ def test_transfer_matches_reference_and_hand_case():
     assert transfer_to_points([], verts, 0.1).shape == (0, 200)
     with pytest.raises(ValueError, match="vertices must be"):
         transfer_to_points(many, np.zeros((3, 2)), 0.1)
+
+
+def test_observed_vertices_are_those_near_any_instance_or_background_point():
+    rng = np.random.default_rng(1)
+    many = [Instance3D(k, rng.random((15, 3))) for k in range(3)]
+    background = rng.random((30, 3)).astype(np.float32)
+    verts = rng.random((300, 3)) * 1.2
+    masks, observed = transfer_and_observed(many, verts, 0.08, background)
+    every = np.concatenate([i.points for i in many] + [background])
+    near = np.linalg.norm(verts[:, None] - every[None], axis=2).min(axis=1) <= 0.08
+    np.testing.assert_array_equal(observed, near)
+    np.testing.assert_array_equal(masks, transfer_to_points_reference(many, verts, 0.08, background))
+    assert observed[masks.any(axis=0)].all() and 0 < observed.sum() < len(verts)
+    no_instances, seen = transfer_and_observed([], verts, 0.08, background)
+    assert no_instances.shape == (0, 300)
+    np.testing.assert_array_equal(seen, np.linalg.norm(verts[:, None] - background[None], axis=2).min(axis=1) <= 0.08)
 
 
 def test_fused_points_and_alignment():

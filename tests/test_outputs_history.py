@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tracklift.cli import main
-from tracklift.lift.voxels import key_centres, pack_keys
+from tracklift.lift.voxels import key_centres, pack_keys, unique_keys
 from tracklift.outputs.history import (
     GrowthRecorder,
     first_steps,
@@ -135,3 +135,20 @@ def test_segment_records_the_history_beside_its_outputs(scene, tmp_path, capsys)
     assert (h.point_step[owner >= 0] >= 0).all()
     shown = [int(((h.point_step >= 0) & (h.point_step <= t)).sum()) for t in range(h.steps)]
     assert shown == sorted(shown) and shown[0] < shown[-1]
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), radius=st.sampled_from([0.02, 0.05, 0.3]))
+def test_point_steps_by_key_lookup_equal_one_query_per_point(seed, radius):
+    """Recorded voxels in a small block; points by their centres, in empty voxels nearby, and far away."""
+    rng = np.random.default_rng(seed)
+    voxel = 0.1
+    rec = GrowthRecorder()
+    rec.keys = unique_keys(pack_keys(rng.integers(-3, 3, (40, 3))))
+    rec.first = rng.integers(0, 9, len(rec.keys)).astype(np.int32)
+    near_centres = key_centres(rec.keys[:10], voxel) + rng.uniform(-0.01, 0.01, (10, 3))
+    scattered = [rng.uniform(-0.4, 0.4, (300, 3)), rng.uniform(-50, 50, (20, 3))]
+    points = np.concatenate([near_centres, *scattered]).astype(np.float32)
+    fast = rec.point_steps(points, voxel, radius)
+    np.testing.assert_array_equal(fast, rec.point_steps_reference(points, voxel, radius))
+    assert (fast >= 0).any()

