@@ -93,10 +93,23 @@ def test_mask_shape_mismatch_names_the_frame():
         HandcraftedFeatures()(two_colour_frame(), FrameMasks.empty(24, 32))
 
 
-@pytest.mark.parametrize("spec", ["dinov3:x", "handcrafted:extra", "dinov2", ""])
+@pytest.mark.parametrize("spec", ["dinov3:x", "dinov2", ""])
 def test_factory_rejects_unknown_specs(spec):
     with pytest.raises(ValueError, match="unknown feature spec"):
         make_features(spec)
+
+
+def test_factory_takes_handcrafted_options_and_names_bad_ones():
+    assert make_features("handcrafted:max_pixels=0,orientation_bins=4").config == HandcraftedConfig(
+        max_pixels=0, orientation_bins=4
+    )
+    for spec, problem in [
+        ("handcrafted:extra", "not key=value"),
+        ("handcrafted:bins=3", "unknown option 'bins'"),
+        ("handcrafted:max_pixels=-1", "max_pixels"),
+    ]:
+        with pytest.raises(ValueError, match=f"handcrafted features: .*{problem}"):
+            make_features(spec)
 
 
 def test_pixel_contributions_each_sum_to_one():

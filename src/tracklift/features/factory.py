@@ -1,7 +1,8 @@
 """Feature extractors by spec string (the CLI's `--features`).
 
 Grammar:
-    handcrafted                     weight-free Lab colour + gradient texture descriptor
+    handcrafted[:key=value,...]     weight-free Lab colour + gradient texture descriptor (`HandcraftedConfig`
+                                    fields, e.g. handcrafted:max_pixels=0 describes every pixel)
     dinov2:<folder-or-hub-id>       mask-pooled DINOv2 patch features (transformers)
 """
 
@@ -13,10 +14,11 @@ from tracklift.features.protocol import FeatureExtractor
 def make_features(spec: str, device: str = "cpu", dtype: str = "float32") -> FeatureExtractor:
     """Build the extractor a spec names; device/dtype apply to learned backends."""
     kind, _, arg = spec.partition(":")
-    if kind == "handcrafted" and not arg:
-        from tracklift.features.handcrafted import HandcraftedFeatures
+    if kind == "handcrafted":
+        from tracklift.core.config import config_from_spec
+        from tracklift.features.handcrafted import HandcraftedConfig, HandcraftedFeatures
 
-        return HandcraftedFeatures()
+        return HandcraftedFeatures(config_from_spec(HandcraftedConfig, arg, "handcrafted features"))
     if kind == "dinov2" and arg:
         from tracklift.features.dinov2 import Dinov2Features
 

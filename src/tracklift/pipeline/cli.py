@@ -62,7 +62,9 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         "--no-refine do not apply) (default: precomputed with --masks, else rgbd)",
     )
     parser.add_argument(
-        "--features", default="handcrafted", help="handcrafted | dinov2:<model> | none (default handcrafted)"
+        "--features",
+        default="handcrafted",
+        help="handcrafted[:key=value,...] | dinov2:<model> | none (default handcrafted)",
     )
     add_config_flags(parser, TrackerConfig, {"mode": "--mode"}, dest_prefix="tracker_")
     parser.add_argument("--no-refine", action="store_true", help="skip consistency refinement from the tracing table")
