@@ -229,3 +229,19 @@ def test_segment_cli_geo3d_rejects_unknown_options(scene, tmp_path, capsys):
     root, _ = scene
     assert main(["segment", str(root), "--out", str(tmp_path), "--segmenter", "geo3d:bogus=1"]) == 2
     assert "bogus" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("segmenter", ["precomputed", "rgbd"])
+def test_segment_outputs_do_not_depend_on_the_reading_workers(scene, tmp_path, segmenter, capsys):
+    root, masks_dir = scene
+    outputs = {}
+    for workers in (1, 3):
+        out = tmp_path / f"out{workers}"
+        args = ["segment", str(root), "--segmenter", segmenter, "--out", str(out), "--read-threads", str(workers)]
+        code = main(args + (["--masks", str(masks_dir)] if segmenter == "precomputed" else []))
+        assert code == 0, capsys.readouterr().err
+        files = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+        outputs[workers] = {p: b for p, b in files.items() if not p.name.endswith("_timings.json")}  # wall seconds
+    assert len(outputs[1]) > 3 and outputs[1] == outputs[3]
+    assert main(["segment", str(root), "--out", str(tmp_path / "x"), "--read-threads", "0"]) == 2
+    assert "--read-threads must be in [1, 64]" in capsys.readouterr().err

@@ -266,15 +266,24 @@ def test_frames_without_masks_are_counted_per_reason_and_logged_a_few_times(capl
 
     views = [frame for frame, _, _ in scan()]
 
-    class Stream:
+    class Stream:  # the part of RGBDStream the mapping uses, over frames in memory
         skipped: list = []
         names = [f.name for f in views]
 
-        def frames(self, start):
-            return iter(views[start:])
+        def __getitem__(self, index):
+            return views[index]
 
         def __len__(self):
             return len(views)
+
+        def begin_pass(self, start):
+            pass
+
+        def skip(self, name, message):
+            self.skipped.append((name, message))
+
+        def end_pass(self):
+            pass
 
     def broken(frame):
         raise ValueError(f"masks/{frame.name}.png: empty file")

@@ -143,7 +143,7 @@ def first_seen_reference(ids: np.ndarray) -> np.ndarray:
     return rank[inverse.reshape(-1)]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _first_seen_dense(ids, n):
     label = np.full(n, -1, np.int64)
     out = np.empty(len(ids), np.int64)
@@ -156,7 +156,7 @@ def _first_seen_dense(ids, n):
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _find(parent, x):
     while parent[x] != x:
         parent[x] = parent[parent[x]]  # path halving; roots, hence labels, are unaffected
@@ -164,7 +164,7 @@ def _find(parent, x):
     return x
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _join(parent, rank, size, x, y):
     """Union by rank of roots x and y, ties to y (ScanNet's `universe::join`); returns the new root."""
     if rank[x] > rank[y]:
@@ -178,7 +178,7 @@ def _join(parent, rank, size, x, y):
     return y
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _union_all(src, dst, n):
     parent = np.arange(n)
     rank = np.zeros(n, np.int64)
@@ -194,7 +194,7 @@ def _union_all(src, dst, n):
     return roots
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _segment_kernel(src, dst, weight, k_over_size, min_size):
     n = len(k_over_size)
     parent = np.arange(n)

@@ -130,26 +130,38 @@ class RGBDStream:
 
     def frames(self, start: int = 0) -> Iterator[Frame]:
         """The good frames from stream index `start` on (a resumed run); skips are recorded from there."""
-        if start == 0:
-            self.skipped = []
-            self.skipped_by_reason = Counter()
+        self.begin_pass(start)
         for index, record in enumerate(self.records[start:], start):
             try:
                 frame = self._load(record, index)
             except BadFrameError as err:
-                self._skip(record.name, str(err))
+                self.skip(record.name, str(err))
                 continue
             yield frame
-        for reason, count in self.skipped_by_reason.items():
-            if count > SHOWN_PER_REASON:
-                log.warning("%d more frames skipped: %s", count - SHOWN_PER_REASON, reason)
+        self.end_pass()
 
-    def _skip(self, name: str, message: str) -> None:
+    def begin_pass(self, start: int = 0) -> None:
+        """Start a pass over the frames from `start` (a pass from 0 forgets the skips of earlier passes). A
+        caller loading frames itself (`stream[i]`, e.g. several at once) calls `skip` for each bad one, in
+        stream order, and `end_pass` at the end — as `frames` does."""
+        if start == 0:
+            self.skipped = []
+            self.skipped_by_reason = Counter()
+
+    def skip(self, name: str, message: str) -> None:
+        """Record that frame `name` could not be read (`message` names the file and the problem); the first
+        few of each reason are logged."""
         reason = skip_reason(message)
         self.skipped.append((name, message))
         self.skipped_by_reason[reason] += 1
         if self.skipped_by_reason[reason] <= SHOWN_PER_REASON:
             log.warning("skipping frame %s: %s", name, message)
+
+    def end_pass(self) -> None:
+        """One summary line per reason whose skips were not all logged."""
+        for reason, count in self.skipped_by_reason.items():
+            if count > SHOWN_PER_REASON:
+                log.warning("%d more frames skipped: %s", count - SHOWN_PER_REASON, reason)
 
     def restore_skipped(self, skipped: list[tuple[str, str]]) -> None:
         """Take over the skips of an earlier pass that stopped (a resumed run), without logging them again."""

@@ -91,6 +91,13 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         help="fail (writing nothing) when more than this share of frames is unreadable or has no masks (default 0.5)",
     )
     parser.add_argument(
+        "--read-threads",
+        type=int,
+        default=2,
+        help="threads reading frames and making their masks ahead of the mapping (default 2; outputs do not "
+        "depend on it)",
+    )
+    parser.add_argument(
         "--timings",
         action="store_true",
         help="print seconds per stage (read, segment: in a background thread beside the rest; wait: "
@@ -164,6 +171,7 @@ def segment_command(args: argparse.Namespace) -> dict:
             progress=True,
             on_frame=lambda *a: [hook(*a) for hook in hooks],
             max_lost=args.max_lost,
+            workers=args.read_threads,
         )
     except BaseException:  # a failed run leaves no half-written recording and no server behind
         if logger is not None:
@@ -252,6 +260,8 @@ def _check(args: argparse.Namespace) -> None:
         raise ValueError(f"--stride must be ≥ 1, got {args.stride}")
     if not 0 <= args.max_lost < 1:
         raise ValueError(f"--max-lost must be in [0, 1), got {args.max_lost}")
+    if not 1 <= args.read_threads <= 64:
+        raise ValueError(f"--read-threads must be in [1, 64], got {args.read_threads}")
     if args.masks is not None and not Path(args.masks).is_dir():
         raise FileNotFoundError(f"{args.masks}: no such masks folder")
     if args.mesh is not None and not Path(args.mesh).is_file():

@@ -10,11 +10,12 @@ frame with 20 masks at 3 cm voxels — `TrackerConfig.trace_every` thins it for 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 from tqdm import tqdm
@@ -126,19 +127,22 @@ def map_scene(
     checkpoint: Checkpointer | None = None,
     keep: dict | None = None,
     resume: dict | None = None,
+    workers: int = 2,
 ) -> Mapper:
     """Run every frame of `scene.stream` through a Mapper; frames whose masks cannot be made are skipped
     and counted in `mapper.stats` (the stream itself skips unreadable frames and counts `stream.skipped`).
     on_frame(mapper, frame, masks, track_ids): called after each mapped frame (history, live views, logs).
     checkpoint: saves the mapping state (and the objects in `keep`, e.g. a history recorder) as it goes;
-    resume: a loaded checkpoint (`load_checkpoint`) to continue from instead of starting at the first frame."""
+    resume: a loaded checkpoint (`load_checkpoint`) to continue from instead of starting at the first frame.
+    workers: threads reading frames and making their masks ahead of the mapping (`ReadAhead`); the results do
+    not depend on it."""
     if resume is not None:
         mapper, start = resume["mapper"], resume["next_frame"]
         mapper.features = features
         scene.stream.restore_skipped(resume["skipped"])
     else:
         mapper, start = Mapper(config, features), 0
-    read_ahead = ReadAhead(scene.stream.frames(start), segmenter)
+    read_ahead = ReadAhead(scene.stream, segmenter, start, workers)
     waiting = StageTimes()
     try:
         with (
@@ -186,51 +190,77 @@ def _state(mapper: Mapper, scene, next_frame: int, keep: dict | None) -> dict:
 
 
 class ReadAhead:
-    """Frames and their masks, made `depth` frames ahead in a background thread and handed over in stream order.
+    """Frames of `stream` from `start` on and their masks, made by `workers` background threads up to `depth`
+    frames ahead and handed over in stream order.
 
-    Decoding images and reading mask files release the GIL, so on a second core they overlap lifting and
-    tracking. A frame whose masks cannot be made arrives with the error instead of masks."""
+    Decoding images, reading mask files and the numba kernels of the `rgbd` segmenter release the GIL, so the
+    workers run beside lifting and tracking and beside each other. Only a segmenter marked `thread_safe` is
+    called from several threads at once; others get one worker. Unreadable frames are recorded in the stream's
+    skips in stream order as they are handed over (`stream.skip`), so the skips do not depend on `workers`;
+    the first frame is made alone, since it fixes the stream's image sizes. A frame whose masks cannot be
+    made arrives with the error instead of masks."""
 
-    def __init__(self, frames: Iterator[Frame], segmenter: Callable[[Frame], FrameMasks], depth: int = 4) -> None:
+    def __init__(
+        self, stream, segmenter: Callable[[Frame], FrameMasks], start: int = 0, workers: int = 2, depth: int = 4
+    ) -> None:
+        if workers < 1 or depth < 1:
+            raise ValueError(f"workers and depth must be >= 1, got {workers} and {depth}")
         self.times = StageTimes()
-        self._frames, self._segmenter = frames, segmenter
-        self._queue: queue.Queue = queue.Queue(maxsize=depth)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="tracklift-read-ahead", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            while not self._stop.is_set():
-                with self.times("read"):
-                    frame = next(self._frames, None)
-                if frame is None:
-                    break
-                with self.times("segment"):
-                    masks = _make_masks(self._segmenter, frame)
-                self._put((frame, masks))
-        except BaseException as err:  # a reader bug must reach the main thread, not die here silently
-            self._put(err)
-        finally:
-            self._put(None)
-
-    def _put(self, item) -> None:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
+        self._stream, self._segmenter = stream, segmenter
+        self._workers = workers if getattr(segmenter, "thread_safe", False) else 1
+        self._depth = max(depth, self._workers)
+        self._next, self._handed = start, 0
+        self._pending: deque[Future] = deque()
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="tracklift-read-ahead")
+        stream.begin_pass(start)
 
     def next(self) -> tuple[Frame, FrameMasks | Exception] | None:
-        item = self._queue.get()
-        if isinstance(item, BaseException):
-            raise item
-        return item
+        """The next readable frame and its masks (or the error making them), None at the end of the stream."""
+        while True:
+            self._submit()
+            if not self._pending:
+                self._stream.end_pass()
+                return None
+            frame, masks = self._pending.popleft().result()  # a reader bug raises here, in the main thread
+            self._handed += 1
+            if isinstance(frame, _Unreadable):
+                self._stream.skip(frame.name, frame.message)
+                continue
+            return frame, masks
 
     def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
+        for future in self._pending:
+            future.cancel()
+        self._pool.shutdown(wait=True)
+
+    def _submit(self) -> None:
+        limit = 1 if self._handed == 0 else self._depth
+        while len(self._pending) < limit and self._next < len(self._stream):
+            self._pending.append(self._pool.submit(self._make, self._next))
+            self._next += 1
+
+    def _make(self, index: int) -> tuple[Frame | _Unreadable, FrameMasks | Exception | None]:
+        times = StageTimes()  # one per call: the workers' stage times are summed under the lock
+        frame: Frame | _Unreadable
+        masks = None
+        with times("read"):
+            try:
+                frame = self._stream[index]
+            except BadFrameError as err:
+                frame = _Unreadable(self._stream.names[index], str(err))
+        if isinstance(frame, Frame):
+            with times("segment"):
+                masks = _make_masks(self._segmenter, frame)
+        with self._lock:
+            self.times.add(times.seconds)
+        return frame, masks
+
+
+@dataclass(frozen=True)
+class _Unreadable:
+    name: str
+    message: str
 
 
 def _make_masks(segmenter, frame: Frame) -> FrameMasks | Exception:

@@ -77,6 +77,7 @@ def segment(
     checkpoint: Checkpointer | None = None,
     keep: dict | None = None,
     resume: dict | None = None,
+    workers: int = 2,
 ) -> Segmentation:
     """Segment `scene` (a `tracklift.data.scene.Scene`) into 3D instances.
 
@@ -91,6 +92,7 @@ def segment(
     of the stream's frames was unreadable or could not be segmented — a wrong layout or masks folder, not a few
     bad frames.
     checkpoint, keep, resume: save the mapping state as it goes / continue from a saved one (see `map_scene`).
+    workers: threads reading and segmenting frames ahead of the mapping; the results do not depend on it.
     """
     config = config or PipelineConfig()
     vocab = vocab or load_vocabulary("scannet200")
@@ -117,6 +119,7 @@ def segment(
             checkpoint=checkpoint,
             keep=keep,
             resume=resume,
+            workers=workers,
         )
         instances, background, stats = mapper.instances(), mapper.background_points(), asdict(mapper.stats)
         times.add(mapper.times.seconds)

@@ -60,7 +60,7 @@ def crease_weights(
     return np.maximum(shape + color_weight * colour - tolerance, 0).astype(np.float32)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def edge_weight(points, normals, lab, a, b, scale, depth_weight, normal_weight, convex_factor, color_weight, tolerance):
     """`crease_weights` of the one edge a → b (node rows of points, normals, lab [N, 3] float32); scale and the
     weights float32, so the arithmetic is `crease_weights`' float32 arithmetic."""

@@ -98,7 +98,7 @@ def depth_normals_fast(
     return _normals_kernel(depth, u, v, step, np.float32(max_rel_jump))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _tangent(depth, u, v, row, col, d_row, d_col, max_rel_jump, out):
     """Tangent at (row, col) towards +(d_row, d_col) from the side whose depth changes least (into out [3]);
     False when neither side is on the same surface."""
@@ -121,7 +121,7 @@ def _tangent(depth, u, v, row, col, d_row, d_col, max_rel_jump, out):
     return found
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _normals_kernel(depth, u, v, step, max_rel_jump):
     h, w = depth.shape
     normals = np.zeros((h, w, 3), np.float32)
@@ -200,7 +200,7 @@ def smooth_normals(normals: np.ndarray, valid: np.ndarray, size: int, fast: bool
     return out.astype(np.float32)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _renormalise(summed, valid):
     h, w = valid.shape
     out = np.zeros((h, w, 3), np.float32)

@@ -56,7 +56,7 @@ def plane_inliers_fast(points: np.ndarray, normals: np.ndarray, planes: np.ndarr
     return _inliers_kernel(points, np.ascontiguousarray(normals, np.float32), planes.astype(np.float32), tol, cos)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _inliers_kernel(points, normals, planes, tol, cos):
     out = np.empty((len(points), len(planes)), np.bool_)
     for i in range(len(points)):
@@ -69,7 +69,7 @@ def _inliers_kernel(points, normals, planes, tol, cos):
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _plane_mask(points, normals, candidates, plane, distance, cos):
     """[N] bool: candidates [N] bool that are inliers of plane [4] float32 with tolerance `depth_tolerance`
     (distance float32); `plane_inliers` over the candidates, without gathering them."""
@@ -84,7 +84,7 @@ def _plane_mask(points, normals, candidates, plane, distance, cos):
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _near_plane(points, free, plane, distance):
     """[N] bool: free [N] bool points within `distance` (scaled by depth beyond 1 m) of plane [4] float64."""
     out = np.zeros(len(points), np.bool_)

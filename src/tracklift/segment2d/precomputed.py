@@ -182,6 +182,8 @@ def write_masks(masks_dir: str | os.PathLike, frame_name: str, masks: FrameMasks
 class PrecomputedSegmenter:
     """A `Segmenter` that reads each frame's masks from `masks_dir` by `frame.name`."""
 
+    thread_safe = True  # reads files only
+
     def __init__(self, masks_dir: str | os.PathLike) -> None:
         self.masks_dir = Path(masks_dir)
         if not self.masks_dir.is_dir():

@@ -103,7 +103,7 @@ def pixel_graph(
 _GRAPH_PARAMS = ("max_depth_jump", "depth_weight", "normal_weight", "convex_factor", "color_weight", "tolerance")
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _graph_kernel(depth, points, normals, lab, nodes, max_jump, depth_w, normal_w, convex_f, color_w, tolerance):
     """Unsorted edges of `pixel_graph` in its edge order: src, dst [E] int64, weight [E] float32."""
     h, w = depth.shape
@@ -239,6 +239,8 @@ def segment_rgbd(frame: Frame, cfg: RGBDConfig | None = None, kernel=felzenszwal
 
 class RGBDSegmenter:
     """`Segmenter` over `segment_rgbd` with a fixed config: frame -> FrameMasks (labels None)."""
+
+    thread_safe = True  # no state between calls; its kernels release the GIL, so frames segment in parallel
 
     def __init__(self, config: RGBDConfig | None = None):
         self.config = config or RGBDConfig()
