@@ -294,3 +294,23 @@ def test_frames_without_masks_are_counted_per_reason_and_logged_a_few_times(capl
     lines = [r.getMessage() for r in caplog.records]
     assert sum(m.startswith("skipping frame") for m in lines) == 3
     assert f"{len(views)} frames skipped in all: empty file" in lines
+
+
+def test_features_described_ahead_for_all_masks_equal_those_described_after_lifting(frames):
+    """The reading threads describe every mask of a frame; the mapper keeps the rows of the masks lifting kept.
+    Descriptors are per mask, so tracks and instances are the same as describing the kept masks only."""
+    from tracklift.features.handcrafted import HandcraftedFeatures
+
+    extractor = HandcraftedFeatures()
+    ahead, after = Mapper(config("fused"), extractor), Mapper(config("fused"), extractor)
+    assert ahead.describe_ahead() is extractor and Mapper(config("spatial"), extractor).describe_ahead() is None
+    for frame, masks, _ in frames:
+        assert ahead.add_frame(frame, masks, extractor(frame, masks)) == after.add_frame(frame, masks)
+    got, expected = ahead.instances(), after.instances()
+    assert len(got) == len(expected) > 0
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(a.points, b.points)
+        assert (a.id, a.label_votes, a.frames, a.score) == (b.id, b.label_votes, b.frames, b.score)
+    with pytest.raises(ValueError, match="mask_features are"):
+        frame, masks, _ = frames[0]
+        Mapper(config("fused"), extractor).add_frame(frame, masks, np.zeros((len(masks) + 1, extractor.dim)))

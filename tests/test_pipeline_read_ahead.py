@@ -94,7 +94,7 @@ def test_a_segmenter_error_reaches_the_mapping_as_that_frames_item(tmp_path):
         assert read_ahead.next() is None
     finally:
         read_ahead.close()
-    assert [frame.name for frame, _ in items] == ["0", "1", "2", "3"]
+    assert [frame.name for frame, _, _ in items] == ["0", "1", "2", "3"]
     assert isinstance(items[2][1], ValueError) and broken.name in str(items[2][1])
     assert isinstance(items[3][1], FrameMasks) and len(items[3][1]) == 2
 

@@ -76,7 +76,7 @@ def pixel_bins(color: np.ndarray, cfg: HandcraftedConfig, pixels: np.ndarray | N
     )
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _mask_histograms_kernel(flat_masks, row_of, index, weight, size):
     out = np.zeros((flat_masks.shape[0], size), np.float64)
     for n in range(flat_masks.shape[0]):
@@ -123,7 +123,7 @@ def lab_and_gradients(color: np.ndarray, pixel_size: float = 1.0) -> tuple[np.nd
     return lab.reshape(-1, 3), gx, gy
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _soft_bin(value, lo, step, bins, circular):
     """`soft_bins` for one float32 value: (first bin, second bin, first weight, second weight), with the same
     float32 / float64 steps as the vectorised version."""
@@ -139,7 +139,7 @@ def _soft_bin(value, lo, step, bins, circular):
     return i0, min(i0 + 1, bins - 1), np.float32(1 - frac), np.float32(frac)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _descriptor_kernel(flat_masks, lab, gx, gy, color_bins, lo, step, orientation_bins, magnitude_bins):
     n_masks, n_pixels = flat_masks.shape
     b0, b1, b2 = color_bins[0], color_bins[1], color_bins[2]
@@ -236,6 +236,8 @@ class HandcraftedFeatures:
     sampled at the reduced pixels' corners); a mask no reduced pixel falls in is described at full size. An
     empty mask gets a zero row (it matches nothing).
     """
+
+    thread_safe = True  # no state between calls; its kernels release the GIL, so frames are described in parallel
 
     def __init__(self, config: HandcraftedConfig | None = None):
         self.config = config or HandcraftedConfig()

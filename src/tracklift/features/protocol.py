@@ -12,7 +12,11 @@ from tracklift.data.frame import Frame
 
 @runtime_checkable
 class FeatureExtractor(Protocol):
-    """(frame, masks) -> [N, D] float32, each row L2-normalised (cosine similarity = dot product)."""
+    """(frame, masks) -> [N, D] float32, each row L2-normalised (cosine similarity = dot product).
+
+    An extractor with a true `thread_safe` attribute may be called from several threads at once (the pipeline
+    then describes masks in its reading threads).
+    """
 
     dim: int
 

@@ -79,8 +79,11 @@ class Mapper:
         # A checkpoint holds the mapping state, not the feature extractor (a model, reattached on resume).
         return {**self.__dict__, "features": None}
 
-    def add_frame(self, frame: Frame, masks: FrameMasks) -> list[int]:
-        """Lift and track one frame's masks; returns the track id of each kept mask's segment."""
+    def add_frame(self, frame: Frame, masks: FrameMasks, mask_features: np.ndarray | None = None) -> list[int]:
+        """Lift and track one frame's masks; returns the track id of each kept mask's segment.
+
+        mask_features: [N, dim] float32, this mapper's features of all N masks when they were computed ahead
+        (`ReadAhead`); otherwise the masks kept after lifting are described here."""
         self.stats.frames += 1
         self.stats.masks += len(masks)
         if len(masks) == 0:
@@ -91,11 +94,16 @@ class Mapper:
         segments = lifted.segments
         self.stats.segments += len(segments)
         feats = None
-        if self.features is not None and segments and self.config.tracker.mode != "spatial":
+        if self.describes and segments:
             idx = [s.mask_index for s in segments]
-            kept = FrameMasks(masks.masks[idx], [masks.labels[i] for i in idx], masks.scores[idx])
-            with self.times("features"):
-                feats = np.asarray(self.features(frame, kept), np.float32)
+            if mask_features is not None:
+                if mask_features.shape != (len(masks), self.features.dim):
+                    raise ValueError(f"mask_features are {mask_features.shape}, expected ({len(masks)}, dim)")
+                feats = mask_features[idx]
+            else:
+                kept = FrameMasks(masks.masks[idx], [masks.labels[i] for i in idx], masks.scores[idx])
+                with self.times("features"):
+                    feats = np.asarray(self.features(frame, kept), np.float32)
             if feats.shape != (len(idx), self.features.dim):
                 raise ValueError(
                     f"feature extractor returned {feats.shape}, expected ({len(idx)}, {self.features.dim})"
@@ -105,6 +113,19 @@ class Mapper:
             return self.tracker.step(
                 frame.index, frame.depth, frame.K, frame.pose, segments, feats, lifted.background, seg_masks
             )
+
+    @property
+    def describes(self) -> bool:
+        """Whether masks get visual features (an extractor, and a tracker mode that uses them)."""
+        return self.features is not None and self.config.tracker.mode != "spatial"
+
+    def describe_ahead(self) -> Callable[[Frame, FrameMasks], np.ndarray] | None:
+        """The feature extractor when it may describe masks in reading threads (`thread_safe`), else None.
+        Masks are described independently of each other, so describing all of them ahead and keeping those
+        lifting keeps gives the same features as describing the kept ones."""
+        if self.describes and getattr(self.features, "thread_safe", False):
+            return self.features
+        return None
 
     def instances(self) -> list[Instance3D]:
         """The objects mapped so far (merges pending tracks first; safe to call at any time)."""
@@ -142,7 +163,7 @@ def map_scene(
         scene.stream.restore_skipped(resume["skipped"])
     else:
         mapper, start = Mapper(config, features), 0
-    read_ahead = ReadAhead(scene.stream, segmenter, start, workers)
+    read_ahead = ReadAhead(scene.stream, segmenter, start, workers, describe=mapper.describe_ahead())
     waiting = StageTimes()
     try:
         with (
@@ -156,9 +177,9 @@ def map_scene(
                     item = read_ahead.next()
                 if item is None:
                     break
-                frame, masks = item
+                frame, masks, features = item
                 bar.update(frame.index + 1 - bar.n)
-                _map_frame(mapper, frame, masks, on_frame)
+                _map_frame(mapper, frame, masks, on_frame, features)
                 if checkpoint is not None:
                     checkpoint.after_frame(_state(mapper, scene, frame.index + 1, keep))
             if checkpoint is not None:
@@ -168,18 +189,17 @@ def map_scene(
         for reason, count in mapper.stats.skipped_by_reason.items():
             if count > SHOWN_PER_REASON:
                 log.warning("%d frames skipped in all: %s", count, reason)
-        # reading and making masks ran beside the mapping; "wait" is how long mapping stood still for them
-        earlier = mapper.times.seconds
-        mapper.times.seconds = {
-            **_sum(read_ahead.times.seconds, earlier, ("read", "segment")),
-            **_sum(waiting.seconds, earlier, ("wait",)),
-            **{k: v for k, v in earlier.items() if k not in ("read", "segment", "wait")},
-        }
+        # reading, making masks (and describing them) ran beside the mapping; "wait" is how long it stood still
+        total = StageTimes()
+        for part in (mapper.times.seconds, read_ahead.times.seconds, waiting.seconds):
+            total.add(part)
+        order = {stage: k for k, stage in enumerate(STAGES)}
+        mapper.times.seconds = dict(sorted(total.seconds.items(), key=lambda item: order.get(item[0], len(order))))
     return mapper
 
 
-def _sum(new: dict[str, float], old: dict[str, float], stages: tuple[str, ...]) -> dict[str, float]:
-    return {s: new.get(s, 0.0) + old.get(s, 0.0) for s in stages if s in new or s in old}
+# the mapping's stages in pipeline order (the timings table lists them so)
+STAGES = ("read", "segment", "wait", "lift", "features", "track", "merge")
 
 
 def _state(mapper: Mapper, scene, next_frame: int, keep: dict | None) -> dict:
@@ -201,12 +221,18 @@ class ReadAhead:
     made arrives with the error instead of masks."""
 
     def __init__(
-        self, stream, segmenter: Callable[[Frame], FrameMasks], start: int = 0, workers: int = 2, depth: int = 4
+        self,
+        stream,
+        segmenter: Callable[[Frame], FrameMasks],
+        start: int = 0,
+        workers: int = 2,
+        depth: int = 4,
+        describe: Callable[[Frame, FrameMasks], np.ndarray] | None = None,
     ) -> None:
         if workers < 1 or depth < 1:
             raise ValueError(f"workers and depth must be >= 1, got {workers} and {depth}")
         self.times = StageTimes()
-        self._stream, self._segmenter = stream, segmenter
+        self._stream, self._segmenter, self._describe = stream, segmenter, describe
         self._workers = workers if getattr(segmenter, "thread_safe", False) else 1
         self._depth = max(depth, self._workers)
         self._next, self._handed = start, 0
@@ -215,19 +241,20 @@ class ReadAhead:
         self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="tracklift-read-ahead")
         stream.begin_pass(start)
 
-    def next(self) -> tuple[Frame, FrameMasks | Exception] | None:
-        """The next readable frame and its masks (or the error making them), None at the end of the stream."""
+    def next(self) -> tuple[Frame, FrameMasks | Exception, np.ndarray | None] | None:
+        """The next readable frame, its masks (or the error making them) and, with `describe`, the features of
+        all its masks ([N, dim] float32); None at the end of the stream."""
         while True:
             self._submit()
             if not self._pending:
                 self._stream.end_pass()
                 return None
-            frame, masks = self._pending.popleft().result()  # a reader bug raises here, in the main thread
+            frame, masks, features = self._pending.popleft().result()  # a reader bug raises here, in this thread
             self._handed += 1
             if isinstance(frame, _Unreadable):
                 self._stream.skip(frame.name, frame.message)
                 continue
-            return frame, masks
+            return frame, masks, features
 
     def close(self) -> None:
         for future in self._pending:
@@ -240,10 +267,10 @@ class ReadAhead:
             self._pending.append(self._pool.submit(self._make, self._next))
             self._next += 1
 
-    def _make(self, index: int) -> tuple[Frame | _Unreadable, FrameMasks | Exception | None]:
+    def _make(self, index: int) -> tuple[Frame | _Unreadable, FrameMasks | Exception | None, np.ndarray | None]:
         times = StageTimes()  # one per call: the workers' stage times are summed under the lock
         frame: Frame | _Unreadable
-        masks = None
+        masks = features = None
         with times("read"):
             try:
                 frame = self._stream[index]
@@ -252,9 +279,12 @@ class ReadAhead:
         if isinstance(frame, Frame):
             with times("segment"):
                 masks = _make_masks(self._segmenter, frame)
+            if self._describe is not None and isinstance(masks, FrameMasks) and len(masks):
+                with times("features"):
+                    features = np.asarray(self._describe(frame, masks), np.float32)
         with self._lock:
             self.times.add(times.seconds)
-        return frame, masks
+        return frame, masks, features
 
 
 @dataclass(frozen=True)
@@ -273,7 +303,9 @@ def _make_masks(segmenter, frame: Frame) -> FrameMasks | Exception:
         return err
 
 
-def _map_frame(mapper: Mapper, frame: Frame, masks: FrameMasks | Exception, on_frame) -> None:
+def _map_frame(
+    mapper: Mapper, frame: Frame, masks: FrameMasks | Exception, on_frame, features: np.ndarray | None = None
+) -> None:
     """Add one frame and its masks to `mapper`; a frame whose masks could not be made is skipped and counted."""
     if isinstance(masks, Exception):
         reason = skip_reason(str(masks))
@@ -283,6 +315,6 @@ def _map_frame(mapper: Mapper, frame: Frame, masks: FrameMasks | Exception, on_f
         if counts[reason] <= SHOWN_PER_REASON:  # the rest of each reason is one line at the end of the run
             log.warning("skipping frame %s: %s", frame.name, masks)
         return
-    track_ids = mapper.add_frame(frame, masks)
+    track_ids = mapper.add_frame(frame, masks, features)
     if on_frame is not None:
         on_frame(mapper, frame, masks, track_ids)
