@@ -72,7 +72,13 @@ def uninterrupted(room, tmp_path_factory):
 
 
 def start(args: list[str]) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
+    """`tracklift ARGS` in a subprocess with one torch thread, as the tests run in-process (conftest): the same
+    float reductions, and no thread spinning against the other processes on the CPU."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])),
+        "OMP_NUM_THREADS": "1",
+    }
     return subprocess.Popen(
         [sys.executable, "-m", "tracklift.cli", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
