@@ -33,6 +33,7 @@ TRAIN_FLAGS = {
     "seed": (None, "seed"),
     "resolution": (None, "resolution"),
     "voxel": ("init", "voxel"),
+    "checkpoint_every": (None, "checkpoint_every"),
 }
 
 
@@ -81,7 +82,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--voxel", type=float, help="metres; RGB-D points are fused on this grid to seed Gaussians")
     p.add_argument("--stride", type=int, default=1, help="use every n-th frame of an RGB-D scene")
     p.add_argument("--max-frames", type=int)
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument(
+        "--checkpoint-every",
+        type=int,
+        help="steps between saves of OUT/checkpoint.pt (model, optimiser state, step; 0 = only at the end)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from OUT/checkpoint.pt (after a crash or a kill: the outputs equal an unbroken run's)",
+    )
     p.add_argument("--seed", type=int, help="random seed of initialisation and view order")
     p.set_defaults(func=run_train)
 
@@ -216,13 +226,22 @@ def run_train(args: argparse.Namespace) -> int:
     source = describe_source(args.scene, stride=args.stride, max_frames=args.max_frames)
     config = train_config(args)
     out = Path(args.out)
+
+    def finish(_metrics: dict) -> None:  # source.json is one of the outputs written before the model
+        write_source(out, source)
+
     if source["kind"] == "posed_images":
-        _, metrics = train_from_dataset(args.scene, out, config, resume=args.resume)
+        _, metrics = train_from_dataset(args.scene, out, config, resume=args.resume, before_model=finish)
     else:
         _, metrics = train_from_scene(
-            args.scene, out, config, stride=args.stride, max_frames=args.max_frames, resume=args.resume
+            args.scene,
+            out,
+            config,
+            stride=args.stride,
+            max_frames=args.max_frames,
+            resume=args.resume,
+            before_model=finish,
         )
-    write_source(out, source)
     print(json.dumps(metrics, indent=2))
     return 0
 
