@@ -61,6 +61,12 @@ def wait_until(proc, ready, what: str, timeout: float = 120.0) -> None:
         time.sleep(0.005)
 
 
+def resume(args: list[str]) -> int:
+    """`ARGS --resume` as the user would run it after the kill: a new process (which, unlike this one, started
+    after the killed writer, so it removes the temporary files that writer left)."""
+    return start([*args, "--resume"]).wait(timeout=300)
+
+
 def checkpointed_step(path: Path) -> int:
     return int(torch.load(path, weights_only=True)["step"]) if path.exists() else 0
 
@@ -77,7 +83,7 @@ def test_killed_at_a_random_step_then_resumed_equals_an_unbroken_run(scene, tmp_
     proc.wait()
     assert target <= checkpointed_step(out / CHECKPOINT) < ITERS  # killed in the middle of training ...
     assert not (out / MODEL).exists() and not (out / "metrics.json").exists()  # ... so no model yet
-    assert main(args + ["--resume"]) == 0
+    assert resume(args) == 0
     assert model_outputs(out) == expected  # point_cloud.ply, cameras.json, source.json byte for byte
 
 
@@ -93,8 +99,8 @@ def test_a_kill_while_the_outputs_are_written_leaves_a_complete_model_or_none(sc
         assert model_outputs(out) == expected
     else:
         assert checkpointed_step(out / CHECKPOINT) == ITERS  # trained, not yet complete: a resume finishes it
-    assert main(train_args(root, out, "--resume")) == 0
-    assert model_outputs(out) == expected
+    assert resume(train_args(root, out)) == 0
+    assert model_outputs(out) == expected  # and the temporary file a write killed half-way is gone
 
 
 def test_the_old_model_is_removed_first_and_the_new_one_written_last(tmp_path):
