@@ -4,18 +4,17 @@ Authorization header and nowhere else: no output file, no cache, no line of stdo
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.processes import cli_env
 from tests.test_classify_llm import FakeServer
 from tracklift.classify.openai_chat import ENV_KEY, ENV_MODEL
 from tracklift.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-e2e-4b8d1f0a9c7e5b3d2f1a0e9c"
 
 
@@ -41,15 +40,8 @@ def test_the_key_reaches_the_server_and_nothing_else(room, tmp_path, verbose):
     server = FakeServer()
     # a failure (retried and logged), an answer outside the vocabulary (logged at debug level), then answers
     server.script = [("status", 500), ("ok", '{"label": "xyzzy"}')] + [("ok", '{"label": "chair"}')] * 200
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])),
-        "OMP_NUM_THREADS": "1",
-        ENV_KEY: KEY,
-        ENV_MODEL: "tiny-vlm",
-        "HOME": str(home),  # any cache a library keeps in the home folder lands where we look
-        "XDG_CACHE_HOME": str(home / ".cache"),
-    }
+    # HOME: any cache a library keeps in the home folder lands where we look
+    env = cli_env(**{ENV_KEY: KEY, ENV_MODEL: "tiny-vlm", "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache")})
     args = ["segment", str(scene), "--masks", str(masks), "--out", str(out), "--classifier", f"llm:{server.url}"]
     if not verbose:
         args += ["--cache-dir", str(cache)]

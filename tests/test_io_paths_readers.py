@@ -47,6 +47,13 @@ def outside_copy(tmp_path: Path, source: Path | bytes, name: str) -> Path:
     return path
 
 
+def folder_and_name(tmp_path: Path, folder: str, escape: str, content: bytes, outside: str) -> tuple[Path, str]:
+    """A new data folder `tmp_path / folder` and an escaping name in it for a file `outside` holding `content`."""
+    root = tmp_path / folder
+    root.mkdir()
+    return root, escaping(root, escape, outside_copy(tmp_path, content, outside))
+
+
 @pytest.mark.parametrize("escape", ESCAPES)
 def test_tum_lists_skip_the_frame(tmp_path, escape):
     from tracklift.data.scene import open_scene
@@ -102,9 +109,7 @@ def test_segment_json_fields_read_by_the_box_evaluator(tmp_path, escape, field):
 def test_transforms_json_file_paths(tmp_path, escape):
     from tracklift.splat.io.cameras import read_transforms_json
 
-    folder = tmp_path / "data"
-    folder.mkdir()
-    bad = escaping(folder, escape, outside_copy(tmp_path, b"not read", "view.png"))
+    folder, bad = folder_and_name(tmp_path, "data", escape, b"not read", "view.png")
     path = folder / "transforms.json"
     meta = {"fl_x": 20.0, "fl_y": 20.0, "cx": 12.0, "cy": 8.0, "w": 24, "h": 16}
     frames = [{"file_path": name, "transform_matrix": np.eye(4).tolist()} for name in ("images/0.png", "./images/1")]
@@ -143,9 +148,7 @@ def test_lifted_model_gaussians_file(tmp_path, escape):
     from tracklift.splat.io.instances import write_instances
     from tracklift.splat.io.model import FLAT, load_model
 
-    model = tmp_path / "model"
-    model.mkdir()
-    bad = escaping(model, escape, outside_copy(tmp_path, b"ply\n", "gaussians.ply"))
+    model, bad = folder_and_name(tmp_path, "model", escape, b"ply\n", "gaussians.ply")
     write_instances(model, _instances(3, [0, 0, -1], ["chair"]), bad)
     with pytest.raises(ValueError, match=rf"instances\.json: 'gaussians' .*({REFUSED})"):
         load_model(model, FLAT)
@@ -156,9 +159,7 @@ def test_hierarchy_gaussians_file(tmp_path, escape):
     from tracklift.splat.io.hierarchy_file import write_hierarchy
     from tracklift.splat.io.model import load_model
 
-    model = tmp_path / "model"
-    model.mkdir()
-    bad = escaping(model, escape, outside_copy(tmp_path, b"ply\n", "gaussians.ply"))
+    model, bad = folder_and_name(tmp_path, "model", escape, b"ply\n", "gaussians.ply")
     fine, coarse = _instances(3, [0, 1, -1], [None, None]), _instances(3, [0, 0, -1], [None])
     write_hierarchy(model, fine, coarse, np.array([0, 0]), bad)
     with pytest.raises(ValueError, match=rf"hierarchy\.json: 'gaussians' .*({REFUSED})"):
@@ -171,10 +172,8 @@ def test_camera_names_looked_up_as_mask_files(tmp_path, escape):
 
     from tracklift.splat.io.model import read_view_masks
 
-    masks = tmp_path / "masks"
-    masks.mkdir()
-    outside = outside_copy(tmp_path, b"not read", "view.png")
-    bad = str(Path(escaping(masks, escape, outside)).with_suffix(""))  # a view name: the file without .png
+    masks, bad = folder_and_name(tmp_path, "masks", escape, b"not read", "view.png")
+    bad = str(Path(bad).with_suffix(""))  # a view name: the file without .png
     cams = [dataclasses.replace(cam, name=name) for cam, name in zip(toy_cameras(2), ["0", bad])]
     with pytest.raises(ValueError, match=rf"masks: view .* \(of cameras\.json\): masks file .*({REFUSED})"):
         read_view_masks(masks, cams)
@@ -184,9 +183,7 @@ def test_camera_names_looked_up_as_mask_files(tmp_path, escape):
 def test_batch_marker_and_index_names(tmp_path, escape):
     from tracklift.batch.markers import completed, scene_files, state_path
 
-    out = tmp_path / "out"
-    out.mkdir()
-    bad = escaping(out, escape, outside_copy(tmp_path, b"0\n1\n", "mask.txt"))
+    out, bad = folder_and_name(tmp_path, "out", escape, b"0\n1\n", "mask.txt")
     (out / "s.txt").write_text(f"{bad} 2 0.9\n")
     with pytest.raises(ValueError, match=rf"s\.txt line 1: mask file .*({REFUSED})"):
         scene_files(out, "s")

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from tests.splat_toy import render_ids, toy_cameras, toy_gaussians
-from tests.test_pipeline_checkpoint import outputs, start
+from tests.test_pipeline_checkpoint import outputs
 from tests.test_splat_cli import write_id_png
 from tracklift.cli import main
 from tracklift.io.checkpoint import read_checkpoint
@@ -77,17 +77,6 @@ def wait_until(path: Path, proc, done, timeout: float = 120.0) -> dict:
 
 def traced_to(view: int):
     return lambda phases: "tracing" in phases and phases["tracing"].next_view >= view
-
-
-@pytest.fixture
-def running():
-    """Start a CLI subprocess; it is killed at the end of the test whatever happens."""
-    procs = []
-    yield lambda args: procs.append(start(args)) or procs[-1]
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.mark.parametrize(("seed", "signum"), [(0, signal.SIGKILL), (1, signal.SIGTERM)])

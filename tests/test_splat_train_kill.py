@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
+from tests.processes import start
 from tests.splat_toy import toy_cameras
-from tests.test_pipeline_checkpoint import start
 from tests.test_splat_cli import smooth_scannet
 from tracklift.cli import main
 from tracklift.splat.train.loop import CHECKPOINT, MODEL, TrainConfig, train_gaussians
@@ -40,17 +40,6 @@ def scene(tmp_path_factory) -> tuple[Path, dict]:
     fx = smooth_scannet(root, n=6)
     assert main(train_args(fx.root, root / "whole")) == 0
     return fx.root, model_outputs(root / "whole")
-
-
-@pytest.fixture
-def running():
-    """Start a CLI subprocess; it is killed at the end of the test whatever happens."""
-    procs = []
-    yield lambda args: procs.append(start(args)) or procs[-1]
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def wait_until(proc, ready, what: str, timeout: float = 120.0) -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import start
 from tests.splat_toy import toy_cameras, toy_gaussians
-from tests.test_pipeline_checkpoint import start
 from tests.view_helpers import free_port
 from tracklift.cli import main
 
