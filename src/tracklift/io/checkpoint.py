@@ -81,6 +81,20 @@ class Checkpointer:
         atomic_write_bytes(self.path, pickle.dumps(document, protocol=pickle.HIGHEST_PROTOCOL))
 
 
+def checkpoint_path(folder: str | os.PathLike | None, name: str, resume: bool) -> Path | None:
+    """`folder / name` for a CLI's `--checkpoint DIR` (the folder created), None without one; ValueError for
+    `--resume` without `--checkpoint`, or a DIR that is a file."""
+    if folder is None:
+        if resume:
+            raise ValueError("--resume needs --checkpoint DIR (where the checkpoint was written)")
+        return None
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"--checkpoint {folder}: not a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
+
+
 def load_checkpoint(
     path: str | os.PathLike, key: str, modules: tuple[str, ...], differ: str = "inputs or options differ"
 ) -> dict | None:

@@ -1,6 +1,6 @@
 """`tracklift splat ...`: train Gaussians, lift 2D masks to 3D instances (Trace3D), extract and render.
 
-    tracklift splat train SCENE --out DIR [--iters N] [--voxel M] [--resume]
+    tracklift splat train SCENE --out DIR [--iters N] [--voxel M] [--checkpoint-every N] [--resume]
     tracklift splat lift DIR --masks MASKS_DIR [--correct] [--split-prune [--refit N] [--images DATASET]]
                          [--method closed|contrastive] [--checkpoint CKPT_DIR [--checkpoint-every N] --resume]
     tracklift splat hierarchy DIR --masks MASKS_DIR [--correct] [--mode alpha|count] [--out PNG_DIR]
@@ -257,19 +257,15 @@ def _check_refit_flags(args: argparse.Namespace) -> None:
 
 def _lift_checkpoint(args: argparse.Namespace, model_dir: Path):
     """The LiftCheckpoint of `--checkpoint DIR [--checkpoint-every N] [--resume]` (a no-op one without)."""
+    from tracklift.io.checkpoint import checkpoint_path
     from tracklift.splat.lift_checkpoint import LiftCheckpoint, inputs_key
 
-    if args.checkpoint is None:
-        if args.resume:
-            raise ValueError("--resume needs --checkpoint DIR (where the checkpoint was written)")
+    path = checkpoint_path(args.checkpoint, f"{model_dir.resolve().name}_lift.ckpt", args.resume)
+    if path is None:
         return LiftCheckpoint(None)
-    folder = Path(args.checkpoint)
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"--checkpoint {folder}: not a folder")
-    folder.mkdir(parents=True, exist_ok=True)
-    options = {k: v for k, v in vars(args).items() if k not in ("checkpoint", "checkpoint_every", "resume", "func")}
+    run_only = ("checkpoint", "checkpoint_every", "resume", "func", "verbose")  # no effect on the result
+    options = {k: v for k, v in vars(args).items() if k not in run_only}
     key = inputs_key(model_dir, Path(args.masks), {k: str(v) for k, v in options.items()})
-    path = folder / f"{model_dir.resolve().name}_lift.ckpt"
     return LiftCheckpoint(path, key, args.checkpoint_every, resume=args.resume)
 
 
