@@ -12,3 +12,17 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def running():
+    """`running(args)` starts `tracklift ARGS` in a subprocess (tests/processes.py); whatever is still running
+    at the end of the test is killed."""
+    from tests.processes import start
+
+    procs = []
+    yield lambda args: procs.append(start(args)) or procs[-1]
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -7,18 +7,16 @@ import os
 import pickle
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.processes import start
 from tracklift.cli import main
 from tracklift.io.safe_pickle import ForbiddenGlobalError
 from tracklift.pipeline.checkpoint import Checkpointer, load_checkpoint, read_checkpoint, settings_key
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -69,13 +67,6 @@ def uninterrupted(room, tmp_path_factory):
     out = tmp_path_factory.mktemp("whole") / "out"
     assert main(segment_args(scene, masks, out)) == 0
     return outputs(out)
-
-
-def start(args: list[str]) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
-    return subprocess.Popen(
-        [sys.executable, "-m", "tracklift.cli", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
 
 
 def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120.0) -> None:

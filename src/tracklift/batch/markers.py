@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 from tracklift.io.atomic import atomic_write_text
+from tracklift.io.paths import contained_path
 
 STATE_DIR = ".batch"
 
@@ -34,7 +35,12 @@ def scene_files(out: str | Path, scene: str) -> list[Path]:
     names, and `<scene>.json`, `<scene>_instances.{npz,ply}` and the `<scene>_<kind>.png` pictures."""
     out = Path(out)
     index = out / f"{scene}.txt"
-    masks = [out / line.split()[0] for line in index.read_text().splitlines() if line.strip()]
+    masks = []
+    for k, line in enumerate(index.read_text().splitlines(), start=1):
+        if line.strip():
+            name = line.split()[0]
+            contained_path(out, name, f"{index} line {k}", "mask file")  # refused when it leaves OUT
+            masks.append(out / name)
     picture = re.compile(re.escape(scene) + r"_[a-z]+\.png")
     pictures = sorted(p for p in out.glob(f"{glob.escape(scene)}_*.png") if picture.fullmatch(p.name))
     return [
@@ -66,7 +72,7 @@ def completed(out: str | Path, scene: str, key: str) -> dict | None:
     if document.get("settings") != key:
         return None
     for name, size in document.get("files", {}).items():
-        file = out / name
+        file = contained_path(out, name, f"{path} 'files'", "output")
         if not file.is_file() or file.stat().st_size != size:
             return None
     return document.get("result", {})

@@ -1,31 +1,18 @@
-"""Checkpoints of a long run, so a crash or a Ctrl-C does not lose it.
-
-Every `every` mapped frames, after the last frame, and when SIGINT or SIGTERM arrives, the Mapper's whole state
-(voxel maps, tracks, the tracing table, counters) and whatever else the run keeps per frame (the growth recorder)
-are written atomically to `<dir>/<scene>.ckpt`; a run with `resume` continues after the last checkpointed frame
-and, fed the same frames, ends in the same state as a run that never stopped — so its outputs are the same bytes.
-
-The file is a pickle of our own objects. It is read back through an allow-list (numpy arrays, plain containers and
-the classes of the modules that hold mapping state) so a checkpoint from elsewhere cannot run code, and it names
-the settings it was made with: resuming with other settings is an error, not a silent mix.
+"""Checkpoints of a long `segment` run: the Mapper's whole state (voxel maps, tracks, the tracing table,
+counters) and whatever else the run keeps per frame (the growth recorder), saved every `every` mapped frames,
+after the last frame and on SIGINT/SIGTERM to `<dir>/<scene>.ckpt` (the machinery: `tracklift.io.checkpoint`).
+Read back, only the classes of the modules that hold mapping state are allowed.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import io
-import json
 import os
-import pickle
-import signal
-from pathlib import Path
-from typing import Any
 
-from tracklift.io.atomic import atomic_write_bytes
-from tracklift.io.safe_pickle import ALLOWED_GLOBALS, ForbiddenGlobalError
+from tracklift.io import checkpoint as _generic
+from tracklift.io.checkpoint import Checkpointer, settings_key
 
-VERSION = 1
+__all__ = ["STATE_MODULES", "Checkpointer", "load_checkpoint", "read_checkpoint", "settings_key"]
+
 # Modules whose classes a checkpoint may hold: the mapper, the tracker's state and what it is built from.
 STATE_MODULES = (
     "tracklift.pipeline.mapper",
@@ -38,110 +25,12 @@ STATE_MODULES = (
 )
 
 
-def settings_key(settings: dict) -> str:
-    """A short digest of the settings a run's result depends on (scene, masks, every pipeline option)."""
-    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-class Checkpointer:
-    """Writes `state()` to `path` every `every` frames, at the end, and on SIGINT/SIGTERM (then stops the run
-    with KeyboardInterrupt / SystemExit(143) as the signal would have). Use as a context manager around the
-    mapping loop: it installs the signal handlers inside and restores the previous ones after."""
-
-    def __init__(self, path: str | os.PathLike, key: str, every: int = 100) -> None:
-        if every < 1:
-            raise ValueError(f"checkpoint interval must be ≥ 1 frame, got {every}")
-        self.path, self.key, self.every = Path(path), key, every
-        self.signal: int | None = None
-        self._since = 0
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> Checkpointer:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            try:
-                self._previous[signum] = signal.signal(signum, self._on_signal)
-            except ValueError:  # not the main thread: signals cannot be caught here, periodic saves still run
-                pass
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-        self._previous.clear()
-
-    def _on_signal(self, signum: int, _frame) -> None:
-        self.signal = signum  # saved and acted on between frames, never in the middle of one
-
-    def after_frame(self, state: dict) -> None:
-        """Called after each frame with the state to save (see `save`); saves when due, and on a pending
-        signal saves and stops."""
-        self._since += 1
-        if self._since >= self.every or self.signal is not None:
-            self.save(state)
-        if self.signal is not None:
-            signum, self.signal = self.signal, None
-            if signum == signal.SIGINT:
-                raise KeyboardInterrupt(f"interrupted; checkpoint written to {self.path}")
-            raise SystemExit(128 + signum)
-
-    def save(self, state: dict) -> None:
-        """state: {"next_frame": stream index to continue at, "mapper": the Mapper, …}; written atomically."""
-        self._since = 0
-        document = {"version": VERSION, "key": self.key, **state}
-        atomic_write_bytes(self.path, pickle.dumps(document, protocol=pickle.HIGHEST_PROTOCOL))
-
-
 def load_checkpoint(path: str | os.PathLike, key: str) -> dict | None:
-    """The state saved at `path` (None when there is none); ValueError when it was made with other settings
-    or cannot be read."""
-    document = read_checkpoint(path)
-    if document is not None and document.get("key") != key:
-        raise ValueError(
-            f"{path}: made with other settings (scene, masks or options differ); delete it or run without --resume"
-        )
-    return document
+    """The mapping state saved at `path` (None when there is none); ValueError when it was made with other
+    settings or cannot be read."""
+    return _generic.load_checkpoint(path, key, STATE_MODULES, "scene, masks or options differ")
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict | None:
     """The document at `path`, whatever its settings (None when there is none)."""
-    path = Path(path)
-    if not path.exists():
-        return None
-    try:
-        document = _StateUnpickler(io.BytesIO(path.read_bytes()), str(path)).load()
-    except ForbiddenGlobalError:
-        raise
-    except (
-        pickle.UnpicklingError,
-        EOFError,
-        ValueError,
-        TypeError,
-        AttributeError,
-        IndexError,
-        ModuleNotFoundError,
-    ) as err:
-        raise ValueError(
-            f"{path}: not a readable checkpoint ({type(err).__name__}: {err}); delete it to start over"
-        ) from None
-    if not isinstance(document, dict) or document.get("version") != VERSION:
-        raise ValueError(f"{path}: not a tracklift checkpoint of version {VERSION}; delete it to start over")
-    return document
-
-
-class _StateUnpickler(pickle.Unpickler):
-    def __init__(self, file, where: str) -> None:
-        super().__init__(file)
-        self.where = where
-
-    def find_class(self, module: str, name: str) -> Any:
-        allowed = ALLOWED_GLOBALS.get((module, name))
-        if allowed is not None:
-            return allowed()
-        if module.startswith(STATE_MODULES) or module in STATE_MODULES:
-            found = getattr(importlib.import_module(module), name, None)
-            if isinstance(found, type):
-                return found
-        raise ForbiddenGlobalError(f"{self.where}: refusing to load global {module}.{name} (not mapping state)")
-
-    def persistent_load(self, pid: Any) -> Any:
-        raise ForbiddenGlobalError(f"{self.where}: refusing persistent id {pid!r}")
+    return _generic.read_checkpoint(path, STATE_MODULES)

@@ -227,16 +227,12 @@ def pipeline_config(args: argparse.Namespace):
 
 def _checkpointing(args: argparse.Namespace, scene, config):
     """(Checkpointer or None, the checkpoint to resume from or None) for `--checkpoint DIR [--resume]`."""
-    if args.checkpoint is None:
-        if args.resume:
-            raise ValueError("--resume needs --checkpoint DIR (where the checkpoint was written)")
-        return None, None
+    from tracklift.io.checkpoint import checkpoint_path
     from tracklift.pipeline.checkpoint import Checkpointer, load_checkpoint, settings_key
 
-    folder = Path(args.checkpoint)
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"--checkpoint {folder}: not a folder")
-    folder.mkdir(parents=True, exist_ok=True)
+    path = checkpoint_path(args.checkpoint, f"{scene.name}.ckpt", args.resume)
+    if path is None:
+        return None, None
     key = settings_key(
         {
             "scene": str(Path(scene.root).resolve()),
@@ -248,7 +244,6 @@ def _checkpointing(args: argparse.Namespace, scene, config):
             "config": repr(config),
         }
     )
-    path = folder / f"{scene.name}.ckpt"
     resume = load_checkpoint(path, key) if args.resume else None
     if resume is not None:
         log.info("resuming %s from %s at frame %d of %d", scene.name, path, resume["next_frame"], len(scene.stream))

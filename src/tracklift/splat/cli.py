@@ -1,8 +1,8 @@
 """`tracklift splat ...`: train Gaussians, lift 2D masks to 3D instances (Trace3D), extract and render.
 
-    tracklift splat train SCENE --out DIR [--iters N] [--voxel M] [--resume]
+    tracklift splat train SCENE --out DIR [--iters N] [--voxel M] [--checkpoint-every N] [--resume]
     tracklift splat lift DIR --masks MASKS_DIR [--correct] [--split-prune [--refit N] [--images DATASET]]
-                         [--method closed|contrastive]
+                         [--method closed|contrastive] [--checkpoint CKPT_DIR [--checkpoint-every N] --resume]
     tracklift splat hierarchy DIR --masks MASKS_DIR [--correct] [--mode alpha|count] [--out PNG_DIR]
     tracklift splat extract DIR --instance ID --out OBJ.ply [--level fine|coarse]
     tracklift splat render DIR --out PNG_DIR [--instances] [--level fine|coarse] [--remove ID ...]
@@ -33,6 +33,7 @@ TRAIN_FLAGS = {
     "seed": (None, "seed"),
     "resolution": (None, "resolution"),
     "voxel": ("init", "voxel"),
+    "checkpoint_every": (None, "checkpoint_every"),
 }
 
 
@@ -81,7 +82,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--voxel", type=float, help="metres; RGB-D points are fused on this grid to seed Gaussians")
     p.add_argument("--stride", type=int, default=1, help="use every n-th frame of an RGB-D scene")
     p.add_argument("--max-frames", type=int)
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument(
+        "--checkpoint-every",
+        type=int,
+        help="steps between saves of OUT/checkpoint.pt (model, optimiser state, step; 0 = only at the end)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from OUT/checkpoint.pt (after a crash or a kill: the outputs equal an unbroken run's)",
+    )
     p.add_argument("--seed", type=int, help="random seed of initialisation and view order")
     p.set_defaults(func=run_train)
 
@@ -130,6 +140,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", choices=("alpha", "count"), default="alpha", help="tracing weight: alpha*T or pixel count")
     p.add_argument("--iters", type=int, default=300, help="contrastive lifting steps")
     p.add_argument("--seed", type=int, default=0, help="random seed of contrastive lifting and --refit")
+    p.add_argument(
+        "--checkpoint",
+        metavar="DIR",
+        help="save the run's state to DIR/<model>_lift.ckpt (atomically; removed once the outputs are written): "
+        "the closed-form tracing pass every --checkpoint-every views and on Ctrl-C / SIGTERM; --correct, "
+        "--split-prune, --refit and --method contrastive are whole-scene steps, saved when each ends",
+    )
+    p.add_argument("--checkpoint-every", type=int, default=10, help="views between checkpoints (default 10)")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="with --checkpoint: continue from its file if there is one (same model, masks and flags only); "
+        "the outputs are those of a run that never stopped",
+    )
     p.set_defaults(func=run_lift)
 
     p = sub.add_parser("hierarchy", help="coarse and fine instances from multi-granularity masks (hierarchy.json)")
@@ -202,13 +226,22 @@ def run_train(args: argparse.Namespace) -> int:
     source = describe_source(args.scene, stride=args.stride, max_frames=args.max_frames)
     config = train_config(args)
     out = Path(args.out)
+
+    def finish(_metrics: dict) -> None:  # source.json is one of the outputs written before the model
+        write_source(out, source)
+
     if source["kind"] == "posed_images":
-        _, metrics = train_from_dataset(args.scene, out, config, resume=args.resume)
+        _, metrics = train_from_dataset(args.scene, out, config, resume=args.resume, before_model=finish)
     else:
         _, metrics = train_from_scene(
-            args.scene, out, config, stride=args.stride, max_frames=args.max_frames, resume=args.resume
+            args.scene,
+            out,
+            config,
+            stride=args.stride,
+            max_frames=args.max_frames,
+            resume=args.resume,
+            before_model=finish,
         )
-    write_source(out, source)
     print(json.dumps(metrics, indent=2))
     return 0
 
@@ -222,17 +255,33 @@ def _check_refit_flags(args: argparse.Namespace) -> None:
         raise ValueError("--images gives the training images for --refit; it needs --refit N")
 
 
+def _lift_checkpoint(args: argparse.Namespace, model_dir: Path):
+    """The LiftCheckpoint of `--checkpoint DIR [--checkpoint-every N] [--resume]` (a no-op one without)."""
+    from tracklift.io.checkpoint import checkpoint_path
+    from tracklift.splat.lift_checkpoint import LiftCheckpoint, inputs_key
+
+    path = checkpoint_path(args.checkpoint, f"{model_dir.resolve().name}_lift.ckpt", args.resume)
+    if path is None:
+        return LiftCheckpoint(None)
+    run_only = ("checkpoint", "checkpoint_every", "resume", "func", "verbose")  # no effect on the result
+    options = {k: v for k, v in vars(args).items() if k not in run_only}
+    key = inputs_key(model_dir, Path(args.masks), {k: str(v) for k, v in options.items()})
+    return LiftCheckpoint(path, key, args.checkpoint_every, resume=args.resume)
+
+
 def run_lift(args: argparse.Namespace) -> int:
     from tracklift.io.atomic import atomic_open
     from tracklift.splat.io.instances import write_instances
     from tracklift.splat.io.model import SEGMENTED_FILE, load_model, read_view_masks, view_stem
     from tracklift.splat.io.ply import write_gaussians_ply
+    from tracklift.splat.lift_checkpoint import gaussians_from_state, gaussians_state
     from tracklift.splat.trace3d.hierarchy import granularity_maps
 
     _check_refit_flags(args)
     model_dir = Path(args.model)
     g, all_cameras, holdout, _ = load_model(model_dir)
     cameras, masks = read_view_masks(Path(args.masks), all_cameras)
+    ckpt = _lift_checkpoint(args, model_dir)
     report: dict = {"views": len(cameras), "method": args.method}
     if args.refit:  # load the images first: a missing one should fail before the long steps
         from tracklift.splat.io.source import describe_source, load_view_images, read_source
@@ -248,8 +297,10 @@ def run_lift(args: argparse.Namespace) -> int:
         from tracklift.segment2d.precomputed import write_masks
         from tracklift.splat.trace3d.correct import CorrectionConfig, correct_masks
 
-        config = CorrectionConfig(threshold=args.threshold, mode=args.mode)
-        masks, report["correction"] = correct_masks(g, cameras, masks, config, progress=True)
+        if ckpt.done("correct") is None:
+            config = CorrectionConfig(threshold=args.threshold, mode=args.mode)
+            ckpt.finish("correct", correct_masks(g, cameras, masks, config, progress=True))
+        masks, report["correction"] = ckpt.done("correct")
         for cam, fm in zip(cameras, masks):
             write_masks(model_dir / "corrected_masks", view_stem(cam.name), fm)
     pick = 1 if args.granularity == "coarse" else 0
@@ -258,18 +309,38 @@ def run_lift(args: argparse.Namespace) -> int:
         from tracklift.splat.trace3d.closed_form import with_background
         from tracklift.splat.trace3d.instance_split import SplitPruneConfig, refit_with_report, split_and_prune
 
-        axes = {"split_axes": args.split_axes} if args.split_axes else {}  # else the config's default
-        config = SplitPruneConfig(mode=args.mode, keep_unresolved=args.keep_unresolved, **axes)
-        labelled = with_background(label_maps, label_empty_views=True)[0]
-        g, report["split_prune"] = split_and_prune(g, cameras, labelled, config, progress=True)
+        if ckpt.done("split_prune") is None:
+            axes = {"split_axes": args.split_axes} if args.split_axes else {}  # else the config's default
+            config = SplitPruneConfig(mode=args.mode, keep_unresolved=args.keep_unresolved, **axes)
+            labelled = with_background(label_maps, label_empty_views=True)[0]
+            pruned, split_report = split_and_prune(g, cameras, labelled, config, progress=True)
+            ckpt.finish("split_prune", (gaussians_state(pruned), split_report))
+        state, report["split_prune"] = ckpt.done("split_prune")
+        g = gaussians_from_state(state)
         if args.refit:
-            g, report["refit"] = refit_with_report(g, refit_cameras, images, args.refit, args.seed, progress=True)
+            if ckpt.done("refit") is None:
+                refitted, refit_report = refit_with_report(
+                    g, refit_cameras, images, args.refit, args.seed, progress=True
+                )
+                ckpt.finish("refit", (gaussians_state(refitted), refit_report))
+            state, report["refit"] = ckpt.done("refit")
+            g = gaussians_from_state(state)
             report["refit"]["source"] = source["path"]
     names = [list(fm.labels) for fm in masks]
     if args.method == "closed":
         from tracklift.splat.trace3d.closed_form import GaussianLiftConfig, lift_closed_form
 
-        inst = lift_closed_form(g, cameras, label_maps, GaussianLiftConfig(mode=args.mode), labels=names, progress=True)
+        with ckpt.catching_signals():
+            inst = lift_closed_form(
+                g,
+                cameras,
+                label_maps,
+                GaussianLiftConfig(mode=args.mode),
+                labels=names,
+                progress=True,
+                resume=ckpt.traced(),
+                after_view=ckpt.after_view(),
+            )
     else:
         import numpy as np
 
@@ -281,6 +352,7 @@ def run_lift(args: argparse.Namespace) -> int:
             np.save(f, feats.numpy())
     write_gaussians_ply(model_dir / SEGMENTED_FILE, g)
     write_instances(model_dir, inst, SEGMENTED_FILE, **report)
+    ckpt.remove()
     summary = {**report, "instances": inst.count, "assigned": int((inst.instance >= 0).sum()), "gaussians": g.n}
     print(json.dumps(summary, indent=2))
     return 0

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tracklift.io.paths import contained_path
 from tracklift.splat.render.camera import Camera
 
 log = logging.getLogger(__name__)
@@ -191,7 +192,8 @@ def read_colmap(model_dir: str | Path, images_dir: str | Path) -> list[PosedImag
             raise ValueError(f"{img_path}: image {name!r} refers to camera {cam_id}, absent from {cam_path}")
         model, width, height, params = cameras[cam_id]
         K = _intrinsics(model, params, f"{cam_path} camera {cam_id}")
-        out.append(PosedImage(Camera(K, _c2w_from_colmap(q, t), width, height, name), images_dir / name))
+        image = contained_path(images_dir, name, f"{img_path} image {name!r}", "image name")
+        out.append(PosedImage(Camera(K, _c2w_from_colmap(q, t), width, height, name), image))
     if not out:
         raise ValueError(f"{img_path}: no registered images")
     return out
@@ -254,9 +256,10 @@ def _transforms_frame(path: Path, meta: dict, frame: object, where: str) -> Pose
         raise ValueError(f"{where}: needs 'file_path' and 'transform_matrix'")
     if not isinstance(frame["file_path"], str):
         raise ValueError(f"{where}: 'file_path' must be a string, got {type(frame['file_path']).__name__}")
-    image_path = (path.parent / frame["file_path"]).resolve()
-    if not image_path.suffix:  # the NeRF synthetic scenes omit the extension
-        image_path = image_path.with_suffix(".png")
+    name = frame["file_path"]
+    if not Path(name).suffix:  # the NeRF synthetic scenes omit the extension
+        name += ".png"
+    image_path = contained_path(path.parent, name, where, "'file_path'")
     c2w = np.asarray(frame["transform_matrix"], np.float64)
     if c2w.shape == (3, 4):
         c2w = np.vstack([c2w, [0, 0, 0, 1]])

@@ -10,6 +10,8 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tracklift.io.paths import contained_path
+
 if TYPE_CHECKING:
     from tracklift.core.masks import FrameMasks
     from tracklift.splat.io.instances import Instances
@@ -38,16 +40,16 @@ def load_model(
         raise FileNotFoundError(f"{model_dir}: no such model folder")
     ply, inst = model_dir / MODEL_FILE, None
     if instances == FLAT:
-        from tracklift.splat.io.instances import read_instances
+        from tracklift.splat.io.instances import INFO_FILE, read_instances
 
         inst, info = read_instances(model_dir)
-        ply = model_dir / info.get("gaussians", MODEL_FILE)
+        ply = contained_path(model_dir, info.get("gaussians", MODEL_FILE), f"{model_dir / INFO_FILE}", "'gaussians'")
     elif instances is not None:
-        from tracklift.splat.io.hierarchy_file import read_hierarchy
+        from tracklift.splat.io.hierarchy_file import HIERARCHY_FILE, read_hierarchy
 
         fine, coarse, _, info = read_hierarchy(model_dir)
         inst = fine if instances == "fine" else coarse
-        ply = model_dir / info["gaussians"]
+        ply = contained_path(model_dir, info["gaussians"], f"{model_dir / HIERARCHY_FILE}", "'gaussians'")
     cameras, holdout = read_cameras(model_dir / CAMERAS_FILE)
     g = read_gaussians_ply(ply)
     if inst is not None and len(inst.instance) != g.n:
@@ -71,10 +73,11 @@ def read_view_masks(masks_dir: Path, cameras: list[Camera]) -> tuple[list[Camera
     used, masks = [], []
     for cam in cameras:
         # RGB-D frames are named like their masks ("0"); posed-image views by their image path.
+        where = f"{masks_dir}: view {cam.name!r} (of cameras.json)"
         names = [
             n
             for n in (cam.name, view_stem(cam.name))
-            if any((masks_dir / f"{n}{e}").is_file() for e in (".png", ".npz"))
+            if any(contained_path(masks_dir, f"{n}{e}", where, "masks file").is_file() for e in (".png", ".npz"))
         ]
         if not names:
             log.warning("view %s: no masks in %s, skipped", cam.name, masks_dir)

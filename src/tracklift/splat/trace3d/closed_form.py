@@ -12,7 +12,7 @@ weight, as in FlashSplat's closed form, against the background (unmasked pixels)
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -20,7 +20,14 @@ from tracklift.core.config import config, option
 from tracklift.splat.io.instances import Instances
 from tracklift.splat.render.camera import Camera
 from tracklift.splat.render.gaussians import Gaussians
-from tracklift.splat.trace3d.tracing import InstanceTrace, check_label_maps, owned_weights, signatures, trace_instances
+from tracklift.splat.trace3d.tracing import (
+    InstanceTrace,
+    TracedViews,
+    check_label_maps,
+    owned_weights,
+    signatures,
+    trace_instances,
+)
 
 
 @config
@@ -167,15 +174,21 @@ def lift_closed_form(
     *,
     labels: Sequence[Sequence[str | None]] | None = None,
     progress: bool = False,
+    resume: TracedViews | None = None,
+    after_view: Callable[[TracedViews], None] | None = None,
 ) -> Instances:
     """3D instances of `g` from V views' label maps whose ids need not agree across views.
 
     label_maps: V × [H, W] int, -1 = no mask (background), else the view's mask index. labels: optional
     per view, a class name per mask index (the instance takes its segments' most common name).
+    resume, after_view: continue / checkpoint the tracing pass, view by view (`trace_instances`); the rest
+    is one whole-scene computation.
     """
     cfg = config or GaussianLiftConfig()
     maps, counts = with_background(check_label_maps(cameras, label_maps))
-    trace = trace_instances(g, cameras, maps, mode=cfg.mode, num_labels=counts, progress=progress)
+    trace = trace_instances(
+        g, cameras, maps, mode=cfg.mode, num_labels=counts, progress=progress, resume=resume, after_view=after_view
+    )
     background = np.zeros(trace.n_labels, bool)
     background[trace.offsets[1:][np.array(counts) > 0] - 1] = True
     view = trace.view_of_label()

@@ -11,7 +11,7 @@ Gaussians of a 2D region land, label by label, in every other view.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -71,6 +71,14 @@ class InstanceTrace:
         return self.matrix()[:, lo:hi].toarray()
 
 
+@dataclass
+class TracedViews:
+    """A tracing pass part-way: views 0 .. next_view - 1 are in `table` (what a checkpoint keeps)."""
+
+    next_view: int
+    table: TraceTable
+
+
 def check_label_maps(cameras: Sequence[Camera], label_maps: Sequence[np.ndarray]) -> list[np.ndarray]:
     """Validate V label maps against V cameras; returns them as int64 arrays.
 
@@ -103,13 +111,16 @@ def trace_instances(
     num_labels: Sequence[int] | None = None,
     tile: int = 16,
     progress: bool = False,
+    resume: TracedViews | None = None,
+    after_view: Callable[[TracedViews], None] | None = None,
 ) -> InstanceTrace:
     """Trace every view: the per-view instance weight matrices of `g`, stacked into one sparse table.
 
     cameras: V views; label_maps: V × [H, W] int, -1 = ignore; num_labels: V label counts (default: max
     label + 1 of each map). mode: "alpha" (Σ α·T over the label's pixels) or "count" (pixels with
     α·T > 1/255). Records each Gaussian's `pixel_area` per view, so that signatures weigh a far view like a
-    near one. Forward only.
+    near one. Forward only. resume: continue a pass stopped part-way (same inputs; the result is the same
+    as an unbroken pass's); after_view: called after each view with the pass so far (to checkpoint it).
     """
     maps = check_label_maps(cameras, label_maps)
     counts = [int(m.max(initial=-1)) + 1 for m in maps] if num_labels is None else [int(k) for k in num_labels]
@@ -119,14 +130,17 @@ def trace_instances(
         if lab.size and lab.max() >= k:
             raise ValueError(f"label map of view {cam.name!r} uses label {lab.max()} but num_labels is {k}")
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    table = TraceTable()
+    done = resume or TracedViews(0, TraceTable())
+    table = done.table
     g = g.detach()
-    for v in tqdm(range(len(maps)), desc="instance tracing", disable=not progress, unit="view"):
-        if counts[v] == 0:
-            continue
-        w = trace_weights(g, cameras[v], torch.as_tensor(maps[v]), counts[v], mode, tile=tile).numpy()
-        prim, label = np.nonzero(w)
-        table.append(v, prim, label + offsets[v], w[prim, label])
+    views = range(done.next_view, len(maps))
+    for v in tqdm(views, desc="instance tracing", disable=not progress, unit="view", initial=done.next_view):
+        if counts[v] > 0:
+            w = trace_weights(g, cameras[v], torch.as_tensor(maps[v]), counts[v], mode, tile=tile).numpy()
+            prim, label = np.nonzero(w)
+            table.append(v, prim, label + offsets[v], w[prim, label])
+        if after_view is not None:
+            after_view(TracedViews(v + 1, table))
     return InstanceTrace(table, offsets, g.n, mode, pixel_areas(g, cameras))
 
 

@@ -6,10 +6,9 @@ with `train_gaussians` and writes the cameras (with their held-out flags) beside
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import Callable
 
-from tracklift.io.atomic import atomic_write_text
 from tracklift.splat.io.camera_file import CAMERAS_FILE, write_cameras
 from tracklift.splat.render import Camera, Gaussians
 from tracklift.splat.train.init import gaussians_from_points, init_from_rgbd
@@ -25,13 +24,14 @@ def train_from_scene(
     stride: int = 1,
     max_frames: int | None = None,
     resume: bool = False,
+    before_model: Callable[[dict], None] | None = None,
     progress: bool = True,
 ) -> tuple[Gaussians, dict]:
     """Train on an RGB-D scene folder (any layout `tracklift.data.scene.open_scene` reads), initialised
     from its fused depth points; the depths also feed the depth loss when `config.depth_lambda` > 0.
     Writes what `train_gaussians` writes, and cameras.json (at `config.resolution`). Bad frames are
     skipped and counted in the metrics (`skipped_frames`). All kept frames are held in memory: thin long
-    streams with `stride` / `max_frames`. config: default TrainConfig()."""
+    streams with `stride` / `max_frames`. config: default TrainConfig(). before_model: see `train_gaussians`."""
     config = config or TrainConfig()
     from tracklift.data.scene import open_scene
 
@@ -43,13 +43,18 @@ def train_from_scene(
     cameras, images, depths = downscale_views(
         [Camera.from_frame(f) for f in frames], [f.color for f in frames], [f.depth for f in frames], config.resolution
     )
-    g, metrics = train_gaussians(
-        cameras, images, config, out_dir, init=init, depths=depths, resume=resume, progress=progress
+    finish = _finishing(out_dir, cameras, config, before_model, skipped_frames=len(scene.stream.skipped))
+    return train_gaussians(
+        cameras,
+        images,
+        config,
+        out_dir,
+        init=init,
+        depths=depths,
+        resume=resume,
+        before_model=finish,
+        progress=progress,
     )
-    _write_cameras(out_dir, cameras, config)
-    metrics["skipped_frames"] = len(scene.stream.skipped)
-    atomic_write_text(Path(out_dir) / "metrics.json", json.dumps(metrics, indent=2, allow_nan=False) + "\n")
-    return g, metrics
 
 
 def train_from_dataset(
@@ -58,11 +63,12 @@ def train_from_dataset(
     config: TrainConfig | None = None,
     *,
     resume: bool = False,
+    before_model: Callable[[dict], None] | None = None,
     progress: bool = True,
 ) -> tuple[Gaussians, dict]:
     """Train on a COLMAP folder or a transforms.json (see `splat.io.cameras.read_posed_images`), initialised
     from the COLMAP sparse points when present, else at random. Writes what `train_gaussians` writes, and
-    cameras.json (at `config.resolution`). config: default TrainConfig()."""
+    cameras.json (at `config.resolution`). config: default TrainConfig(). before_model: see `train_gaussians`."""
     config = config or TrainConfig()
     from tracklift.splat.io.cameras import load_image, read_posed_images
 
@@ -73,9 +79,28 @@ def train_from_dataset(
     init = None
     if points is not None and len(points[0]) >= 2:
         init = gaussians_from_points(points[0], points[1], config.sh_degree, config.init.opacity)
-    result = train_gaussians(cameras, images, config, out_dir, init=init, resume=resume, progress=progress)
-    _write_cameras(out_dir, cameras, config)
-    return result
+    finish = _finishing(out_dir, cameras, config, before_model)
+    return train_gaussians(
+        cameras, images, config, out_dir, init=init, resume=resume, before_model=finish, progress=progress
+    )
+
+
+def _finishing(
+    out_dir: str | Path,
+    cameras: list[Camera],
+    config: TrainConfig,
+    before_model: Callable[[dict], None] | None,
+    **metrics: int,
+) -> Callable[[dict], None]:
+    """The `before_model` of a dataset's training: add `metrics`, write cameras.json, then the caller's own."""
+
+    def finish(all_metrics: dict) -> None:
+        all_metrics.update(metrics)
+        _write_cameras(out_dir, cameras, config)
+        if before_model is not None:
+            before_model(all_metrics)
+
+    return finish
 
 
 def _write_cameras(out_dir: str | Path, cameras: list[Camera], config: TrainConfig) -> None:

@@ -14,7 +14,7 @@ import math
 import time
 from dataclasses import asdict, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -34,6 +34,7 @@ from tracklift.splat.train.optim import GaussianOptimizer
 log = logging.getLogger(__name__)
 
 CHECKPOINT = "checkpoint.pt"
+MODEL = "point_cloud.ply"  # written last: a model folder with it is complete
 _RUN_ONLY = {"iterations", "checkpoint_every", "threads"}  # config fields a resumed run may change freely
 
 
@@ -140,9 +141,10 @@ def _save_checkpoint(
 
 
 def load_checkpoint(path: Path) -> dict:
-    """The state `_save_checkpoint` wrote; a truncated or foreign file -> one-line ValueError naming it."""
+    """The state `_save_checkpoint` wrote; a truncated or foreign file -> one-line ValueError naming it.
+    Read as weights only (tensors and plain containers): a checkpoint cannot run code."""
     try:
-        state = torch.load(path, weights_only=False)
+        state = torch.load(path, weights_only=True)
     except Exception as err:  # torch raises unpickling, zip and runtime errors of many kinds here
         raise ValueError(
             f"{path}: not a readable training checkpoint ({type(err).__name__}); delete it to start over"
@@ -175,6 +177,7 @@ def train_gaussians(
     *,
     resume: bool = False,
     stop_at: int | None = None,
+    before_model: Callable[[dict], None] | None = None,
     progress: bool = True,
 ) -> tuple[Gaussians, dict]:
     """Optimise Gaussians so that they render `images` from `cameras`.
@@ -184,7 +187,10 @@ def train_gaussians(
     init: starting Gaussians (default: random points in the view frusta). depths: optional V × [H, W]
     float32 metres (0 = invalid) for the depth loss. resume: continue from `out_dir/checkpoint.pt` when it
     exists. stop_at: stop after this step (checkpointed; resume later). Writes `out_dir/point_cloud.ply`,
-    `metrics.json` and `checkpoint.pt`. Returns (Gaussians, metrics): iterations, seconds (training wall
+    `metrics.json` and `checkpoint.pt`; before_model(metrics) writes the caller's other outputs (and may add
+    to the metrics). The model is removed when training starts and written last, so a run killed at any
+    moment leaves a complete model folder or none (a checkpoint aside).
+    Returns (Gaussians, metrics): iterations, seconds (training wall
     time, summed over resumed runs), seconds_per_iteration, gaussians, train_views, holdout_views,
     psnr_holdout (dB, None without held-out views), psnr_train.
     """
@@ -196,7 +202,7 @@ def train_gaussians(
     if config.threads > 0:
         torch.set_num_threads(config.threads)
     try:
-        return _train(cameras, images, config, Path(out_dir), init, depths, resume, stop_at, progress)
+        return _train(cameras, images, config, Path(out_dir), init, depths, resume, stop_at, before_model, progress)
     finally:
         torch.set_num_threads(threads_before)
 
@@ -210,9 +216,12 @@ def _train(
     depths: Sequence[np.ndarray | None] | None,
     resume: bool,
     stop_at: int | None,
+    before_model: Callable[[dict], None] | None,
     progress: bool,
 ) -> tuple[Gaussians, dict]:
     out_dir.mkdir(parents=True, exist_ok=True)
+    # The other outputs are about to be replaced: an old model beside them would pass for a complete one.
+    (out_dir / MODEL).unlink(missing_ok=True)
     targets = [_to_image_tensor(im, c, i) for i, (im, c) in enumerate(zip(images, cameras))]
     depth_targets = [None if d is None else torch.as_tensor(np.asarray(d, np.float32)) for d in depths or []]
     depth_targets += [None] * (len(cameras) - len(depth_targets))
@@ -272,7 +281,6 @@ def _train(
     _save_checkpoint(ckpt, opt, stats, step, extent, config, seconds)
 
     g = opt.gaussians().detach()
-    write_gaussians_ply(out_dir / "point_cloud.ply", g)
     metrics = {
         "iterations": step,
         "seconds": seconds,
@@ -283,5 +291,8 @@ def _train(
         "psnr_holdout": evaluate_psnr(g, [cameras[i] for i in held_idx], [targets[i] for i in held_idx], config),
         "psnr_train": evaluate_psnr(g, [cameras[i] for i in train_idx], [targets[i] for i in train_idx], config),
     }
+    if before_model is not None:
+        before_model(metrics)
     atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2, allow_nan=False) + "\n")
+    write_gaussians_ply(out_dir / MODEL, g)
     return g, metrics
