@@ -30,3 +30,13 @@ def start(args: list[str]) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def run_files(out: Path) -> dict[str, bytes]:
+    """{relative path: bytes} of the files a run wrote under `out`, its wall-clock timings aside (the only
+    output that differs between two runs of the same command)."""
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes()
+        for p in sorted(Path(out).rglob("*"))
+        if p.is_file() and not p.name.endswith("_timings.json")
+    }

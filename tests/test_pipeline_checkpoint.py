@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.processes import start
+from tests.processes import run_files, start
 from tracklift.cli import main
 from tracklift.io.safe_pickle import ForbiddenGlobalError
 from tracklift.pipeline.checkpoint import Checkpointer, load_checkpoint, read_checkpoint, settings_key
@@ -52,21 +52,12 @@ def segment_args(scene: Path, masks: Path, out: Path, *extra: str) -> list[str]:
     return ["segment", str(scene), "--masks", str(masks), "--out", str(out), "--pictures", "1", *extra]
 
 
-def outputs(out: Path) -> dict[str, bytes]:
-    """{relative path: bytes} of a run's files, wall-clock timings aside."""
-    return {
-        p.relative_to(out).as_posix(): p.read_bytes()
-        for p in sorted(out.rglob("*"))
-        if p.is_file() and not p.name.endswith("_timings.json")
-    }
-
-
 @pytest.fixture(scope="module")
 def uninterrupted(room, tmp_path_factory):
     scene, masks = room
     out = tmp_path_factory.mktemp("whole") / "out"
     assert main(segment_args(scene, masks, out)) == 0
-    return outputs(out)
+    return run_files(out)
 
 
 def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120.0) -> None:
@@ -90,7 +81,7 @@ def test_killed_at_a_random_frame_then_resumed_writes_the_same_bytes(room, unint
     assert 0 < read_checkpoint(ckpt / f"{scene.name}.ckpt")["next_frame"] <= 40
     capsys.readouterr()
     assert main(args + ["--resume"]) == 0
-    assert outputs(out) == uninterrupted
+    assert run_files(out) == uninterrupted
     assert not (ckpt / f"{scene.name}.ckpt").exists()  # done: nothing left to resume
 
 
@@ -104,7 +95,7 @@ def test_sigterm_saves_a_checkpoint_and_stops(room, uninterrupted, tmp_path):
     assert proc.wait(timeout=120) == 128 + signal.SIGTERM
     assert (ckpt / f"{scene.name}.ckpt").exists() and not (out / f"{scene.name}.txt").exists()
     assert main(args + ["--resume"]) == 0
-    assert outputs(out) == uninterrupted
+    assert run_files(out) == uninterrupted
 
 
 def test_resume_refuses_other_settings_and_bad_files(room, tmp_path, capsys):

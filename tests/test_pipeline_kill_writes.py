@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.processes import cli_env
+from tests.processes import cli_env, run_files
 from tracklift.cli import main
 
 # Counts the process's renames into COUNT_FILE at exit; SIGKILLs the process at the KILL_AT-th (0 = never).
@@ -58,14 +58,6 @@ def run_killed_at(k: int, args: list[str], count_file) -> subprocess.CompletedPr
     )
 
 
-def outputs(out) -> dict[str, bytes]:
-    return {
-        p.relative_to(out).as_posix(): p.read_bytes()
-        for p in sorted(out.rglob("*"))
-        if p.is_file() and not p.name.endswith("_timings.json")
-    }
-
-
 @pytest.fixture(scope="module")
 def uninterrupted(room, tmp_path_factory):
     """The outputs of a run that never stopped, and the files it renamed into place, in order."""
@@ -75,7 +67,7 @@ def uninterrupted(room, tmp_path_factory):
     assert done.returncode == 0, done.stderr
     out = base / "out"
     renames = [Path(r) for r in json.loads((base / "renames.json").read_text())]
-    return outputs(out), [r.relative_to(out).as_posix() for r in renames if r.is_relative_to(out)]
+    return run_files(out), [r.relative_to(out).as_posix() for r in renames if r.is_relative_to(out)]
 
 
 def test_the_index_is_renamed_into_place_after_every_file_it_names(uninterrupted):
@@ -96,7 +88,7 @@ def test_killed_while_writing_leaves_a_complete_scene_or_none(room, uninterrupte
     out = tmp_path / "out"
     killed = run_killed_at(k, segment_args(scene, masks, out), tmp_path / "renames.json")
     assert killed.returncode == -signal.SIGKILL
-    left = outputs(out)
+    left = run_files(out)
     if index in left:
         for line in left[index].decode().splitlines():
             assert line.split()[0] in left, f"the index names {line.split()[0]}, which is missing"
@@ -107,5 +99,5 @@ def test_killed_while_writing_leaves_a_complete_scene_or_none(room, uninterrupte
         assert k <= renames.index(index) + 1
     # the next run in a new process, as a user would run it (it removes the killed writer's temporaries)
     assert run_killed_at(0, segment_args(scene, masks, out), tmp_path / "renames.json").returncode == 0
-    assert outputs(out) == files
+    assert run_files(out) == files
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
