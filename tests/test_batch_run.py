@@ -160,6 +160,27 @@ def test_rerun_skips_finished_scenes_and_retries_the_failed_one(process_run, dat
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.txt")} == before
 
 
+@pytest.mark.parametrize(
+    "flag, value, message",
+    [
+        ("--max-frames", "0", "--max-frames must be ≥ 1"),
+        ("--segmenter", "rgbd:min_area=abc", "option min_area must be float"),
+        ("--features", "handcrafted:nope=1", "nope"),
+        ("--vocab", "bogus", "bogus"),
+    ],
+)
+def test_segment_options_a_scene_would_refuse_stop_the_batch_before_any_scene(
+    dataset, tmp_path, capsys, flag, value, message
+):
+    out = tmp_path / "out"
+    assert (
+        main(batch_args(dataset, out, "--engine", "process", "--scenes", str(dataset / "good.txt"), flag, value)) == 2
+    )
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("tracklift")]
+    assert len(lines) == 1 and lines[0].startswith("tracklift batch: error: ") and message in lines[0], lines
+    assert not (out / "batch.json").exists()
+
+
 def test_changed_settings_redo_the_scene(process_run, dataset, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(process_run[0], out)

@@ -76,8 +76,10 @@ def run(args: argparse.Namespace) -> int:
     from tracklift.core.config import config_from_args
     from tracklift.eval.report import format_table, result_to_json
     from tracklift.io.atomic import atomic_write_text
+    from tracklift.pipeline.cli import check_options
 
     config = config_from_args(BatchConfig, args)
+    check_options(args)
     if args.workers < 1:
         raise ValueError(f"--workers must be ≥ 1, got {args.workers}")
     if args.masks_root is not None and not Path(args.masks_root).is_dir():

@@ -250,13 +250,38 @@ def _checkpointing(args: argparse.Namespace, scene, config):
     return Checkpointer(path, key, args.checkpoint_every), resume
 
 
-def _check(args: argparse.Namespace) -> None:
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse the values of `add_options` that a run would refuse, before any scene is read: `tracklift batch`
+    checks them once, up front, instead of failing (and retrying) every scene. Weight-free segmenter specs are
+    built here; a model-backed one (hf:, dinov2:, clip:, ...) is checked when its model loads."""
+    from tracklift.pipeline.backends import make_features, make_segmenter
+    from tracklift.vocab import load_vocabulary
+
     if args.stride < 1:
         raise ValueError(f"--stride must be ≥ 1, got {args.stride}")
+    if args.max_frames is not None and args.max_frames < 1:
+        raise ValueError(f"--max-frames must be ≥ 1, got {args.max_frames}")
+    if args.pictures < 0:
+        raise ValueError(f"--pictures must be ≥ 0, got {args.pictures}")
     if not 0 <= args.max_lost < 1:
         raise ValueError(f"--max-lost must be in [0, 1), got {args.max_lost}")
     if not 1 <= args.read_threads <= 64:
         raise ValueError(f"--read-threads must be in [1, 64], got {args.read_threads}")
+    config = pipeline_config(args)
+    load_vocabulary(args.vocab)
+    kind, _, options = (args.segmenter or "").partition(":")
+    if kind == "rgbd":
+        make_segmenter(args.segmenter)
+    elif kind == "geo3d":
+        from tracklift.segment3d.segment import geo3d_config
+
+        geo3d_config(options, voxel=config.lift.voxel, stride=config.lift.stride)
+    if args.features.partition(":")[0] == "handcrafted":
+        make_features(args.features)
+
+
+def _check(args: argparse.Namespace) -> None:
+    check_options(args)
     if args.masks is not None and not Path(args.masks).is_dir():
         raise FileNotFoundError(f"{args.masks}: no such masks folder")
     if args.mesh is not None and not Path(args.mesh).is_file():
