@@ -1,6 +1,6 @@
 """Whole-command speed beside the naive baseline, and cost against stream length.
 
-`python -m benchmarks.speed [--quick] [--repeats N] [--lengths 300,1000,5000]`
+`python -m benchmarks.speed [--quick] [--only compare|streams] [--repeats N] [--lengths 300,1000,5000]`
 
 1. **One scan at ScanNet sizes** (`scan` realism of the synthetic instrument: 300 frames, 640×480 depth,
    1296×968 JPEG colour, drifting poses, a reconstructed mesh), 2D masks from its ground truth through the `mild`
@@ -14,6 +14,8 @@
    no copies), `tracklift segment` on each: frames/s and peak RSS against length (a table and a PNG plot).
 
 Records `benchmarks/results/speed.json`, the plot `docs/speed_streams.png` and the section of BENCHMARKS.md.
+`--only compare` or `--only streams` runs one part and keeps the other part of the existing results file; each
+part records its own date, machine load and settings.
 """
 
 from __future__ import annotations
@@ -280,8 +282,8 @@ def markdown_section(doc: dict) -> str:
         f"One synthetic scan in `{suite['realism']}` realism at ScanNet sizes ({suite['frames']} frames, "
         f"{suite['width']}×{suite['height']} depth, {doc['color_size']} JPEG colour, a mesh of "
         f"{doc['mesh_vertices']} vertices), `{suite['preset']}` masks with vocabulary names. Both are whole commands "
-        f"(start-up, reading, writing the outputs over the mesh), the fastest of {suite['repeats']} alternating "
-        f"run(s); AP is class-agnostic against the scene's GT. Recorded {doc['date']} on "
+        f"(start-up, reading, writing the outputs over the mesh), the fastest of {c.get('repeats', suite['repeats'])} "
+        f"alternating run(s); AP is class-agnostic against the scene's GT. Recorded {c.get('date', doc['date'])} on "
         f"{machine_line(doc['machine'])} (`python -m benchmarks.speed`).",
         "",
         "| command | seconds | frames/s | lift + track frames/s | peak RSS MB | agn. AP | agn. AP50 | agn. AP25 |",
@@ -296,7 +298,8 @@ def markdown_section(doc: dict) -> str:
         "",
         f"`segment` takes **{c['ratio']:.2f}×** the naive baseline's time.",
         "",
-        "Long streams (the scan played back and forth; `tracklift segment`, whole command):",
+        "Long streams (the scan played back and forth; `tracklift segment`, whole command, default "
+        f"`--trace-budget`; recorded {doc.get('streams_date', doc['date'])}):",
         "",
         "| frames | seconds | frames/s | lift + track frames/s | peak RSS MB |",
         "|---:|---:|---:|---:|---:|",
@@ -311,9 +314,30 @@ def markdown_section(doc: dict) -> str:
     return "\n".join(lines)
 
 
+def previous_parts(path: Path, parts: tuple[str, ...]) -> dict:
+    """The results document at `path` with the parts about to be measured removed (empty when there is none);
+    a part that is neither measured now nor recorded before is an error."""
+    doc = json.loads(path.read_text()) if path.exists() else {}
+    for part in ("compare", "streams"):
+        if part in parts:
+            doc.pop(part, None)
+        elif part not in doc:
+            raise SystemExit(f"{path} holds no '{part}' part to keep: run without --only first")
+    # documents written before --only kept each part's date and repeats at the top only
+    if "compare" in doc:
+        doc["compare"].setdefault("date", doc.get("date"))
+        doc["compare"].setdefault("repeats", doc.get("suite", {}).get("repeats"))
+    if "streams" in doc:
+        doc.setdefault("streams_date", doc.get("date"))
+    return doc
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.speed", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tiny scene (checks the harness)")
+    parser.add_argument(
+        "--only", choices=("compare", "streams"), help="run one part, keep the other from the existing results"
+    )
     parser.add_argument("--repeats", type=int, help="alternating runs of each command (default 2)")
     parser.add_argument("--lengths", help="stream lengths, comma-separated (default 300,1000,5000)")
     parser.add_argument("--cache", default=str(HERE / ".cache"), help="generated scenes, masks and outputs")
@@ -338,24 +362,33 @@ def main(argv: list[str] | None = None) -> int:
     scene = ensure_scene(cache, suite)
     masks = ensure_masks(cache, scene, suite.preset)
     work = cache / "speed" / suite.name
-    doc = {
-        "kind": "speed",
-        "suite": asdict(suite),
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
-        "machine": machine(),
-        "load_average_start": list(os.getloadavg()),
-        "mesh_vertices": len(read_ply(next(scene.glob("*_vh_clean_2.ply"))).vertices),
-        "color_size": "×".join(map(str, cv2.imread(str(scene / "color" / "0.jpg")).shape[1::-1])),
-        "compare": compare(scene, masks, work, suite.repeats),
-        "streams": streams(scene, masks, work, suite.lengths),
-    }
-    if not args.quick:
-        doc["plot"] = "docs/speed_streams.png"
-        plot_streams(doc["streams"], ROOT / doc["plot"])
+    results = Path(args.results) / f"{suite.name}.json"
+    parts = ("compare", "streams") if args.only is None else (args.only,)
+    doc = previous_parts(results, parts)
+    date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started))
+    doc.update(
+        {
+            "kind": "speed",
+            "suite": asdict(suite),
+            "machine": machine(),
+            "mesh_vertices": len(read_ply(next(scene.glob("*_vh_clean_2.ply"))).vertices),
+            "color_size": "×".join(map(str, cv2.imread(str(scene / "color" / "0.jpg")).shape[1::-1])),
+        }
+    )
+    load = list(os.getloadavg())
+    if "compare" in parts:
+        doc["compare"] = {**compare(scene, masks, work, suite.repeats), "repeats": suite.repeats, "date": date}
+        doc["date"], doc["load_average_start"] = date, load
+    if "streams" in parts:
+        doc["streams"] = streams(scene, masks, work, suite.lengths)
+        doc["streams_date"], doc["streams_load_average_start"] = date, load
+        if not args.quick:
+            doc["plot"] = "docs/speed_streams.png"
+            plot_streams(doc["streams"], ROOT / doc["plot"])
     doc["wall_seconds"] = round(time.time() - started, 1)
     from benchmarks.run import record
 
-    record(doc, Path(args.results) / f"{suite.name}.json", args.markdown)
+    record(doc, results, args.markdown)
     return 0
 
 

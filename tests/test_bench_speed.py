@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from benchmarks.speed import looped_scene, markdown_section, played_back, plot_streams
+from benchmarks.speed import looped_scene, markdown_section, played_back, plot_streams, previous_parts
 from tracklift.data.scene import open_scene
 
 
@@ -72,8 +72,24 @@ def test_plot_and_section(tmp_path):
         "machine": {"cpus": 2, "python": "3.11", "numpy": "2"},
         "compare": {"segment": {**r, "seconds": 6.0, "lift_track_fps": 90.0}, "naive": r, "ratio": 0.5},
         "streams": rows,
+        "streams_date": "later",
         "plot": "docs/speed_streams.png",
     }
     text = markdown_section(doc)
     assert "**0.50×**" in text and "| 1000 | 95.0 | 10.5 | 82.0 | 700 |" in text
+    assert "Recorded today" in text and "recorded later" in text  # each part says when it was measured
     assert "| `tracklift segment` | 6.0 | 25.0 | 90.0 | 400 | 0.500 | 0.700 | 0.800 |" in text
+
+
+def test_only_one_part_keeps_the_other(tmp_path):
+    path = tmp_path / "speed.json"
+    old = {"date": "then", "suite": {"repeats": 1}, "compare": {"ratio": 0.5}, "streams": [{"frames": 300}]}
+    path.write_text(json.dumps(old))
+    kept = previous_parts(path, ("streams",))  # --only streams: the old compare part stays, dated as it was
+    assert "streams" not in kept and kept["compare"] == {"ratio": 0.5, "date": "then", "repeats": 1}
+    kept = previous_parts(path, ("compare",))
+    assert "compare" not in kept and kept["streams"] == [{"frames": 300}] and kept["streams_date"] == "then"
+    assert previous_parts(path, ("compare", "streams")) == {"date": "then", "suite": {"repeats": 1}}
+    assert previous_parts(tmp_path / "none.json", ("compare", "streams")) == {}
+    with pytest.raises(SystemExit, match="no 'compare' part to keep"):
+        previous_parts(tmp_path / "none.json", ("streams",))

@@ -85,6 +85,25 @@ def test_killed_at_a_random_frame_then_resumed_writes_the_same_bytes(room, unint
     assert not (ckpt / f"{scene.name}.ckpt").exists()  # done: nothing left to resume
 
 
+def test_a_folded_tracing_table_is_checkpointed_and_changes_no_output(room, uninterrupted, tmp_path, capsys):
+    scene, masks = room
+    out, ckpt = tmp_path / "out", tmp_path / "ckpt"
+    # ~2,500 tracing-table entries per frame here: the first frame already passes the budget, and the table is
+    # folded again each time it doubles, before the first save
+    args = segment_args(
+        scene, masks, out, "--checkpoint", str(ckpt), "--checkpoint-every", "3", "--trace-budget", "500"
+    )
+    proc = start(args)
+    wait_for(ckpt / f"{scene.name}.ckpt", proc)
+    proc.kill()
+    proc.wait()
+    saved = read_checkpoint(ckpt / f"{scene.name}.ckpt")
+    assert saved["mapper"].tracker.table.folded
+    capsys.readouterr()
+    assert main(args + ["--resume"]) == 0
+    assert outputs(out) == uninterrupted
+
+
 def test_sigterm_saves_a_checkpoint_and_stops(room, uninterrupted, tmp_path):
     scene, masks = room
     out, ckpt = tmp_path / "out", tmp_path / "ckpt"

@@ -189,6 +189,8 @@ def test_segment_cli_bad_arguments(scene, tmp_path, capsys):
     assert main(["segment", str(root), "--out", str(tmp_path), "--masks", str(tmp_path / "nope")]) == 2
     assert "no such masks folder" in capsys.readouterr().err
     assert main(["segment", str(root), "--out", str(tmp_path), "--stride", "0"]) == 2
+    assert main(["segment", str(root), "--out", str(tmp_path), "--masks", str(masks_dir), "--trace-budget", "0"]) == 2
+    assert "TrackerConfig.trace_budget must be ≥ 1, got 0" in capsys.readouterr().err
     assert main(["segment", str(tmp_path / "missing"), "--out", str(tmp_path), "--masks", str(masks_dir)]) == 2
 
 

@@ -181,3 +181,46 @@ def test_masks_must_match_the_segments():
     t = tracker(mode="spatial")
     with pytest.raises(ValueError, match="masks must be"):
         t.step(0, DEPTH, K, np.eye(4), [block(0, 6)], masks=np.zeros((2, 5, 5), bool))
+
+
+def noisy_stream(t: Tracker, frames: int = 24) -> None:
+    """Three objects seen with jittered, sometimes bleeding or split masks, background around them, merges every
+    few frames: enough for refinement to split, merge and re-assign."""
+    rng = np.random.default_rng(0)
+    for k in range(frames):
+        segs = []
+        for x0 in (0, 14, -14):
+            lo, hi = x0 + int(rng.integers(-1, 2)), x0 + 6 + int(rng.integers(-1, 3))
+            if rng.random() < 0.2:  # a mask split in two
+                segs += [block(lo, lo + 3), block(lo + 3, hi)]
+            else:
+                segs.append(block(lo, hi))
+        ring = block(-20, 24, 4, 6)
+        t.step(k, DEPTH, K, np.eye(4), segs, background=(ring.keys, ring.weights))
+
+
+def test_a_folded_table_gives_the_same_instances():
+    from tracklift.trace.consistency import ConsistencyConfig
+    from tracklift.track.output import background_points
+
+    whole = tracker(mode="spatial", merge_every=4)
+    noisy_stream(whole)
+    small = tracker(mode="spatial", merge_every=4, trace_budget=300)  # ~250 entries per frame: folds often
+    noisy_stream(small)
+    assert not whole.table.folded and small.table.folded and len(small.table) < len(whole.table) / 4
+    for refine in (None, ConsistencyConfig()):
+        a, b = build_instances(whole, refine), build_instances(small, refine)
+        assert [(i.id, i.score, i.frames) for i in a] == [(i.id, i.score, i.frames) for i in b]
+        for i, j in zip(a, b):
+            np.testing.assert_array_equal(i.points, j.points)
+    np.testing.assert_array_equal(background_points(whole), background_points(small))
+
+
+def test_fold_budget_adapts_to_a_map_larger_than_the_budget():
+    t = tracker(mode="spatial", trace_budget=10)  # every fold still leaves more than 10 (voxel, track) rows
+    sizes = []
+    fold = t.table.fold
+    t.table.fold = lambda label_map: (fold(label_map), sizes.append(len(t.table)))
+    noisy_stream(t, frames=12)
+    # after a fold the next waits for twice the folded size, so such a map is not folded every frame
+    assert 1 < len(sizes) < 12 and t._fold_at == 2 * sizes[-1]

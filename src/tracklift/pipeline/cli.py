@@ -66,7 +66,9 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         default="handcrafted",
         help="handcrafted[:key=value,...] | dinov2:<model> | none (default handcrafted)",
     )
-    add_config_flags(parser, TrackerConfig, {"mode": "--mode"}, dest_prefix="tracker_")
+    add_config_flags(
+        parser, TrackerConfig, {"mode": "--mode", "trace_budget": "--trace-budget"}, dest_prefix="tracker_"
+    )
     parser.add_argument("--no-refine", action="store_true", help="skip consistency refinement from the tracing table")
     parser.add_argument(
         "--no-snap", action="store_true", help="keep vertex-level predictions (no snapping to mesh superpoints)"

@@ -3,7 +3,9 @@
 `Mapper` is the streaming API: `add_frame(frame, masks)` per frame and `instances()` at any time. It keeps
 only voxel maps, per-track summaries and the voxel-level tracing table — never a frame's point cloud. The
 maps grow with the mapped surface; the table with the (voxel, frame) observations, ~0.2 MB per 640×480
-frame with 20 masks at 3 cm voxels — `TrackerConfig.trace_every` thins it for very long streams.
+frame with 20 masks at 3 cm voxels, until it passes `TrackerConfig.trace_budget` entries and is folded to one
+row per (voxel, track) — so memory is bounded by the map, not the stream's length (a 5,000-frame stream:
+BENCHMARKS.md, speed).
 `map_scene` runs every frame of a scene through one.
 """
 

@@ -7,6 +7,20 @@ frame → segment; consistency refinement and Trace3D's split/prune read the sam
 
 Storage is columnar (four growing arrays, amortised doubling), so appends cost O(entries) and every query
 is one vectorised pass over the table.
+
+Folding bounds a long stream's table (`fold`). When every later reader will aggregate with a label map that
+factors through one map f (the tracker's readers all map a segment through the track it belongs to, and
+tracks only merge), the entries can be replaced by one row per (primitive, f(label)) carrying the summed
+weight and the number of distinct views that gave that primitive that label. A folded row has view
+FOLDED (-1) and its own view count (a fifth column, created by the first fold; raw entries count one view).
+What `aggregate` returns afterwards, for any label map that factors through f:
+* weights are exact (each folded row holds an exact float64 sum stored as float32: exact for pixel counts
+  below 2**24, otherwise within float32 rounding);
+* view counts are exact as long as the later map does not send two folded labels to one label. When it does
+  (two tracks folded apart merge later), a view that gave the primitive both labels is counted twice, so the
+  count is an upper bound: at most the sum of the two tracks' counts.
+Per-view queries (`ambiguous_view_fraction`) need the raw entries and refuse a folded table; Trace3D never
+folds its tables.
 """
 
 from __future__ import annotations
@@ -34,8 +48,34 @@ class LabelPairs:
         return len(self.primitive)
 
 
+# The view id of a folded row (it stands for several views; its view count is in `TraceTable.views`).
+FOLDED = -1
+
+
+def _sum_pairs(
+    prim: np.ndarray, view: np.ndarray, label: np.ndarray, weight: np.ndarray, counts: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per (primitive, label) pair: summed weight [P] float64 and view count [P] float64, sorted by primitive
+    then label. A raw entry counts its view once per pair; a folded row (view FOLDED) adds its count."""
+    order = np.lexsort((view, label, prim))
+    p, lab, v, w = prim[order], label[order], view[order], weight[order]
+    pair_start = np.ones(len(p), bool)
+    pair_start[1:] = (p[1:] != p[:-1]) | (lab[1:] != lab[:-1])
+    view_start = pair_start.copy()
+    view_start[1:] |= v[1:] != v[:-1]
+    if counts is not None:
+        view_start = np.where(v == FOLDED, counts[order], view_start)
+    pair_id = np.cumsum(pair_start) - 1
+    starts = np.flatnonzero(pair_start)
+    return p[starts], lab[starts], np.bincount(pair_id, weights=w), np.bincount(pair_id, weights=view_start)
+
+
 class TraceTable:
-    """Sparse primitive × view → label (weight) table, filled one view at a time."""
+    """Sparse primitive × view → label (weight) table, filled one view at a time; `fold` bounds it."""
+
+    # The largest view in folded rows: a view's entries must not straddle a fold (its count would split). A
+    # class default, so tables pickled before folding existed (splat lift checkpoints) read as never folded.
+    _folded_through = -1
 
     def __init__(self, capacity: int = 4096) -> None:
         self._n = 0
@@ -56,12 +96,12 @@ class TraceTable:
 
     @property
     def view(self) -> np.ndarray:
-        """[E] int32 view id of each entry."""
+        """[E] int32 view id of each entry (FOLDED for a folded row)."""
         return self._cols["view"][: self._n]
 
     @property
     def label(self) -> np.ndarray:
-        """[E] int32 label id of each entry (int32 keeps the table at 20 bytes per entry)."""
+        """[E] int32 label id of each entry (int32 keeps the table at 20 bytes per entry, 24 once folded)."""
         return self._cols["label"][: self._n]
 
     @property
@@ -70,15 +110,33 @@ class TraceTable:
         return self._cols["weight"][: self._n]
 
     @property
+    def folded(self) -> bool:
+        """Whether the table was folded (it then has rows standing for several views)."""
+        return "views" in self._cols
+
+    @property
+    def views(self) -> np.ndarray:
+        """[E] int32 number of views each entry stands for: 1 for a raw entry, the count of a folded row."""
+        if not self.folded:
+            return np.ones(self._n, np.int32)
+        return self._cols["views"][: self._n]
+
+    @property
     def nbytes(self) -> int:
         return sum(c.nbytes for c in self._cols.values())
 
     def append(self, view: int, primitives: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None) -> None:
         """Record that in `view`, primitives[i] fell into labels[i] with weights[i] (default 1).
 
-        primitives: [N] int64; labels: [N] int (or a scalar for all), in [0, 2**31); weights: [N] float32
-        (or None).
+        view: ≥ 0; primitives: [N] int64; labels: [N] int (or a scalar for all), in [0, 2**31); weights: [N]
+        float32 (or None).
         """
+        if view < 0:
+            raise ValueError(f"view must be ≥ 0, got {view}")
+        if view <= self._folded_through:
+            raise ValueError(
+                f"views appended after a fold must be new: view {view}, folded up to {self._folded_through}"
+            )
         primitives = np.asarray(primitives, np.int64).ravel()
         n = len(primitives)
         labels = np.broadcast_to(np.asarray(labels, np.int64), (n,)) if np.ndim(labels) == 0 else np.asarray(labels)
@@ -103,6 +161,8 @@ class TraceTable:
         self._cols["view"][self._n : end] = view
         self._cols["label"][self._n : end] = labels
         self._cols["weight"][self._n : end] = weights
+        if self.folded:
+            self._cols["views"][self._n : end] = 1
         self._n = end
 
     def aggregate(self, label_map: np.ndarray | None = None) -> LabelPairs:
@@ -110,30 +170,57 @@ class TraceTable:
 
         label_map: optional [L] int64 mapping each label id to a new one (e.g. segment -> track); entries
         mapped to a negative id are dropped. Several labels of one view mapped to the same new label count
-        as one view.
+        as one view. On a folded table the map must factor through the fold's map (module docstring).
         """
         prim, view, label, weight = self.primitive, self.view, self.label.astype(np.int64), self.weight
+        counts = self.views if self.folded else None
         if label_map is not None:
-            label_map = np.asarray(label_map, np.int64)
-            if len(label) and label.max() >= len(label_map):
-                raise ValueError(f"label_map has {len(label_map)} entries, table uses label {label.max()}")
-            label = label_map[label]
+            label = self._mapped(label_map, label)
             keep = label >= 0
             prim, view, label, weight = prim[keep], view[keep], label[keep], weight[keep]
+            counts = counts[keep] if counts is not None else None
         if len(prim) == 0:
             z = np.zeros(0, np.int64)
             return LabelPairs(z, z, np.zeros(0, np.float32), np.zeros(0, np.int32))
-        order = np.lexsort((view, label, prim))
-        p, lab, v, w = prim[order], label[order], view[order], weight[order]
-        pair_start = np.ones(len(p), bool)
-        pair_start[1:] = (p[1:] != p[:-1]) | (lab[1:] != lab[:-1])
-        view_start = pair_start.copy()
-        view_start[1:] |= v[1:] != v[:-1]
-        pair_id = np.cumsum(pair_start) - 1
-        starts = np.flatnonzero(pair_start)
-        weights = np.bincount(pair_id, weights=w).astype(np.float32)
-        views = np.bincount(pair_id, weights=view_start).astype(np.int32)
-        return LabelPairs(p[starts], lab[starts], weights, views)
+        p, lab, weights, views = _sum_pairs(prim, view, label, weight, counts)
+        return LabelPairs(p, lab, weights.astype(np.float32), views.astype(np.int32))
+
+    def fold(self, label_map: np.ndarray) -> None:
+        """Replace every entry by one row per (primitive, label_map[label]): view FOLDED, the summed weight and
+        the number of distinct views behind it (folded rows add their own counts). Later appends stay raw and
+        must come from new views (larger ids than any folded one); a later fold folds everything again. Only
+        for tables whose every later `aggregate` map factors through `label_map` (what stays exact: module
+        docstring).
+
+        label_map: [L] int64, every label the table uses mapped to a label ≥ 0 (e.g. each segment to a
+        representative segment of its track). The storage keeps its capacity (no reallocation).
+        """
+        label = self._mapped(label_map, self.label.astype(np.int64))
+        if len(label) and label.min() < 0:
+            raise ValueError(
+                f"label_map sends label {int(self.label[np.argmin(label)])} to {label.min()}; fold keeps every entry"
+            )
+        if len(label) and label.max() >= 2**31:
+            raise ValueError(f"label_map values must lie below 2**31, got {label.max()}")
+        counts = self.views if self.folded else None
+        p, lab, weights, views = _sum_pairs(self.primitive, self.view, label, self.weight, counts)
+        self._folded_through = max(self._folded_through, int(self.view.max(initial=-1)))
+        if not self.folded:
+            self._cols["views"] = np.empty(len(self._cols["primitive"]), np.int32)
+        n = len(p)
+        self._cols["primitive"][:n] = p
+        self._cols["view"][:n] = FOLDED
+        self._cols["label"][:n] = lab
+        self._cols["weight"][:n] = weights
+        self._cols["views"][:n] = views
+        self._n = n
+
+    @staticmethod
+    def _mapped(label_map: np.ndarray, label: np.ndarray) -> np.ndarray:
+        label_map = np.asarray(label_map, np.int64)
+        if len(label) and label.max() >= len(label_map):
+            raise ValueError(f"label_map has {len(label_map)} entries, table uses label {label.max()}")
+        return label_map[label]
 
 
 def top_labels(pairs: LabelPairs, by: str = "weight") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -181,8 +268,11 @@ def ambiguous_view_fraction(table: TraceTable, min_share: float = 0.8) -> tuple[
     """Per primitive, the fraction of the views seeing it in which its top label has < min_share of its weight.
 
     This is Trace3D's test for a Gaussian straddling two objects (ambiguous in > 40 % of its views).
-    Returns primitives [Q] int64 (sorted) and fraction [Q] float32.
+    Returns primitives [Q] int64 (sorted) and fraction [Q] float32. A folded table has lost its per-view
+    labels: ValueError.
     """
+    if table.folded:
+        raise ValueError("ambiguous_view_fraction needs per-view entries; this tracing table was folded")
     prim, view, label, weight = table.primitive, table.view, table.label, table.weight
     if len(prim) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.float32)

@@ -47,3 +47,6 @@ class TrackerConfig:
         0.85, "an instance this much inside a better one is suppressed", low=0.0, high=2.0
     )
     trace_every: int = option(1, "record the tracing table on every n-th frame only", low=1)
+    trace_budget: int = option(
+        1_000_000, "tracing-table entries past which it is folded to one row per (voxel, track)", low=1
+    )

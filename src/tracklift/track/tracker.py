@@ -6,7 +6,10 @@ Hungarian algorithm, grow matched tracks, start new tracks from unmatched segmen
 voxels the frame saw under other labels (so what a bad mask added fades out), and every few frames merge
 tracks that turned out to be one object. Tracks out of view simply wait (dormant) and are matched again by
 overlap when they re-enter the view. Every segment is also recorded in a tracing table (voxel × frame →
-segment id) that consistency refinement reads later.
+segment id) that consistency refinement reads later. Every reader of that table maps a segment through its
+track, and tracks only merge, so past `TrackerConfig.trace_budget` entries the table is folded to one row per
+(voxel, track) (`TraceTable.fold`; what stays exact is documented there): memory stays bounded by the map, not
+the stream's length.
 """
 
 from __future__ import annotations
@@ -73,6 +76,9 @@ class Tracker:
         self._n_segments = BACKGROUND + 1
         self._next_id = 0
         self.frames_seen = 0
+        # Fold when the table grows past this: the budget, or twice the last fold's size if that is larger, so a
+        # map whose (voxel, track) pairs alone approach the budget is not folded again every frame.
+        self._fold_at = config.trace_budget
 
     @property
     def segment_track(self) -> np.ndarray:
@@ -208,6 +214,8 @@ class Tracker:
             self.table.append(frame_index, background[0], BACKGROUND, background[1])
         if cfg.merge_every and self.frames_seen % cfg.merge_every == 0:
             self.merge()
+        if self.table is not None and len(self.table) > self._fold_at:
+            self.fold_table()
         return assigned
 
     def _record(self, frame_index: int, seg: Segment, track_id: int) -> int:
@@ -219,6 +227,20 @@ class Tracker:
         if self._tracing(frame_index):
             self.table.append(frame_index, seg.keys, sid, seg.weights)
         return sid
+
+    def fold_table(self) -> None:
+        """Fold the tracing table to one row per (voxel, track): each segment maps to its track's first
+        segment (BACKGROUND to itself), so every later segment -> track map factors through the fold."""
+        st = self.segment_track
+        tracked = np.flatnonzero(st >= 0)
+        first = np.full(self._next_id, len(st), np.int64)
+        np.minimum.at(first, st[tracked], tracked)
+        representative = np.arange(len(st))
+        representative[tracked] = first[st[tracked]]
+        before = len(self.table)
+        self.table.fold(representative)
+        self._fold_at = max(self.config.trace_budget, 2 * len(self.table))
+        log.debug("folded the tracing table from %d to %d entries", before, len(self.table))
 
     def _tracing(self, frame_index: int) -> bool:
         return self.table is not None and frame_index % self.config.trace_every == 0
