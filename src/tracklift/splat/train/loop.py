@@ -25,6 +25,7 @@ from tracklift.io.atomic import atomic_open, atomic_write_text
 from tracklift.splat.io.ply import write_gaussians_ply
 from tracklift.splat.render.camera import Camera
 from tracklift.splat.render.gaussians import Gaussians
+from tracklift.splat.render.gsplat_backend import BACKENDS
 from tracklift.splat.render.rasterizer import rasterize
 from tracklift.splat.train.densify import DensifyConfig, GradientStats, densify_and_prune, reset_opacity
 from tracklift.splat.train.init import InitConfig, init_random
@@ -35,7 +36,8 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT = "checkpoint.pt"
 MODEL = "point_cloud.ply"  # written last: a model folder with it is complete
-_RUN_ONLY = {"iterations", "checkpoint_every", "threads"}  # config fields a resumed run may change freely
+# Config fields a resumed run may change freely (the backend changes speed, and results by float rounding only).
+_RUN_ONLY = {"iterations", "checkpoint_every", "threads", "backend"}
 
 
 @config
@@ -66,6 +68,7 @@ class TrainConfig:
     background: tuple[float, ...] = option((0.0, 0.0, 0.0), "RGB behind the Gaussians", low=0.0, high=1.0)
     resolution: int = option(1, "training resolution as 3DGS' -r: 1/2/4/8 divide the size, else target width px", low=1)
     tile: int = option(8, "rasterizer tile size (speed only)", low=1)
+    backend: str = option("auto", "rasterizer: auto (gsplat with CUDA, else cpu), cpu, torch, gsplat", choices=BACKENDS)
     checkpoint_every: int = option(500, "steps between checkpoints (0 = only at the end)", low=0)
     threads: int = option(1, "torch CPU threads while training (0 = leave torch's setting)", low=0)
     seed: int = option(0, "random seed of initialisation and view order", low=0)
@@ -162,7 +165,10 @@ def evaluate_psnr(
     """Mean PSNR (dB) of renders of `g` against `images` ([H, W, 3] float in [0, 1]); None without views
     (JSON null: NaN is not valid JSON)."""
     with torch.no_grad():
-        renders = [rasterize(g, c, background=config.background, tile=config.tile).color for c in cameras]
+        renders = [
+            rasterize(g, c, background=config.background, tile=config.tile, backend=config.backend).color
+            for c in cameras
+        ]
     scores = [psnr(r, im) for r, im in zip(renders, images)]
     return float(np.mean(scores)) if scores else None
 
@@ -255,7 +261,9 @@ def _train(
         cam, target = cameras[view], targets[view]
         g = opt.gaussians()
         degree = min(step // config.sh_every, config.sh_degree)
-        out = rasterize(g, cam, sh_degree=degree, background=config.background, tile=config.tile)
+        out = rasterize(
+            g, cam, sh_degree=degree, background=config.background, tile=config.tile, backend=config.backend
+        )
         loss = photometric_loss(out.color, target, config.ssim_lambda)
         depth = depth_targets[view]
         if config.depth_lambda > 0 and depth is not None:
