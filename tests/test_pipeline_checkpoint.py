@@ -101,7 +101,7 @@ def test_a_folded_tracing_table_is_checkpointed_and_changes_no_output(room, unin
     assert saved["mapper"].tracker.table.folded
     capsys.readouterr()
     assert main(args + ["--resume"]) == 0
-    assert outputs(out) == uninterrupted
+    assert run_files(out) == uninterrupted
 
 
 def test_sigterm_saves_a_checkpoint_and_stops(room, uninterrupted, tmp_path):

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.processes import run_files
 from tests.splat_toy import render_ids, toy_cameras, toy_gaussians
-from tests.test_pipeline_checkpoint import outputs
 from tests.test_splat_cli import write_id_png
 from tracklift.cli import main
 from tracklift.io.checkpoint import read_checkpoint
@@ -59,7 +59,7 @@ def lifted(model: Path, masks: Path, where: Path, *extra: str) -> dict[str, byte
     """The files of an uninterrupted lift (no checkpoint) of a fresh copy of the model."""
     fresh = copy_model(model, where / "whole")
     assert main(lift_args(fresh, masks, *extra)) == 0
-    return outputs(fresh)
+    return run_files(fresh)
 
 
 def wait_until(path: Path, proc, done, timeout: float = 120.0) -> dict:
@@ -95,7 +95,7 @@ def test_stopped_at_a_random_view_then_resumed_writes_the_same_bytes(scene, tmp_
     assert not (work / "instances.npy").exists()  # ... before any output
     capsys.readouterr()
     assert main(args + ["--resume"]) == 0
-    assert outputs(work) == expected
+    assert run_files(work) == expected
     assert not path.exists()  # done: nothing left to resume
 
 
@@ -118,7 +118,7 @@ def test_killed_after_the_whole_scene_phases_resumes_without_running_them_again(
     monkeypatch.setattr("tracklift.splat.trace3d.correct.correct_masks", must_not_run)
     monkeypatch.setattr("tracklift.splat.trace3d.instance_split.split_and_prune", must_not_run)
     assert main(args + ["--resume"]) == 0
-    assert outputs(work) == expected  # corrected masks, split/pruned Gaussians, instances
+    assert run_files(work) == expected  # corrected masks, split/pruned Gaussians, instances
     assert any(name.startswith("corrected_masks/") for name in expected)
 
 
