@@ -306,7 +306,8 @@ def run_suite(suite: Suite, cache: Path, embedder=None, progress: bool = True) -
     from tracklift.vocab import load_vocabulary
 
     started = time.time()
-    config = PipelineConfig(tracker=TrackerConfig(mode="fused"))  # the `tracklift segment` defaults
+    # the `tracklift segment` defaults but vertex-level: the `+sp` variants snap as `segment` does by default
+    config = PipelineConfig(tracker=TrackerConfig(mode="fused"), snap=None)
     vocab = load_vocabulary("scannet200")
     embedder = embedder or default_text_embedder()
     labellers = classifiers(embedder)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from tracklift.classify.affordances import AFFORDANCES, match_affordances
 from tracklift.classify.benchmark import generate_queries, query_benchmark
-from tracklift.classify.query import ParsedQuery, parse_query, rank_instances, relevance
+from tracklift.classify.query import RELATION_FLOOR, ParsedQuery, parse_query, rank_instances, relevance
 from tracklift.classify.spatial import Viewpoint, box_gap, footprint_overlap, relation_score
 from tracklift.classify.vote import VoteClassifier
 from tracklift.cli import main
@@ -168,6 +168,10 @@ def test_compositional_queries(bedroom):
     # An anchor the scene lacks cannot constrain: the target alone decides, at half weight.
     ((best, score),) = rank_instances(bedroom, "a place to sleep in the garage", top=1)
     assert best.label in ("bed", "couch") and 0.3 < score < 0.55
+    # No anchor stands in the relation (the only cup is on the table, not on the bed): the cups still come
+    # first, at the floor's share of their target score, never an unrelated object at 0.
+    ((best, score),) = rank_instances(bedroom, "the cup on the bed", top=1)
+    assert best.label == "cup" and 0.0 < score <= RELATION_FLOOR
     # World x is "right" by default: the chair at x=-1.5 is left of the bed, the one at x=3 right of it.
     assert rank_instances(bedroom, "the chair left of the bed", top=1)[0][0].id == 10
     assert rank_instances(bedroom, "the chair right of the bed", top=1)[0][0].id == 4

@@ -62,6 +62,9 @@ _DETERMINERS = r"^(?:the|a|an|some|any|this|that|my|one)\s+"
 GENERIC = {"something", "anything", "object", "objects", "thing", "things", "item", "one", "stuff", ""}
 RAMP_LOW, RAMP_HIGH = 0.45, 0.85
 ANCHOR_MIN = 0.2  # best anchor score below which the relation is dropped
+# share of a target's score it keeps when no anchor stands in the relation to it: the monitor asked for "on the
+# desk" still ranks above every non-monitor when the desk was missed or split, with a score that says so
+RELATION_FLOOR = 0.1
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,7 @@ def relevance(
             for j in np.flatnonzero(anchor > 0)
             if j != i
         ]
-        out[i] = target[i] * max(rel, default=0.0)
+        out[i] = target[i] * (RELATION_FLOOR + (1 - RELATION_FLOOR) * max(rel, default=0.0))
     return out
 
 
