@@ -1,4 +1,5 @@
-"""Differentiable tile-based Gaussian splatting on the CPU (vectorised PyTorch; autograd gives gradients).
+"""Differentiable tile-based Gaussian splatting: projection and tile binning in PyTorch, compositing by one of
+three backends.
 
 The image model is the one of 3D Gaussian Splatting (Kerbl et al. 2023):
 
@@ -8,11 +9,18 @@ The image model is the one of 3D Gaussian Splatting (Kerbl et al. 2023):
   α < 1/255; the pixel stops before the Gaussian that would bring transmittance T below 1e-4;
 * colour = Σ αᵢ Tᵢ cᵢ + T_final · background, with cᵢ = max(0, SH(view direction) + 0.5).
 
-Pixels are grouped in tiles; each tile gathers the depth-sorted Gaussians whose square overlaps it, and
-tiles with similar Gaussian counts are evaluated together as dense [tiles, pixels, Gaussians] tensors:
-log α as one matmul of pixel monomials with per-Gaussian quadratic coefficients, transmittance by a
-cumulative sum of log(1 - α), and a hand-written backward for the compositing step (autograd does the
-rest). `reference.py` holds a per-pixel loop version of the same model that the tests compare against,
+Projection and colours are PyTorch (autograd gives their gradients). `bin_tiles` lists, per tile, the
+depth-sorted Gaussians that can reach it (the 3σ square cut to the opacity-aware ellipse outside which α <
+1/255). Compositing, `rasterize(backend=...)`:
+
+* "cpu" (the default without CUDA): `sparse_blend.py`, per-pixel numba kernels that walk each tile's list and
+  stop where the 3DGS CUDA kernels stop, with a hand-written backward;
+* "torch": tiles with similar Gaussian counts evaluated together as dense [tiles, pixels, Gaussians] tensors
+  (log α as one matmul of pixel monomials with per-Gaussian quadratic coefficients, transmittance by a
+  cumulative sum of log(1 - α), a hand-written backward for the compositing step);
+* "gsplat": the CUDA rasterizer, when CUDA and gsplat are present.
+
+`reference.py` holds a per-pixel loop version of the same model that the tests compare both CPU backends against,
 values and gradients.
 """
 
