@@ -252,13 +252,7 @@ def _checkpointing(args: argparse.Namespace, scene, config):
     return Checkpointer(path, key, args.checkpoint_every), resume
 
 
-def check_options(args: argparse.Namespace) -> None:
-    """Refuse the values of `add_options` that a run would refuse, before any scene is read: `tracklift batch`
-    checks them once, up front, instead of failing (and retrying) every scene. Weight-free segmenter specs are
-    built here; a model-backed one (hf:, dinov2:, clip:, ...) is checked when its model loads."""
-    from tracklift.pipeline.backends import make_features, make_segmenter
-    from tracklift.vocab import load_vocabulary
-
+def _check_bounds(args: argparse.Namespace) -> None:
     if args.stride < 1:
         raise ValueError(f"--stride must be ≥ 1, got {args.stride}")
     if args.max_frames is not None and args.max_frames < 1:
@@ -269,6 +263,17 @@ def check_options(args: argparse.Namespace) -> None:
         raise ValueError(f"--max-lost must be in [0, 1), got {args.max_lost}")
     if not 1 <= args.read_threads <= 64:
         raise ValueError(f"--read-threads must be in [1, 64], got {args.read_threads}")
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse the values of `add_options` that a run would refuse, before any scene is read: `tracklift batch`
+    checks them once, up front, instead of failing (and retrying) every scene. Weight-free segmenter and
+    feature specs are built here; a model-backed one (hf:, dinov2:, clip:, ...) is checked when its model
+    loads. (`segment` itself needs only the bounds: it builds all of these at once anyway.)"""
+    from tracklift.pipeline.backends import make_features, make_segmenter
+    from tracklift.vocab import load_vocabulary
+
+    _check_bounds(args)
     config = pipeline_config(args)
     load_vocabulary(args.vocab)
     kind, _, options = (args.segmenter or "").partition(":")
@@ -283,7 +288,7 @@ def check_options(args: argparse.Namespace) -> None:
 
 
 def _check(args: argparse.Namespace) -> None:
-    check_options(args)
+    _check_bounds(args)
     if args.masks is not None and not Path(args.masks).is_dir():
         raise FileNotFoundError(f"{args.masks}: no such masks folder")
     if args.mesh is not None and not Path(args.mesh).is_file():
