@@ -11,7 +11,9 @@
    include start-up. Accuracy of both (class-agnostic AP against the scene's GT) shows nothing was traded, and
    `segment`'s own stage timings give lifting + tracking alone in frames/s.
 2. **Long streams**: the same scan's frames played back and forth to 300, 1,000 and 5,000 frames (symlinks,
-   no copies), `tracklift segment` on each: frames/s and peak RSS against length (a table and a PNG plot).
+   no copies), `tracklift segment` on each: frames/s and peak RSS against length (a table and a PNG plot), and
+   class-agnostic AP against the room's GT — a longer stream revisits the same objects, so it should find them
+   as well as the short one does.
 
 Records `benchmarks/results/speed.json`, the plot `docs/speed_streams.png` and the section of BENCHMARKS.md.
 `--only compare` or `--only streams` runs one part and keeps the other part of the existing results file; each
@@ -212,11 +214,13 @@ def streams(scene: Path, masks: Path, work: Path, lengths: tuple[int, ...]) -> l
                 "fps": length / measured["seconds"],
                 "lift_track_fps": lift_track_fps(out, scene.name, length),
                 "max_rss_mb": measured["max_rss_mb"],
+                # the looped scan is the same room: its GT scores every length alike
+                **agnostic_ap(out, scene),
             }
         )
         print(
             f"stream of {length} frames: {measured['seconds']:.1f} s, {rows[-1]['fps']:.1f} frames/s, "
-            f"{measured['max_rss_mb']:.0f} MB",
+            f"{measured['max_rss_mb']:.0f} MB, agnostic AP {rows[-1]['ap']:.3f}",
             flush=True,
         )
     return rows
@@ -301,13 +305,14 @@ def markdown_section(doc: dict) -> str:
         "Long streams (the scan played back and forth; `tracklift segment`, whole command, default "
         f"`--trace-budget`; recorded {doc.get('streams_date', doc['date'])}):",
         "",
-        "| frames | seconds | frames/s | lift + track frames/s | peak RSS MB |",
-        "|---:|---:|---:|---:|---:|",
+        "| frames | seconds | frames/s | lift + track frames/s | peak RSS MB | agn. AP | agn. AP50 | agn. AP25 |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in doc["streams"]:
         lines.append(
             f"| {r['frames']} | {fmt(r['seconds'], 1)} | {fmt(r['fps'], 1)} | "
-            f"{fmt(r.get('lift_track_fps'), 1)} | {fmt(r['max_rss_mb'], 0)} |"
+            f"{fmt(r.get('lift_track_fps'), 1)} | {fmt(r['max_rss_mb'], 0)} | "
+            f"{fmt(r.get('ap'))} | {fmt(r.get('ap50'))} | {fmt(r.get('ap25'))} |"
         )
     if doc.get("plot"):
         lines += ["", f"![frames/s and peak RSS against stream length]({doc['plot']})"]

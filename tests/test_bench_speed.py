@@ -50,7 +50,7 @@ def test_looped_scene_links_frames_back_and_forth(tmp_path):
 def test_plot_and_section(tmp_path):
     rows = [
         {"frames": 300, "seconds": 30.0, "fps": 10.0, "lift_track_fps": 80.0, "max_rss_mb": 500.0},
-        {"frames": 1000, "seconds": 95.0, "fps": 10.5, "lift_track_fps": 82.0, "max_rss_mb": 700.0},
+        {"frames": 1000, "seconds": 95.0, "fps": 10.5, "lift_track_fps": 82.0, "max_rss_mb": 700.0, "ap": 0.25},
     ]
     plot_streams(rows, tmp_path / "plot.png", size=(400, 200))
     image = cv2.imread(str(tmp_path / "plot.png"))
@@ -76,7 +76,7 @@ def test_plot_and_section(tmp_path):
         "plot": "docs/speed_streams.png",
     }
     text = markdown_section(doc)
-    assert "**0.50×**" in text and "| 1000 | 95.0 | 10.5 | 82.0 | 700 |" in text
+    assert "**0.50×**" in text and "| 1000 | 95.0 | 10.5 | 82.0 | 700 | 0.250 | – | – |" in text
     assert "Recorded today" in text and "recorded later" in text  # each part says when it was measured
     assert "| `tracklift segment` | 6.0 | 25.0 | 90.0 | 400 | 0.500 | 0.700 | 0.800 |" in text
 

@@ -45,14 +45,35 @@ def test_neighbours_sharing_a_boundary_stay_apart_and_boundary_goes_to_the_best_
 
 
 def test_claim_matrix_exact():
-    table, seg_track, _ = build([(0, 0, [1, 2, 3]), (1, 1, [3, 4]), (2, 1, [3, 4]), (3, 0, [3])])
+    obs = [(0, 0, [1, 2, 3]), (1, 1, [3, 4]), (2, 1, [3, 4]), (3, 0, [3]), (4, 0, [3])]
+    table, seg_track, _ = build(obs)
     claims, carried, claimed_any = claim_matrix(table.aggregate(seg_track), 2, min_views=1, claim_ratio=0.5)
-    # voxel 3: track 0 two views, track 1 two views -> each claims the other's
-    np.testing.assert_array_equal(claims, [[0, 1], [1, 0]])
-    np.testing.assert_array_equal(carried, [3, 2])
-    np.testing.assert_array_equal(claimed_any, [1, 1])
+    # voxel 3: track 0 three views, track 1 two (>= 0.5 × 3) -> each claims the other's, counted in the views
+    # of the track it is claimed from; track 0 carries 1 + 1 + 3 views, track 1 carries 2 + 2
+    np.testing.assert_array_equal(claims, [[0, 3], [2, 0]])
+    np.testing.assert_array_equal(carried, [5, 4])
+    np.testing.assert_array_equal(claimed_any, [3, 2])
     strict = claim_matrix(table.aggregate(seg_track), 2, min_views=2, claim_ratio=0.5)[0]
-    np.testing.assert_array_equal(strict, [[0, 1], [1, 0]])
+    np.testing.assert_array_equal(strict, [[0, 3], [2, 0]])
+    # track 1's two views no longer reach 0.75 × track 0's three: only track 0 claims (track 1's voxel 3, which
+    # weighs track 1's two views)
+    one_way = claim_matrix(table.aggregate(seg_track), 2, min_views=1, claim_ratio=0.75)[0]
+    np.testing.assert_array_equal(one_way, [[0, 0], [2, 0]])
+
+
+def test_a_fringe_grazed_once_per_voxel_does_not_merge_a_well_observed_track():
+    # A small object (track 0, voxels 0-3) in 10 views stands on a table (track 1, voxels 4-23, 20 views). In 6
+    # of its views its mask bleeds onto one more table voxel each. Counted in voxels the table would claim 6 of
+    # the 10 voxels track 0 carries (>= merge_cover 0.6) and swallow it; counted in views it claims 6 of 46.
+    small = [(v, 0, [0, 1, 2, 3] + ([4 + v] if v < 6 else [])) for v in range(10)]
+    table_views = [(10 + v, 1, list(range(4, 24))) for v in range(20)]
+    table, seg_track, views = build(small + table_views)
+    claims, carried, _ = claim_matrix(table.aggregate(seg_track), 2, min_views=1, claim_ratio=0.5)
+    np.testing.assert_array_equal(claims, [[0, 6], [0, 0]])
+    np.testing.assert_array_equal(carried, [46, 400])
+    r = refine_tracks(table, seg_track, views)
+    np.testing.assert_array_equal(r.track_map, [0, 1])
+    np.testing.assert_array_equal(r.owner, [0] * 4 + [1] * 20)
 
 
 def test_config_thresholds_matter():

@@ -2,7 +2,11 @@
 
 Read with labels = tracks (the table's segment labels mapped to the track each segment joined). A voxel
 *carries* a track when at least `min_views` views gave it that track; another track U *claims* a voxel of
-T when U labelled it in at least `claim_ratio` × as many views as T did. Then:
+T when U labelled it in at least `claim_ratio` × as many views as T did. How much of T is claimed is counted
+in T's views, not its voxels: a voxel T's masks covered in 40 views weighs 40 times one they grazed once, so
+the fringe a track's masks bleed onto its neighbours does not decide its fate — and since that fringe only
+grows as a stream goes on (every graze adds a carried voxel), counting voxels made long streams lose small
+objects to the surfaces they stand on. Then:
 
 * split: a track whose voxels are mostly claimed (≥ split_cover) by two or more better-observed tracks
   (each claiming ≥ part_cover) was built from masks that fused several objects: it is dissolved and its
@@ -56,12 +60,14 @@ def claim_matrix(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Claims between tracks.
 
-    Returns claims [T, T] int64 (claims[t, u] = voxels carried by t that u claims), carried [T] int64
-    (voxels each track carries) and claimed_any [T] int64 (voxels of t claimed by at least one other track).
+    Every voxel a track carries counts with that track's views of it. Returns claims [T, T] float64
+    (claims[t, u] = t's views of its carried voxels that u claims), carried [T] float64 (each track's views of
+    the voxels it carries) and claimed_any [T] float64 (t's views of its voxels claimed by at least one other
+    track).
     """
     keep = pairs.views >= min_views
     prim, label, views = pairs.primitive[keep], pairs.label[keep], pairs.views[keep].astype(np.float64)
-    carried = np.bincount(label, minlength=n_tracks)
+    carried = np.bincount(label, weights=views, minlength=n_tracks)
     rows, cols, owner_rows = [], [], []
     n = len(prim)
     d = 1
@@ -82,9 +88,9 @@ def claim_matrix(
         r, c, o = np.concatenate(rows), np.concatenate(cols), np.concatenate(owner_rows)
     else:
         r = c = o = np.zeros(0, np.int64)
-    claims = coo_matrix((np.ones(len(r), np.int64), (r, c)), shape=(n_tracks, n_tracks)).toarray()
+    claims = coo_matrix((views[o], (r, c)), shape=(n_tracks, n_tracks)).toarray()
     claimed_rows = np.unique(o)
-    claimed_any = np.bincount(label[claimed_rows], minlength=n_tracks)
+    claimed_any = np.bincount(label[claimed_rows], weights=views[claimed_rows], minlength=n_tracks)
     return claims, carried, claimed_any
 
 
