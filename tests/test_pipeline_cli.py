@@ -108,7 +108,7 @@ def test_segment_cli_timings_table_and_json(scene, tmp_path, capsys):
     assert code == 0
     captured = capsys.readouterr()
     summary = json.loads(captured.out)
-    stages = ["read", "segment", "lift", "features", "wait", "track", "merge", "name", "transfer", "write"]
+    stages = ["read", "segment", "wait", "lift", "features", "track", "merge", "name", "transfer", "write"]
     assert list(summary["timings"]) == stages and all(s >= 0 for s in summary["timings"].values())
     err = captured.err.splitlines()
     table = err[next(i for i, row in enumerate(err) if row.split()[:2] == ["stage", "seconds"]) :]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 
-import cv2
 import numpy as np
 import pytest
 
@@ -13,7 +12,6 @@ from tests.faults import write_frame_masks
 from tests.fixtures_rgbd import make_scannet
 from tracklift.core.masks import FrameMasks
 from tracklift.data.scene import open_scene
-from tracklift.lift.lifter import LiftConfig, lift_masks
 from tracklift.pipeline.mapper import ReadAhead
 from tracklift.segment2d.precomputed import PrecomputedSegmenter
 
@@ -96,32 +94,9 @@ def test_a_segmenter_error_reaches_the_mapping_as_that_frames_item(tmp_path):
         assert read_ahead.next() is None
     finally:
         read_ahead.close()
-    assert [frame.name for frame, _, _, _ in items] == ["0", "1", "2", "3"]
+    assert [frame.name for frame, _, _ in items] == ["0", "1", "2", "3"]
     assert isinstance(items[2][1], ValueError) and broken.name in str(items[2][1])
     assert isinstance(items[3][1], FrameMasks) and len(items[3][1]) == 2
-
-
-def test_frames_lifted_ahead_are_the_frames_lifted_in_place(tmp_path):
-    fx = make_scannet(tmp_path, n=3)
-    for i, depth in enumerate(fx.raw_depth):  # a wall 1-2 m away, tilted: the fixture's noise has no surfaces
-        ramp = np.linspace(1000, 2000, depth.shape[1], dtype=np.float64)
-        cv2.imwrite(str(fx.files[str(i)]["depth"]), np.broadcast_to(ramp + 50 * i, depth.shape).astype(np.uint16))
-    write_frame_masks(tmp_path / "masks", ["0", "1", "2"], fx.raw_depth[0].shape)
-    config = LiftConfig(voxel=0.05, stride=1)
-    read_ahead = ReadAhead(open_scene(fx.root).stream, PrecomputedSegmenter(tmp_path / "masks"), workers=2, lift=config)
-    try:
-        items = [read_ahead.next() for _ in range(3)]
-    finally:
-        read_ahead.close()
-    for frame, masks, _, lifted in items:
-        again = lift_masks(frame, masks, config)
-        assert lifted.dropped == again.dropped and len(lifted.segments) == len(again.segments) > 0
-        for a, b in zip(lifted.segments, again.segments):
-            assert a.mask_index == b.mask_index
-            np.testing.assert_array_equal(a.keys, b.keys)
-            np.testing.assert_array_equal(a.weights, b.weights)
-        for a, b in zip(lifted.background, again.background):
-            np.testing.assert_array_equal(a, b)
 
 
 def test_bad_arguments_are_refused(tmp_path):

@@ -29,7 +29,7 @@ from tracklift.core.timing import StageTimes
 from tracklift.data.frame import BadFrameError, Frame
 from tracklift.data.stream import SHOWN_PER_REASON, skip_reason
 from tracklift.features.protocol import FeatureExtractor
-from tracklift.lift.lifter import LiftConfig, LiftedFrame, lift_masks
+from tracklift.lift.lifter import LiftConfig, lift_masks
 from tracklift.pipeline.checkpoint import Checkpointer
 from tracklift.superpoints.snap import SnapConfig
 from tracklift.trace.consistency import ConsistencyConfig
@@ -81,25 +81,17 @@ class Mapper:
         # A checkpoint holds the mapping state, not the feature extractor (a model, reattached on resume).
         return {**self.__dict__, "features": None}
 
-    def add_frame(
-        self,
-        frame: Frame,
-        masks: FrameMasks,
-        mask_features: np.ndarray | None = None,
-        lifted: LiftedFrame | None = None,
-    ) -> list[int]:
+    def add_frame(self, frame: Frame, masks: FrameMasks, mask_features: np.ndarray | None = None) -> list[int]:
         """Lift and track one frame's masks; returns the track id of each kept mask's segment.
 
         mask_features: [N, dim] float32, this mapper's features of all N masks when they were computed ahead
-        (`ReadAhead`); otherwise the masks kept after lifting are described here.
-        lifted: `lift_masks(frame, masks, self.config.lift)` when it was computed ahead (`ReadAhead`)."""
+        (`ReadAhead`); otherwise the masks kept after lifting are described here."""
         self.stats.frames += 1
         self.stats.masks += len(masks)
         if len(masks) == 0:
             self.stats.frames_without_masks += 1
-        if lifted is None:
-            with self.times("lift"):
-                lifted = lift_masks(frame, masks, self.config.lift)
+        with self.times("lift"):
+            lifted = lift_masks(frame, masks, self.config.lift)
         self.stats.masks_dropped += lifted.dropped
         segments = lifted.segments
         self.stats.segments += len(segments)
@@ -173,9 +165,7 @@ def map_scene(
         scene.stream.restore_skipped(resume["skipped"])
     else:
         mapper, start = Mapper(config, features), 0
-    read_ahead = ReadAhead(
-        scene.stream, segmenter, start, workers, describe=mapper.describe_ahead(), lift=mapper.config.lift
-    )
+    read_ahead = ReadAhead(scene.stream, segmenter, start, workers, describe=mapper.describe_ahead())
     waiting = StageTimes()
     try:
         with (
@@ -189,9 +179,9 @@ def map_scene(
                     item = read_ahead.next()
                 if item is None:
                     break
-                frame, masks, features, lifted = item
+                frame, masks, features = item
                 bar.update(frame.index + 1 - bar.n)
-                _map_frame(mapper, frame, masks, on_frame, features, lifted)
+                _map_frame(mapper, frame, masks, on_frame, features)
                 if checkpoint is not None:
                     checkpoint.after_frame(_state(mapper, scene, frame.index + 1, keep))
             if checkpoint is not None:
@@ -201,7 +191,7 @@ def map_scene(
         for reason, count in mapper.stats.skipped_by_reason.items():
             if count > SHOWN_PER_REASON:
                 log.warning("%d frames skipped in all: %s", count, reason)
-        # reading, making, describing and lifting masks ran beside the mapping; "wait" is how long it stood still
+        # reading, making masks (and describing them) ran beside the mapping; "wait" is how long it stood still
         total = StageTimes()
         for part in (mapper.times.seconds, read_ahead.times.seconds, waiting.seconds):
             total.add(part)
@@ -211,7 +201,7 @@ def map_scene(
 
 
 # the mapping's stages in pipeline order (the timings table lists them so)
-STAGES = ("read", "segment", "lift", "features", "wait", "track", "merge")
+STAGES = ("read", "segment", "wait", "lift", "features", "track", "merge")
 
 
 def _state(mapper: Mapper, scene, next_frame: int, keep: dict | None) -> dict:
@@ -225,15 +215,12 @@ class ReadAhead:
     """Frames of `stream` from `start` on and their masks, made by `workers` background threads up to `depth`
     frames ahead and handed over in stream order.
 
-    Decoding images, reading mask files, numpy's array work and the numba kernels of the `rgbd` segmenter
-    release the GIL, so the workers run beside tracking and beside each other. Only a segmenter marked
-    `thread_safe` is called from several threads at once; others get one worker. With several workers the
-    masks are lifted here too (`lift`; a frame's lifting needs nothing from the frames before it), leaving the
-    mapping thread only the tracking; a lone worker feeding a slow segmenter would only lengthen its own path,
-    so then the mapping lifts. Unreadable frames are recorded in the stream's skips in stream order as they are
-    handed over (`stream.skip`), so the skips do not depend on `workers`; the first frame is made alone, since
-    it fixes the stream's image sizes. A frame whose masks cannot be made arrives with the error instead of
-    masks."""
+    Decoding images, reading mask files and the numba kernels of the `rgbd` segmenter release the GIL, so the
+    workers run beside lifting and tracking and beside each other. Only a segmenter marked `thread_safe` is
+    called from several threads at once; others get one worker. Unreadable frames are recorded in the stream's
+    skips in stream order as they are handed over (`stream.skip`), so the skips do not depend on `workers`;
+    the first frame is made alone, since it fixes the stream's image sizes. A frame whose masks cannot be
+    made arrives with the error instead of masks."""
 
     def __init__(
         self,
@@ -243,14 +230,12 @@ class ReadAhead:
         workers: int = 2,
         depth: int = 4,
         describe: Callable[[Frame, FrameMasks], np.ndarray] | None = None,
-        lift: LiftConfig | None = None,
     ) -> None:
         if workers < 1 or depth < 1:
             raise ValueError(f"workers and depth must be >= 1, got {workers} and {depth}")
         self.times = StageTimes()
         self._stream, self._segmenter, self._describe = stream, segmenter, describe
         self._workers = workers if getattr(segmenter, "thread_safe", False) else 1
-        self._lift = lift if self._workers > 1 else None
         self._depth = max(depth, self._workers)
         self._next, self._handed = start, 0
         self._pending: deque[Future] = deque()
@@ -258,20 +243,20 @@ class ReadAhead:
         self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="tracklift-read-ahead")
         stream.begin_pass(start)
 
-    def next(self) -> tuple[Frame, FrameMasks | Exception, np.ndarray | None, LiftedFrame | None] | None:
-        """The next readable frame, its masks (or the error making them), with `describe` the features of all
-        its masks ([N, dim] float32) and with `lift` its lifted masks; None at the end of the stream."""
+    def next(self) -> tuple[Frame, FrameMasks | Exception, np.ndarray | None] | None:
+        """The next readable frame, its masks (or the error making them) and, with `describe`, the features of
+        all its masks ([N, dim] float32); None at the end of the stream."""
         while True:
             self._submit()
             if not self._pending:
                 self._stream.end_pass()
                 return None
-            frame, masks, features, lifted = self._pending.popleft().result()  # a reader bug raises here
+            frame, masks, features = self._pending.popleft().result()  # a reader bug raises here, in this thread
             self._handed += 1
             if isinstance(frame, _Unreadable):
                 self._stream.skip(frame.name, frame.message)
                 continue
-            return frame, masks, features, lifted
+            return frame, masks, features
 
     def close(self) -> None:
         for future in self._pending:
@@ -284,12 +269,10 @@ class ReadAhead:
             self._pending.append(self._pool.submit(self._make, self._next))
             self._next += 1
 
-    def _make(
-        self, index: int
-    ) -> tuple[Frame | _Unreadable, FrameMasks | Exception | None, np.ndarray | None, LiftedFrame | None]:
+    def _make(self, index: int) -> tuple[Frame | _Unreadable, FrameMasks | Exception | None, np.ndarray | None]:
         times = StageTimes()  # one per call: the workers' stage times are summed under the lock
         frame: Frame | _Unreadable
-        masks = features = lifted = None
+        masks = features = None
         with times("read"):
             try:
                 frame = self._stream[index]
@@ -301,12 +284,9 @@ class ReadAhead:
             if self._describe is not None and isinstance(masks, FrameMasks) and len(masks):
                 with times("features"):
                     features = np.asarray(self._describe(frame, masks), np.float32)
-            if self._lift is not None and isinstance(masks, FrameMasks):
-                with times("lift"):
-                    lifted = lift_masks(frame, masks, self._lift)
         with self._lock:
             self.times.add(times.seconds)
-        return frame, masks, features, lifted
+        return frame, masks, features
 
 
 @dataclass(frozen=True)
@@ -326,12 +306,7 @@ def _make_masks(segmenter, frame: Frame) -> FrameMasks | Exception:
 
 
 def _map_frame(
-    mapper: Mapper,
-    frame: Frame,
-    masks: FrameMasks | Exception,
-    on_frame,
-    features: np.ndarray | None = None,
-    lifted: LiftedFrame | None = None,
+    mapper: Mapper, frame: Frame, masks: FrameMasks | Exception, on_frame, features: np.ndarray | None = None
 ) -> None:
     """Add one frame and its masks to `mapper`; a frame whose masks could not be made is skipped and counted."""
     if isinstance(masks, Exception):
@@ -342,6 +317,6 @@ def _map_frame(
         if counts[reason] <= SHOWN_PER_REASON:  # the rest of each reason is one line at the end of the run
             log.warning("skipping frame %s: %s", frame.name, masks)
         return
-    track_ids = mapper.add_frame(frame, masks, features, lifted)
+    track_ids = mapper.add_frame(frame, masks, features)
     if on_frame is not None:
         on_frame(mapper, frame, masks, track_ids)
