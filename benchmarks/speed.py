@@ -9,7 +9,8 @@
    back-projection and greedy voxel matching, the same outputs over the mesh) run alternately as commands, each
    `--repeats` times (the fastest run counts: other processes only ever add time); wall seconds and peak RSS
    include start-up. Accuracy of both (class-agnostic AP against the scene's GT) shows nothing was traded, and
-   `segment`'s own stage timings give lifting + tracking alone in frames/s.
+   `segment`'s own stage timings give lifting + tracking alone in frames/s. The time to merely read the inputs
+   (`read_floor`, one and two threads) shows how much of the baseline's time any method spends before computing.
 2. **Long streams**: the same scan's frames played back and forth to 300, 1,000 and 5,000 frames (symlinks,
    no copies), `tracklift segment` on each: frames/s and peak RSS against length (a table and a PNG plot), and
    class-agnostic AP against the room's GT — a longer stream revisits the same objects, so it should find them
@@ -162,6 +163,30 @@ def lift_track_fps(out: Path, scene: str, frames: int) -> float | None:
     return frames / busy if busy > 0 else None
 
 
+def read_floor(scene: Path, masks: Path, workers: int = 2, repeats: int = 3) -> float:
+    """Seconds to read every frame of `scene` and its masks through tracklift's readers, `workers` threads in this
+    process (no start-up, nothing computed), the fastest of `repeats`: what any method reading these inputs
+    spends at least, on this machine's cores."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tracklift.data.scene import open_scene
+    from tracklift.segment2d.precomputed import read_masks
+
+    stream = open_scene(scene).stream
+
+    def read(index: int) -> None:
+        frame = stream[index]
+        read_masks(masks, frame.name, (frame.height, frame.width))
+
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(read, range(len(stream))))
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def compare(scene: Path, masks: Path, work: Path, repeats: int) -> dict:
     """`segment` and the naive baseline alternately, `repeats` times each; the fastest run of each counts."""
     runs: dict[str, list[dict]] = {"segment": [], "naive": []}
@@ -189,6 +214,7 @@ def compare(scene: Path, masks: Path, work: Path, repeats: int) -> dict:
         }
     result["segment"]["lift_track_fps"] = lift_track_fps(work / "segment", scene.name, frames)
     result["ratio"] = result["segment"]["seconds"] / result["naive"]["seconds"]
+    result["read_seconds"] = {"1 thread": read_floor(scene, masks, 1), "2 threads": read_floor(scene, masks, 2)}
     return result
 
 
@@ -298,9 +324,16 @@ def markdown_section(doc: dict) -> str:
             f"| {name} | {fmt(r['seconds'], 1)} | {fmt(r['fps'], 1)} | {fmt(r.get('lift_track_fps'), 1)} | "
             f"{fmt(r['max_rss_mb'], 0)} | {fmt(r['ap'])} | {fmt(r['ap50'])} | {fmt(r['ap25'])} |"
         )
+    lines += ["", f"`segment` takes **{c['ratio']:.2f}×** the naive baseline's time."]
+    if c.get("read_seconds"):
+        one, two = c["read_seconds"]["1 thread"], c["read_seconds"]["2 threads"]
+        lines.append(
+            f"Reading the inputs alone (every frame and its masks through the same readers, in one process, nothing "
+            f"computed) takes {one:.1f} s in one thread and {two:.1f} s in two: half the baseline's time, "
+            f"{c['naive']['seconds'] / 2:.1f} s, leaves {c['naive']['seconds'] / 2 - two:.1f} s for start-up, "
+            "lifting, describing, tracking and writing."
+        )
     lines += [
-        "",
-        f"`segment` takes **{c['ratio']:.2f}×** the naive baseline's time.",
         "",
         "Long streams (the scan played back and forth; `tracklift segment`, whole command, default "
         f"`--trace-budget`; recorded {doc.get('streams_date', doc['date'])}):",

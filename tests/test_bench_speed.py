@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from benchmarks.speed import looped_scene, markdown_section, played_back, plot_streams, previous_parts
+from benchmarks.speed import looped_scene, markdown_section, played_back, plot_streams, previous_parts, read_floor
 from tracklift.data.scene import open_scene
 
 
@@ -24,7 +24,8 @@ def test_playback_steps_by_one_frame(frames):
     assert all(abs(a - b) == (1 if frames > 1 else 0) for a, b in zip(sources, sources[1:]))
 
 
-def test_looped_scene_links_frames_back_and_forth(tmp_path):
+def small_scene(tmp_path):
+    """A 3-frame ScanNet-layout scene (32×24, camera moving 1 m along x per frame) and a masks folder."""
     scene, masks = tmp_path / "src" / "scene0001_00", tmp_path / "src" / "masks"
     for folder in ("color", "depth", "pose", "intrinsic"):
         (scene / folder).mkdir(parents=True)
@@ -39,6 +40,11 @@ def test_looped_scene_links_frames_back_and_forth(tmp_path):
         pose[0, 3] = i
         np.savetxt(scene / "pose" / f"{i}.txt", pose)
         (masks / f"{i}.json").write_text(json.dumps({"1": {"label": "chair"}}))
+    return scene, masks
+
+
+def test_looped_scene_links_frames_back_and_forth(tmp_path):
+    scene, masks = small_scene(tmp_path)
     looped, looped_masks = looped_scene(scene, masks, 7, tmp_path / "loop")
     stream = open_scene(looped).stream
     assert len(stream) == 7
@@ -70,7 +76,12 @@ def test_plot_and_section(tmp_path):
         "color_size": "1296×968",
         "date": "today",
         "machine": {"cpus": 2, "python": "3.11", "numpy": "2"},
-        "compare": {"segment": {**r, "seconds": 6.0, "lift_track_fps": 90.0}, "naive": r, "ratio": 0.5},
+        "compare": {
+            "segment": {**r, "seconds": 6.0, "lift_track_fps": 90.0},
+            "naive": r,
+            "ratio": 0.5,
+            "read_seconds": {"1 thread": 2.0, "2 threads": 1.5},
+        },
         "streams": rows,
         "streams_date": "later",
         "plot": "docs/speed_streams.png",
@@ -78,7 +89,19 @@ def test_plot_and_section(tmp_path):
     text = markdown_section(doc)
     assert "**0.50×**" in text and "| 1000 | 95.0 | 10.5 | 82.0 | 700 | 0.250 | – | – |" in text
     assert "Recorded today" in text and "recorded later" in text  # each part says when it was measured
+    # the naive baseline's 12 s halved, less the 1.5 s two threads need to read the inputs
+    assert "takes 2.0 s in one thread and 1.5 s in two: half the baseline's time, 6.0 s, leaves 4.5 s" in text
     assert "| `tracklift segment` | 6.0 | 25.0 | 90.0 | 400 | 0.500 | 0.700 | 0.800 |" in text
+
+
+def test_read_floor_reads_every_frame_and_its_masks_once_per_repeat(tmp_path, monkeypatch):
+    import tracklift.segment2d.precomputed as precomputed
+
+    scene, masks = small_scene(tmp_path)
+    read, original = [], precomputed.read_masks
+    monkeypatch.setattr(precomputed, "read_masks", lambda *a, **k: read.append(a[1]) or original(*a, **k))
+    assert read_floor(scene, masks, workers=2, repeats=2) > 0
+    assert sorted(read) == ["0", "0", "1", "1", "2", "2"]
 
 
 def test_only_one_part_keeps_the_other(tmp_path):
