@@ -129,10 +129,16 @@ def shell_loop(root: Path, out: Path) -> dict:
 
 
 def scene_outputs(out: Path) -> dict[str, bytes]:
+    """The scene files of an output folder by relative path: what must be byte-identical across runs. Left out:
+    the batch's own bookkeeping, and each scene's `_timings.json` (wall-clock seconds, kept out of the scene
+    files for exactly this reason)."""
     return {
         p.relative_to(out).as_posix(): p.read_bytes()
         for p in sorted(out.rglob("*"))
-        if p.is_file() and ".batch" not in p.parts and p.name not in ("batch.json", "eval.json")
+        if p.is_file()
+        and ".batch" not in p.parts
+        and p.name not in ("batch.json", "eval.json")
+        and not p.name.endswith("_timings.json")
     }
 
 
