@@ -8,10 +8,10 @@ the fringe a track's masks bleed onto its neighbours does not decide its fate �
 grows as a stream goes on (every graze adds a carried voxel), counting voxels made long streams lose small
 objects to the surfaces they stand on. Then:
 
-* split: a track whose voxels are mostly claimed (≥ split_cover) by two or more better-observed tracks
+* split: a track whose views are mostly claimed (≥ split_cover) by two or more better-observed tracks
   (each claiming ≥ part_cover) was built from masks that fused several objects: it is dissolved and its
   voxels go to those tracks;
-* merge: a track whose voxels are mostly claimed (≥ merge_cover) by one other track with at least as many
+* merge: a track whose views are mostly claimed (≥ merge_cover) by one other track with at least as many
   views is the same object (or a part of it): it joins that track;
 * assign: every voxel goes to the surviving track that labelled it in the most views (ties: more weight),
   so ambiguous voxels end with their best-supported instance and a mask that bled over a neighbour is cut
