@@ -72,7 +72,7 @@ def machine_line(record: dict | str) -> str:
 
 def run_measured(cmd: list[str], log: Path) -> dict:
     """Run `cmd` from the repository root with its output in `log`; returns wall seconds, the child's own
-    peak RSS (MiB, from wait4) and its exit code."""
+    CPU seconds (user + system over all its threads) and peak RSS (MiB), both from wait4, and its exit code."""
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
@@ -87,4 +87,9 @@ def run_measured(cmd: list[str], log: Path) -> dict:
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
     seconds = time.perf_counter() - start
     rss = usage.ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else usage.ru_maxrss / 1024
-    return {"seconds": seconds, "max_rss_mb": rss, "returncode": proc.returncode}
+    return {
+        "seconds": seconds,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "max_rss_mb": rss,
+        "returncode": proc.returncode,
+    }

@@ -208,6 +208,7 @@ def compare(scene: Path, masks: Path, work: Path, repeats: int) -> dict:
         result[method] = {
             "seconds": best["seconds"],
             "all_seconds": [m["seconds"] for m in measured],
+            "cpu_seconds": best["cpu_seconds"],
             "max_rss_mb": best["max_rss_mb"],
             "fps": frames / best["seconds"],
             **agnostic_ap(work / method, scene),
@@ -237,6 +238,7 @@ def streams(scene: Path, masks: Path, work: Path, lengths: tuple[int, ...]) -> l
             {
                 "frames": length,
                 "seconds": measured["seconds"],
+                "cpu_seconds": measured["cpu_seconds"],
                 "fps": length / measured["seconds"],
                 "lift_track_fps": lift_track_fps(out, scene.name, length),
                 "max_rss_mb": measured["max_rss_mb"],
@@ -316,15 +318,25 @@ def markdown_section(doc: dict) -> str:
         f"alternating run(s); AP is class-agnostic against the scene's GT. Recorded {c.get('date', doc['date'])} on "
         f"{machine_line(doc['machine'])} (`python -m benchmarks.speed`).",
         "",
-        "| command | seconds | frames/s | lift + track frames/s | peak RSS MB | agn. AP | agn. AP50 | agn. AP25 |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| command | seconds | CPU seconds | frames/s | lift + track frames/s | peak RSS MB | agn. AP | agn. AP50 | "
+        "agn. AP25 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in (("naive baseline", naive), ("`tracklift segment`", seg)):
         lines.append(
-            f"| {name} | {fmt(r['seconds'], 1)} | {fmt(r['fps'], 1)} | {fmt(r.get('lift_track_fps'), 1)} | "
-            f"{fmt(r['max_rss_mb'], 0)} | {fmt(r['ap'])} | {fmt(r['ap50'])} | {fmt(r['ap25'])} |"
+            f"| {name} | {fmt(r['seconds'], 1)} | {fmt(r.get('cpu_seconds'), 1)} | {fmt(r['fps'], 1)} | "
+            f"{fmt(r.get('lift_track_fps'), 1)} | {fmt(r['max_rss_mb'], 0)} | {fmt(r['ap'])} | {fmt(r['ap50'])} | "
+            f"{fmt(r['ap25'])} |"
         )
     lines += ["", f"`segment` takes **{c['ratio']:.2f}×** the naive baseline's time."]
+    if seg.get("cpu_seconds") and naive.get("cpu_seconds"):
+        cores, half = doc["machine"]["cpus"], naive["seconds"] / 2
+        lines.append(
+            f"CPU seconds are user + system time over all of a command's threads. `segment` used "
+            f"{seg['cpu_seconds']:.1f}, {seg['cpu_seconds'] / naive['cpu_seconds']:.1f}× the baseline's "
+            f"{naive['cpu_seconds']:.1f}. Finishing in half the baseline's time ({half:.1f} s) on {cores} cores "
+            f"leaves at most {cores * half:.1f} CPU seconds, even with every core busy from start-up to the last write."
+        )
     if c.get("read_seconds"):
         one, two = c["read_seconds"]["1 thread"], c["read_seconds"]["2 threads"]
         lines.append(
@@ -338,12 +350,13 @@ def markdown_section(doc: dict) -> str:
         "Long streams (the scan played back and forth; `tracklift segment`, whole command, default "
         f"`--trace-budget`; recorded {doc.get('streams_date', doc['date'])}):",
         "",
-        "| frames | seconds | frames/s | lift + track frames/s | peak RSS MB | agn. AP | agn. AP50 | agn. AP25 |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| frames | seconds | CPU seconds | frames/s | lift + track frames/s | peak RSS MB | agn. AP | agn. AP50 | "
+        "agn. AP25 |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in doc["streams"]:
         lines.append(
-            f"| {r['frames']} | {fmt(r['seconds'], 1)} | {fmt(r['fps'], 1)} | "
+            f"| {r['frames']} | {fmt(r['seconds'], 1)} | {fmt(r.get('cpu_seconds'), 1)} | {fmt(r['fps'], 1)} | "
             f"{fmt(r.get('lift_track_fps'), 1)} | {fmt(r['max_rss_mb'], 0)} | "
             f"{fmt(r.get('ap'))} | {fmt(r.get('ap50'))} | {fmt(r.get('ap25'))} |"
         )

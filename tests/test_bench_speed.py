@@ -77,8 +77,8 @@ def test_plot_and_section(tmp_path):
         "date": "today",
         "machine": {"cpus": 2, "python": "3.11", "numpy": "2"},
         "compare": {
-            "segment": {**r, "seconds": 6.0, "lift_track_fps": 90.0},
-            "naive": r,
+            "segment": {**r, "seconds": 6.0, "lift_track_fps": 90.0, "cpu_seconds": 11.0},
+            "naive": {**r, "cpu_seconds": 10.0},
             "ratio": 0.5,
             "read_seconds": {"1 thread": 2.0, "2 threads": 1.5},
         },
@@ -87,11 +87,14 @@ def test_plot_and_section(tmp_path):
         "plot": "docs/speed_streams.png",
     }
     text = markdown_section(doc)
-    assert "**0.50×**" in text and "| 1000 | 95.0 | 10.5 | 82.0 | 700 | 0.250 | – | – |" in text
+    assert "**0.50×**" in text and "| 1000 | 95.0 | – | 10.5 | 82.0 | 700 | 0.250 | – | – |" in text
     assert "Recorded today" in text and "recorded later" in text  # each part says when it was measured
     # the naive baseline's 12 s halved, less the 1.5 s two threads need to read the inputs
     assert "takes 2.0 s in one thread and 1.5 s in two: half the baseline's time, 6.0 s, leaves 4.5 s" in text
-    assert "| `tracklift segment` | 6.0 | 25.0 | 90.0 | 400 | 0.500 | 0.700 | 0.800 |" in text
+    assert "| `tracklift segment` | 6.0 | 11.0 | 25.0 | 90.0 | 400 | 0.500 | 0.700 | 0.800 |" in text
+    # 2 cores over half the baseline's 12 s hold 12 CPU seconds at most
+    assert "used 11.0, 1.1× the baseline's 10.0. Finishing in half the baseline's time (6.0 s) on 2 cores" in text
+    assert "leaves at most 12.0 CPU seconds" in text
 
 
 def test_read_floor_reads_every_frame_and_its_masks_once_per_repeat(tmp_path, monkeypatch):
@@ -116,3 +119,25 @@ def test_only_one_part_keeps_the_other(tmp_path):
     assert previous_parts(tmp_path / "none.json", ("compare", "streams")) == {}
     with pytest.raises(SystemExit, match="no 'compare' part to keep"):
         previous_parts(tmp_path / "none.json", ("streams",))
+
+
+def test_run_measured_counts_the_childs_cpu_seconds_over_its_threads(tmp_path):
+    from benchmarks.measure import run_measured
+
+    # two threads spinning for 0.3 s of wall each: at least ~0.3 CPU seconds whatever the cores, and a child
+    # that sleeps uses next to none
+    spin = (
+        "import threading, time\n"
+        "def spin():\n"
+        "    end = time.process_time() + 0.3\n"
+        "    while time.process_time() < end: pass\n"
+        "ts = [threading.Thread(target=spin) for _ in range(2)]\n"
+        "[t.start() for t in ts]; [t.join() for t in ts]\n"
+    )
+    import sys
+
+    busy = run_measured([sys.executable, "-c", spin], tmp_path / "busy.log")
+    idle = run_measured([sys.executable, "-c", "import time; time.sleep(0.3)"], tmp_path / "idle.log")
+    assert busy["returncode"] == 0 and idle["returncode"] == 0
+    assert busy["cpu_seconds"] >= 0.3 and idle["cpu_seconds"] < 0.25
+    assert idle["seconds"] >= 0.3

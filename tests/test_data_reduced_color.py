@@ -79,3 +79,30 @@ def test_stream_frames_match_the_full_decode_path_and_survive_a_size_change(tmp_
         np.testing.assert_array_equal(frame.color, expected)
         assert np.abs(frame.color.astype(int) - _reference(path, (64, 48)).astype(int)).mean() < 8
     assert stream._color_size == (128, 96)
+
+
+@pytest.mark.parametrize("channels, dtype", [(3, np.uint8), (4, np.uint8), (3, np.uint16), (4, np.uint16)])
+def test_read_color_gives_rgb_in_8_bits_whatever_the_file_holds(tmp_path, channels, dtype):
+    rng = np.random.default_rng(0)
+    rgb8 = rng.integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    # stored as OpenCV writes it: B, G, R (, A); 16-bit files hold the 8-bit value in the high byte
+    stored = rgb8[:, :, ::-1].astype(dtype) * (257 if dtype == np.uint16 else 1)
+    if channels == 4:
+        stored = np.dstack([stored, np.full((5, 7), 9, dtype)])
+    path = tmp_path / "c.png"
+    assert cv2.imwrite(str(path), stored)
+    out = read_color(path)
+    assert out.dtype == np.uint8 and out.flags.c_contiguous
+    assert np.array_equal(out, rgb8)
+
+
+def test_read_depth_is_raw_units_over_scale_in_float32(tmp_path):
+    from tracklift.data.images import read_depth
+
+    raw = np.array([[0, 1, 999, 1000], [1234, 65535, 7, 4096]], np.uint16)
+    assert cv2.imwrite(str(tmp_path / "d.png"), raw)
+    depth = read_depth(tmp_path / "d.png", 1000.0, invalid=65535)
+    expected = raw.astype(np.float32) / np.float32(1000.0)
+    expected[raw == 65535] = 0
+    assert depth.dtype == np.float32 and np.array_equal(depth, expected)
+    assert depth[0, 3] == np.float32(1.0) and depth[1, 0] == np.float32(1.234)

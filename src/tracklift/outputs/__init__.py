@@ -2,6 +2,13 @@
 back), its growth history and pictures."""
 
 from tracklift.outputs.scene_files import load_instances, write_scene
-from tracklift.outputs.transfer import instance_masks, reference_points, snap_to_superpoints
+from tracklift.outputs.transfer import instance_masks, reference_mesh, reference_points, snap_to_superpoints
 
-__all__ = ["instance_masks", "load_instances", "reference_points", "snap_to_superpoints", "write_scene"]
+__all__ = [
+    "instance_masks",
+    "load_instances",
+    "reference_mesh",
+    "reference_points",
+    "snap_to_superpoints",
+    "write_scene",
+]

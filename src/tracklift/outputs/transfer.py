@@ -4,6 +4,7 @@ mesh's superpoints."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,14 +32,19 @@ def mesh_edges(vertices: np.ndarray, faces: np.ndarray) -> csr_matrix:
 
 
 def complete_on_mesh(
-    masks: np.ndarray, observed: np.ndarray, vertices: np.ndarray, faces: np.ndarray, max_distance: float
+    masks: np.ndarray,
+    observed: np.ndarray,
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    max_distance: float,
+    edges: csr_matrix | None = None,
 ) -> np.ndarray:
     """Fill vertices the scan never saw (hidden backs and undersides) from the seen ones, along the mesh.
 
     masks: [I, V] bool from `transfer_to_points`; observed: [V] bool (`transfer_and_observed`); faces: [F, 3].
     Each unobserved vertex takes the memberships of the observed vertex nearest to it along mesh edges,
     if that one is at most `max_distance` metres away; observed vertices — including those seen as no
-    object — never change. Returns a new [I, V] bool array.
+    object — never change. edges: `mesh_edges(vertices, faces)` when already made. Returns a new [I, V] bool array.
     """
     from scipy.sparse.csgraph import dijkstra
 
@@ -47,7 +53,7 @@ def complete_on_mesh(
     if len(sources) == 0 or len(faces) == 0 or observed.all():
         return out
     _, _, nearest = dijkstra(
-        mesh_edges(np.asarray(vertices, np.float64), faces),
+        edges if edges is not None else mesh_edges(np.asarray(vertices, np.float64), faces),
         directed=False,
         indices=sources,
         min_only=True,
@@ -153,14 +159,21 @@ def fused_points(instances: list[Instance3D]) -> np.ndarray:
 
 
 def check_alignment(
-    points: np.ndarray, vertices: np.ndarray, voxel: float, factor: float = 4.0, floor: float = 0.1, where: str = "mesh"
+    points: np.ndarray,
+    vertices: np.ndarray,
+    voxel: float,
+    factor: float = 4.0,
+    floor: float = 0.1,
+    where: str = "mesh",
+    tree: cKDTree | None = None,
 ) -> float:
     """Median distance (metres) from the mapped points to the nearest mesh vertex; ValueError when it exceeds
-    max(factor · voxel, floor): the mesh is in another coordinate frame (or another scene)."""
+    max(factor · voxel, floor): the mesh is in another coordinate frame (or another scene). tree: a cKDTree of
+    `vertices` when already made."""
     if len(points) == 0 or len(vertices) == 0:
         return 0.0
     sample = points[:: max(1, len(points) // 20000)]
-    dist, _ = cKDTree(np.asarray(vertices, np.float32)).query(sample)
+    dist, _ = (tree if tree is not None else cKDTree(np.asarray(vertices, np.float32))).query(sample)
     median = float(np.median(dist))
     limit = max(factor * voxel, floor)
     if median > limit:
@@ -171,19 +184,51 @@ def check_alignment(
     return median
 
 
-def reference_points(scene, mesh_path: str | Path | None, instances: list[Instance3D], voxel: float):
-    """The points predictions are written over: the mesh's vertices when a mesh is given or found beside the
-    scene (checked to be in the poses' frame), else the fused instance points.
+@dataclass(frozen=True)
+class ReferenceMesh:
+    """A mesh predictions are written over, with what transferring onto it needs, made before the instances
+    exist (`segment` prepares it while the frames are mapped).
+
+    vertices: [V, 3] float32, metres, world; faces: [F, 3] int64; edges: `mesh_edges` ([V, V] sparse, None
+    without faces); tree: cKDTree of the vertices; superpoints: [V] int64 from the scene's own segs file
+    (`mesh_superpoints`), None when the segmentator must make them.
+    """
+
+    path: Path
+    vertices: np.ndarray
+    faces: np.ndarray
+    edges: csr_matrix | None
+    tree: cKDTree
+    superpoints: np.ndarray | None
+
+
+def reference_mesh(scene, mesh_path: str | Path | bool | None) -> ReferenceMesh | None:
+    """The mesh predictions go over: `mesh_path`, or the scene's own mesh when it is None; None when there is
+    none or `mesh_path` is False (the fused map is written instead)."""
+    path = mesh_path if mesh_path is not None else getattr(scene, "mesh_path", None)
+    if path is None or path is False:
+        return None
+    mesh = read_ply(path)  # vertices float32, faces int64
+    return ReferenceMesh(
+        Path(path),
+        mesh.vertices,
+        mesh.faces,
+        mesh_edges(mesh.vertices.astype(np.float64), mesh.faces) if len(mesh.faces) else None,
+        cKDTree(mesh.vertices),
+        mesh_superpoints(scene, mesh_path, len(mesh.vertices)),
+    )
+
+
+def reference_points(reference: ReferenceMesh | None, instances: list[Instance3D], voxel: float):
+    """The points predictions are written over: the `reference` mesh's vertices (checked to be in the poses'
+    frame), else the fused instance points.
 
     Returns (points [P, 3] float32, faces [F, 3] int64 or None, "mesh" | "fused").
     """
-    path = mesh_path if mesh_path is not None else getattr(scene, "mesh_path", None)
-    if path is None:
+    if reference is None:
         return fused_points(instances), None, "fused"
-    mesh = read_ply(path)
-    mapped = fused_points(instances)
-    check_alignment(mapped, mesh.vertices, voxel, where=str(path))
-    return mesh.vertices, mesh.faces, "mesh"
+    check_alignment(fused_points(instances), reference.vertices, voxel, where=str(reference.path), tree=reference.tree)
+    return reference.vertices, reference.faces, "mesh"
 
 
 def instance_masks(
@@ -194,6 +239,7 @@ def instance_masks(
     background: np.ndarray | None = None,
     faces: np.ndarray | None = None,
     fill_distance: float = 0.5,
+    edges: csr_matrix | None = None,
 ) -> np.ndarray:
     """[I, P] bool: which of `points` ([P, 3] metres) belong to each instance: a point joins an instance when its
     nearest instance or `background` point ([B, 3], e.g. `Mapper.background_points()`), within
@@ -201,12 +247,12 @@ def instance_masks(
     memberships of the nearest explained point along the mesh, up to `fill_distance` metres: surfaces the
     stride-sampled, edge-filtered lifting missed (slanted or thin parts, backs a few centimetres behind a seen
     face). Surfaces seen in no mask are background evidence (`LiftConfig.background_step`), so filling never
-    spreads an instance over them.
+    spreads an instance over them. edges: the mesh's `mesh_edges` when already made.
     """
     radius = radius_voxels * voxel
     masks, observed = transfer_and_observed(instances, points, radius, background)
     if faces is not None and len(faces) and fill_distance > 0:
-        masks = complete_on_mesh(masks, observed, points, faces, fill_distance)
+        masks = complete_on_mesh(masks, observed, points, faces, fill_distance, edges)
     return masks
 
 

@@ -7,6 +7,7 @@ import argparse
 import json
 import logging
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tracklift.core.config import add_config_flags, config_from_args
@@ -185,13 +186,20 @@ def segment_command(args: argparse.Namespace) -> dict:
     times.add(result.times)
     with times("write"):  # the scene files last: `<scene>_timings.json` records the timings up to them
         paths = {}
-        steps = recorder.point_steps(result.points, voxel, radius=HISTORY_RADIUS)
-        paths["history"] = write_history(Path(args.out) / f"{scene.name}_history.npz", recorder, steps)
-        if logger is not None:
-            logger.log_instances(result.instances)
-            paths["rerun"] = logger.close()
-        if args.pictures > 0:
-            _pictures(args.out, scene, result.instances, args.pictures, voxel)
+
+        def history() -> Path:
+            steps = recorder.point_steps(result.points, voxel, radius=HISTORY_RADIUS)
+            return write_history(Path(args.out) / f"{scene.name}_history.npz", recorder, steps)
+
+        # the history's nearest-centre queries and the pictures' PNG encoding release the GIL: run side by side
+        with ThreadPoolExecutor(1, thread_name_prefix="tracklift-history") as pool:
+            history_written = pool.submit(history)
+            if logger is not None:
+                logger.log_instances(result.instances)
+                paths["rerun"] = logger.close()
+            if args.pictures > 0:
+                _pictures(args.out, scene, result.instances, args.pictures, voxel)
+            paths["history"] = history_written.result()
         result.times = dict(times.seconds)
         paths = {**write_segmentation(args.out, result, vocab, scene_dir=scene.root), **paths}
     if checkpointer is not None:

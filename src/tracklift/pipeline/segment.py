@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -21,9 +22,8 @@ from tracklift.features.protocol import FeatureExtractor
 from tracklift.io.atomic import atomic_write_text
 from tracklift.outputs.scene_files import predicted_instances, write_scene
 from tracklift.outputs.transfer import (
-    fused_points,
     instance_masks,
-    mesh_superpoints,
+    reference_mesh,
     reference_points,
     snap_to_superpoints,
 )
@@ -99,41 +99,48 @@ def segment(
     times = StageTimes()
     voxel = config.lift.voxel
     spec = segmenter if isinstance(segmenter, str) else None
-    if spec is not None and spec.partition(":")[0] == "geo3d":
-        if checkpoint is not None or resume is not None:
-            raise ValueError("checkpoints apply to the 2D-mask path; geo3d segments the fused map in one pass")
-        with times("segment3d"):
-            instances, background, stats = _segment_fused_map(scene, spec.partition(":")[2], config, progress)
-    else:
-        if spec is not None:
-            segmenter = make_segmenter(spec, masks_dir, [vocab.name_of(i) for i in vocab.evaluated])
-        if config.tracker.mode == "spatial" or isinstance(features, str):
-            features = make_features("none" if config.tracker.mode == "spatial" else features)
-        mapper = map_scene(
-            scene,
-            segmenter,
-            features,
-            config,
-            progress=progress,
-            on_frame=on_frame,
-            checkpoint=checkpoint,
-            keep=keep,
-            resume=resume,
-            workers=workers,
-        )
-        instances, background, stats = mapper.instances(), mapper.background_points(), asdict(mapper.stats)
-        times.add(mapper.times.seconds)
-    if name_instances is not None:
-        with times("name"):
-            name_instances(scene, instances)
-    with times("transfer"):
-        if mesh is False:
-            points, faces, reference = fused_points(instances), None, "fused"
+    # The mesh, its edges, vertex tree and superpoints do not depend on the instances: they are prepared while
+    # the frames are mapped, on the core time the mapping leaves idle.
+    pool = ThreadPoolExecutor(1, thread_name_prefix="tracklift-mesh")
+    mesh_ready = pool.submit(reference_mesh, scene, mesh)
+    try:
+        if spec is not None and spec.partition(":")[0] == "geo3d":
+            if checkpoint is not None or resume is not None:
+                raise ValueError("checkpoints apply to the 2D-mask path; geo3d segments the fused map in one pass")
+            with times("segment3d"):
+                instances, background, stats = _segment_fused_map(scene, spec.partition(":")[2], config, progress)
         else:
-            points, faces, reference = reference_points(scene, mesh, instances, voxel)
-        masks = instance_masks(instances, points, voxel, background=background, faces=faces)
-        superpoints = mesh_superpoints(scene, mesh, len(points)) if reference == "mesh" else None
-        instances, masks = snap_to_superpoints(instances, masks, points, faces, config.snap, superpoints)
+            if spec is not None:
+                segmenter = make_segmenter(spec, masks_dir, [vocab.name_of(i) for i in vocab.evaluated])
+            if config.tracker.mode == "spatial" or isinstance(features, str):
+                features = make_features("none" if config.tracker.mode == "spatial" else features)
+            mapper = map_scene(
+                scene,
+                segmenter,
+                features,
+                config,
+                progress=progress,
+                on_frame=on_frame,
+                checkpoint=checkpoint,
+                keep=keep,
+                resume=resume,
+                workers=workers,
+            )
+            instances, background, stats = mapper.instances(), mapper.background_points(), asdict(mapper.stats)
+            times.add(mapper.times.seconds)
+        if name_instances is not None:
+            with times("name"):
+                name_instances(scene, instances)
+        with times("transfer"):
+            ref = mesh_ready.result()
+            points, faces, reference = reference_points(ref, instances, voxel)
+            edges = ref.edges if ref is not None else None
+            masks = instance_masks(instances, points, voxel, background=background, faces=faces, edges=edges)
+            superpoints = ref.superpoints if ref is not None else None
+            instances, masks = snap_to_superpoints(instances, masks, points, faces, config.snap, superpoints)
+    finally:
+        mesh_ready.cancel()
+        pool.shutdown(wait=True)
     stats = {**stats, "frames_unreadable": len(getattr(scene.stream, "skipped", [])), "instances": len(instances)}
     check_frames_used(scene, stats, max_lost)
     return Segmentation(scene.name, instances, masks, points, faces, reference, stats, times.seconds)
