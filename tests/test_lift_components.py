@@ -27,6 +27,20 @@ def test_components_match_reference(seed, n, radius):
     fast = voxel_components(coords, groups, radius)
     assert same_partition(fast, voxel_components_reference(coords, groups, radius))
     assert fast.min() == 0 and fast.max() == len(np.unique(fast)) - 1
+    # ids follow each component's first voxel in (group, i, j, k) order (the heaviest-component tie-break of
+    # `main_components` reads them)
+    firsts = [
+        min(zip(groups[fast == c].tolist(), map(tuple, coords[fast == c].tolist()))) for c in range(fast.max() + 1)
+    ]
+    assert firsts == sorted(firsts)
+
+
+def test_components_by_hand():
+    # group 0: a chain of three diagonal neighbours and a far voxel; group 1: a voxel on the chain's first
+    coords = np.array([[5, 5, 5], [1, 1, 1], [0, 0, 0], [2, 2, 2], [0, 0, 0], [3, 0, 0]])
+    groups = np.array([0, 0, 0, 0, 1, 0])
+    np.testing.assert_array_equal(voxel_components(coords, groups), [2, 0, 0, 0, 3, 1])
+    np.testing.assert_array_equal(voxel_components(coords, groups, radius=2), [1, 0, 0, 0, 2, 0])
 
 
 def test_two_blobs_and_groups_never_connect():

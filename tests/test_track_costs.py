@@ -18,7 +18,14 @@ from tracklift.track.costs import (
     weighted_overlap,
     weighted_overlap_reference,
 )
-from tracklift.track.voxelmap import VoxelMap, coarsen_keys, union_add, union_add_reference
+from tracklift.track.voxelmap import (
+    VoxelMap,
+    coarsen_keys,
+    merge_evidence,
+    merge_evidence_reference,
+    union_add,
+    union_add_reference,
+)
 
 
 def test_overlap_matrix_matches_reference():
@@ -171,3 +178,35 @@ def test_voxelmap_incremental_coarse_matches_full_recompute(seed):
         seen = np.unique(pack_keys(rng.integers(-4, 4, (rng.integers(0, 20), 3))))
         m.update(keys, np.ones(len(keys)), seen)
         np.testing.assert_array_equal(m.coarse, coarsen_keys(m.keys[m.active], 2))
+
+
+def test_merge_evidence_by_hand():
+    keys, values = np.array([1, 3, 5]), np.array([[1, 2, 0], [2, 1, 1], [1, 1, 0]], np.float32)
+    # voxel 3 is hit again, voxels 1 and 5 seen under another mask, voxel 4 new; voxel 3 is in `elsewhere` too, but
+    # a hit is no miss
+    out_keys, out_values, changed = merge_evidence(keys, values, np.array([3, 4]), [0.5, 3], [1, 3, 5], 0.5)
+    np.testing.assert_array_equal(out_keys, [1, 3, 4, 5])
+    np.testing.assert_array_equal(out_values, [[1, 2, 1], [3, 1.5, 1], [1, 3, 0], [1, 1, 1]])
+    assert not changed  # 1/2 and 1/2 still reach 0.5
+    _, _, changed = merge_evidence(keys, values, np.zeros(0, np.int64), [], [1], 0.6)
+    assert changed  # voxel 1 falls to 1/2 < 0.6
+    _, _, changed = merge_evidence(keys, np.array([[1, 1, 1]] * 3, np.float32), [1], [1], None, 0.6)
+    assert changed  # voxel 1 rises from 1/2 to 2/3
+
+
+@given(st.integers(0, 100_000), st.sampled_from([0.0, 0.3, 0.5, 0.7, 1.0]))
+@settings(max_examples=60, deadline=None)
+def test_merge_evidence_matches_reference(seed, min_support):
+    rng = np.random.default_rng(seed)
+    map_keys = np.unique(rng.integers(-30, 30, rng.integers(0, 25)))
+    values = np.stack(
+        [rng.integers(0, 4, len(map_keys)), rng.random(len(map_keys)) * 3, rng.integers(0, 4, len(map_keys))], 1
+    ).astype(np.float32)
+    keys = np.unique(rng.integers(-30, 30, rng.integers(0, 15)))
+    weight = (rng.random(len(keys)) * 2).astype(np.float32)
+    elsewhere = np.unique(rng.integers(-30, 30, rng.integers(0, 20))) if rng.random() < 0.8 else None
+    fast = merge_evidence(map_keys, values, keys, weight, elsewhere, min_support)
+    ref = merge_evidence_reference(map_keys, values, keys, weight, elsewhere, min_support)
+    np.testing.assert_array_equal(fast[0], ref[0])
+    np.testing.assert_array_equal(fast[1], ref[1])
+    assert fast[2] == ref[2]

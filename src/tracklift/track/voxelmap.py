@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 
 from tracklift.lift.voxels import contains, pack_keys, unique_keys, unpack_keys
@@ -41,6 +42,86 @@ def union_add_reference(keys_a, vals_a, keys_b, vals_b) -> tuple[np.ndarray, np.
         acc[k] = acc.get(k, 0) + np.asarray(v, np.float64)
     keys = np.array(sorted(acc), np.int64)
     return keys, np.array([acc[k] for k in keys.tolist()], np.float32).reshape((len(keys),) + np.shape(vals_a)[1:])
+
+
+@numba.njit(cache=True, nogil=True)
+def _merge_evidence_kernel(map_keys, map_values, keys, weight, elsewhere, min_support):
+    n, m, e_len = len(map_keys), len(keys), len(elsewhere)
+    out_keys = np.empty(n + m, np.int64)
+    out_values = np.empty((n + m, 3), np.float32)
+    i = j = e = o = 0
+    changed = False
+    one = np.float32(1.0)
+    while i < n or j < m:
+        if j >= m or (i < n and map_keys[i] < keys[j]):  # a map voxel this frame did not hit
+            key = map_keys[i]
+            hits, w, misses = map_values[i, 0], map_values[i, 1], map_values[i, 2]
+            while e < e_len and elsewhere[e] < key:
+                e += 1
+            if e < e_len and elsewhere[e] == key:
+                was = hits >= min_support * (hits + misses)
+                misses = misses + one
+                changed |= was != (hits >= min_support * (hits + misses))
+            i += 1
+        elif i < n and map_keys[i] == keys[j]:  # a hit on a map voxel
+            key = map_keys[i]
+            hits, w, misses = map_values[i, 0], map_values[i, 1], map_values[i, 2]
+            was = hits >= min_support * (hits + misses)
+            hits, w = hits + one, w + weight[j]
+            changed |= was != (hits >= min_support * (hits + misses))
+            i += 1
+            j += 1
+        else:  # a new voxel
+            key, hits, w, misses = keys[j], one, weight[j], np.float32(0.0)
+            j += 1
+        out_keys[o] = key
+        out_values[o, 0], out_values[o, 1], out_values[o, 2] = hits, w, misses
+        o += 1
+    return out_keys[:o], out_values[:o], changed
+
+
+def merge_evidence(
+    map_keys: np.ndarray,
+    map_values: np.ndarray,
+    keys: np.ndarray,
+    weight: np.ndarray,
+    elsewhere: np.ndarray | None,
+    min_support: float,
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """One frame's evidence merged into a voxel map in one pass over the sorted keys (numba).
+
+    map_keys: [M] int64 sorted unique, map_values: [M, 3] float32 (hits, weight, misses); keys: [N] int64 sorted
+    unique, weight: [N] float32, their hits; elsewhere: [K] int64 sorted unique keys the frame saw under
+    other labels, or None. A map voxel in `elsewhere` but not in `keys` gains a miss; every key adds one hit and
+    its weight (a new key starts at zero). Returns the new keys and values and whether any of the map's voxels
+    became active or inactive (`VoxelMap.active` at `min_support`)."""
+    nothing = np.zeros(0, np.int64)
+    return _merge_evidence_kernel(
+        np.asarray(map_keys, np.int64),
+        np.asarray(map_values, np.float32),
+        np.asarray(keys, np.int64),
+        np.asarray(weight, np.float32),
+        nothing if elsewhere is None else np.asarray(elsewhere, np.int64),
+        np.float32(min_support),
+    )
+
+
+def merge_evidence_reference(map_keys, map_values, keys, weight, elsewhere, min_support):
+    """`merge_evidence` from the set operations (`contains`, `union_add`); the tests compare the two."""
+    values = np.array(map_values, np.float32).reshape(-1, 3)
+
+    def active(v):
+        return v[:, 0] >= np.float32(min_support) * (v[:, 0] + v[:, 2])
+
+    before = active(values)
+    if elsewhere is not None:
+        values[contains(elsewhere, map_keys) & ~contains(keys, map_keys), 2] += np.float32(1.0)
+    hits = np.stack(
+        [np.ones(len(keys), np.float32), np.asarray(weight, np.float32), np.zeros(len(keys), np.float32)], 1
+    )
+    new_keys, new_values = union_add(np.asarray(map_keys, np.int64), values, np.asarray(keys, np.int64), hits)
+    after = active(new_values)[np.searchsorted(new_keys, map_keys)]
+    return new_keys, new_values, bool((before != after).any())
 
 
 @dataclass
@@ -101,19 +182,11 @@ class VoxelMap:
         keys the frame saw under other labels) but not in `keys`, then a hit for each of `keys` ([N] int64
         sorted unique) with `weight` ([N]); refreshes `coarse` (pass coarsen_keys(keys) if known)."""
         keys = np.zeros(0, np.int64) if keys is None else np.asarray(keys, np.int64)
-        before = self.active
-        if observed_elsewhere is not None and len(self.keys):
-            missed = contains(observed_elsewhere, self.keys) & ~contains(keys, self.keys)
-            self.values[missed, 2] += 1.0
-        if len(keys):
-            w = np.ones(len(keys), np.float32) if weight is None else np.asarray(weight, np.float32)
-            vals = np.stack([np.ones(len(keys), np.float32), w, np.zeros(len(keys), np.float32)], axis=1)
-            old_keys = self.keys
-            self.keys, self.values = union_add(self.keys, self.values, keys, vals)
-            after = self.active[np.searchsorted(self.keys, old_keys)]
-        else:
-            after = self.active
-        if (before != after).any():
+        w = np.ones(len(keys), np.float32) if weight is None else weight
+        self.keys, self.values, changed = merge_evidence(
+            self.keys, self.values, keys, w, observed_elsewhere, self.min_support
+        )
+        if changed:
             self.coarse = coarsen_keys(self.keys[self.active], self.factor)
         elif len(keys):
             # New voxels are active (one hit, no miss): only their coarse voxels can be new.
