@@ -8,7 +8,15 @@ import cv2
 import numpy as np
 import pytest
 
-from benchmarks.speed import looped_scene, markdown_section, played_back, plot_streams, previous_parts, read_floor
+from benchmarks.speed import (
+    lift_track_alone,
+    looped_scene,
+    markdown_section,
+    played_back,
+    plot_streams,
+    previous_parts,
+    read_floor,
+)
 from tracklift.data.scene import open_scene
 
 
@@ -81,6 +89,7 @@ def test_plot_and_section(tmp_path):
             "naive": {**r, "cpu_seconds": 10.0},
             "ratio": 0.5,
             "read_seconds": {"1 thread": 2.0, "2 threads": 1.5},
+            "lift_track_alone_fps": 120.0,
         },
         "streams": rows,
         "streams_date": "later",
@@ -95,6 +104,7 @@ def test_plot_and_section(tmp_path):
     # 2 cores over half the baseline's 12 s hold 12 CPU seconds at most
     assert "used 11.0, 1.1× the baseline's 10.0. Finishing in half the baseline's time (6.0 s) on 2 cores" in text
     assert "leaves at most 12.0 CPU seconds" in text
+    assert "nothing beside it) runs at 120.0 frames/s" in text
 
 
 def test_read_floor_reads_every_frame_and_its_masks_once_per_repeat(tmp_path, monkeypatch):
@@ -141,3 +151,15 @@ def test_run_measured_counts_the_childs_cpu_seconds_over_its_threads(tmp_path):
     assert busy["returncode"] == 0 and idle["returncode"] == 0
     assert busy["cpu_seconds"] >= 0.3 and idle["cpu_seconds"] < 0.25
     assert idle["seconds"] >= 0.3
+
+
+def test_lift_track_alone_maps_every_frame_once_per_repeat(tmp_path, monkeypatch):
+    from tracklift.pipeline.mapper import Mapper
+
+    scene, masks = small_scene(tmp_path)
+    mapped, original = [], Mapper.add_frame
+    monkeypatch.setattr(
+        Mapper, "add_frame", lambda self, frame, *a: mapped.append(frame.name) or original(self, frame, *a)
+    )
+    assert lift_track_alone(scene, masks, batch=2, repeats=2) > 0
+    assert mapped == ["0", "1", "2"] * 2

@@ -140,7 +140,9 @@ def _soft_bin(value, lo, step, bins, circular):
 
 
 @numba.njit(cache=True, nogil=True)
-def _descriptor_kernel(flat_masks, lab, gx, gy, color_bins, lo, step, orientation_bins, magnitude_bins):
+def _descriptor_kernel(
+    flat_masks, lab, magnitude, angle, log_magnitude, color_bins, lo, step, orientation_bins, magnitude_bins
+):
     n_masks, n_pixels = flat_masks.shape
     b0, b1, b2 = color_bins[0], color_bins[1], color_bins[2]
     colour = b0 * b1 * b2
@@ -149,7 +151,6 @@ def _descriptor_kernel(flat_masks, lab, gx, gy, color_bins, lo, step, orientatio
     weight = np.empty(12, np.float32)
     ci = np.empty((3, 2), np.int64)
     cw = np.empty((3, 2), np.float32)
-    pi = np.float32(np.pi)
     for p in range(n_pixels):
         inside = False
         for n in range(n_masks):
@@ -167,11 +168,10 @@ def _descriptor_kernel(flat_masks, lab, gx, gy, color_bins, lo, step, orientatio
                     index[k] = (ci[0, i] * b1 + ci[1, j]) * b2 + ci[2, m]
                     weight[k] = cw[0, i] * cw[1, j] * cw[2, m]
                     k += 1
-        magnitude = np.hypot(gx[p], gy[p])
-        angle = np.arctan2(gy[p], gx[p]) % pi
-        o0, o1, ow0, ow1 = _soft_bin(angle, lo[3], step[3], orientation_bins, True)
-        index[8], index[9], weight[8], weight[9] = colour + o0, colour + o1, ow0 * magnitude, ow1 * magnitude
-        m0, m1, mw0, mw1 = _soft_bin(np.log1p(magnitude), lo[4], step[4], magnitude_bins, False)
+        o0, o1, ow0, ow1 = _soft_bin(angle[p], lo[3], step[3], orientation_bins, True)
+        index[8], index[9] = colour + o0, colour + o1
+        weight[8], weight[9] = ow0 * magnitude[p], ow1 * magnitude[p]
+        m0, m1, mw0, mw1 = _soft_bin(log_magnitude[p], lo[4], step[4], magnitude_bins, False)
         index[10], index[11] = colour + orientation_bins + m0, colour + orientation_bins + m1
         weight[10], weight[11] = mw0, mw1
         for n in range(n_masks):
@@ -185,10 +185,16 @@ def descriptor_histograms(
     color: np.ndarray, flat_masks: np.ndarray, cfg: HandcraftedConfig, pixel_size: float = 1.0
 ) -> np.ndarray:
     """Per-mask sums of every pixel's colour, orientation and magnitude contributions in one numba pass (bins
-    made per pixel and added to its masks: no per-pixel arrays). color: [H, W, 3] uint8 RGB; flat_masks: [N, H·W]
+    made per pixel and added to its masks: no per-pixel bin arrays; the gradients' magnitude and angle come from
+    numpy). color: [H, W, 3] uint8 RGB; flat_masks: [N, H·W]
     bool; pixel_size: see `lab_and_gradients`. Returns [N, colour + orientation + magnitude bins] float64, the
     three blocks side by side."""
     lab, gx, gy = lab_and_gradients(color, pixel_size)
+    # numpy's vectorised transcendental functions are several times faster than numba's scalar ones here, and
+    # they are the ones `pixel_bins` (the reference) calls
+    magnitude = np.hypot(gx, gy)
+    angle = np.mod(np.arctan2(gy, gx), np.pi)
+    log_magnitude = np.log1p(magnitude)
     ranges = (*LAB_RANGES, (0.0, np.pi), (0.0, LOG_MAGNITUDE_MAX))
     bins = (*cfg.color_bins, cfg.orientation_bins, cfg.magnitude_bins)
     lo = np.array([r[0] for r in ranges], np.float32)
@@ -196,8 +202,9 @@ def descriptor_histograms(
     return _descriptor_kernel(
         np.ascontiguousarray(flat_masks, np.bool_),
         lab,
-        gx,
-        gy,
+        magnitude,
+        angle,
+        log_magnitude,
         np.array(cfg.color_bins, np.int64),
         lo,
         step,
